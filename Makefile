@@ -1,0 +1,41 @@
+# One command each: `make dev` runs the service locally, `make test` runs every test.
+# Both install what they need (Python venv, npm packages for the emulators) on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_DIR := devstack/emulators
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
+
+.PHONY: install dev test lint format firebase-json clean
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+dev: install  ## run the whole service locally on the default ports
+	$(BIN)/python -m devstack.stack
+
+test: install lint  ## lint, then every test against a stack the tests start and stop
+	$(BIN)/pytest
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+format: $(PY_STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+firebase-json: $(PY_STAMP)  ## regenerate firebase.json from the function registry
+	$(BIN)/python -m devstack.firebase_json
+
+clean:
+	rm -rf $(VENV) $(NODE_DIR)/node_modules .stack .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Local development and test stack: emulators, gateway, sandboxes. Never deployed."""

@@ -1,0 +1,184 @@
+"""The whole service on this machine: emulators, the gateway, and what later parts add.
+
+``python -m devstack.stack`` (what ``make dev`` runs) starts everything on the default ports,
+seeds the default credit packages, prints where each part listens, and stops it all on Ctrl-C.
+Tests start the same stack on free ports through ``Stack``.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from devstack.processes import Process, free_port, http_ok, port_open
+
+ROOT = Path(__file__).resolve().parent.parent
+EMULATORS = ROOT / "devstack" / "emulators"
+NODE_BIN = EMULATORS / "node_modules" / ".bin"
+DEFAULT_PROJECT = "demo-billing"
+
+
+@dataclass(frozen=True)
+class Ports:
+    firestore: int = 8080
+    auth: int = 9099
+    hub: int = 4400
+    logging: int = 4500
+    gateway: int = 5001
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(*(free_port() for _ in range(5)))
+
+
+@dataclass
+class Stack:
+    """Start, describe and stop the local stack."""
+
+    ports: Ports = field(default_factory=Ports)
+    project: str = DEFAULT_PROJECT
+    state_dir: Path = ROOT / ".stack"
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.gateway}"
+
+    @property
+    def auth_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.auth}"
+
+    def client_env(self) -> dict[str, str]:
+        """Environment that points our code and the SDKs at this stack."""
+        return {
+            "FIREBASE_PROJECT_ID": self.project,
+            "GOOGLE_CLOUD_PROJECT": self.project,
+            "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{self.ports.firestore}",
+            "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{self.ports.auth}",
+        }
+
+    def start(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.start_firestore()
+            self.start_auth()
+            self.start_gateway()
+        except BaseException:
+            self.stop()
+            raise
+
+    def start_firestore(self) -> None:
+        port = self.ports.firestore
+        self._run(
+            Process(
+                "firestore",
+                ["node", str(EMULATORS / "firestore.cjs"), str(port)],
+                ready=lambda: port_open(port),
+                cwd=EMULATORS,
+            )
+        )
+
+    def start_auth(self) -> None:
+        config = self.state_dir / "firebase.auth.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "emulators": {
+                        "auth": {"host": "127.0.0.1", "port": self.ports.auth},
+                        "hub": {"host": "127.0.0.1", "port": self.ports.hub},
+                        "logging": {"host": "127.0.0.1", "port": self.ports.logging},
+                        "ui": {"enabled": False},
+                    }
+                }
+            )
+        )
+        self._run(
+            Process(
+                "auth",
+                [
+                    str(NODE_BIN / "firebase"),
+                    "emulators:start",
+                    "--only",
+                    "auth",
+                    "--project",
+                    self.project,
+                    "--config",
+                    str(config),
+                    "--non-interactive",
+                ],
+                ready=lambda: http_ok(
+                    f"{self.auth_url}/emulator/v1/projects/{self.project}/config"
+                ),
+                env={"NO_UPDATE_NOTIFIER": "1", "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true"},
+                cwd=self.state_dir,
+            ),
+            timeout=120,
+        )
+
+    def start_gateway(self) -> None:
+        self._run(
+            Process(
+                "gateway",
+                [sys.executable, "-m", "devstack.gateway", "--port", str(self.ports.gateway)],
+                ready=lambda: http_ok(f"{self.gateway_url}/api/v1/health/live"),
+                env=self.client_env(),
+                cwd=ROOT,
+            )
+        )
+
+    def stop(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+        self.processes.clear()
+
+    def _run(self, process: Process, timeout: float = 90.0) -> None:
+        process.log_path = self.state_dir / f"{process.name}.log"
+        self.processes[process.name] = process
+        process.start(timeout=timeout)
+
+    def describe(self) -> str:
+        rows = [
+            ("gateway (all HTTP functions)", self.gateway_url),
+            ("Firestore emulator", f"127.0.0.1:{self.ports.firestore}"),
+            ("Firebase Auth emulator", self.auth_url),
+        ]
+        lines = [f"  {name:<34} {where}" for name, where in rows]
+        return "\n".join(
+            [
+                "Local billing stack is up:",
+                *lines,
+                f"  logs in {self.state_dir}/",
+                "Ctrl-C stops everything.",
+            ]
+        )
+
+
+def main() -> None:
+    stack = Stack()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        stack.start()
+        from devstack.seed import seed_default_packages
+
+        seed_default_packages(stack.client_env())
+        print(stack.describe(), flush=True)
+        while all(p.popen is not None and p.popen.poll() is None for p in stack.processes.values()):
+            time.sleep(1)
+        print("a part of the stack exited; stopping the rest", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

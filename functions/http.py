@@ -1,0 +1,179 @@
+"""What every HTTPS function shares: auth, parsing, error mapping and JSON responses.
+
+A handler is ``def name(call: Call) -> Reply``; ``@endpoint`` looks its path, methods and auth up
+in the registry, so each fact about an endpoint is written once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, TypeVar
+
+import flask
+from pydantic import BaseModel, ValidationError
+
+from functions.registry import Auth, http_function
+from shared.auth import Caller
+from shared.bootstrap import Services, services
+from shared.errors import (
+    BillingError,
+    InvalidRequest,
+    MethodNotAllowed,
+    RateLimited,
+    Unauthenticated,
+)
+from shared.log import bind_request, get_logger
+
+log = get_logger("http")
+Model = TypeVar("Model", bound=BaseModel)
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass
+class Reply:
+    body: Mapping[str, Any]
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Call:
+    """One request as a handler sees it."""
+
+    request: flask.Request
+    services: Services
+    caller: Caller | None
+    path_params: dict[str, str]
+
+    @property
+    def user(self) -> Caller:
+        if self.caller is None:
+            raise Unauthenticated("a Firebase ID token is required")
+        return self.caller
+
+    def body(self, model: type[Model]) -> Model:
+        """Parse the JSON body into ``model`` or raise a 400 naming each bad field."""
+        raw = self.request.get_data(cache=True)
+        if len(raw) > MAX_BODY_BYTES:
+            raise InvalidRequest(
+                f"body: larger than {MAX_BODY_BYTES} bytes", {"fields": {"body": "too large"}}
+            )
+        if not self.request.mimetype == "application/json":
+            raise InvalidRequest(
+                "body: Content-Type must be application/json",
+                {"fields": {"content-type": "must be application/json"}},
+            )
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError as exc:
+            raise InvalidRequest(
+                "body: not valid JSON", {"fields": {"body": "not valid JSON"}}
+            ) from exc
+        return _validate(model, data)
+
+    def query(self, model: type[Model]) -> Model:
+        """Parse the query string into ``model`` or raise a 400 naming each bad parameter."""
+        return _validate(model, self.request.args.to_dict())
+
+
+Handler = Callable[[Call], Reply]
+
+
+def endpoint(handler: Handler) -> Callable[[flask.Request], flask.Response]:
+    """Make ``handler`` an HTTPS Cloud Function, configured from its registry entry."""
+    spec = http_function(handler.__name__)
+
+    @wraps(handler)
+    def function(request: flask.Request) -> flask.Response:
+        correlation_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        try:
+            svc = services()
+            bind_request(
+                correlation_id,
+                request.headers.get("X-Cloud-Trace-Context"),
+                svc.settings.firebase_project_id,
+            )
+            if request.method not in spec.methods:
+                raise MethodNotAllowed(
+                    f"{request.method} is not allowed here", {"allowed": list(spec.methods)}
+                )
+            caller = _authenticate(request, svc, spec.auth)
+            params = _path_params(spec.paths, request.path)
+            reply = handler(Call(request, svc, caller, params))
+        except BillingError as error:
+            reply = error_reply(error)
+        except Exception:
+            log.exception("unhandled error", extra={"function": spec.name, "path": request.path})
+            reply = Reply(
+                {"error": {"code": "internal", "message": "internal error", "details": {}}}, 500
+            )
+        reply.headers.setdefault("X-Request-Id", correlation_id)
+        return json_response(reply)
+
+    return function
+
+
+def error_reply(error: BillingError) -> Reply:
+    """Map a domain error to the error body of api.md."""
+    headers = {}
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    if isinstance(error, MethodNotAllowed):
+        headers["Allow"] = ", ".join(error.details.get("allowed", []))
+    body = {"error": {"code": error.code, "message": error.message, "details": error.details}}
+    return Reply(body, error.status, headers)
+
+
+def json_response(reply: Reply) -> flask.Response:
+    response = flask.Response(
+        json.dumps(reply.body, default=str), reply.status, mimetype="application/json"
+    )
+    for name, value in reply.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def _authenticate(request: flask.Request, svc: Services, auth: Auth) -> Caller | None:
+    if auth not in (Auth.USER, Auth.ADMIN):
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization: Bearer <Firebase ID token> is required")
+    caller = svc.token_verifier.verify(token.strip())
+    if auth is Auth.ADMIN:
+        caller.require_admin()
+    return caller
+
+
+def _path_params(patterns: tuple[str, ...], path: str) -> dict[str, str]:
+    """Read the {params} of whichever registered pattern matches ``path``."""
+    parts = path.rstrip("/").split("/")
+    for pattern in patterns:
+        pattern_parts = pattern.split("/")
+        if len(pattern_parts) != len(parts):
+            continue
+        params = {}
+        for want, got in zip(pattern_parts, parts, strict=True):
+            if want.startswith("{"):
+                params[want.strip("{}")] = got
+            elif want != got:
+                break
+        else:
+            return params
+    return {}
+
+
+def _validate(model: type[Model], data: object) -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = {
+            ".".join(str(p) for p in err["loc"]) or "body": err["msg"] for err in exc.errors()
+        }
+        names = ", ".join(fields)
+        raise InvalidRequest(f"invalid fields: {names}", {"fields": fields}) from exc

@@ -1,0 +1,112 @@
+"""The one registry of functions: name, kind, methods, public path, auth.
+
+It is the single source of truth for the local gateway's routing, ``firebase.json`` hosting
+rewrites (a test keeps them equal), the deploy command list, and the OpenAPI document.
+Importing it is cheap: it is data only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Auth(StrEnum):
+    NONE = "none"  # health
+    USER = "user"  # Firebase ID token
+    ADMIN = "admin"  # Firebase ID token with the custom claim admin: true
+    SERVICE = "service"  # Google-signed OIDC token of an allow-listed service account
+    WEBHOOK = "webhook"  # the provider's signature only
+
+
+@dataclass(frozen=True, slots=True)
+class HttpFunction:
+    """One HTTPS Cloud Function serving one public path (all its methods)."""
+
+    name: str
+    module: str
+    path: str  # may hold {params}; Firebase Hosting rewrites use a glob for them
+    methods: tuple[str, ...]
+    auth: Auth
+    summary: str
+    aliases: tuple[str, ...] = ()  # further public paths served by the same function
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path, *self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerFunction:
+    """A CloudEvent function on Firestore writes (deploy filters live here too)."""
+
+    name: str
+    module: str
+    event_type: str
+    document: str  # path pattern, e.g. credit_transactions/{entry_id}
+    summary: str
+    retry: bool = True
+
+
+HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
+    HttpFunction(
+        "health",
+        "functions.health",
+        "/api/v1/health",
+        ("GET",),
+        Auth.NONE,
+        "Service health with its checks",
+    ),
+    HttpFunction(
+        "health_ready",
+        "functions.health",
+        "/api/v1/health/ready",
+        ("GET",),
+        Auth.NONE,
+        "Ready when Firestore answers",
+    ),
+    HttpFunction(
+        "health_live",
+        "functions.health",
+        "/api/v1/health/live",
+        ("GET",),
+        Auth.NONE,
+        "Alive while the process runs",
+    ),
+    HttpFunction(
+        "health_root", "functions.health", "/health", ("GET",), Auth.NONE, "Seed 004 health check"
+    ),
+    HttpFunction(
+        "credits_balance",
+        "functions.credits",
+        "/api/v1/credits/balance",
+        ("GET",),
+        Auth.USER,
+        "The caller's credit balance",
+    ),
+)
+
+TRIGGER_FUNCTIONS: tuple[TriggerFunction, ...] = ()
+
+
+def http_function(name: str) -> HttpFunction:
+    """Return the registered HTTP function called ``name``."""
+    for function in HTTP_FUNCTIONS:
+        if function.name == name:
+            return function
+    raise KeyError(f"no HTTP function named {name!r} in the registry")
+
+
+def hosting_source(path: str) -> str:
+    """Return the Firebase Hosting rewrite source for a path: each {param} becomes a * glob."""
+    return "/".join("*" if part.startswith("{") else part for part in path.split("/"))
+
+
+def hosting_rewrites(region: str = "us-central1") -> list[dict[str, object]]:
+    """Return the hosting rewrites, literal paths before globbed ones (first match wins)."""
+    routes = [(hosting_source(p), f.name) for f in HTTP_FUNCTIONS for p in f.paths]
+    routes.sort(key=lambda route: "*" in route[0])
+    return [
+        {"source": source, "function": {"functionId": name, "region": region}}
+        for source, name in routes
+    ]

@@ -1,0 +1,1 @@
+"""Adapters from the domain's ports to Firestore, Firebase Auth, Stripe and Razorpay."""

@@ -1,0 +1,42 @@
+"""Firebase ID token verification with firebase-admin.
+
+With FIREBASE_AUTH_EMULATOR_HOST set, firebase-admin accepts the Auth emulator's tokens; in
+production it checks Google's signature, audience (the project), issuer and expiry.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shared.auth import Caller, TokenVerifier
+from shared.errors import Unauthenticated, Unavailable
+
+if TYPE_CHECKING:
+    import firebase_admin
+
+
+def build_firebase_app(project_id: str) -> firebase_admin.App:
+    """Return this instance's firebase-admin app (built once, on first use)."""
+    import firebase_admin
+
+    try:
+        return firebase_admin.get_app()
+    except ValueError:
+        return firebase_admin.initialize_app(options={"projectId": project_id})
+
+
+class FirebaseTokenVerifier(TokenVerifier):
+    def __init__(self, app: firebase_admin.App, check_revoked: bool = False) -> None:
+        self._app = app
+        self._check_revoked = check_revoked
+
+    def verify(self, token: str) -> Caller:
+        from firebase_admin import auth
+
+        try:
+            claims = auth.verify_id_token(token, app=self._app, check_revoked=self._check_revoked)
+        except auth.CertificateFetchError as exc:
+            raise Unavailable("cannot fetch the keys to verify the token; retry") from exc
+        except (ValueError, auth.InvalidIdTokenError, auth.UserDisabledError) as exc:
+            raise Unauthenticated("the ID token is invalid, expired or revoked") from exc
+        return Caller(uid=str(claims["uid"]), claims=claims)

@@ -1,0 +1,273 @@
+"""The ledger on Firestore, following the concurrency rule of design.md.
+
+Every commit that changes a balance carries exactly one precondition: the *create* of the
+account's next entry, placed first. Concurrent writers race for the same document id; one wins,
+the losers re-read the head and try again (bounded, then ``LedgerContention``, a 503).
+
+Commit layout, in this order (order matters on the emulator, which applies writes one by one):
+1. create ``credit_transactions/{user_id}_{seq}`` for each entry (the first is the guard; the rest
+   are creates too, so an entry can never be overwritten);
+2. set ``ledger_effects/{sha256(effect_key)}`` with the entries, when the change has an effect key;
+3. the caller's side writes (order status, outbox, ...);
+4. set ``ledger_heads/{user_id}``: a pointer to the head, so the fast path reads head and effect in
+   one round trip. It is a cache: a writer that loses a race re-reads the true head by query.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from google.api_core import exceptions as gexc
+
+from shared.errors import InvalidRequest, LedgerContention, Unavailable
+from shared.ledger import (
+    AccountHead,
+    AppendResult,
+    DocumentWrite,
+    EntryType,
+    HistoryPage,
+    LedgerEntry,
+    LedgerStore,
+    Posting,
+    effect_id,
+    post,
+)
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+TRANSACTIONS = "credit_transactions"
+EFFECTS = "ledger_effects"
+HEADS = "ledger_heads"
+
+# Losing the race means someone else just wrote: retry soon, with jitter so losers spread out.
+BACKOFF_BASE_SECONDS = 0.005
+BACKOFF_CAP_SECONDS = 0.25
+
+_RACE_LOST = (gexc.AlreadyExists, gexc.Conflict, gexc.FailedPrecondition, gexc.Aborted)
+_UNREACHABLE = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.RetryError)
+
+
+def entry_to_document(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "user_id": entry.user_id,
+        "seq": entry.seq,
+        "type": entry.type.value,
+        "amount": entry.amount,
+        "balance_after": entry.balance_after,
+        "held_after": entry.held_after,
+        "created_at": entry.created_at,
+        "effect_key": entry.effect_key,
+        "description": entry.description,
+        "service": entry.service,
+        "actor": entry.actor,
+        "source": dict(entry.source),
+    }
+
+
+def entry_from_document(data: Mapping[str, Any]) -> LedgerEntry:
+    return LedgerEntry(
+        user_id=data["user_id"],
+        seq=int(data["seq"]),
+        type=EntryType(data["type"]),
+        amount=int(data["amount"]),
+        balance_after=int(data["balance_after"]),
+        held_after=int(data.get("held_after", 0)),
+        created_at=data["created_at"],
+        effect_key=data.get("effect_key"),
+        description=data.get("description") or "",
+        service=data.get("service"),
+        actor=data.get("actor"),
+        source=dict(data.get("source") or {}),
+    )
+
+
+class FirestoreLedger(LedgerStore):
+    """``LedgerStore`` on a Firestore database."""
+
+    def __init__(
+        self,
+        client: firestore.Client,
+        max_attempts: int = 12,
+        timeout_seconds: float = 10.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._db = client
+        self._max_attempts = max_attempts
+        self._timeout = timeout_seconds
+        self._clock = clock
+        self._sleep = sleep
+        self.conflicts = 0  # races lost since construction; read by benchmarks
+
+    def append(
+        self,
+        user_id: str,
+        postings: Sequence[Posting],
+        effect_key: str | None = None,
+        side_writes: Sequence[DocumentWrite] = (),
+    ) -> AppendResult:
+        for attempt in range(self._max_attempts):
+            # First try: head pointer and effect record in one round trip. After a lost race the
+            # pointer may lag, so read the authoritative head and effect by query instead.
+            with _unavailable_on_outage():
+                if attempt == 0:
+                    head, replay = self._fast_read(user_id, effect_key)
+                else:
+                    head, replay = self.head(user_id), self._effect_by_query(effect_key)
+            if replay:
+                return AppendResult(replay, replayed=True)
+            entries = post(head, postings, self._clock(), effect_key)
+            try:
+                with _unavailable_on_outage():
+                    self._commit(entries, effect_key, side_writes)
+            except _RACE_LOST:
+                self.conflicts += 1
+                self._sleep(_jittered_backoff(attempt))
+                continue
+            return AppendResult(entries)
+        raise LedgerContention(
+            "the account is busy; retry the request", {"user_id": user_id, "retryable": True}
+        )
+
+    def head(self, user_id: str) -> AccountHead:
+        query = (
+            self._db.collection(TRANSACTIONS)
+            .where(filter=_eq("user_id", user_id))
+            .order_by("seq", direction="DESCENDING")
+            .limit(1)
+        )
+        with _unavailable_on_outage():
+            docs = list(query.stream(timeout=self._timeout))
+        return entry_from_document(_data(docs[0])).head if docs else AccountHead(user_id)
+
+    def history(
+        self,
+        user_id: str,
+        limit: int,
+        cursor: str | None = None,
+        entry_type: EntryType | None = None,
+    ) -> HistoryPage:
+        query = self._db.collection(TRANSACTIONS).where(filter=_eq("user_id", user_id))
+        if entry_type is not None:
+            query = query.where(filter=_eq("type", entry_type.value))
+        query = query.order_by("seq", direction="DESCENDING")
+        if cursor is not None:
+            query = query.start_after({"seq": _cursor_seq(cursor)})
+        with _unavailable_on_outage():
+            docs = list(query.limit(limit + 1).stream(timeout=self._timeout))
+        entries = [entry_from_document(_data(doc)) for doc in docs[:limit]]
+        next_cursor = str(entries[-1].seq) if len(docs) > limit else None
+        return HistoryPage(entries, next_cursor)
+
+    def entries(self, user_id: str) -> list[LedgerEntry]:
+        """Return every entry of an account, oldest first (audits and tests)."""
+        query = (
+            self._db.collection(TRANSACTIONS).where(filter=_eq("user_id", user_id)).order_by("seq")
+        )
+        with _unavailable_on_outage():
+            return [entry_from_document(_data(d)) for d in query.stream(timeout=self._timeout)]
+
+    def _fast_read(
+        self, user_id: str, effect_key: str | None
+    ) -> tuple[AccountHead, list[LedgerEntry]]:
+        refs = [self._db.collection(HEADS).document(user_id)]
+        if effect_key:
+            refs.append(self._db.collection(EFFECTS).document(effect_id(effect_key)))
+        head, replay = AccountHead(user_id), []
+        for snapshot in self._db.get_all(refs, timeout=self._timeout):
+            if not snapshot.exists:
+                continue
+            data = _data(snapshot)
+            if snapshot.reference.parent.id == HEADS:
+                head = AccountHead(user_id, data["seq"], data["balance"], data["held"])
+            else:
+                replay = [entry_from_document(e) for e in data["entries"]]
+        return head, replay
+
+    def _effect_by_query(self, effect_key: str | None) -> list[LedgerEntry]:
+        if not effect_key:
+            return []
+        query = self._db.collection(TRANSACTIONS).where(filter=_eq("effect_key", effect_key))
+        entries = [entry_from_document(_data(d)) for d in query.stream(timeout=self._timeout)]
+        return sorted(entries, key=lambda e: e.seq)
+
+    def _commit(
+        self,
+        entries: list[LedgerEntry],
+        effect_key: str | None,
+        side_writes: Iterable[DocumentWrite],
+    ) -> None:
+        batch = self._db.batch()
+        for entry in entries:
+            batch.create(
+                self._db.collection(TRANSACTIONS).document(entry.id), entry_to_document(entry)
+            )
+        if effect_key:
+            batch.set(
+                self._db.collection(EFFECTS).document(effect_id(effect_key)),
+                {
+                    "effect_key": effect_key,
+                    "user_id": entries[0].user_id,
+                    "entries": [entry_to_document(e) for e in entries],
+                    "created_at": entries[0].created_at,
+                },
+            )
+        for write in side_writes:
+            ref = self._db.collection(write.collection).document(write.document_id)
+            batch.set(ref, dict(write.data), merge=write.merge)
+        last = entries[-1]
+        batch.set(
+            self._db.collection(HEADS).document(last.user_id),
+            {
+                "seq": last.seq,
+                "balance": last.balance_after,
+                "held": last.held_after,
+                "updated_at": last.created_at,
+            },
+        )
+        batch.commit(timeout=self._timeout)
+
+
+def _jittered_backoff(attempt: int) -> float:
+    """Full jitter: a random pause up to an exponentially growing cap."""
+    cap = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+    return random.uniform(0, cap)  # noqa: S311 - spreading retries, not security
+
+
+def _eq(field: str, value: object) -> Any:
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    return FieldFilter(field, "==", value)
+
+
+def _data(snapshot: Any) -> dict[str, Any]:
+    data = snapshot.to_dict()
+    if data is None:
+        raise LookupError(f"document {snapshot.reference.path} vanished")
+    return dict(data)
+
+
+def _cursor_seq(cursor: str) -> int:
+    if not cursor.isdigit():
+        raise InvalidRequest(
+            "cursor: not a cursor this service issued", {"fields": {"cursor": "invalid"}}
+        )
+    return int(cursor)
+
+
+class _unavailable_on_outage:  # noqa: N801 - used as a statement, reads like one
+    """Turn 'Firestore did not answer' into our retryable 503."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if exc is not None and isinstance(exc, _UNREACHABLE):
+            raise Unavailable("the database is unavailable; retry the request") from exc

@@ -1,0 +1,74 @@
+"""The one place where the service is wired: settings, clients and adapters.
+
+Everything is built lazily, once per instance, on first use, so importing an entry point costs
+no client and no network. Tests replace parts with ``override``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from shared.config import Settings, get_settings
+from shared.log import configure_logging
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+    from shared.auth import TokenVerifier
+    from shared.ledger import LedgerStore
+
+
+@dataclass
+class Services:
+    """This instance's wired services; attributes are built on first access."""
+
+    settings: Settings = field(default_factory=get_settings)
+
+    def __post_init__(self) -> None:
+        configure_logging(self.settings.log_level)
+
+    @cached_property
+    def firestore(self) -> firestore.Client:
+        from shared.adapters.firestore_client import build_firestore_client
+
+        return build_firestore_client(
+            self.settings.firestore_project, self.settings.firestore_database
+        )
+
+    @cached_property
+    def ledger(self) -> LedgerStore:
+        from shared.adapters.firestore_ledger import FirestoreLedger
+
+        return FirestoreLedger(
+            self.firestore,
+            max_attempts=self.settings.ledger_max_attempts,
+            timeout_seconds=self.settings.firestore_timeout_seconds,
+        )
+
+    @cached_property
+    def token_verifier(self) -> TokenVerifier:
+        from shared.adapters.firebase_auth import (
+            FirebaseTokenVerifier,
+            build_firebase_app,
+        )
+
+        return FirebaseTokenVerifier(build_firebase_app(self.settings.firebase_project_id))
+
+
+_services: Services | None = None
+
+
+def services() -> Services:
+    """Return this instance's services, wiring them on first call."""
+    global _services  # noqa: PLW0603 - one wiring per process is the point
+    if _services is None:
+        _services = Services()
+    return _services
+
+
+def override(replacement: Services | None) -> None:
+    """Install ``replacement`` as this process's services (tests), or reset with None."""
+    global _services  # noqa: PLW0603
+    _services = replacement

@@ -1,0 +1,56 @@
+"""Typed configuration, read once from the environment with the seeds' variable names."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment.
+
+    Names follow the seeds (FIREBASE_PROJECT_ID, RAZORPAY_KEY_ID, STRIPE_SECRET_KEY, LOG_LEVEL,
+    ...);
+    secrets are SecretStr so they never print.
+    """
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    service_name: str = "billing-service"
+    version: str = "0.1.0"
+    debug: bool = False
+    log_level: str = "INFO"
+
+    firebase_project_id: str = "demo-billing"
+    # Firestore database project; defaults to the Firebase project. Tests point it elsewhere.
+    firestore_project_id: str | None = None
+    firestore_database: str = "(default)"
+
+    razorpay_key_id: str = ""
+    razorpay_key_secret: SecretStr = SecretStr("")
+    razorpay_webhook_secret: SecretStr = SecretStr("")
+    razorpay_base_url: str | None = None  # set for the local sandbox; None means Razorpay itself
+
+    stripe_secret_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    stripe_api_base: str | None = None  # set for localstripe; None means Stripe itself
+
+    event_service_url: str | None = None
+    event_service_secret: SecretStr = SecretStr("")
+
+    # Concurrency rule: how often a writer re-reads the head after losing the race for an entry.
+    ledger_max_attempts: int = Field(default=12, ge=1, le=100)
+    # Seconds a Firestore call may take before the request answers 503.
+    firestore_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @property
+    def firestore_project(self) -> str:
+        return self.firestore_project_id or self.firebase_project_id
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,252 @@
+"""The credit ledger: append-only entries, one per balance change, numbered per account.
+
+Each account's entries carry ``seq`` 1, 2, 3, ... with no gaps. The entry with the highest ``seq``
+(the head) holds the authoritative ``balance_after`` and ``held_after``. Entry ids are derived from
+(user_id, seq), so an account's next entry has exactly one possible id: concurrent writers race to
+create it and exactly one wins (see ``shared.adapters.firestore_ledger``).
+
+This module is pure: it decides what the next entries are; storing them is the store's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from shared.errors import InsufficientCredits, invalid_field
+
+# Firebase uids are up to 128 characters; we also accept service-provided ids of the same shape.
+USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:@+-]{1,128}$")
+SEQ_DIGITS = 10
+
+
+class EntryType(StrEnum):
+    PURCHASE = "purchase"
+    BONUS = "bonus"
+    USAGE = "usage"
+    REFUND = "refund"
+    GRANT = "grant"
+    ADJUSTMENT = "adjustment"
+    HOLD = "hold"
+    HOLD_CAPTURE = "hold_capture"
+    HOLD_RELEASE = "hold_release"
+
+
+def require_user_id(user_id: object, field_name: str = "user_id") -> str:
+    """Return ``user_id`` if it is a valid account id, else raise a 400 naming the field."""
+    if not isinstance(user_id, str) or not USER_ID_PATTERN.match(user_id):
+        raise invalid_field(field_name, "must be 1-128 characters of letters, digits or _.:@+-")
+    return user_id
+
+
+def entry_id(user_id: str, seq: int) -> str:
+    """Return the document id of an account's entry number ``seq``.
+
+    The suffix is always ``_`` plus exactly SEQ_DIGITS digits, so the id decodes uniquely.
+    """
+    return f"{user_id}_{seq:0{SEQ_DIGITS}d}"
+
+
+def effect_id(effect_key: str) -> str:
+    """Return a document id for an external effect key (which may contain any character)."""
+    return hashlib.sha256(effect_key.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AccountHead:
+    """An account's state as of its latest entry; ``seq`` 0 means no entry yet."""
+
+    user_id: str
+    seq: int = 0
+    balance: int = 0
+    held: int = 0
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.held
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """A requested balance change, before it is numbered and checked against the head.
+
+    ``amount`` changes the balance; ``held_delta`` changes the reserved part of it (holds).
+    ``allow_negative`` is the one documented overdraft: a clawback (refund of spent credits) may
+    take the balance below zero rather than lose track of money owed.
+    """
+
+    type: EntryType
+    amount: int
+    held_delta: int = 0
+    description: str = ""
+    service: str | None = None
+    actor: str | None = None
+    source: Mapping[str, str] = field(default_factory=dict)
+    allow_negative: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One stored balance change."""
+
+    user_id: str
+    seq: int
+    type: EntryType
+    amount: int
+    balance_after: int
+    held_after: int
+    created_at: datetime
+    effect_key: str | None = None
+    description: str = ""
+    service: str | None = None
+    actor: str | None = None
+    source: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return entry_id(self.user_id, self.seq)
+
+    @property
+    def head(self) -> AccountHead:
+        return AccountHead(self.user_id, self.seq, self.balance_after, self.held_after)
+
+
+def post(
+    head: AccountHead, postings: Sequence[Posting], now: datetime, effect_key: str | None = None
+) -> list[LedgerEntry]:
+    """Number and apply ``postings`` after ``head``, or raise if the account cannot afford them.
+
+    A posting that lowers the available balance below zero raises ``InsufficientCredits`` unless it
+    is an explicit overdraft; nothing is applied in that case (all postings or none).
+    """
+    if not postings:
+        raise ValueError("post needs at least one posting")
+    entries: list[LedgerEntry] = []
+    current = head
+    for posting in postings:
+        if isinstance(posting.amount, bool) or not isinstance(posting.amount, int):
+            raise TypeError("ledger amounts are integers in credit units")
+        balance = current.balance + posting.amount
+        held = current.held + posting.held_delta
+        if held < 0:
+            raise ValueError("held credits cannot go below zero")
+        lowers_available = posting.amount < 0 or posting.held_delta > 0
+        if lowers_available and balance - held < 0 and not posting.allow_negative:
+            raise InsufficientCredits(
+                "not enough credits",
+                {"available": current.available, "requested": -posting.amount + posting.held_delta},
+            )
+        entry = LedgerEntry(
+            user_id=head.user_id,
+            seq=current.seq + 1,
+            type=posting.type,
+            amount=posting.amount,
+            balance_after=balance,
+            held_after=held,
+            created_at=now,
+            effect_key=effect_key,
+            description=posting.description,
+            service=posting.service,
+            actor=posting.actor,
+            source=dict(posting.source),
+        )
+        entries.append(entry)
+        current = entry.head
+    return entries
+
+
+def invariant_violations(entries: Iterable[LedgerEntry]) -> list[str]:
+    """Return what is wrong with one account's entries (empty when the ledger is sound).
+
+    Checks: seq contiguous from 1; each balance_after equals the previous plus amount; the
+    balance never below zero except by an overdraft-capable type; held never negative.
+    """
+    problems: list[str] = []
+    previous = None
+    for entry in sorted(entries, key=lambda e: e.seq):
+        expected_seq = 1 if previous is None else previous.seq + 1
+        if entry.seq != expected_seq:
+            problems.append(f"{entry.user_id}: seq {entry.seq} where {expected_seq} was expected")
+        before = 0 if previous is None else previous.balance_after
+        if entry.balance_after != before + entry.amount:
+            problems.append(
+                f"{entry.id}: balance_after {entry.balance_after} != {before} + {entry.amount}"
+            )
+        if entry.balance_after < 0 and entry.type not in OVERDRAFT_TYPES:
+            problems.append(f"{entry.id}: balance {entry.balance_after} below zero")
+        if entry.held_after < 0:
+            problems.append(f"{entry.id}: held {entry.held_after} below zero")
+        previous = entry
+    return problems
+
+
+# Only a clawback of refunded purchases may leave the balance below zero (see Posting).
+OVERDRAFT_TYPES = frozenset({EntryType.REFUND, EntryType.ADJUSTMENT})
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What an append did: the entries of the effect, and whether they already existed."""
+
+    entries: list[LedgerEntry]
+    replayed: bool = False
+
+    @property
+    def head(self) -> AccountHead:
+        return self.entries[-1].head
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    entries: list[LedgerEntry]
+    next_cursor: str | None
+
+
+class LedgerStore(ABC):
+    """Port: where ledger entries are kept."""
+
+    @abstractmethod
+    def append(
+        self,
+        user_id: str,
+        postings: Sequence[Posting],
+        effect_key: str | None = None,
+        side_writes: Sequence[DocumentWrite] = (),
+    ) -> AppendResult:
+        """Append ``postings`` as the account's next entries, at most once per ``effect_key``.
+
+        ``side_writes`` are committed atomically with the entries, and only if they are new.
+        """
+
+    @abstractmethod
+    def head(self, user_id: str) -> AccountHead:
+        """Return the account's authoritative head (seq 0 if it has no entries)."""
+
+    @abstractmethod
+    def history(
+        self,
+        user_id: str,
+        limit: int,
+        cursor: str | None = None,
+        entry_type: EntryType | None = None,
+    ) -> HistoryPage:
+        """Return entries newest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentWrite:
+    """A write that rides in the same commit as ledger entries (order status, outbox, ...).
+
+    Gateway-neutral on purpose: the domain says what to write, the store says how.
+    It carries no precondition (the commit's only one guards the ledger entry).
+    """
+
+    collection: str
+    document_id: str
+    data: Mapping[str, object]
+    merge: bool = True

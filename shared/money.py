@@ -1,0 +1,88 @@
+"""Money and credits as integers in minor units; no float ever holds an amount.
+
+Money is paise/cents beside a lower-case ISO currency code (as Stripe writes it).
+Credits are credit units: 100 units = 1 credit = ₹1 of value, so one credit unit is worth one paisa.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.errors import invalid_field
+
+CREDIT_UNITS_PER_CREDIT = 100
+
+# Minor-unit exponent per supported currency (ISO 4217). Zero-decimal currencies have exponent 0.
+CURRENCY_EXPONENTS: dict[str, int] = {
+    "inr": 2,
+    "usd": 2,
+    "eur": 2,
+    "gbp": 2,
+    "sgd": 2,
+    "aud": 2,
+    "cad": 2,
+    "jpy": 0,
+}
+
+# Largest amount we accept in one request: far above any real purchase, far below int64 limits.
+MAX_MINOR_UNITS = 10**12
+
+
+def require_int_amount(value: object, field: str = "amount") -> int:
+    """Return ``value`` if it is a plain int (not bool or float), else a 400 naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid_field(field, "must be an integer in minor units")
+    if abs(value) > MAX_MINOR_UNITS:
+        raise invalid_field(field, f"must be at most {MAX_MINOR_UNITS} in absolute value")
+    return value
+
+
+def normalize_currency(code: object, field: str = "currency") -> str:
+    """Return the lower-case ISO code if we support it, else raise a 400 naming ``field``."""
+    if not isinstance(code, str) or code.lower() not in CURRENCY_EXPONENTS:
+        supported = ", ".join(sorted(CURRENCY_EXPONENTS))
+        raise invalid_field(field, f"must be one of: {supported}")
+    return code.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount of one currency in its minor units."""
+
+    amount: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        require_int_amount(self.amount)
+        if self.currency != normalize_currency(self.currency):
+            raise invalid_field("currency", "must be lower case")
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"cannot combine {self.currency} with {other.currency}")
+
+
+def percent_of(amount: int, percent: int) -> int:
+    """Return ``percent`` % of ``amount``, rounded half up, in integer arithmetic.
+
+    Rounding rule: half up (0.5 paise rounds to 1), used for tax, so that the tax charged is the
+    amount a person computes on paper. Integers only, so no binary-float error can creep in.
+    """
+    if amount < 0:
+        raise ValueError("percent_of expects a non-negative amount")
+    return (amount * percent + 50) // 100
+
+
+def percent_of_floor(amount: int, percent: int) -> int:
+    """Return ``percent`` % of ``amount`` rounded down: used for bonuses, never over-granting."""
+    if amount < 0:
+        raise ValueError("percent_of_floor expects a non-negative amount")
+    return (amount * percent) // 100

@@ -1,0 +1,75 @@
+"""Credit pricing from seed 000: purchase limits, GST on top, bonus tiers.
+
+Rules (amounts in paise, before tax):
+- a purchase is between ₹100 and ₹50,000 inclusive;
+- GST of 18 % is added on top, rounded half up to the paisa;
+- credits bought equal the pre-tax amount (1 paisa = 1 credit unit);
+- bonus credits are a percentage of the pre-tax amount by tier, rounded down to the credit unit:
+  ₹500+ 10 %, ₹1000+ 15 %, ₹2000+ 20 %, ₹5000+ 25 % (a tier applies from its amount inclusive).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.errors import invalid_field
+from shared.money import Money, percent_of, percent_of_floor
+
+PRICING_CURRENCY = "inr"
+MIN_PURCHASE_PAISE = 100_00
+MAX_PURCHASE_PAISE = 50_000_00
+GST_PERCENT = 18
+DEFAULT_LOW_BALANCE_THRESHOLD = 50_00  # credit units: ₹50 of credits
+
+# (minimum pre-tax amount in paise, bonus percent), highest tier first.
+BONUS_TIERS: tuple[tuple[int, int], ...] = (
+    (5_000_00, 25),
+    (2_000_00, 20),
+    (1_000_00, 15),
+    (500_00, 10),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """What a purchase of ``amount`` costs and grants."""
+
+    amount: int
+    tax: int
+    total: int
+    currency: str
+    credits: int
+    bonus_credits: int
+
+    @property
+    def total_money(self) -> Money:
+        return Money(self.total, self.currency)
+
+
+def bonus_percent(amount: int) -> int:
+    """Return the bonus tier percent for a pre-tax amount in paise (0 below the first tier)."""
+    for threshold, percent in BONUS_TIERS:
+        if amount >= threshold:
+            return percent
+    return 0
+
+
+def quote_purchase(amount: int, field: str = "amount") -> Quote:
+    """Price a credit purchase of ``amount`` paise, or raise a 400 naming ``field``."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise invalid_field(field, "must be an integer number of paise")
+    if not MIN_PURCHASE_PAISE <= amount <= MAX_PURCHASE_PAISE:
+        raise invalid_field(
+            field,
+            f"must be between {MIN_PURCHASE_PAISE} and {MAX_PURCHASE_PAISE} paise"
+            " (₹100 to ₹50,000) before tax",
+        )
+    tax = percent_of(amount, GST_PERCENT)
+    return Quote(
+        amount=amount,
+        tax=tax,
+        total=amount + tax,
+        currency=PRICING_CURRENCY,
+        credits=amount,
+        bonus_credits=percent_of_floor(amount, bonus_percent(amount)),
+    )

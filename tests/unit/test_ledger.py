@@ -1,0 +1,97 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.errors import InsufficientCredits, InvalidRequest
+from shared.ledger import (
+    AccountHead,
+    EntryType,
+    Posting,
+    entry_id,
+    invariant_violations,
+    post,
+    require_user_id,
+)
+
+NOW = datetime(2026, 11, 21, tzinfo=UTC)
+
+
+def grant(amount: int) -> Posting:
+    return Posting(EntryType.GRANT, amount)
+
+
+def spend(amount: int) -> Posting:
+    return Posting(EntryType.USAGE, -amount)
+
+
+def test_first_entry_is_seq_one_with_its_balance() -> None:
+    [entry] = post(AccountHead("alice"), [grant(100)], NOW)
+    assert (entry.seq, entry.balance_after, entry.id) == (1, 100, "alice_0000000001")
+
+
+def test_entries_of_one_change_are_numbered_in_order() -> None:
+    head = AccountHead("alice", seq=4, balance=100)
+    purchase, bonus = post(
+        head, [Posting(EntryType.PURCHASE, 500), Posting(EntryType.BONUS, 50)], NOW, "k"
+    )
+    assert (purchase.seq, purchase.balance_after) == (5, 600)
+    assert (bonus.seq, bonus.balance_after) == (6, 650)
+    assert purchase.effect_key == bonus.effect_key == "k"
+
+
+def test_spending_more_than_available_is_refused_and_applies_nothing() -> None:
+    head = AccountHead("alice", seq=1, balance=100, held=30)
+    with pytest.raises(InsufficientCredits) as error:
+        post(head, [spend(71)], NOW)
+    assert error.value.details == {"available": 70, "requested": 71}
+    assert post(head, [spend(70)], NOW)[0].balance_after == 30
+
+
+def test_all_or_nothing_across_postings() -> None:
+    with pytest.raises(InsufficientCredits):
+        post(AccountHead("alice", 1, 10), [spend(5), spend(6)], NOW)
+
+
+def test_a_clawback_may_overdraw_when_marked() -> None:
+    clawback = Posting(EntryType.REFUND, -50, allow_negative=True)
+    [entry] = post(AccountHead("alice", 1, 20), [clawback], NOW)
+    assert entry.balance_after == -30
+
+
+def test_float_amounts_never_reach_the_ledger() -> None:
+    with pytest.raises(TypeError):
+        post(AccountHead("alice"), [Posting(EntryType.GRANT, 1.5)], NOW)  # type: ignore[arg-type]
+
+
+def test_entry_ids_decode_uniquely() -> None:
+    assert entry_id("a", 1) != entry_id("a_0000000001", 2)
+    assert entry_id("a_0000000001", 2) == "a_0000000001_0000000002"
+
+
+@pytest.mark.parametrize("bad", ["", "a/b", "x" * 129, None, 5, "sp ace"])
+def test_user_ids_are_validated(bad: object) -> None:
+    with pytest.raises(InvalidRequest):
+        require_user_id(bad)
+
+
+def test_sound_history_has_no_violations() -> None:
+    first = post(AccountHead("alice"), [grant(100)], NOW)
+    second = post(first[-1].head, [spend(40), spend(60)], NOW)
+    assert invariant_violations(first + second) == []
+
+
+def test_invariant_check_finds_gaps_bad_balances_and_overdrafts() -> None:
+    entries = post(AccountHead("alice"), [grant(10), spend(5), spend(5)], NOW)
+    gap = [entries[0], entries[2]]
+    assert any("seq 3 where 2" in p for p in invariant_violations(gap))
+
+    broken = post(AccountHead("bob"), [grant(10)], NOW)
+    tampered = [broken[0].__class__(**{**_fields(broken[0]), "balance_after": 11})]
+    assert any("balance_after 11" in p for p in invariant_violations(tampered))
+
+    overdrawn = post(AccountHead("carol"), [Posting(EntryType.USAGE, -5, allow_negative=True)], NOW)
+    assert any("below zero" in p for p in invariant_violations(overdrawn))
+
+
+def _fields(entry: object) -> dict[str, object]:
+    return {name: getattr(entry, name) for name in entry.__slots__}  # type: ignore[attr-defined]

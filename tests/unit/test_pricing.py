@@ -1,0 +1,79 @@
+import pytest
+
+from shared.errors import InvalidRequest
+from shared.packages import DEFAULT_PACKAGES
+from shared.pricing import DEFAULT_LOW_BALANCE_THRESHOLD, bonus_percent, quote_purchase
+
+
+@pytest.mark.parametrize(
+    ("amount", "percent"),
+    [
+        (100_00, 0),
+        (499_99, 0),
+        (500_00, 10),
+        (999_99, 10),
+        (1_000_00, 15),
+        (1_999_99, 15),
+        (2_000_00, 20),
+        (4_999_99, 20),
+        (5_000_00, 25),
+        (50_000_00, 25),
+    ],
+)
+def test_bonus_tier_boundaries(amount: int, percent: int) -> None:
+    assert bonus_percent(amount) == percent
+
+
+@pytest.mark.parametrize(
+    ("amount", "tax", "bonus"),
+    [
+        (100_00, 18_00, 0),  # minimum purchase
+        (499_99, 90_00, 0),  # 8999.82 paise tax rounds half up to 9000
+        (500_00, 90_00, 50_00),
+        (999_99, 180_00, 99_99),  # 17999.82 -> 18000; bonus 9999.9 floors to 9999
+        (1_000_00, 180_00, 150_00),
+        (2_000_00, 360_00, 400_00),
+        (5_000_00, 900_00, 1_250_00),
+        (50_000_00, 9_000_00, 12_500_00),  # maximum purchase
+        (123_45, 22_22, 0),  # 2222.1 -> 2222
+        (123_47, 22_22, 0),  # 2222.46 -> 2222
+        (123_48, 22_23, 0),  # 2222.64 -> 2223
+    ],
+)
+def test_quote_tax_total_credits_and_bonus(amount: int, tax: int, bonus: int) -> None:
+    quote = quote_purchase(amount)
+    assert (quote.tax, quote.total, quote.credits, quote.bonus_credits) == (
+        tax,
+        amount + tax,
+        amount,
+        bonus,
+    )
+    assert quote.currency == "inr"
+
+
+def test_half_paisa_of_tax_rounds_up() -> None:
+    # 18 % of 10025 paise is 1804.5 paise: half up gives 1805.
+    assert quote_purchase(100_25).tax == 18_05
+
+
+@pytest.mark.parametrize("amount", [99_99, 0, -100_00, 50_000_01, 10**15])
+def test_amounts_outside_limits_are_refused(amount: int) -> None:
+    with pytest.raises(InvalidRequest) as error:
+        quote_purchase(amount)
+    assert "amount" in error.value.details["fields"]
+
+
+@pytest.mark.parametrize("amount", [100.0, "10000", True])
+def test_non_integer_amounts_are_refused(amount: object) -> None:
+    with pytest.raises(InvalidRequest):
+        quote_purchase(amount)  # type: ignore[arg-type]
+
+
+def test_default_threshold_is_fifty_rupees_of_credits() -> None:
+    assert DEFAULT_LOW_BALANCE_THRESHOLD == 5_000
+
+
+def test_default_packages_cover_every_bonus_tier() -> None:
+    tiers = {bonus_percent(package.amount) for package in DEFAULT_PACKAGES}
+    assert tiers == {0, 10, 15, 20, 25}
+    assert len({package.id for package in DEFAULT_PACKAGES}) == len(DEFAULT_PACKAGES)
