@@ -52,14 +52,18 @@ class Process:
 
     def start(self, timeout: float = 90.0) -> None:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.popen = subprocess.Popen(
-            list(self.argv),
-            env={**os.environ, **self.env},
-            cwd=self.cwd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so stop() reaches its children too
-        )
+        try:
+            self.popen = subprocess.Popen(
+                list(self.argv),
+                env={**os.environ, **self.env},
+                cwd=self.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stop() reaches its children too
+            )
+        finally:
+            if not isinstance(log, int):
+                log.close()  # the child holds its own copy of the descriptor
         deadline = time.monotonic() + timeout
         while not self.ready():
             if self.popen.poll() is not None:

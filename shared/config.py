@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     event_service_secret: SecretStr = SecretStr("")
 
     # Concurrency rule: how often a writer re-reads the head after losing the race for an entry.
-    ledger_max_attempts: int = Field(default=12, ge=1, le=100)
+    ledger_max_attempts: int = Field(default=20, ge=1, le=100)
     # Seconds a Firestore call may take before the request answers 503.
     firestore_timeout_seconds: float = Field(default=10.0, gt=0)
 

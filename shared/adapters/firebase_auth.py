@@ -6,7 +6,9 @@ production it checks Google's signature, audience (the project), issuer and expi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from shared.auth import Caller, TokenVerifier
 from shared.errors import Unauthenticated, Unavailable
@@ -25,10 +27,20 @@ def build_firebase_app(project_id: str) -> firebase_admin.App:
         return firebase_admin.initialize_app(options={"projectId": project_id})
 
 
+# Clock skew tolerated on exp/iat, as Google's own verifier allows.
+CLOCK_SKEW_SECONDS = 60
+
+
 class FirebaseTokenVerifier(TokenVerifier):
-    def __init__(self, app: firebase_admin.App, check_revoked: bool = False) -> None:
+    def __init__(
+        self,
+        app: firebase_admin.App,
+        check_revoked: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._app = app
         self._check_revoked = check_revoked
+        self._clock = clock
 
     def verify(self, token: str) -> Caller:
         from firebase_admin import auth
@@ -39,4 +51,18 @@ class FirebaseTokenVerifier(TokenVerifier):
             raise Unavailable("cannot fetch the keys to verify the token; retry") from exc
         except (ValueError, auth.InvalidIdTokenError, auth.UserDisabledError) as exc:
             raise Unauthenticated("the ID token is invalid, expired or revoked") from exc
+        _check_lifetime(claims, self._clock())
         return Caller(uid=str(claims["uid"]), claims=claims)
+
+
+def _check_lifetime(claims: Mapping[str, Any], now: float) -> None:
+    """Refuse expired and not-yet-valid tokens ourselves.
+
+    firebase-admin skips these checks for Auth-emulator tokens; doing them here keeps local runs
+    as strict as production, where they are checked twice.
+    """
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not isinstance(exp, int) or exp < now - CLOCK_SKEW_SECONDS:
+        raise Unauthenticated("the ID token is invalid, expired or revoked")
+    if not isinstance(iat, int) or iat > now + CLOCK_SKEW_SECONDS:
+        raise Unauthenticated("the ID token is invalid, expired or revoked")

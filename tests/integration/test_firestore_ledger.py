@@ -1,0 +1,148 @@
+"""The ledger on the Firestore emulator: append, head, history, replays, and the race rule."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from shared.adapters.firestore_ledger import HEADS, FirestoreLedger
+from shared.errors import InsufficientCredits, LedgerContention
+from shared.ledger import EntryType, Posting, invariant_violations
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+def ledger(firestore_client: Any) -> FirestoreLedger:
+    return FirestoreLedger(firestore_client)
+
+
+def grant(amount: int) -> list[Posting]:
+    return [Posting(EntryType.GRANT, amount, actor="test")]
+
+
+def spend(amount: int) -> list[Posting]:
+    return [Posting(EntryType.USAGE, -amount, service="test")]
+
+
+def test_append_then_read_head_and_history_newest_first(ledger: FirestoreLedger) -> None:
+    assert ledger.head("alice").seq == 0
+    ledger.append("alice", grant(100))
+    ledger.append("alice", spend(30))
+    ledger.append("alice", spend(20))
+
+    head = ledger.head("alice")
+    assert (head.seq, head.balance) == (3, 50)
+
+    first_page = ledger.history("alice", limit=2)
+    assert [e.seq for e in first_page.entries] == [3, 2]
+    assert first_page.next_cursor is not None
+    second_page = ledger.history("alice", limit=2, cursor=first_page.next_cursor)
+    assert [e.seq for e in second_page.entries] == [1]
+    assert second_page.next_cursor is None
+
+    only_usage = ledger.history("alice", limit=10, entry_type=EntryType.USAGE)
+    assert [e.amount for e in only_usage.entries] == [-20, -30]
+
+
+def test_accounts_are_separate(ledger: FirestoreLedger) -> None:
+    ledger.append("alice", grant(100))
+    ledger.append("bob", grant(7))
+    assert ledger.head("alice").balance == 100
+    assert ledger.head("bob").balance == 7
+    assert [e.seq for e in ledger.entries("bob")] == [1]
+
+
+def test_an_effect_is_applied_once(ledger: FirestoreLedger) -> None:
+    first = ledger.append("alice", grant(100), effect_key="grant:once")
+    again = ledger.append("alice", grant(100), effect_key="grant:once")
+    assert not first.replayed
+    assert again.replayed
+    assert [e.id for e in again.entries] == [e.id for e in first.entries]
+    assert ledger.head("alice").balance == 100
+
+
+def test_side_writes_ride_in_the_commit(ledger: FirestoreLedger, firestore_client: Any) -> None:
+    from shared.ledger import DocumentWrite
+
+    ledger.append("alice", grant(5), side_writes=[DocumentWrite("orders", "o1", {"status": "paid"})])
+    assert firestore_client.collection("orders").document("o1").get().to_dict() == {"status": "paid"}
+
+
+def test_insufficient_credits_writes_nothing(ledger: FirestoreLedger) -> None:
+    ledger.append("alice", grant(10))
+    with pytest.raises(InsufficientCredits):
+        ledger.append("alice", spend(11))
+    assert [e.seq for e in ledger.entries("alice")] == [1]
+
+
+def test_losing_every_race_ends_in_a_retryable_error(
+    ledger: FirestoreLedger, firestore_client: Any
+) -> None:
+    ledger.append("alice", grant(10))
+    # A head pointer that lags (as after a writer that won the race) makes the first try collide;
+    # with one attempt allowed, the append must give up with the retryable 503, writing nothing.
+    firestore_client.collection(HEADS).document("alice").set({"seq": 0, "balance": 0, "held": 0})
+    impatient = FirestoreLedger(firestore_client, max_attempts=1)
+    with pytest.raises(LedgerContention) as error:
+        impatient.append("alice", grant(1))
+    assert error.value.status == 503
+    assert impatient.conflicts == 1
+    # With retries allowed, the same append re-reads the true head and lands after it.
+    patient = FirestoreLedger(firestore_client, max_attempts=3)
+    assert patient.append("alice", grant(1)).head.seq == 2
+
+
+def assert_sound(ledger: FirestoreLedger, user_id: str) -> list[Any]:
+    entries = ledger.entries(user_id)
+    assert invariant_violations(entries) == []
+    assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
+    assert sum(e.amount for e in entries) == entries[-1].balance_after
+    return entries
+
+
+def test_fifty_concurrent_spends_never_overspend(
+    ledger: FirestoreLedger, firestore_client: Any
+) -> None:
+    ledger.append("alice", grant(100))
+    # One ledger object per writer: no shared local lock, so they race as separate instances do
+    # and only the guarded create keeps them honest.
+    instances = [FirestoreLedger(firestore_client) for _ in range(50)]
+
+    def spend_ten(writer: int) -> str:
+        try:
+            instances[writer].append("alice", spend(10))
+        except InsufficientCredits:
+            return "insufficient"
+        return "spent"
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        outcomes = list(pool.map(spend_ten, range(50)))
+
+    assert outcomes.count("spent") == 10
+    assert outcomes.count("insufficient") == 40
+    entries = assert_sound(ledger, "alice")
+    assert entries[-1].balance_after == 0
+    assert len(entries) == 11
+    assert sum(i.conflicts for i in instances) > 0, "the writers never actually raced"
+
+
+def test_two_hundred_concurrent_grants_all_land(ledger: FirestoreLedger) -> None:
+    # One ledger serving 200 concurrent requests, as one instance would.
+    with ThreadPoolExecutor(max_workers=200) as pool:
+        results = list(pool.map(lambda _: ledger.append("alice", grant(1)), range(200)))
+
+    assert len(results) == 200
+    entries = assert_sound(ledger, "alice")
+    assert len(entries) == 200
+    assert entries[-1].balance_after == 200
+
+
+def test_concurrent_grants_from_several_instances_all_land(firestore_client: Any) -> None:
+    instances = [FirestoreLedger(firestore_client) for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        list(pool.map(lambda n: instances[n % 4].append("alice", grant(1)), range(200)))
+    entries = assert_sound(FirestoreLedger(firestore_client), "alice")
+    assert entries[-1].balance_after == 200

@@ -1,0 +1,39 @@
+"""The registry is the one source of truth: firebase.json and main.py must agree with it."""
+
+import json
+
+import main
+from devstack.firebase_json import FIREBASE_JSON, render
+from devstack.gateway import werkzeug_rule
+from functions.registry import HTTP_FUNCTIONS, hosting_rewrites, hosting_source
+
+
+def test_firebase_json_is_rendered_from_the_registry() -> None:
+    committed = json.loads(FIREBASE_JSON.read_text())
+    assert committed == render(), "run `make firebase-json` and commit firebase.json"
+
+
+def test_hosting_rewrites_list_exactly_the_registry_routes() -> None:
+    rewrites = json.loads(FIREBASE_JSON.read_text())["hosting"]["rewrites"]
+    routed = sorted((r["source"], r["function"]["functionId"]) for r in rewrites)
+    registered = sorted((hosting_source(p), f.name) for f in HTTP_FUNCTIONS for p in f.paths)
+    assert routed == registered
+    assert len({source for source, _ in routed}) == len(routed), "a path routed twice"
+
+
+def test_literal_paths_come_before_globs() -> None:
+    sources = [r["source"] for r in hosting_rewrites()]
+    first_glob = next((i for i, s in enumerate(sources) if "*" in s), len(sources))
+    assert all("*" not in s for s in sources[:first_glob])
+    assert all("*" in s for s in sources[first_glob:])
+
+
+def test_every_registered_function_is_an_entry_point_of_main() -> None:
+    for function in HTTP_FUNCTIONS:
+        assert callable(getattr(main, function.name)), function.name
+    assert sorted(main.__all__) == sorted(f.name for f in HTTP_FUNCTIONS)
+
+
+def test_path_params_become_globs_and_rules() -> None:
+    assert hosting_source("/api/v1/holds/{hold_id}/capture") == "/api/v1/holds/*/capture"
+    assert werkzeug_rule("/api/payment/{payment_intent_id}") == "/api/payment/<payment_intent_id>"
