@@ -48,7 +48,8 @@ class TriggerFunction:
     retry: bool = True
 
 
-HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
+# One tuple per resource, so that each resource's functions are found (and changed) together.
+HEALTH: tuple[HttpFunction, ...] = (
     HttpFunction(
         "health",
         "functions.health",
@@ -76,6 +77,10 @@ HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
     HttpFunction(
         "health_root", "functions.health", "/health", ("GET",), Auth.NONE, "Seed 004 health check"
     ),
+)
+
+# Seed 000: credits, Razorpay purchases, transactions, admin.
+CREDITS: tuple[HttpFunction, ...] = (
     HttpFunction(
         "credits_balance",
         "functions.credits",
@@ -84,6 +89,41 @@ HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
         Auth.USER,
         "The caller's credit balance",
     ),
+)
+
+PAYMENTS: tuple[HttpFunction, ...] = ()
+
+TRANSACTIONS: tuple[HttpFunction, ...] = ()
+
+ADMIN: tuple[HttpFunction, ...] = ()
+
+# Seed 004: Stripe payments, refunds and webhooks.
+STRIPE_PAYMENTS: tuple[HttpFunction, ...] = ()
+
+REFUNDS: tuple[HttpFunction, ...] = ()
+
+WEBHOOKS: tuple[HttpFunction, ...] = ()
+
+# Metering by other services: usage and holds.
+USAGE: tuple[HttpFunction, ...] = ()
+
+HOLDS: tuple[HttpFunction, ...] = ()
+
+# Operations: OpenAPI document, devices, ...
+OPERATIONS: tuple[HttpFunction, ...] = ()
+
+HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
+    HEALTH
+    + CREDITS
+    + PAYMENTS
+    + TRANSACTIONS
+    + ADMIN
+    + STRIPE_PAYMENTS
+    + REFUNDS
+    + WEBHOOKS
+    + USAGE
+    + HOLDS
+    + OPERATIONS
 )
 
 TRIGGER_FUNCTIONS: tuple[TriggerFunction, ...] = ()

@@ -57,7 +57,7 @@ def project_id(stack_env: Stack) -> str:
 
 
 @pytest.fixture
-def firestore_client(project_id: str):  # type: ignore[no-untyped-def]
+def firestore_client(project_id: str):
     from google.cloud import firestore
 
     return firestore.Client(project=project_id)

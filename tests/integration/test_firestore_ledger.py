@@ -9,7 +9,7 @@ import pytest
 
 from shared.adapters.firestore_ledger import HEADS, FirestoreLedger
 from shared.errors import InsufficientCredits, LedgerContention
-from shared.ledger import EntryType, Posting, invariant_violations
+from shared.ledger import DocumentWrite, EntryType, Posting, invariant_violations
 
 pytestmark = pytest.mark.stack
 
@@ -65,10 +65,10 @@ def test_an_effect_is_applied_once(ledger: FirestoreLedger) -> None:
 
 
 def test_side_writes_ride_in_the_commit(ledger: FirestoreLedger, firestore_client: Any) -> None:
-    from shared.ledger import DocumentWrite
-
-    ledger.append("alice", grant(5), side_writes=[DocumentWrite("orders", "o1", {"status": "paid"})])
-    assert firestore_client.collection("orders").document("o1").get().to_dict() == {"status": "paid"}
+    order_paid = DocumentWrite("orders", "o1", {"status": "paid"})
+    ledger.append("alice", grant(5), side_writes=[order_paid])
+    order = firestore_client.collection("orders").document("o1").get()
+    assert order.to_dict() == {"status": "paid"}
 
 
 def test_insufficient_credits_writes_nothing(ledger: FirestoreLedger) -> None:

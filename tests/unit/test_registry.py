@@ -22,7 +22,7 @@ def test_hosting_rewrites_list_exactly_the_registry_routes() -> None:
 
 
 def test_literal_paths_come_before_globs() -> None:
-    sources = [r["source"] for r in hosting_rewrites()]
+    sources = [str(r["source"]) for r in hosting_rewrites()]
     first_glob = next((i for i, s in enumerate(sources) if "*" in s), len(sources))
     assert all("*" not in s for s in sources[:first_glob])
     assert all("*" in s for s in sources[first_glob:])
