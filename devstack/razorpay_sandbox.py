@@ -511,7 +511,8 @@ def _event_entities(box: Sandbox, data: Entity) -> dict[str, Entity]:
 def serve(app: Flask, port: int) -> tuple[BaseWSGIServer, threading.Thread]:
     """Serve ``app`` on 127.0.0.1:``port`` from a daemon thread; stop with ``server.shutdown()``."""
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True, name="razorpay-sandbox")
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True,
+                              name="razorpay-sandbox")  # short poll: quick shutdown in tests
     thread.start()
     return server, thread
 
