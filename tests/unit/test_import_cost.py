@@ -6,7 +6,7 @@ import sys
 PROBE = """
 import sys
 import main
-heavy = [m for m in ("stripe", "razorpay", "firebase_admin", "google.cloud.firestore")
+heavy = [m for m in ("stripe", "razorpay", "firebase_admin", "google.cloud.firestore", "google.events")
          if m in sys.modules]
 print(",".join(heavy))
 """
