@@ -8,10 +8,13 @@ Tests start the same stack on free ports through ``Stack``.
 from __future__ import annotations
 
 import json
+import secrets
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import FrameType
 
@@ -30,10 +33,12 @@ class Ports:
     hub: int = 4400
     logging: int = 4500
     gateway: int = 5001
+    stripe: int = 8420
+    events: int = 5055
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(*(free_port() for _ in range(5)))
+        return cls(*(free_port() for _ in fields(cls)))
 
 
 @dataclass
@@ -44,10 +49,22 @@ class Stack:
     project: str = DEFAULT_PROJECT
     state_dir: Path = ROOT / ".stack"
     processes: dict[str, Process] = field(default_factory=dict)
+    # localstripe accepts any sk_ key; the secrets are made per run, never committed.
+    stripe_secret_key: str = "sk_test_localstripe"  # noqa: S105 - a fake for localstripe
+    stripe_webhook_secret: str = field(default_factory=lambda: f"whsec_{secrets.token_hex(16)}")
+    event_service_secret: str = field(default_factory=lambda: secrets.token_hex(16))
 
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.gateway}"
+
+    @property
+    def stripe_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.stripe}"
+
+    @property
+    def events_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.events}"
 
     @property
     def auth_url(self) -> str:
@@ -60,6 +77,11 @@ class Stack:
             "GOOGLE_CLOUD_PROJECT": self.project,
             "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{self.ports.firestore}",
             "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{self.ports.auth}",
+            "STRIPE_SECRET_KEY": self.stripe_secret_key,
+            "STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret,
+            "STRIPE_API_BASE": self.stripe_url,
+            "EVENT_SERVICE_URL": self.events_url,
+            "EVENT_SERVICE_SECRET": self.event_service_secret,
         }
 
     def start(self) -> None:
@@ -67,7 +89,10 @@ class Stack:
         try:
             self.start_firestore()
             self.start_auth()
+            self.start_stripe()
+            self.start_event_receiver()
             self.start_gateway()
+            self.register_stripe_webhook()
         except BaseException:
             self.stop()
             raise
@@ -120,6 +145,42 @@ class Stack:
             timeout=120,
         )
 
+    def start_stripe(self) -> None:
+        """localstripe (fake Stripe), on 127.0.0.1 only, from an empty store."""
+        port = self.ports.stripe
+        self._run(
+            Process(
+                "localstripe",
+                [sys.executable, "-m", "devstack.localstripe_server", "--port", str(port)],
+                ready=lambda: port_open(port),
+                cwd=ROOT,
+            )
+        )
+
+    def register_stripe_webhook(self) -> None:
+        """Make localstripe send its signed events to our webhook, as Stripe's dashboard would."""
+        data = urllib.parse.urlencode(
+            {"url": f"{self.gateway_url}/api/webhook", "secret": self.stripe_webhook_secret}
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310 - a local http URL we build
+            f"{self.stripe_url}/_config/webhooks/billing", data=data, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local URL
+            response.read()
+
+    def start_event_receiver(self) -> None:
+        """A stand-in event service that prints the notifications it gets (seed 004)."""
+        port = self.ports.events
+        self._run(
+            Process(
+                "event-receiver",
+                [sys.executable, "-m", "devstack.event_receiver", "--port", str(port)],
+                ready=lambda: port_open(port),
+                env={"EVENT_SERVICE_SECRET": self.event_service_secret},
+                cwd=ROOT,
+            )
+        )
+
     def start_gateway(self) -> None:
         self._run(
             Process(
@@ -146,6 +207,8 @@ class Stack:
             ("gateway (all HTTP functions)", self.gateway_url),
             ("Firestore emulator", f"127.0.0.1:{self.ports.firestore}"),
             ("Firebase Auth emulator", self.auth_url),
+            ("localstripe (fake Stripe API)", self.stripe_url),
+            ("event receiver (EVENT_SERVICE_URL)", self.events_url),
         ]
         lines = [f"  {name:<34} {where}" for name, where in rows]
         return "\n".join(

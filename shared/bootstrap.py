@@ -16,8 +16,11 @@ from shared.log import configure_logging
 if TYPE_CHECKING:
     from google.cloud import firestore
 
+    from shared.adapters.event_service import OutboxDelivery
     from shared.auth import TokenVerifier
     from shared.ledger import LedgerStore
+    from shared.payments import PaymentGateway, PaymentStore
+    from shared.stripe_events import CreditOrderPaid
 
 
 @dataclass
@@ -55,6 +58,39 @@ class Services:
         )
 
         return FirebaseTokenVerifier(build_firebase_app(self.settings.firebase_project_id))
+
+    @cached_property
+    def payment_gateway(self) -> PaymentGateway:
+        from shared.adapters.stripe_gateway import StripeGateway
+
+        return StripeGateway(
+            self.settings.stripe_secret_key.get_secret_value(),
+            self.settings.stripe_webhook_secret.get_secret_value(),
+            api_base=self.settings.stripe_api_base,
+        )
+
+    @cached_property
+    def payments(self) -> PaymentStore:
+        from shared.adapters.firestore_payments import FirestorePayments
+
+        return FirestorePayments(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def outbox_delivery(self) -> OutboxDelivery:
+        from shared.adapters.event_service import OutboxDelivery
+
+        return OutboxDelivery(
+            self.firestore,
+            self.settings.event_service_url,
+            self.settings.event_service_secret.get_secret_value(),
+            max_attempts=self.settings.outbox_max_attempts,
+            timeout_seconds=self.settings.event_service_timeout_seconds,
+        )
+
+    @cached_property
+    def credit_order_paid(self) -> CreditOrderPaid | None:
+        """Grant hook for Stripe credit purchases; wired once the credits purchase flow lands."""
+        return None
 
 
 _services: Services | None = None
