@@ -201,3 +201,20 @@ def test_refunding_a_failed_payment_is_rejected(
     pi = declined.json()["error"]["details"]["payment_intent_id"]
     response = refund(gateway, user, pi)
     assert response.status_code == 400
+
+
+def test_every_outcome_is_written_to_the_outbox(
+    gateway: str, user: User, stripe_client: Any, stack_firestore: Any
+) -> None:
+    pi = pay(gateway, user, payment_method(stripe_client, CARD_OK)).json()["payment_intent_id"]
+    refund_id = refund(gateway, user, pi, 250).json()["refund_id"]
+    declined = pay(gateway, user, payment_method(stripe_client, CARD_DECLINED))
+    failed_pi = declined.json()["error"]["details"]["payment_intent_id"]
+
+    outbox = stack_firestore.collection("outbox")
+    paid = outbox.document(f"payment.succeeded.{pi}").get().to_dict()
+    assert paid["data"]["amount"] == 1000 and paid["status"] in ("pending", "delivered")
+    refunded = outbox.document(f"refund.succeeded.{refund_id}").get().to_dict()
+    assert refunded["data"]["amount"] == 250
+    failed = outbox.document(f"payment.failed.{failed_pi}").get().to_dict()
+    assert failed["data"]["decline_code"] == "card_declined"

@@ -76,7 +76,7 @@ def test_one_event_replayed_ten_times_concurrently_changes_state_once(
 
 
 @pytest.mark.parametrize("attack", ["tampered-body", "wrong-secret", "too-old", "no-header"])
-def test_bad_signatures_are_400_and_change_nothing(
+def test_bad_signatures_are_400_and_change_nothing(  # noqa: PLR0917 - pytest fixtures
     stack: Stack, gateway: str, user: User, stripe_client: Any, stack_firestore: Any, attack: str
 ) -> None:
     pi = pending_3ds_payment(gateway, user, stripe_client)
