@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
     from shared.auth import TokenVerifier
+    from shared.idempotency import IdempotencyStore
     from shared.ledger import LedgerStore
 
 
@@ -45,6 +46,14 @@ class Services:
             self.firestore,
             max_attempts=self.settings.ledger_max_attempts,
             timeout_seconds=self.settings.firestore_timeout_seconds,
+        )
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        from shared.adapters.firestore_idempotency import FirestoreIdempotencyStore
+
+        return FirestoreIdempotencyStore(
+            self.firestore, timeout_seconds=self.settings.firestore_timeout_seconds
         )
 
     @cached_property
