@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_DIR := devstack/emulators
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: install dev test lint format firebase-json clean
+.PHONY: install dev test lint format firebase-json clean bench
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,6 @@ firebase-json: $(PY_STAMP)  ## regenerate firebase.json from the function regist
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules .stack .pytest_cache .mypy_cache .ruff_cache
+
+bench: install  ## print cold start, RPC, latency, contention and memory figures
+	$(BIN)/python -m bench
