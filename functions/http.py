@@ -7,6 +7,7 @@ in the registry, so each fact about an endpoint is written once.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -100,6 +101,7 @@ def endpoint(handler: Handler) -> Callable[[flask.Request], flask.Response]:
 
     @wraps(handler)
     def function(request: flask.Request) -> flask.Response:
+        started = time.perf_counter()
         correlation_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
         try:
             svc = services()
@@ -127,6 +129,20 @@ def endpoint(handler: Handler) -> Callable[[flask.Request], flask.Response]:
                 {"error": {"code": "internal", "message": "internal error", "details": {}}}, 500
             )
         reply.headers.setdefault("X-Request-Id", correlation_id)
+        # Method, path and outcome only: never headers, bodies or query strings (tokens, cards).
+        log.info(
+            "request",
+            extra={
+                "function": spec.name,
+                "method": request.method,
+                "path": request.path,
+                "status": reply.status,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                "error_code": reply.body.get("error", {}).get("code")
+                if reply.status >= 400
+                else None,
+            },
+        )
         return json_response(reply)
 
     return function
