@@ -5,6 +5,7 @@ Each name here is a deployed function's ``--entry-point``; see ``functions/regis
 
 from functions.credits import credits_balance
 from functions.health import health, health_live, health_ready, health_root
+from functions.openapi import openapi
 
 __all__ = [
     "credits_balance",
@@ -12,4 +13,5 @@ __all__ = [
     "health_live",
     "health_ready",
     "health_root",
+    "openapi",
 ]

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import flask
 from pydantic import BaseModel, ValidationError
@@ -95,8 +95,41 @@ class Call:
 Handler = Callable[[Call], Reply]
 
 
-def endpoint(handler: Handler) -> Callable[[flask.Request], flask.Response]:
-    """Make ``handler`` an HTTPS Cloud Function, configured from its registry entry."""
+Function = Callable[[flask.Request], flask.Response]
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The pydantic models an endpoint validates with; the OpenAPI document is built from them."""
+
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+
+
+@overload
+def endpoint(handler: Handler) -> Function: ...
+@overload
+def endpoint(
+    *, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None
+) -> Callable[[Handler], Function]: ...
+
+
+def endpoint(
+    handler: Handler | None = None,
+    *,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+) -> Function | Callable[[Handler], Function]:
+    """Make ``handler`` an HTTPS Cloud Function, configured from its registry entry.
+
+    ``body`` and ``query`` name the models the handler validates with, for the OpenAPI document.
+    """
+    if handler is None:
+        return lambda inner: _endpoint(inner, Contract(body, query))
+    return _endpoint(handler, Contract(body, query))
+
+
+def _endpoint(handler: Handler, contract: Contract) -> Function:
     spec = http_function(handler.__name__)
 
     @wraps(handler)
@@ -145,6 +178,7 @@ def endpoint(handler: Handler) -> Callable[[flask.Request], flask.Response]:
         )
         return json_response(reply)
 
+    function.contract = contract  # type: ignore[attr-defined]
     return function
 
 
