@@ -5,6 +5,7 @@ Each name here is a deployed function's ``--entry-point``; see ``functions/regis
 
 from functions.credits import credits_balance
 from functions.health import health, health_live, health_ready, health_root
+from functions.openapi import openapi
 from functions.payments_stripe import (
     stripe_payment_get,
     stripe_payment_process,
@@ -21,6 +22,7 @@ __all__ = [
     "health_live",
     "health_ready",
     "health_root",
+    "openapi",
     "stripe_payment_get",
     "stripe_payment_process",
     "stripe_payment_verify",

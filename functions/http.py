@@ -7,11 +7,12 @@ in the registry, so each fact about an endpoint is written once.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import flask
 from pydantic import BaseModel, ValidationError
@@ -26,11 +27,22 @@ from shared.errors import (
     RateLimited,
     Unauthenticated,
 )
+from shared.idempotency import (
+    KEY_HEADER,
+    StoredResponse,
+    is_replayable,
+    request_fingerprint,
+    scoped_key,
+    validate_key,
+)
 from shared.log import bind_request, get_logger
 
 log = get_logger("http")
 Model = TypeVar("Model", bound=BaseModel)
 MAX_BODY_BYTES = 64 * 1024
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Webhooks dedupe on the provider's event id instead; health mutates nothing.
+IDEMPOTENT_AUTH = frozenset({Auth.USER, Auth.ADMIN, Auth.SERVICE})
 
 
 @dataclass
@@ -83,12 +95,46 @@ class Call:
 Handler = Callable[[Call], Reply]
 
 
-def endpoint(handler: Handler) -> Callable[[flask.Request], flask.Response]:
-    """Make ``handler`` an HTTPS Cloud Function, configured from its registry entry."""
+Function = Callable[[flask.Request], flask.Response]
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The pydantic models an endpoint validates with; the OpenAPI document is built from them."""
+
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+
+
+@overload
+def endpoint(handler: Handler) -> Function: ...
+@overload
+def endpoint(
+    *, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None
+) -> Callable[[Handler], Function]: ...
+
+
+def endpoint(
+    handler: Handler | None = None,
+    *,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+) -> Function | Callable[[Handler], Function]:
+    """Make ``handler`` an HTTPS Cloud Function, configured from its registry entry.
+
+    ``body`` and ``query`` name the models the handler validates with, for the OpenAPI document.
+    """
+    if handler is None:
+        return lambda inner: _endpoint(inner, Contract(body, query))
+    return _endpoint(handler, Contract(body, query))
+
+
+def _endpoint(handler: Handler, contract: Contract) -> Function:
     spec = http_function(handler.__name__)
 
     @wraps(handler)
     def function(request: flask.Request) -> flask.Response:
+        started = time.perf_counter()
         correlation_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
         try:
             svc = services()
@@ -102,8 +148,12 @@ def endpoint(handler: Handler) -> Callable[[flask.Request], flask.Response]:
                     f"{request.method} is not allowed here", {"allowed": list(spec.methods)}
                 )
             caller = _authenticate(request, svc, spec.auth)
-            params = _path_params(spec.paths, request.path)
-            reply = handler(Call(request, svc, caller, params))
+            call = Call(request, svc, caller, _path_params(spec.paths, request.path))
+            key = request.headers.get(KEY_HEADER)
+            if key is not None and request.method in MUTATING and spec.auth in IDEMPOTENT_AUTH:
+                reply = _run_idempotently(handler, call, spec.name, key)
+            else:
+                reply = _run(handler, call)
         except BillingError as error:
             reply = error_reply(error)
         except Exception:
@@ -112,9 +162,54 @@ def endpoint(handler: Handler) -> Callable[[flask.Request], flask.Response]:
                 {"error": {"code": "internal", "message": "internal error", "details": {}}}, 500
             )
         reply.headers.setdefault("X-Request-Id", correlation_id)
+        # Method, path and outcome only: never headers, bodies or query strings (tokens, cards).
+        log.info(
+            "request",
+            extra={
+                "function": spec.name,
+                "method": request.method,
+                "path": request.path,
+                "status": reply.status,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                "error_code": reply.body.get("error", {}).get("code")
+                if reply.status >= 400
+                else None,
+            },
+        )
         return json_response(reply)
 
+    function.contract = contract  # type: ignore[attr-defined]
     return function
+
+
+def _run(handler: Handler, call: Call) -> Reply:
+    try:
+        return handler(call)
+    except BillingError as error:
+        return error_reply(error)
+
+
+def _run_idempotently(handler: Handler, call: Call, endpoint_name: str, key: str) -> Reply:
+    """Run ``handler`` at most once per (caller, endpoint, key); replay its stored answer."""
+    store = call.services.idempotency
+    caller = call.caller.uid if call.caller else "anonymous"
+    scoped = scoped_key(caller, endpoint_name, validate_key(key))
+    fingerprint = request_fingerprint(
+        call.request.method, call.request.path, call.request.get_data(cache=True)
+    )
+    stored = store.begin(scoped, fingerprint)
+    if stored is not None:
+        return Reply(stored.body, stored.status, {"Idempotent-Replayed": "true"})
+    try:
+        reply = _run(handler, call)
+    except BaseException:
+        store.abandon(scoped)
+        raise
+    if is_replayable(reply.status):
+        store.finish(scoped, StoredResponse(reply.status, reply.body))
+    else:
+        store.abandon(scoped)
+    return reply
 
 
 def error_reply(error: BillingError) -> Reply:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from shared.adapters.event_service import OutboxDelivery
     from shared.auth import TokenVerifier
+    from shared.idempotency import IdempotencyStore
     from shared.ledger import LedgerStore
     from shared.payments import PaymentGateway, PaymentStore
     from shared.stripe_events import CreditOrderPaid
@@ -51,13 +52,24 @@ class Services:
         )
 
     @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        from shared.adapters.firestore_idempotency import FirestoreIdempotencyStore
+
+        return FirestoreIdempotencyStore(
+            self.firestore, timeout_seconds=self.settings.firestore_timeout_seconds
+        )
+
+    @cached_property
     def token_verifier(self) -> TokenVerifier:
         from shared.adapters.firebase_auth import (
             FirebaseTokenVerifier,
             build_firebase_app,
         )
 
-        return FirebaseTokenVerifier(build_firebase_app(self.settings.firebase_project_id))
+        return FirebaseTokenVerifier(
+            build_firebase_app(self.settings.firebase_project_id),
+            check_revoked=self.settings.auth_check_revoked,
+        )
 
     @cached_property
     def payment_gateway(self) -> PaymentGateway:
