@@ -11,7 +11,7 @@ import json
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import FrameType
 
@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EMULATORS = ROOT / "devstack" / "emulators"
 NODE_BIN = EMULATORS / "node_modules" / ".bin"
 DEFAULT_PROJECT = "demo-billing"
+# Service accounts the local stack allows on service endpoints (usage, holds, the scheduler).
+METERING_SERVICE_EMAIL = "metering@demo-billing.iam.gserviceaccount.com"
+SCHEDULER_SERVICE_EMAIL = "scheduler@demo-billing.iam.gserviceaccount.com"
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,11 @@ class Ports:
     hub: int = 4400
     logging: int = 4500
     gateway: int = 5001
+    service_certs: int = 8085
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(*(free_port() for _ in range(5)))
+        return cls(*(free_port() for _ in fields(cls)))
 
 
 @dataclass
@@ -60,14 +64,34 @@ class Stack:
             "GOOGLE_CLOUD_PROJECT": self.project,
             "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{self.ports.firestore}",
             "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{self.ports.auth}",
+            "SERVICE_AUDIENCE": self.service_audience,
+            "SERVICE_ALLOWED_EMAILS": f"{METERING_SERVICE_EMAIL},{SCHEDULER_SERVICE_EMAIL}",
+            "SERVICE_CERTS_URL": f"{self.service_certs_url}",
+            "PUSH_SENDER": "log",  # no FCM from local runs: pushes are logged
         }
+
+    @property
+    def service_certs_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.service_certs}/oauth2/v1/certs"
+
+    @property
+    def service_audience(self) -> str:
+        """Audience of service tokens: the service's URL, as Cloud Run ID tokens use."""
+        return self.gateway_url
+
+    @property
+    def service_key_path(self) -> Path:
+        """The locally generated key that signs dev service tokens (devstack.service_tokens)."""
+        return self.state_dir / "service-identity-key.pem"
 
     def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
             self.start_firestore()
             self.start_auth()
+            self.start_service_identity()
             self.start_gateway()
+            self.start_relay()
         except BaseException:
             self.stop()
             raise
@@ -131,6 +155,51 @@ class Stack:
             )
         )
 
+    def start_service_identity(self) -> None:
+        """Serve the certs of a local signing key, standing in for Google's oauth2 certs."""
+        from devstack.service_tokens import generate_key
+
+        generate_key(self.service_key_path)
+        self._run(
+            Process(
+                "service-certs",
+                [
+                    sys.executable,
+                    "-m",
+                    "devstack.service_tokens",
+                    "serve",
+                    "--port",
+                    str(self.ports.service_certs),
+                    "--key",
+                    str(self.service_key_path),
+                ],
+                ready=lambda: http_ok(self.service_certs_url),
+                cwd=ROOT,
+            )
+        )
+
+    def start_relay(self) -> None:
+        """Deliver Firestore triggers (registry TRIGGER_FUNCTIONS) as production CloudEvents."""
+        ready_file = self.state_dir / "relay.ready"
+        ready_file.unlink(missing_ok=True)
+        self._run(
+            Process(
+                "relay",
+                [
+                    sys.executable,
+                    "-m",
+                    "devstack.trigger_relay",
+                    "--project",
+                    self.project,
+                    "--ready-file",
+                    str(ready_file),
+                ],
+                ready=ready_file.exists,
+                env=self.client_env(),
+                cwd=ROOT,
+            )
+        )
+
     def stop(self) -> None:
         for process in reversed(list(self.processes.values())):
             process.stop()
@@ -146,6 +215,8 @@ class Stack:
             ("gateway (all HTTP functions)", self.gateway_url),
             ("Firestore emulator", f"127.0.0.1:{self.ports.firestore}"),
             ("Firebase Auth emulator", self.auth_url),
+            ("trigger relay (Firestore → triggers)", "logs in relay.log"),
+            ("service identity certs", self.service_certs_url),
         ]
         lines = [f"  {name:<34} {where}" for name, where in rows]
         return "\n".join(
@@ -153,6 +224,9 @@ class Stack:
                 "Local billing stack is up:",
                 *lines,
                 f"  logs in {self.state_dir}/",
+                "Service token for /api/v1/usage and /api/v1/holds:",
+                f"  python -m devstack.service_tokens mint --key {self.service_key_path} \\",
+                f"    --email {METERING_SERVICE_EMAIL} --audience {self.service_audience}",
                 "Ctrl-C stops everything.",
             ]
         )
