@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import requests
@@ -16,7 +17,7 @@ from shared.ledger import EntryType, Posting, invariant_violations
 pytestmark = pytest.mark.stack
 
 
-def post(gateway: str, path: str, headers: dict[str, str], **body: object) -> requests.Response:
+def post(gateway: str, path: str, headers: dict[str, str], **body: Any) -> requests.Response:
     return requests.post(f"{gateway}{path}", json=body, headers=headers, timeout=30)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import requests
@@ -15,11 +16,11 @@ from tests.conftest import User
 pytestmark = pytest.mark.stack
 
 
-def usage(gateway: str, headers: dict[str, str], **body: object) -> requests.Response:
+def usage(gateway: str, headers: dict[str, str], **body: Any) -> requests.Response:
     return requests.post(f"{gateway}/api/v1/usage", json=body, headers=headers, timeout=30)
 
 
-def event(user_id: str, amount: int, event_id: str | None = None) -> dict[str, object]:
+def event(user_id: str, amount: int, event_id: str | None = None) -> dict[str, Any]:
     return {
         "user_id": user_id,
         "service": "chat",
@@ -27,6 +28,12 @@ def event(user_id: str, amount: int, event_id: str | None = None) -> dict[str, o
         "event_id": event_id or uuid.uuid4().hex,
         "description": "100 tokens",
     }
+
+
+def batch(gateway: str, headers: dict[str, str], events: list[Any]) -> requests.Response:
+    return requests.post(
+        f"{gateway}/api/v1/usage/batch", json={"events": events}, headers=headers, timeout=30
+    )
 
 
 def account(prefix: str = "acct") -> str:
@@ -112,9 +119,7 @@ def test_a_batch_answers_per_event(gateway: str, service_headers, gateway_ledger
     gateway_ledger.append(uid, [Posting(EntryType.GRANT, 500, actor="test")])
     repeated = event(uid, 100)
     events = [repeated, event(uid, 200), event(uid, 1_000), repeated, event(uid, 150)]
-    response = requests.post(
-        f"{gateway}/api/v1/usage/batch", json={"events": events}, headers=service_headers, timeout=30
-    )
+    response = batch(gateway, service_headers, events)
     assert response.status_code == 200, response.text
     results = response.json()["data"]
     assert [r["status"] for r in results] == ["charged", "charged", "failed", "charged", "charged"]
@@ -127,15 +132,13 @@ def test_a_batch_answers_per_event(gateway: str, service_headers, gateway_ledger
 
 def test_a_batch_over_100_events_is_refused(gateway: str, service_headers) -> None:
     events = [event("someone", 1) for _ in range(101)]
-    response = requests.post(
-        f"{gateway}/api/v1/usage/batch", json={"events": events}, headers=service_headers, timeout=30
-    )
+    response = batch(gateway, service_headers, events)
     assert response.status_code == 400
     assert "events" in response.json()["error"]["details"]["fields"]
 
 
 @pytest.mark.parametrize("amount", [0, -5, 1.5, "10", True])
-def test_amounts_must_be_positive_integers(gateway: str, service_headers, amount: object) -> None:
+def test_amounts_must_be_positive_integers(gateway: str, service_headers, amount: Any) -> None:
     response = usage(gateway, service_headers, **{**event("someone", 1), "amount": amount})
     assert response.status_code == 400
     assert "amount" in response.json()["error"]["details"]["fields"]

@@ -39,7 +39,7 @@ class RecordingPushSender(PushSender):
 def pushes(project_id: str) -> RecordingPushSender:
     sender = RecordingPushSender()
     wired = bootstrap.Services(Settings(firebase_project_id=project_id, push_sender="log"))
-    wired.push_sender = sender  # type: ignore[misc]
+    wired.push_sender = sender
     bootstrap.override(wired)
     return sender
 
@@ -52,7 +52,10 @@ def ledger(firestore_client: Any) -> FirestoreLedger:
 def trigger(name: str) -> Any:
     import functions_framework
 
-    return functions_framework.create_app(name, str(ROOT / "main.py"), "cloudevent").test_client()
+    app = functions_framework.create_app(  # type: ignore[no-untyped-call]
+        name, str(ROOT / "main.py"), "cloudevent"
+    )
+    return app.test_client()
 
 
 def deliver(project: str, entry: LedgerEntry, event_id: str | None = None) -> None:
