@@ -7,6 +7,7 @@ from functions.credits import credits_balance
 from functions.devices import devices_register
 from functions.health import health, health_live, health_ready, health_root
 from functions.holds import holds_capture, holds_expire, holds_place, holds_release
+from functions.openapi import openapi
 from functions.triggers import ledger_entry_low_balance_alert, ledger_entry_projection
 from functions.usage import usage_batch, usage_record
 
@@ -23,6 +24,7 @@ __all__ = [
     "holds_release",
     "ledger_entry_low_balance_alert",
     "ledger_entry_projection",
+    "openapi",
     "usage_batch",
     "usage_record",
 ]

@@ -162,6 +162,14 @@ HOLDS: tuple[HttpFunction, ...] = (
 # Operations: OpenAPI document, devices, ...
 OPERATIONS: tuple[HttpFunction, ...] = (
     HttpFunction(
+        "openapi",
+        "functions.openapi",
+        "/api/v1/openapi.json",
+        ("GET",),
+        Auth.NONE,
+        "This API's OpenAPI 3.1 document",
+    ),
+    HttpFunction(
         "devices_register",
         "functions.devices",
         "/api/v1/devices",

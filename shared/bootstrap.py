@@ -67,7 +67,10 @@ class Services:
             build_firebase_app,
         )
 
-        return FirebaseTokenVerifier(build_firebase_app(self.settings.firebase_project_id))
+        return FirebaseTokenVerifier(
+            build_firebase_app(self.settings.firebase_project_id),
+            check_revoked=self.settings.auth_check_revoked,
+        )
 
     @cached_property
     def service_verifier(self) -> ServiceTokenVerifier:
