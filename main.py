@@ -1,33 +1,16 @@
-"""Cloud Functions entry points: re-exports only, so importing builds no client and calls nothing.
+"""Cloud Functions entry points: every registered function, re-exported by name.
 
-Each name here is a deployed function's ``--entry-point``; see ``functions/registry.py``.
+Each name here is a deployed function's ``--entry-point``. The registry
+(``functions/registry.py``) is the one list of them; importing this module imports the thin
+handler modules only, so it builds no client and makes no call.
 """
 
-from functions.credits import credits_balance
-from functions.health import health, health_live, health_ready, health_root
-from functions.openapi import openapi
-from functions.payments_stripe import (
-    stripe_payment_get,
-    stripe_payment_process,
-    stripe_payment_verify,
-)
-from functions.refunds import stripe_refund_get, stripe_refund_process, stripe_refund_verify
-from functions.stripe_webhooks import stripe_webhook
-from functions.triggers_outbox import deliver_outbox
+from importlib import import_module
 
-__all__ = [
-    "credits_balance",
-    "deliver_outbox",
-    "health",
-    "health_live",
-    "health_ready",
-    "health_root",
-    "openapi",
-    "stripe_payment_get",
-    "stripe_payment_process",
-    "stripe_payment_verify",
-    "stripe_refund_get",
-    "stripe_refund_process",
-    "stripe_refund_verify",
-    "stripe_webhook",
-]
+from functions.registry import HTTP_FUNCTIONS, TRIGGER_FUNCTIONS, HttpFunction, TriggerFunction
+
+_ENTRY_POINTS: tuple[HttpFunction | TriggerFunction, ...] = (*HTTP_FUNCTIONS, *TRIGGER_FUNCTIONS)
+__all__ = [function.name for function in _ENTRY_POINTS]
+
+for _function in _ENTRY_POINTS:
+    globals()[_function.name] = getattr(import_module(_function.module), _function.name)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.serving import make_server
 
 from functions.registry import HTTP_FUNCTIONS
@@ -27,6 +27,15 @@ def werkzeug_rule(path: str) -> str:
     return "/".join(f"<{p.strip('{}')}>" if p.startswith("{") else p for p in path.split("/"))
 
 
+class PathSegment(BaseConverter):
+    """A {param}: one path segment without control characters.
+
+    functions-framework's own router does not match those, and would answer with an HTML 404.
+    """
+
+    regex = "[^/\\x00-\\x1f\\x7f]+"
+
+
 def build_gateway() -> WSGIApplication:
     import functions_framework
 
@@ -38,7 +47,7 @@ def build_gateway() -> WSGIApplication:
         )
         rules += [Rule(werkzeug_rule(path), endpoint=function.name) for path in function.paths]
     # Literal paths win over {param} paths, as in the hosting rewrites' order.
-    routes = Map(rules, strict_slashes=False)
+    routes = Map(rules, strict_slashes=False, converters={"default": PathSegment})
 
     def gateway(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         try:

@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EMULATORS = ROOT / "devstack" / "emulators"
 NODE_BIN = EMULATORS / "node_modules" / ".bin"
 DEFAULT_PROJECT = "demo-billing"
+# Service accounts the local stack allows on service endpoints (usage, holds, the scheduler).
+METERING_SERVICE_EMAIL = "metering@demo-billing.iam.gserviceaccount.com"
+SCHEDULER_SERVICE_EMAIL = "scheduler@demo-billing.iam.gserviceaccount.com"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Ports:
     gateway: int = 5001
     stripe: int = 8420
     events: int = 5055
+    service_certs: int = 8085
 
     @classmethod
     def free(cls) -> Ports:
@@ -82,7 +86,25 @@ class Stack:
             "STRIPE_API_BASE": self.stripe_url,
             "EVENT_SERVICE_URL": self.events_url,
             "EVENT_SERVICE_SECRET": self.event_service_secret,
+            "SERVICE_AUDIENCE": self.service_audience,
+            "SERVICE_ALLOWED_EMAILS": f"{METERING_SERVICE_EMAIL},{SCHEDULER_SERVICE_EMAIL}",
+            "SERVICE_CERTS_URL": f"{self.service_certs_url}",
+            "PUSH_SENDER": "log",  # no FCM from local runs: pushes are logged
         }
+
+    @property
+    def service_certs_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.service_certs}/oauth2/v1/certs"
+
+    @property
+    def service_audience(self) -> str:
+        """Audience of service tokens: the service's URL, as Cloud Run ID tokens use."""
+        return self.gateway_url
+
+    @property
+    def service_key_path(self) -> Path:
+        """The locally generated key that signs dev service tokens (devstack.service_tokens)."""
+        return self.state_dir / "service-identity-key.pem"
 
     def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -91,8 +113,10 @@ class Stack:
             self.start_auth()
             self.start_stripe()
             self.start_event_receiver()
+            self.start_service_identity()
             self.start_gateway()
             self.register_stripe_webhook()
+            self.start_relay()
         except BaseException:
             self.stop()
             raise
@@ -192,6 +216,51 @@ class Stack:
             )
         )
 
+    def start_service_identity(self) -> None:
+        """Serve the certs of a local signing key, standing in for Google's oauth2 certs."""
+        from devstack.service_tokens import generate_key
+
+        generate_key(self.service_key_path)
+        self._run(
+            Process(
+                "service-certs",
+                [
+                    sys.executable,
+                    "-m",
+                    "devstack.service_tokens",
+                    "serve",
+                    "--port",
+                    str(self.ports.service_certs),
+                    "--key",
+                    str(self.service_key_path),
+                ],
+                ready=lambda: http_ok(self.service_certs_url),
+                cwd=ROOT,
+            )
+        )
+
+    def start_relay(self) -> None:
+        """Deliver Firestore triggers (registry TRIGGER_FUNCTIONS) as production CloudEvents."""
+        ready_file = self.state_dir / "relay.ready"
+        ready_file.unlink(missing_ok=True)
+        self._run(
+            Process(
+                "relay",
+                [
+                    sys.executable,
+                    "-m",
+                    "devstack.trigger_relay",
+                    "--project",
+                    self.project,
+                    "--ready-file",
+                    str(ready_file),
+                ],
+                ready=ready_file.exists,
+                env=self.client_env(),
+                cwd=ROOT,
+            )
+        )
+
     def stop(self) -> None:
         for process in reversed(list(self.processes.values())):
             process.stop()
@@ -209,6 +278,8 @@ class Stack:
             ("Firebase Auth emulator", self.auth_url),
             ("localstripe (fake Stripe API)", self.stripe_url),
             ("event receiver (EVENT_SERVICE_URL)", self.events_url),
+            ("trigger relay (Firestore → triggers)", "logs in relay.log"),
+            ("service identity certs", self.service_certs_url),
         ]
         lines = [f"  {name:<34} {where}" for name, where in rows]
         return "\n".join(
@@ -216,6 +287,9 @@ class Stack:
                 "Local billing stack is up:",
                 *lines,
                 f"  logs in {self.state_dir}/",
+                "Service token for /api/v1/usage and /api/v1/holds:",
+                f"  python -m devstack.service_tokens mint --key {self.service_key_path} \\",
+                f"    --email {METERING_SERVICE_EMAIL} --audience {self.service_audience}",
                 "Ctrl-C stops everything.",
             ]
         )

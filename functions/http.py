@@ -18,7 +18,7 @@ import flask
 from pydantic import BaseModel, ValidationError
 
 from functions.registry import Auth, http_function
-from shared.auth import Caller
+from shared.auth import Caller, ServiceCaller
 from shared.bootstrap import Services, services
 from shared.errors import (
     BillingError,
@@ -63,8 +63,14 @@ class Call:
 
     @property
     def user(self) -> Caller:
-        if self.caller is None:
+        if self.caller is None or isinstance(self.caller, ServiceCaller):
             raise Unauthenticated("a Firebase ID token is required")
+        return self.caller
+
+    @property
+    def service(self) -> ServiceCaller:
+        if not isinstance(self.caller, ServiceCaller):
+            raise Unauthenticated("a service identity token is required")
         return self.caller
 
     def body(self, model: type[Model]) -> Model:
@@ -233,12 +239,15 @@ def json_response(reply: Reply) -> flask.Response:
 
 
 def _authenticate(request: flask.Request, svc: Services, auth: Auth) -> Caller | None:
-    if auth not in (Auth.USER, Auth.ADMIN):
+    if auth not in (Auth.USER, Auth.ADMIN, Auth.SERVICE):
         return None
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("Authorization: Bearer <Firebase ID token> is required")
+        kind = "service ID token" if auth is Auth.SERVICE else "Firebase ID token"
+        raise Unauthenticated(f"Authorization: Bearer <{kind}> is required")
+    if auth is Auth.SERVICE:
+        return svc.service_verifier.verify(token.strip())
     caller = svc.token_verifier.verify(token.strip())
     if auth is Auth.ADMIN:
         caller.require_admin()

@@ -165,9 +165,59 @@ WEBHOOKS: tuple[HttpFunction, ...] = (
 )
 
 # Metering by other services: usage and holds.
-USAGE: tuple[HttpFunction, ...] = ()
+USAGE: tuple[HttpFunction, ...] = (
+    HttpFunction(
+        "usage_record",
+        "functions.usage",
+        "/api/v1/usage",
+        ("POST",),
+        Auth.SERVICE,
+        "Charge one usage event, exactly once per (service, event_id)",
+    ),
+    HttpFunction(
+        "usage_batch",
+        "functions.usage",
+        "/api/v1/usage/batch",
+        ("POST",),
+        Auth.SERVICE,
+        "Charge up to 100 usage events, with a result per event",
+    ),
+)
 
-HOLDS: tuple[HttpFunction, ...] = ()
+HOLDS: tuple[HttpFunction, ...] = (
+    HttpFunction(
+        "holds_place",
+        "functions.holds",
+        "/api/v1/holds",
+        ("POST",),
+        Auth.SERVICE,
+        "Reserve credits (available drops, balance does not)",
+    ),
+    HttpFunction(
+        "holds_capture",
+        "functions.holds",
+        "/api/v1/holds/{hold_id}/capture",
+        ("POST",),
+        Auth.SERVICE,
+        "Capture all or part of a hold; the rest is released",
+    ),
+    HttpFunction(
+        "holds_release",
+        "functions.holds",
+        "/api/v1/holds/{hold_id}/release",
+        ("POST",),
+        Auth.SERVICE,
+        "Release a hold",
+    ),
+    HttpFunction(
+        "holds_expire",
+        "functions.holds",
+        "/api/v1/holds/expire",
+        ("POST",),
+        Auth.SERVICE,
+        "Release holds past their expiry (Cloud Scheduler calls it; see SCHEDULED_JOBS)",
+    ),
+)
 
 # Operations: OpenAPI document, devices, ...
 OPERATIONS: tuple[HttpFunction, ...] = (
@@ -178,6 +228,14 @@ OPERATIONS: tuple[HttpFunction, ...] = (
         ("GET",),
         Auth.NONE,
         "This API's OpenAPI 3.1 document",
+    ),
+    HttpFunction(
+        "devices_register",
+        "functions.devices",
+        "/api/v1/devices",
+        ("POST",),
+        Auth.USER,
+        "Register the caller's FCM token for push notifications",
     ),
 )
 
@@ -195,14 +253,56 @@ HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
     + OPERATIONS
 )
 
-TRIGGER_FUNCTIONS: tuple[TriggerFunction, ...] = (
+FIRESTORE_CREATED = "google.cloud.firestore.document.v1.created"
+
+# Firestore triggers on the ledger: the balance projection and low-balance alerts.
+LEDGER_TRIGGERS: tuple[TriggerFunction, ...] = (
+    TriggerFunction(
+        "ledger_entry_projection",
+        "functions.triggers",
+        FIRESTORE_CREATED,
+        "credit_transactions/{entry_id}",
+        "Keep user_credits/{uid} at the ledger head with lifetime totals",
+    ),
+    TriggerFunction(
+        "ledger_entry_low_balance_alert",
+        "functions.triggers",
+        FIRESTORE_CREATED,
+        "credit_transactions/{entry_id}",
+        "One alert (and FCM push) per downward crossing of the low-balance threshold",
+    ),
+)
+
+# The event-service outbox: deliver each notification written in a state change's commit.
+OUTBOX_TRIGGERS: tuple[TriggerFunction, ...] = (
     TriggerFunction(
         "deliver_outbox",
         "functions.triggers_outbox",
-        "google.cloud.firestore.document.v1.created",
+        FIRESTORE_CREATED,
         "outbox/{event_id}",
         "Deliver an event-service notification (signed, retried, parked after N failures)",
     ),
+)
+
+TRIGGER_FUNCTIONS: tuple[TriggerFunction, ...] = LEDGER_TRIGGERS + OUTBOX_TRIGGERS
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledJob:
+    """A Cloud Scheduler job calling a registered HTTP function with an OIDC token.
+
+    The function is an ordinary ``Auth.SERVICE`` endpoint: the scheduler's service account must
+    be on the service allow-list, and the token's audience is this service.
+    """
+
+    function: str  # an HttpFunction's name
+    schedule: str  # cron, in time_zone
+    summary: str
+    time_zone: str = "Etc/UTC"
+
+
+SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
+    ScheduledJob("holds_expire", "* * * * *", "Release expired holds every minute"),
 )
 
 

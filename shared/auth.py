@@ -31,3 +31,30 @@ class TokenVerifier(ABC):
 
     @abstractmethod
     def verify(self, token: str) -> Caller: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCaller(Caller):
+    """A verified service account calling service-to-service; ``uid`` is its email."""
+
+    @property
+    def email(self) -> str:
+        return self.uid
+
+
+class ServiceTokenVerifier(ABC):
+    """Port: turn a Google-signed OIDC ID token into a ``ServiceCaller``.
+
+    Raises ``Unauthenticated`` (bad signature, expired, wrong audience or issuer) or ``Forbidden``
+    (a valid token of an account that is not on the allow-list).
+    """
+
+    @abstractmethod
+    def verify(self, token: str) -> ServiceCaller: ...
+
+
+def require_allowed_service(email: object, allowed: frozenset[str]) -> str:
+    """Return the lower-cased ``email`` if it is on the allow-list, else raise ``Forbidden``."""
+    if not isinstance(email, str) or email.lower() not in allowed:
+        raise Forbidden("this service account may not call this service")
+    return email.lower()

@@ -17,7 +17,11 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
     from shared.adapters.event_service import OutboxDelivery
-    from shared.auth import TokenVerifier
+    from shared.alerts import AlertStore, PushSender
+    from shared.auth import ServiceTokenVerifier, TokenVerifier
+    from shared.balances import ProjectionStore
+    from shared.devices import DeviceStore
+    from shared.holds import HoldStore
     from shared.idempotency import IdempotencyStore
     from shared.ledger import LedgerStore
     from shared.payments import PaymentGateway, PaymentStore
@@ -103,6 +107,51 @@ class Services:
     def credit_order_paid(self) -> CreditOrderPaid | None:
         """Grant hook for Stripe credit purchases; wired once the credits purchase flow lands."""
         return None
+
+    @cached_property
+    def service_verifier(self) -> ServiceTokenVerifier:
+        from shared.adapters.service_identity import GoogleServiceTokenVerifier
+
+        return GoogleServiceTokenVerifier(
+            self.settings.service_audience,
+            self.settings.service_emails,
+            self.settings.service_certs_url,
+        )
+
+    @cached_property
+    def holds(self) -> HoldStore:
+        from shared.adapters.firestore_holds import FirestoreHoldStore
+
+        return FirestoreHoldStore(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def projections(self) -> ProjectionStore:
+        from shared.adapters.firestore_projection import FirestoreProjectionStore
+
+        return FirestoreProjectionStore(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def alerts(self) -> AlertStore:
+        from shared.adapters.firestore_alerts import FirestoreAlertStore
+
+        return FirestoreAlertStore(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def devices(self) -> DeviceStore:
+        from shared.adapters.firestore_devices import FirestoreDeviceStore
+
+        return FirestoreDeviceStore(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def push_sender(self) -> PushSender:
+        if self.settings.push_sender == "log":
+            from shared.adapters.push_log import LoggingPushSender
+
+            return LoggingPushSender()
+        from shared.adapters.fcm import FcmPushSender
+        from shared.adapters.firebase_auth import build_firebase_app
+
+        return FcmPushSender(build_firebase_app(self.settings.firebase_project_id))
 
 
 _services: Services | None = None

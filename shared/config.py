@@ -50,6 +50,25 @@ class Settings(BaseSettings):
     # Seconds a Firestore call may take before the request answers 503.
     firestore_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # Service identity (usage and holds): Google-signed OIDC ID tokens of allow-listed accounts.
+    # Empty audience or allow-list refuses every service token (fail closed).
+    service_audience: str = ""
+    service_allowed_emails: str = ""  # comma-separated service account emails
+    service_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
+
+    # Low-balance pushes: "fcm" sends through Firebase Cloud Messaging, "log" only logs (local).
+    push_sender: str = Field(default="fcm", pattern="^(fcm|log)$")
+
+    # Holds: default and longest lifetime of a reservation, in seconds.
+    hold_default_ttl_seconds: int = Field(default=15 * 60, ge=1)
+    hold_max_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+
+    @property
+    def service_emails(self) -> frozenset[str]:
+        return frozenset(
+            e.strip().lower() for e in self.service_allowed_emails.split(",") if e.strip()
+        )
+
     @property
     def firestore_project(self) -> str:
         return self.firestore_project_id or self.firebase_project_id

@@ -124,3 +124,44 @@ def stack_firestore(stack_env: Stack) -> Any:
     from google.cloud import firestore
 
     return firestore.Client(project=stack_env.project)
+
+# --- Metering: service identity tokens, the gateway's ledger, polling ---------------------------
+
+
+@pytest.fixture(scope="session")
+def service_tokens(stack: Stack):
+    """Mints service-account ID tokens with the stack's local key (Google's shape and claims)."""
+    from devstack.service_tokens import ServiceTokenIssuer
+
+    return ServiceTokenIssuer.load(stack.service_key_path)
+
+
+@pytest.fixture
+def service_headers(stack: Stack, service_tokens) -> dict[str, str]:
+    """Authorization of the allow-listed metering service, for /api/v1/usage and /holds."""
+    from devstack.stack import METERING_SERVICE_EMAIL
+
+    token = service_tokens.mint(METERING_SERVICE_EMAIL, stack.service_audience)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def gateway_ledger(stack_env: Stack):
+    """The ledger of the gateway's own project (to give a test user credits directly)."""
+    from google.cloud import firestore
+
+    from shared.adapters.firestore_ledger import FirestoreLedger
+
+    return FirestoreLedger(firestore.Client(project=stack_env.project))
+
+
+def eventually(check, timeout: float = 10.0, interval: float = 0.1):
+    """Poll ``check`` until it returns a truthy value (returned) or ``timeout`` passes (None)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)

@@ -1,0 +1,58 @@
+"""Low-balance alert records, thresholds and device tokens on Firestore (see ``shared.alerts``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from google.api_core import exceptions as gexc
+
+from shared.adapters.firestore_devices import FirestoreDeviceStore
+from shared.adapters.firestore_ledger import TRANSACTIONS, entry_from_document
+from shared.alerts import LOW_BALANCE_ALERTS, AlertStore, LowBalanceAlert, PushStatus
+from shared.balances import USER_CREDITS
+from shared.ledger import AccountHead, entry_id
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+
+class FirestoreAlertStore(AlertStore):
+    def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
+        self._db = client
+        self._timeout = timeout_seconds
+        self._devices = FirestoreDeviceStore(client, timeout_seconds)
+
+    def threshold(self, user_id: str) -> int | None:
+        snapshot = self._db.collection(USER_CREDITS).document(user_id).get(timeout=self._timeout)
+        settings = ((snapshot.to_dict() if snapshot.exists else None) or {}).get("settings") or {}
+        value = settings.get("low_balance_threshold")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def previous_head(self, user_id: str, seq: int) -> AccountHead:
+        if seq <= 1:
+            return AccountHead(user_id)
+        ref = self._db.collection(TRANSACTIONS).document(entry_id(user_id, seq - 1))
+        snapshot = ref.get(timeout=self._timeout)
+        if not snapshot.exists:
+            raise LookupError(f"ledger entry {ref.id} is missing: seq must be contiguous")
+        return entry_from_document(snapshot.to_dict() or {}).head
+
+    def record(self, alert: LowBalanceAlert) -> PushStatus | None:
+        ref = self._db.collection(LOW_BALANCE_ALERTS).document(alert.id)
+        try:
+            ref.create(alert.to_document(), timeout=self._timeout)
+        except (gexc.AlreadyExists, gexc.Conflict, gexc.FailedPrecondition):
+            stored = ref.get(timeout=self._timeout).to_dict() or {}
+            return PushStatus(stored.get("push_status", PushStatus.SENT.value))
+        return None
+
+    def mark_pushed(self, alert: LowBalanceAlert, status: PushStatus, sent: int) -> None:
+        ref = self._db.collection(LOW_BALANCE_ALERTS).document(alert.id)
+        ref.set({"push_status": status.value, "push_sent": sent}, merge=True, timeout=self._timeout)
+
+    def device_tokens(self, user_id: str) -> list[str]:
+        return self._devices.tokens(user_id)
+
+    def forget_devices(self, user_id: str, tokens: Sequence[str]) -> None:
+        self._devices.forget(user_id, tokens)

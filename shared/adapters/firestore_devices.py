@@ -1,0 +1,52 @@
+"""Device registration tokens on Firestore: ``user_devices/{uid}/tokens/{sha256(token)}``."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from shared.alerts import USER_DEVICES
+from shared.devices import Device, DeviceStore
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+TOKENS = "tokens"
+
+
+def token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class FirestoreDeviceStore(DeviceStore):
+    def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
+        self._db = client
+        self._timeout = timeout_seconds
+
+    def _tokens(self, user_id: str) -> firestore.CollectionReference:
+        tokens: firestore.CollectionReference = (
+            self._db.collection(USER_DEVICES).document(user_id).collection(TOKENS)
+        )
+        return tokens
+
+    def register(self, device: Device) -> None:
+        self._tokens(device.user_id).document(token_id(device.token)).set(
+            {
+                "token": device.token,
+                "platform": device.platform.value,
+                "registered_at": device.registered_at,
+            },
+            timeout=self._timeout,
+        )
+
+    def tokens(self, user_id: str) -> list[str]:
+        docs = self._tokens(user_id).stream(timeout=self._timeout)
+        return sorted(str((d.to_dict() or {}).get("token")) for d in docs)
+
+    def forget(self, user_id: str, tokens: Sequence[str]) -> None:
+        # DeleteDocument is a Commit write here (the emulator lacks the DeleteDocument RPC).
+        batch = self._db.batch()
+        for token in tokens:
+            batch.delete(self._tokens(user_id).document(token_id(token)))
+        batch.commit(timeout=self._timeout)

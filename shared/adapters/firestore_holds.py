@@ -1,0 +1,48 @@
+"""Holds on Firestore: ``holds/{hold_id}``, written as side writes of ledger commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from shared.holds import HOLDS, Hold, HoldStatus, HoldStore
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+
+def hold_from_document(data: dict[str, Any]) -> Hold:
+    return Hold(
+        hold_id=data["hold_id"],
+        user_id=data["user_id"],
+        service=data["service"],
+        amount=int(data["amount"]),
+        status=HoldStatus(data["status"]),
+        expires_at=data["expires_at"],
+        created_at=data["created_at"],
+        captured=int(data.get("captured") or 0),
+        settled_at=data.get("settled_at"),
+    )
+
+
+class FirestoreHoldStore(HoldStore):
+    def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
+        self._db = client
+        self._timeout = timeout_seconds
+
+    def get(self, hold_id: str) -> Hold | None:
+        snapshot = self._db.collection(HOLDS).document(hold_id).get(timeout=self._timeout)
+        data = snapshot.to_dict() if snapshot.exists else None
+        return hold_from_document(data) if data else None
+
+    def due(self, now: datetime, limit: int) -> list[Hold]:
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        query = (
+            self._db.collection(HOLDS)
+            .where(filter=FieldFilter("status", "==", HoldStatus.HELD.value))
+            .where(filter=FieldFilter("expires_at", "<=", now))
+            .order_by("expires_at")
+            .limit(limit)
+        )
+        return [hold_from_document(d.to_dict() or {}) for d in query.stream(timeout=self._timeout)]

@@ -1,0 +1,77 @@
+"""The balance projection's reads and writes on Firestore (see ``shared.balances``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from shared.adapters.firestore_ledger import TRANSACTIONS, entry_from_document
+from shared.balances import TOTALLED_TYPES, USER_CREDITS, BalanceProjection, ProjectionStore
+from shared.ledger import EntryType, LedgerEntry
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+
+class FirestoreProjectionStore(ProjectionStore):
+    def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
+        self._db = client
+        self._timeout = timeout_seconds
+
+    def head_entry(self, user_id: str) -> LedgerEntry | None:
+        query = (
+            self._db.collection(TRANSACTIONS)
+            .where(filter=_filter("user_id", "==", user_id))
+            .order_by("seq", direction="DESCENDING")
+            .limit(1)
+        )
+        docs = list(query.stream(timeout=self._timeout))
+        return entry_from_document(docs[0].to_dict() or {}) if docs else None
+
+    def sums_by_type(self, user_id: str, up_to_seq: int) -> dict[EntryType, int]:
+        # One sum aggregation per type, bounded by seq so a later entry cannot leak in (index:
+        # user_id, type, seq).
+        sums: dict[EntryType, int] = {}
+        for entry_type in TOTALLED_TYPES:
+            query = (
+                self._db.collection(TRANSACTIONS)
+                .where(filter=_filter("user_id", "==", user_id))
+                .where(filter=_filter("type", "==", entry_type.value))
+                .where(filter=_filter("seq", "<=", up_to_seq))
+            )
+            aggregation: Any = query.sum("amount", alias="total")
+            results = aggregation.get(timeout=self._timeout)
+            value = results[0][0].value if results and results[0] else 0
+            sums[entry_type] = int(value or 0)
+        return sums
+
+    def projected_seq(self, user_id: str) -> int:
+        snapshot = self._db.collection(USER_CREDITS).document(user_id).get(timeout=self._timeout)
+        data = snapshot.to_dict() if snapshot.exists else None
+        return int((data or {}).get("seq") or 0)
+
+    def write_if_newer(self, projection: BalanceProjection) -> bool:
+        """Read-compare-write in a transaction: isolated on Firestore, best effort on the emulator.
+
+        The emulator does not isolate it; ``sync_projection``'s check after writing covers that.
+        """
+        from google.cloud import firestore
+
+        ref = self._db.collection(USER_CREDITS).document(projection.user_id)
+
+        @firestore.transactional
+        def write(transaction: firestore.Transaction) -> bool:
+            snapshot = ref.get(transaction=transaction)
+            stored = snapshot.to_dict() if snapshot.exists else None
+            if int((stored or {}).get("seq") or 0) >= projection.seq:
+                return False
+            transaction.set(ref, projection.to_document(), merge=True)
+            return True
+
+        written: bool = write(self._db.transaction())
+        return written
+
+
+def _filter(field: str, op: str, value: object) -> Any:
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    return FieldFilter(field, op, value)

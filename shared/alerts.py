@@ -1,0 +1,169 @@
+"""Low-balance alerts: one per downward crossing of the account's threshold.
+
+The crossing is read from the ledger alone: an entry crosses when the *available* credits
+(balance minus held) before it were at or above the threshold and after it are below. "Before" is
+the previous entry (``seq - 1``, immutable), so no shared mutable state is needed. We watch
+available rather than balance because that is what the user can still spend: a hold that eats
+into the last credits warns as early as usage would. Re-arming needs no state either: after a
+top-up takes available back to the threshold or above, the next downward entry crosses again.
+
+The alert's id is derived from (user, seq), so one crossing is one alert however often the entry
+is delivered. Pushes go to the user's registered devices through a ``PushSender``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from shared.ledger import AccountHead, EntryType, LedgerEntry, entry_id
+from shared.pricing import DEFAULT_LOW_BALANCE_THRESHOLD
+
+LOW_BALANCE_ALERTS = "low_balance_alerts"
+USER_DEVICES = "user_devices"
+
+
+class PushStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    NO_DEVICES = "no_devices"
+
+
+@dataclass(frozen=True, slots=True)
+class LowBalanceAlert:
+    user_id: str
+    seq: int
+    threshold: int
+    available_before: int
+    available_after: int
+    created_at: datetime
+
+    @property
+    def id(self) -> str:
+        return entry_id(self.user_id, self.seq)
+
+    @property
+    def title(self) -> str:
+        return "Low credit balance"
+
+    @property
+    def body(self) -> str:
+        return (
+            f"You have {_credits(self.available_after)} credits left, below your alert level of "
+            f"{_credits(self.threshold)}. Top up to keep going."
+        )
+
+    def to_document(self) -> dict[str, object]:
+        return {
+            "user_id": self.user_id,
+            "seq": self.seq,
+            "transaction_id": self.id,
+            "threshold": self.threshold,
+            "available_before": self.available_before,
+            "available_after": self.available_after,
+            "title": self.title,
+            "body": self.body,
+            "created_at": self.created_at,
+            "push_status": PushStatus.PENDING.value,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PushNotification:
+    title: str
+    body: str
+    data: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PushResult:
+    sent: int
+    invalid_tokens: tuple[str, ...] = ()
+
+
+class PushSender(ABC):
+    """Port: deliver a notification to device registration tokens (FCM in production)."""
+
+    @abstractmethod
+    def send(self, tokens: Sequence[str], notification: PushNotification) -> PushResult: ...
+
+
+class AlertStore(ABC):
+    """Port: thresholds, previous entries, alert records and device tokens."""
+
+    @abstractmethod
+    def threshold(self, user_id: str) -> int | None:
+        """Return the user's own threshold, or None when they have not set one."""
+
+    @abstractmethod
+    def previous_head(self, user_id: str, seq: int) -> AccountHead:
+        """Return the account as of entry ``seq - 1`` (empty before the first entry)."""
+
+    @abstractmethod
+    def record(self, alert: LowBalanceAlert) -> PushStatus | None:
+        """Create the alert; return None if created now, else the existing alert's push status."""
+
+    @abstractmethod
+    def mark_pushed(self, alert: LowBalanceAlert, status: PushStatus, sent: int) -> None: ...
+
+    @abstractmethod
+    def device_tokens(self, user_id: str) -> list[str]: ...
+
+    @abstractmethod
+    def forget_devices(self, user_id: str, tokens: Sequence[str]) -> None: ...
+
+
+def crosses_down(before: int, after: int, threshold: int) -> bool:
+    """True when a change takes a value from at/above ``threshold`` to below it."""
+    return before >= threshold > after
+
+
+def raise_low_balance_alert(
+    store: AlertStore, sender: PushSender, entry: LedgerEntry, now: datetime
+) -> LowBalanceAlert | None:
+    """Record and push the alert if ``entry`` crosses the threshold downwards; else None."""
+    if entry.amount >= 0 and entry.type is not EntryType.HOLD:
+        return None  # only spending or reserving lowers available: skip the reads
+    after = entry.head.available
+    threshold = store.threshold(entry.user_id)
+    threshold = DEFAULT_LOW_BALANCE_THRESHOLD if threshold is None else threshold
+    before = store.previous_head(entry.user_id, entry.seq).available
+    if not crosses_down(before, after, threshold):
+        return None
+    alert = LowBalanceAlert(entry.user_id, entry.seq, threshold, before, after, now)
+    existing = store.record(alert)
+    if existing is None or existing is PushStatus.PENDING:
+        # New, or an earlier delivery recorded it but failed before pushing: push now.
+        push_alert(store, sender, alert)
+    return alert
+
+
+def push_alert(store: AlertStore, sender: PushSender, alert: LowBalanceAlert) -> None:
+    tokens = store.device_tokens(alert.user_id)
+    if not tokens:
+        store.mark_pushed(alert, PushStatus.NO_DEVICES, 0)
+        return
+    notification = PushNotification(
+        alert.title,
+        alert.body,
+        {
+            "type": "low_balance",
+            "alert_id": alert.id,
+            "available": str(alert.available_after),
+            "threshold": str(alert.threshold),
+        },
+    )
+    result = sender.send(tokens, notification)
+    if result.invalid_tokens:
+        store.forget_devices(alert.user_id, result.invalid_tokens)
+    store.mark_pushed(alert, PushStatus.SENT, result.sent)
+
+
+def _credits(units: int) -> str:
+    """Format credit units as credits with two decimals (100 units = 1 credit), no float."""
+    sign = "-" if units < 0 else ""
+    whole, cents = divmod(abs(units), 100)
+    return f"{sign}{whole}.{cents:02d}"

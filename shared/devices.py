@@ -1,0 +1,51 @@
+"""Devices a user registers for push notifications (FCM registration tokens)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from shared.errors import invalid_field
+
+MAX_TOKEN_LENGTH = 4096
+
+
+class Platform(StrEnum):
+    ANDROID = "android"
+    IOS = "ios"
+    WEB = "web"
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    user_id: str
+    token: str
+    platform: Platform
+    registered_at: datetime
+
+    def to_json(self) -> dict[str, object]:
+        # The token is the user's own; echo only its tail, as a card number's last digits.
+        return {
+            "token_suffix": self.token[-8:],
+            "platform": self.platform.value,
+            "registered_at": self.registered_at.isoformat(),
+        }
+
+
+class DeviceStore(ABC):
+    @abstractmethod
+    def register(self, device: Device) -> None:
+        """Store the device under its user (registering the same token again is a no-op)."""
+
+
+def register_device(
+    store: DeviceStore, user_id: str, token: str, platform: Platform, now: datetime
+) -> Device:
+    token = token.strip()
+    if not token or len(token) > MAX_TOKEN_LENGTH or any(c.isspace() for c in token):
+        raise invalid_field("token", f"must be an FCM registration token (1-{MAX_TOKEN_LENGTH})")
+    device = Device(user_id, token, platform, now)
+    store.register(device)
+    return device

@@ -1,0 +1,270 @@
+"""Holds: credits reserved by a service, then captured (all or part) or released.
+
+Every step is a ledger entry: placing a hold is a ``hold`` entry (``held`` rises, ``balance`` does
+not, so ``available`` drops); capturing is a ``hold_capture`` entry (balance and held fall by the
+captured amount) plus a ``hold_release`` entry for the rest; releasing or expiring is one
+``hold_release`` entry.
+
+Races between capture, release and expiry are settled by the ledger itself: all three append with
+the same effect key ``hold:{id}:settle``, and an effect is applied at most once, guarded by the
+create of the account's next entry. Whoever loses gets the winner's entries back and answers from
+them (the same outcome again is a replay; a different one is a 409).
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from shared.errors import Conflict, NotFound, invalid_field
+from shared.ledger import (
+    DocumentWrite,
+    EntryType,
+    LedgerEntry,
+    LedgerStore,
+    Posting,
+    require_user_id,
+)
+from shared.usage import SERVICE_PATTERN
+
+HOLDS = "holds"
+HOLD_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+class HoldStatus(StrEnum):
+    HELD = "held"
+    CAPTURED = "captured"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
+class HoldExpired(Conflict):
+    """The hold's time ran out before it was captured; its credits are released."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    hold_id: str
+    user_id: str
+    service: str
+    amount: int
+    status: HoldStatus
+    expires_at: datetime
+    created_at: datetime
+    captured: int = 0
+    settled_at: datetime | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "hold_id": self.hold_id,
+            "user_id": self.user_id,
+            "service": self.service,
+            "amount": self.amount,
+            "status": self.status.value,
+            "captured": self.captured,
+            "released": self.amount - self.captured if self.settled_at else 0,
+            "expires_at": self.expires_at.isoformat(),
+            "created_at": self.created_at.isoformat(),
+            "settled_at": self.settled_at.isoformat() if self.settled_at else None,
+        }
+
+    def to_document(self) -> dict[str, object]:
+        return {
+            "hold_id": self.hold_id,
+            "user_id": self.user_id,
+            "service": self.service,
+            "amount": self.amount,
+            "status": self.status.value,
+            "captured": self.captured,
+            "expires_at": self.expires_at,
+            "created_at": self.created_at,
+            "settled_at": self.settled_at,
+        }
+
+
+class HoldStore(ABC):
+    """Port: read holds (they are written with ledger entries, as side writes)."""
+
+    @abstractmethod
+    def get(self, hold_id: str) -> Hold | None: ...
+
+    @abstractmethod
+    def due(self, now: datetime, limit: int) -> list[Hold]:
+        """Return holds still held whose ``expires_at`` has passed, oldest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class HoldRequest:
+    user_id: str
+    service: str
+    amount: int
+    hold_id: str
+    ttl: timedelta
+
+    def __post_init__(self) -> None:
+        require_user_id(self.user_id)
+        if not SERVICE_PATTERN.match(self.service):
+            raise invalid_field("service", "must be 1-64 of a-z, 0-9, _.- starting alphanumeric")
+        if not HOLD_ID_PATTERN.match(self.hold_id):
+            raise invalid_field("hold_id", "must be 1-128 characters of letters, digits, _.:-")
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount < 1:
+            raise invalid_field("amount", "must be a positive integer of credit units")
+
+
+def place_hold(
+    ledger: LedgerStore, holds: HoldStore, request: HoldRequest, now: datetime, actor: str
+) -> Hold:
+    """Reserve ``request.amount`` credits; raise ``InsufficientCredits`` if not available."""
+    hold = Hold(
+        request.hold_id,
+        request.user_id,
+        request.service,
+        request.amount,
+        HoldStatus.HELD,
+        expires_at=now + request.ttl,
+        created_at=now,
+    )
+    posting = Posting(
+        EntryType.HOLD,
+        0,
+        held_delta=request.amount,
+        description=f"hold {request.hold_id}",
+        service=request.service,
+        actor=actor,
+        source={"hold_id": request.hold_id},
+    )
+    result = ledger.append(
+        request.user_id,
+        [posting],
+        effect_key=f"hold:{request.hold_id}:place",
+        side_writes=[DocumentWrite(HOLDS, request.hold_id, hold.to_document(), merge=False)],
+    )
+    if not result.replayed:
+        return hold
+    # A repeat: answer with the hold as first placed (its expiry stands), if it is the same hold.
+    placed = holds.get(request.hold_id) or hold
+    if (placed.user_id, placed.service, placed.amount) != (
+        request.user_id,
+        request.service,
+        request.amount,
+    ) or result.entries[0].user_id != request.user_id:
+        raise Conflict("hold_id is already used for another hold", {"hold_id": request.hold_id})
+    return placed
+
+
+def capture_hold(
+    ledger: LedgerStore,
+    holds: HoldStore,
+    hold_id: str,
+    *,
+    amount: int | None,
+    now: datetime,
+    actor: str,
+) -> Hold:
+    """Capture ``amount`` (default all) of a held hold and release the rest."""
+    hold = _find(holds, hold_id)
+    captured = hold.amount if amount is None else amount
+    if isinstance(captured, bool) or not 1 <= captured <= hold.amount:
+        raise invalid_field("amount", f"must be between 1 and the held {hold.amount}")
+    if hold.status is HoldStatus.HELD and now >= hold.expires_at:
+        _settle(ledger, hold, HoldStatus.EXPIRED, now=now, actor=actor)
+        raise HoldExpired("the hold has expired; its credits were released", {"hold_id": hold_id})
+    return _settle(ledger, hold, HoldStatus.CAPTURED, captured=captured, now=now, actor=actor)
+
+
+def release_hold(
+    ledger: LedgerStore, holds: HoldStore, hold_id: str, now: datetime, actor: str
+) -> Hold:
+    """Release every credit of a held hold."""
+    return _settle(ledger, _find(holds, hold_id), HoldStatus.RELEASED, now=now, actor=actor)
+
+
+def expire_due_holds(ledger: LedgerStore, holds: HoldStore, now: datetime, limit: int = 100) -> int:
+    """Release holds whose time has run out; return how many this call expired."""
+    expired = 0
+    for hold in holds.due(now, limit):
+        try:
+            _settle(ledger, hold, HoldStatus.EXPIRED, now=now, actor="scheduler")
+        except Conflict:
+            continue  # captured or released meanwhile: nothing left to expire
+        expired += 1
+    return expired
+
+
+def _settle(
+    ledger: LedgerStore,
+    hold: Hold,
+    outcome: HoldStatus,
+    *,
+    captured: int = 0,
+    now: datetime,
+    actor: str,
+) -> Hold:
+    settled = replace(hold, status=outcome, captured=captured, settled_at=now)
+    if hold.status is not HoldStatus.HELD:
+        return _same_outcome_or_conflict(hold, settled)
+    source = {"hold_id": hold.hold_id, "outcome": outcome.value}
+    postings = []
+    if captured:
+        postings.append(
+            Posting(
+                EntryType.HOLD_CAPTURE,
+                -captured,
+                held_delta=-captured,
+                description=f"capture of hold {hold.hold_id}",
+                service=hold.service,
+                actor=actor,
+                source=source,
+            )
+        )
+    if hold.amount > captured:
+        postings.append(
+            Posting(
+                EntryType.HOLD_RELEASE,
+                0,
+                held_delta=-(hold.amount - captured),
+                description=f"{outcome.value} hold {hold.hold_id}: release",
+                service=hold.service,
+                actor=actor,
+                source=source,
+            )
+        )
+    result = ledger.append(
+        hold.user_id,
+        postings,
+        effect_key=f"hold:{hold.hold_id}:settle",
+        side_writes=[DocumentWrite(HOLDS, hold.hold_id, settled.to_document())],
+    )
+    if result.replayed:
+        return _same_outcome_or_conflict(_from_settlement(hold, result.entries), settled)
+    return settled
+
+
+def _same_outcome_or_conflict(current: Hold, wanted: Hold) -> Hold:
+    """A repeat of the settlement that happened answers the same; anything else is a 409."""
+    if current.status is wanted.status and current.captured == wanted.captured:
+        return current
+    if current.status is HoldStatus.EXPIRED:
+        raise HoldExpired(
+            "the hold has expired; its credits were released", {"hold_id": current.hold_id}
+        )
+    raise Conflict(
+        f"the hold is already {current.status.value}",
+        {"hold_id": current.hold_id, "status": current.status.value},
+    )
+
+
+def _from_settlement(hold: Hold, entries: list[LedgerEntry]) -> Hold:
+    outcome = HoldStatus(entries[0].source.get("outcome", HoldStatus.RELEASED.value))
+    captured = -sum(e.amount for e in entries if e.type is EntryType.HOLD_CAPTURE)
+    return replace(hold, status=outcome, captured=captured, settled_at=entries[0].created_at)
+
+
+def _find(holds: HoldStore, hold_id: str) -> Hold:
+    hold = holds.get(hold_id) if HOLD_ID_PATTERN.match(hold_id) else None
+    if hold is None:
+        raise NotFound("no such hold", {"hold_id": hold_id})
+    return hold

@@ -1,0 +1,121 @@
+"""Usage reported by other services: each event is charged exactly once per (service, event_id).
+
+The ledger's effect key is the guard: ``usage:{service}:{event_id}``. A repeat of the same event
+gets the first answer back; a repeat with a different account or amount is a conflict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from shared.errors import BillingError, Conflict, invalid_field
+from shared.ledger import EntryType, LedgerStore, Posting, require_user_id
+
+SERVICE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+EVENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:@+/=-]{1,128}$")
+MAX_BATCH = 100
+MAX_METADATA_ENTRIES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class UsageEvent:
+    user_id: str
+    service: str
+    amount: int
+    event_id: str
+    description: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require_user_id(self.user_id)
+        if not SERVICE_PATTERN.match(self.service):
+            raise invalid_field("service", "must be 1-64 of a-z, 0-9, _.- starting alphanumeric")
+        if not EVENT_ID_PATTERN.match(self.event_id):
+            raise invalid_field("event_id", "must be 1-128 characters of letters, digits, _.:@+/=-")
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount < 1:
+            raise invalid_field("amount", "must be a positive integer of credit units")
+        if len(self.metadata) > MAX_METADATA_ENTRIES:
+            raise invalid_field("metadata", f"at most {MAX_METADATA_ENTRIES} entries")
+
+    @property
+    def effect_key(self) -> str:
+        return f"usage:{self.service}:{self.event_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageCharge:
+    """The answer to a usage event; the same on every repeat of the event."""
+
+    event_id: str
+    transaction_id: str
+    balance_after: int
+    replayed: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "event_id": self.event_id,
+            "transaction_id": self.transaction_id,
+            "balance_after": self.balance_after,
+            "replayed": self.replayed,
+        }
+
+
+def record_usage(ledger: LedgerStore, event: UsageEvent, actor: str) -> UsageCharge:
+    """Deduct ``event.amount`` once; raise ``InsufficientCredits`` (nothing deducted) if short."""
+    source = {"event_id": event.event_id, **{f"metadata.{k}": v for k, v in event.metadata.items()}}
+    posting = Posting(
+        EntryType.USAGE,
+        -event.amount,
+        description=event.description,
+        service=event.service,
+        actor=actor,
+        source=source,
+    )
+    result = ledger.append(event.user_id, [posting], effect_key=event.effect_key)
+    entry = result.entries[0]
+    if result.replayed and (entry.user_id != event.user_id or entry.amount != -event.amount):
+        raise Conflict(
+            "event_id was already used for a different account or amount",
+            {"event_id": event.event_id, "transaction_id": entry.id},
+        )
+    return UsageCharge(event.event_id, entry.id, entry.balance_after, result.replayed)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """One event's result in a batch: a charge or the error it met."""
+
+    event_id: str
+    charge: UsageCharge | None = None
+    error: BillingError | None = None
+
+    def to_json(self) -> dict[str, object]:
+        if self.charge is not None:
+            return {"status": "charged", **self.charge.to_json()}
+        assert self.error is not None
+        return {
+            "event_id": self.event_id,
+            "status": "failed",
+            "error": {
+                "code": self.error.code,
+                "message": self.error.message,
+                "details": self.error.details,
+            },
+        }
+
+
+def record_usage_batch(
+    ledger: LedgerStore, events: Sequence[UsageEvent], actor: str
+) -> list[BatchOutcome]:
+    """Charge each event on its own (each exactly once), in order; one failure stops no other."""
+    if len(events) > MAX_BATCH:
+        raise invalid_field("events", f"at most {MAX_BATCH} events per batch")
+    outcomes = []
+    for event in events:
+        try:
+            outcomes.append(BatchOutcome(event.event_id, charge=record_usage(ledger, event, actor)))
+        except BillingError as error:
+            outcomes.append(BatchOutcome(event.event_id, error=error))
+    return outcomes
