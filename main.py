@@ -3,13 +3,34 @@
 Each name here is a deployed function's ``--entry-point``; see ``functions/registry.py``.
 """
 
-from functions.credits import credits_balance
+from functions.admin import admin_credits_adjust, admin_credits_grant
+from functions.credits import (
+    credits_account,
+    credits_balance,
+    credits_orders,
+    credits_packages,
+    credits_purchase,
+)
 from functions.health import health, health_live, health_ready, health_root
+from functions.payments import payments_status, payments_verify
+from functions.transactions import transactions_list, transactions_usage
+from functions.webhooks import webhooks_razorpay
 
 __all__ = [
+    "admin_credits_adjust",
+    "admin_credits_grant",
+    "credits_account",
     "credits_balance",
+    "credits_orders",
+    "credits_packages",
+    "credits_purchase",
     "health",
     "health_live",
     "health_ready",
     "health_root",
+    "payments_status",
+    "payments_verify",
+    "transactions_list",
+    "transactions_usage",
+    "webhooks_razorpay",
 ]

@@ -16,8 +16,14 @@ from shared.log import configure_logging
 if TYPE_CHECKING:
     from google.cloud import firestore
 
+    from shared.accounts import AccountStore
+    from shared.adapters.razorpay_gateway import RazorpayGateway
     from shared.auth import TokenVerifier
     from shared.ledger import LedgerStore
+    from shared.orders import OrderStore
+    from shared.packages import PackageCatalog
+    from shared.purchases import CreditPurchases
+    from shared.razorpay_events import RazorpayWebhooks
 
 
 @dataclass
@@ -55,6 +61,77 @@ class Services:
         )
 
         return FirebaseTokenVerifier(build_firebase_app(self.settings.firebase_project_id))
+
+    @cached_property
+    def orders(self) -> OrderStore:
+        from shared.adapters.firestore_orders import FirestoreOrders
+
+        return FirestoreOrders(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def accounts(self) -> AccountStore:
+        from shared.adapters.firestore_accounts import FirestoreAccounts
+
+        return FirestoreAccounts(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def packages(self) -> PackageCatalog:
+        from shared.adapters.firestore_packages import FirestorePackages
+
+        return FirestorePackages(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def razorpay(self) -> RazorpayGateway:
+        from shared.adapters.razorpay_gateway import RazorpayGateway
+
+        s = self.settings
+        return RazorpayGateway(
+            s.razorpay_key_id,
+            s.razorpay_key_secret.get_secret_value(),
+            s.razorpay_webhook_secret.get_secret_value(),
+            s.razorpay_base_url,
+        )
+
+    @cached_property
+    def purchases(self) -> CreditPurchases:
+        import uuid
+        from datetime import UTC, datetime
+
+        from shared.adapters.firestore_rate_limits import FirestoreSlotCounter
+        from shared.purchases import RAZORPAY, CreditPurchases
+        from shared.rate_limits import RateLimit
+
+        s = self.settings
+        return CreditPurchases(
+            ledger=self.ledger,
+            orders=self.orders,
+            packages=self.packages,
+            gateways={RAZORPAY: lambda: self.razorpay},
+            slots=FirestoreSlotCounter(self.firestore, s.firestore_timeout_seconds),
+            purchase_limit=RateLimit(
+                "purchase", s.purchase_rate_limit, s.rate_limit_window_seconds
+            ),
+            verify_limit=RateLimit("verify", s.verify_rate_limit, s.rate_limit_window_seconds),
+            clock=lambda: datetime.now(UTC),
+            new_order_id=lambda: f"ord_{uuid.uuid4().hex}",
+        )
+
+    @cached_property
+    def razorpay_webhooks(self) -> RazorpayWebhooks:
+        from datetime import UTC, datetime
+
+        from shared.adapters.firestore_processed_events import FirestoreProcessedEvents
+        from shared.razorpay_events import RazorpayWebhooks
+
+        return RazorpayWebhooks(
+            gateway=lambda: self.razorpay,
+            ledger=self.ledger,
+            orders=self.orders,
+            processed=FirestoreProcessedEvents(
+                self.firestore, self.settings.firestore_timeout_seconds
+            ),
+            clock=lambda: datetime.now(UTC),
+        )
 
 
 _services: Services | None = None

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     # Seconds a Firestore call may take before the request answers 503.
     firestore_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # Per-user fixed-window rate limits on credit purchases and checkout verification.
+    purchase_rate_limit: int = Field(default=10, ge=1)
+    verify_rate_limit: int = Field(default=30, ge=1)
+    rate_limit_window_seconds: int = Field(default=60, ge=1)
+
     @property
     def firestore_project(self) -> str:
         return self.firestore_project_id or self.firebase_project_id
