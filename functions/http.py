@@ -26,11 +26,22 @@ from shared.errors import (
     RateLimited,
     Unauthenticated,
 )
+from shared.idempotency import (
+    KEY_HEADER,
+    StoredResponse,
+    is_replayable,
+    request_fingerprint,
+    scoped_key,
+    validate_key,
+)
 from shared.log import bind_request, get_logger
 
 log = get_logger("http")
 Model = TypeVar("Model", bound=BaseModel)
 MAX_BODY_BYTES = 64 * 1024
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Webhooks dedupe on the provider's event id instead; health mutates nothing.
+IDEMPOTENT_AUTH = frozenset({Auth.USER, Auth.ADMIN, Auth.SERVICE})
 
 
 @dataclass
@@ -102,8 +113,12 @@ def endpoint(handler: Handler) -> Callable[[flask.Request], flask.Response]:
                     f"{request.method} is not allowed here", {"allowed": list(spec.methods)}
                 )
             caller = _authenticate(request, svc, spec.auth)
-            params = _path_params(spec.paths, request.path)
-            reply = handler(Call(request, svc, caller, params))
+            call = Call(request, svc, caller, _path_params(spec.paths, request.path))
+            key = request.headers.get(KEY_HEADER)
+            if key is not None and request.method in MUTATING and spec.auth in IDEMPOTENT_AUTH:
+                reply = _run_idempotently(handler, call, spec.name, key)
+            else:
+                reply = _run(handler, call)
         except BillingError as error:
             reply = error_reply(error)
         except Exception:
@@ -115,6 +130,36 @@ def endpoint(handler: Handler) -> Callable[[flask.Request], flask.Response]:
         return json_response(reply)
 
     return function
+
+
+def _run(handler: Handler, call: Call) -> Reply:
+    try:
+        return handler(call)
+    except BillingError as error:
+        return error_reply(error)
+
+
+def _run_idempotently(handler: Handler, call: Call, endpoint_name: str, key: str) -> Reply:
+    """Run ``handler`` at most once per (caller, endpoint, key); replay its stored answer."""
+    store = call.services.idempotency
+    caller = call.caller.uid if call.caller else "anonymous"
+    scoped = scoped_key(caller, endpoint_name, validate_key(key))
+    fingerprint = request_fingerprint(
+        call.request.method, call.request.path, call.request.get_data(cache=True)
+    )
+    stored = store.begin(scoped, fingerprint)
+    if stored is not None:
+        return Reply(stored.body, stored.status, {"Idempotent-Replayed": "true"})
+    try:
+        reply = _run(handler, call)
+    except BaseException:
+        store.abandon(scoped)
+        raise
+    if is_replayable(reply.status):
+        store.finish(scoped, StoredResponse(reply.status, reply.body))
+    else:
+        store.abandon(scoped)
+    return reply
 
 
 def error_reply(error: BillingError) -> Reply:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shared.accounts import AccountStore
     from shared.adapters.razorpay_gateway import RazorpayGateway
     from shared.auth import TokenVerifier
+    from shared.idempotency import IdempotencyStore
     from shared.ledger import LedgerStore
     from shared.orders import OrderStore
     from shared.packages import PackageCatalog
@@ -54,13 +55,24 @@ class Services:
         )
 
     @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        from shared.adapters.firestore_idempotency import FirestoreIdempotencyStore
+
+        return FirestoreIdempotencyStore(
+            self.firestore, timeout_seconds=self.settings.firestore_timeout_seconds
+        )
+
+    @cached_property
     def token_verifier(self) -> TokenVerifier:
         from shared.adapters.firebase_auth import (
             FirebaseTokenVerifier,
             build_firebase_app,
         )
 
-        return FirebaseTokenVerifier(build_firebase_app(self.settings.firebase_project_id))
+        return FirebaseTokenVerifier(
+            build_firebase_app(self.settings.firebase_project_id),
+            check_revoked=self.settings.auth_check_revoked,
+        )
 
     @cached_property
     def orders(self) -> OrderStore:

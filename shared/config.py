@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     firebase_project_id: str = "demo-billing"
+    # Refuse tokens of disabled users and revoked sessions: one Auth lookup per request.
+    auth_check_revoked: bool = True
     # Firestore database project; defaults to the Firebase project. Tests point it elsewhere.
     firestore_project_id: str | None = None
     firestore_database: str = "(default)"

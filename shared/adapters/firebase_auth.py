@@ -43,14 +43,19 @@ class FirebaseTokenVerifier(TokenVerifier):
         self._clock = clock
 
     def verify(self, token: str) -> Caller:
-        from firebase_admin import auth
+        from firebase_admin import auth, exceptions
 
         try:
             claims = auth.verify_id_token(token, app=self._app, check_revoked=self._check_revoked)
-        except auth.CertificateFetchError as exc:
-            raise Unavailable("cannot fetch the keys to verify the token; retry") from exc
-        except (ValueError, auth.InvalidIdTokenError, auth.UserDisabledError) as exc:
+        except (
+            ValueError,
+            auth.InvalidIdTokenError,  # also expired and revoked tokens
+            auth.UserDisabledError,
+            auth.UserNotFoundError,
+        ) as exc:
             raise Unauthenticated("the ID token is invalid, expired or revoked") from exc
+        except exceptions.FirebaseError as exc:  # key fetch or user lookup failed: try again
+            raise Unavailable("cannot verify the token right now; retry") from exc
         _check_lifetime(claims, self._clock())
         return Caller(uid=str(claims["uid"]), claims=claims)
 

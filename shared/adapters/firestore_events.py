@@ -69,9 +69,7 @@ def encode_document_event(
     if value is not None:
         event.value = Document(name=name, fields={k: to_value(v) for k, v in value.items()})
     if old_value is not None:
-        event.old_value = Document(
-            name=name, fields={k: to_value(v) for k, v in old_value.items()}
-        )
+        event.old_value = Document(name=name, fields={k: to_value(v) for k, v in old_value.items()})
     return bytes(DocumentEventData.serialize(event))
 
 

@@ -6,8 +6,8 @@ import sys
 PROBE = """
 import sys
 import main
-heavy = [m for m in ("stripe", "razorpay", "firebase_admin", "google.cloud.firestore", "google.events")
-         if m in sys.modules]
+sdks = ("stripe", "razorpay", "firebase_admin", "google.cloud.firestore", "google.events")
+heavy = [m for m in sdks if m in sys.modules]
 print(",".join(heavy))
 """
 

@@ -37,3 +37,13 @@ def test_every_registered_function_is_an_entry_point_of_main() -> None:
 def test_path_params_become_globs_and_rules() -> None:
     assert hosting_source("/api/v1/holds/{hold_id}/capture") == "/api/v1/holds/*/capture"
     assert werkzeug_rule("/api/payment/{payment_intent_id}") == "/api/payment/<payment_intent_id>"
+
+
+def test_idempotency_records_expire_by_ttl() -> None:
+    from devstack.stack import ROOT
+
+    indexes = json.loads((ROOT / "firestore.indexes.json").read_text())
+    ttl = [o for o in indexes["fieldOverrides"] if o.get("ttl")]
+    assert {(o["collectionGroup"], o["fieldPath"]) for o in ttl} >= {
+        ("idempotency_keys", "expires_at")
+    }

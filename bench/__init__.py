@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed side by side with their floors (``make bench``). Never deployed."""

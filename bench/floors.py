@@ -1,0 +1,61 @@
+"""Floor functions: bare functions-framework functions that import exactly the SDKs a real
+function needs and answer from Firestore once. A real function's cold start is compared to its
+floor, so the ratio shows what our own code adds.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+_client: Any = None
+
+
+def _read_firestore_once() -> None:
+    global _client  # noqa: PLW0603 - one client per instance, as in the real functions
+    from google.cloud import firestore
+
+    if _client is None:
+        _client = firestore.Client(project=os.environ["FIREBASE_PROJECT_ID"])
+    _client.collection("_bench").document("floor").get()
+
+
+def _verify_bearer(request: Any) -> None:
+    import firebase_admin
+    from firebase_admin import auth
+
+    try:
+        app = firebase_admin.get_app()
+    except ValueError:
+        app = firebase_admin.initialize_app(
+            options={"projectId": os.environ["FIREBASE_PROJECT_ID"]}
+        )
+    auth.verify_id_token(request.headers["Authorization"].split(" ", 1)[1], app=app)
+
+
+def floor_firestore(request: Any) -> tuple[str, int]:
+    _read_firestore_once()
+    return "ok", 200
+
+
+def floor_firestore_auth(request: Any) -> tuple[str, int]:
+    _verify_bearer(request)
+    _read_firestore_once()
+    return "ok", 200
+
+
+def floor_firestore_auth_stripe(request: Any) -> tuple[str, int]:
+    import stripe  # noqa: F401
+
+    return floor_firestore_auth(request)
+
+
+def floor_firestore_razorpay(request: Any) -> tuple[str, int]:
+    import razorpay  # noqa: F401
+
+    return floor_firestore(request)
+
+
+def hello(request: Any) -> tuple[str, int]:
+    """The warm-latency baseline: a function that does nothing."""
+    return "hello", 200

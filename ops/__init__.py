@@ -1,0 +1,1 @@
+"""Operations tooling: deploy plan and ledger audit. Not deployed with the functions."""

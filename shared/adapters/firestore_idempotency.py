@@ -1,0 +1,77 @@
+"""Idempotency records in Firestore: ``idempotency_keys/{scoped key}``.
+
+A request claims its key with a create (the document's only precondition), so of two concurrent
+requests with one key exactly one runs. ``expires_at`` is the collection's TTL field
+(``firestore.indexes.json``): Firestore deletes records after 24 hours.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from google.api_core import exceptions as gexc
+
+from shared.errors import Conflict, IdempotencyKeyReused
+from shared.idempotency import ABANDONED_AFTER, RETENTION, IdempotencyStore, StoredResponse
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+COLLECTION = "idempotency_keys"
+
+
+class FirestoreIdempotencyStore(IdempotencyStore):
+    def __init__(
+        self,
+        client: firestore.Client,
+        timeout_seconds: float = 10.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._db = client
+        self._timeout = timeout_seconds
+        self._clock = clock
+
+    def begin(self, key: str, fingerprint: str) -> StoredResponse | None:
+        ref = self._db.collection(COLLECTION).document(key)
+        now = self._clock()
+        claim = {
+            "fingerprint": fingerprint,
+            "state": "running",
+            "started_at": now,
+            "expires_at": now + RETENTION,
+        }
+        try:
+            ref.create(claim, timeout=self._timeout)
+            return None
+        except gexc.AlreadyExists:
+            pass
+        record: dict[str, Any] = ref.get(timeout=self._timeout).to_dict() or {}
+        if record.get("fingerprint") != fingerprint:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used with a different request",
+                {"fields": {"Idempotency-Key": "already used with other parameters"}},
+            )
+        if record.get("state") == "done":
+            return StoredResponse(int(record["status"]), json.loads(record["body_json"]))
+        if now - record["started_at"] > ABANDONED_AFTER:
+            ref.set(claim, timeout=self._timeout)  # the first request died; this one takes over
+            return None
+        raise Conflict("a request with this Idempotency-Key is still running; retry later")
+
+    def finish(self, key: str, response: StoredResponse) -> None:
+        self._db.collection(COLLECTION).document(key).set(
+            # Stored as JSON text so the replay is byte-for-byte the first answer.
+            {
+                "state": "done",
+                "status": response.status,
+                "body_json": json.dumps(response.body, default=str),
+            },
+            merge=True,
+            timeout=self._timeout,
+        )
+
+    def abandon(self, key: str) -> None:
+        self._db.collection(COLLECTION).document(key).delete(timeout=self._timeout)

@@ -1,0 +1,179 @@
+"""Idempotency-Key through the endpoint layer, with records in the Firestore emulator."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import flask
+import pytest
+
+from functions import http, registry
+from functions.http import Call, Reply, endpoint
+from functions.registry import Auth, HttpFunction
+from shared.adapters.firestore_idempotency import FirestoreIdempotencyStore
+from shared.auth import Caller, TokenVerifier
+from shared.bootstrap import Services
+from shared.config import Settings
+from shared.errors import Conflict, IdempotencyKeyReused, InsufficientCredits, Unauthenticated
+
+pytestmark = pytest.mark.stack
+
+
+class TokensAreUids(TokenVerifier):
+    def verify(self, token: str) -> Caller:
+        if not token.startswith("uid-"):
+            raise Unauthenticated("bad token")
+        return Caller(uid=token)
+
+
+@pytest.fixture
+def services(firestore_client: Any, monkeypatch: pytest.MonkeyPatch) -> Services:
+    svc = Services(Settings())
+    svc.__dict__["firestore"] = firestore_client
+    svc.__dict__["idempotency"] = FirestoreIdempotencyStore(firestore_client)
+    svc.__dict__["token_verifier"] = TokensAreUids()
+    monkeypatch.setattr(http, "services", lambda: svc)
+    return svc
+
+
+def make_endpoint(
+    monkeypatch: pytest.MonkeyPatch, body: Callable[[Call], Reply]
+) -> Callable[[flask.Request], flask.Response]:
+    spec = HttpFunction("charge_for_test", "tests", "/test/charge", ("POST",), Auth.USER, "test")
+    monkeypatch.setattr(registry, "HTTP_FUNCTIONS", (spec,))
+    monkeypatch.setattr(http, "http_function", registry.http_function)
+
+    def charge_for_test(call: Call) -> Reply:
+        return body(call)
+
+    return endpoint(charge_for_test)
+
+
+def post(
+    function: Callable[[flask.Request], flask.Response],
+    json: dict[str, Any],
+    key: str | None,
+    uid: str = "uid-alice",
+) -> flask.Response:
+    headers = {"Authorization": f"Bearer {uid}"}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    app = flask.Flask(__name__)
+    with app.test_request_context("/test/charge", method="POST", json=json, headers=headers):
+        return function(flask.request)
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, call: Call) -> Reply:
+        self.calls += 1
+        return Reply({"charge": self.calls, "at": datetime.now(UTC)}, 201)
+
+
+def test_same_key_same_body_replays_the_first_response(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counter = Counter()
+    charge = make_endpoint(monkeypatch, counter)
+    first = post(charge, {"amount": 10}, "key-1")
+    again = post(charge, {"amount": 10}, "key-1")
+    assert first.status_code == again.status_code == 201
+    assert again.get_data() == first.get_data()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert counter.calls == 1
+
+
+def test_same_key_different_body_is_422(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    charge = make_endpoint(monkeypatch, Counter())
+    post(charge, {"amount": 10}, "key-2")
+    reused = post(charge, {"amount": 11}, "key-2")
+    assert reused.status_code == 422
+    assert reused.get_json()["error"]["code"] == "idempotency_key_reused"
+
+
+def test_keys_are_scoped_to_the_caller(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = Counter()
+    charge = make_endpoint(monkeypatch, counter)
+    alice = post(charge, {"amount": 10}, "shared-key", uid="uid-alice")
+    bob = post(charge, {"amount": 10}, "shared-key", uid="uid-bob")
+    assert counter.calls == 2
+    assert alice.get_json()["charge"] == 1
+    assert bob.get_json()["charge"] == 2
+
+
+def test_while_the_first_runs_the_same_key_is_409(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow(call: Call) -> Reply:
+        started.set()
+        release.wait(10)
+        return Reply({"ok": True}, 201)
+
+    charge = make_endpoint(monkeypatch, slow)
+    responses: list[flask.Response] = []
+    first = threading.Thread(target=lambda: responses.append(post(charge, {"a": 1}, "key-3")))
+    first.start()
+    assert started.wait(10)
+    concurrent = post(charge, {"a": 1}, "key-3")
+    release.set()
+    first.join(10)
+    assert concurrent.status_code == 409
+    assert concurrent.get_json()["error"]["code"] == "conflict"
+    assert responses[0].status_code == 201
+    assert post(charge, {"a": 1}, "key-3").status_code == 201  # and then it replays
+
+
+def test_client_errors_replay_but_server_errors_do_not(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcomes: list[Exception | Reply] = [
+        InsufficientCredits("not enough credits"),
+        RuntimeError("boom"),
+        Reply({"ok": True}, 201),
+    ]
+
+    def scripted(call: Call) -> Reply:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    charge = make_endpoint(monkeypatch, scripted)
+    assert post(charge, {"a": 1}, "key-4").status_code == 402
+    assert post(charge, {"a": 1}, "key-4").status_code == 402  # replayed, not re-run
+    assert post(charge, {"a": 2}, "key-5").status_code == 500
+    assert post(charge, {"a": 2}, "key-5").status_code == 201  # the 500 was not stored
+    assert outcomes == []
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "tab\there"])
+def test_malformed_keys_are_400(
+    services: Services, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    counter = Counter()
+    charge = make_endpoint(monkeypatch, counter)
+    response = post(charge, {"a": 1}, key)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.get_json()["error"]["details"]["fields"]
+    assert counter.calls == 0
+
+
+def test_a_dead_requests_key_can_be_taken_over(firestore_client: Any) -> None:
+    now = [datetime(2026, 11, 21, tzinfo=UTC)]
+    store = FirestoreIdempotencyStore(firestore_client, clock=lambda: now[0])
+    assert store.begin("k", "f") is None
+    with pytest.raises(Conflict):
+        store.begin("k", "f")
+    with pytest.raises(IdempotencyKeyReused):
+        store.begin("k", "other")
+    now[0] += timedelta(minutes=5)
+    assert store.begin("k", "f") is None
