@@ -11,7 +11,8 @@ import json
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+import secrets
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import FrameType
 
@@ -30,10 +31,11 @@ class Ports:
     hub: int = 4400
     logging: int = 4500
     gateway: int = 5001
+    razorpay: int = 9010
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(*(free_port() for _ in range(5)))
+        return cls(*(free_port() for _ in fields(cls)))
 
 
 @dataclass
@@ -44,6 +46,13 @@ class Stack:
     project: str = DEFAULT_PROJECT
     state_dir: Path = ROOT / ".stack"
     processes: dict[str, Process] = field(default_factory=dict)
+    razorpay_key_id: str = "rzp_test_local"
+    razorpay_key_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    razorpay_webhook_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+
+    @property
+    def razorpay_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.razorpay}"
 
     @property
     def gateway_url(self) -> str:
@@ -60,6 +69,10 @@ class Stack:
             "GOOGLE_CLOUD_PROJECT": self.project,
             "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{self.ports.firestore}",
             "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{self.ports.auth}",
+            "RAZORPAY_KEY_ID": self.razorpay_key_id,
+            "RAZORPAY_KEY_SECRET": self.razorpay_key_secret,
+            "RAZORPAY_WEBHOOK_SECRET": self.razorpay_webhook_secret,
+            "RAZORPAY_BASE_URL": self.razorpay_url,
         }
 
     def start(self) -> None:
@@ -67,6 +80,7 @@ class Stack:
         try:
             self.start_firestore()
             self.start_auth()
+            self.start_razorpay()
             self.start_gateway()
         except BaseException:
             self.stop()
@@ -120,6 +134,32 @@ class Stack:
             timeout=120,
         )
 
+    def start_razorpay(self) -> None:
+        """The Razorpay sandbox, sending signed webhooks to the gateway's Razorpay endpoint."""
+        port = self.ports.razorpay
+        self._run(
+            Process(
+                "razorpay",
+                [
+                    sys.executable,
+                    "-m",
+                    "devstack.razorpay_sandbox",
+                    "--port",
+                    str(port),
+                    "--key-id",
+                    self.razorpay_key_id,
+                    "--key-secret",
+                    self.razorpay_key_secret,
+                    "--webhook-url",
+                    f"{self.gateway_url}/api/v1/webhooks/razorpay",
+                    "--webhook-secret",
+                    self.razorpay_webhook_secret,
+                ],
+                ready=lambda: port_open(port),
+                cwd=ROOT,
+            )
+        )
+
     def start_gateway(self) -> None:
         self._run(
             Process(
@@ -146,6 +186,7 @@ class Stack:
             ("gateway (all HTTP functions)", self.gateway_url),
             ("Firestore emulator", f"127.0.0.1:{self.ports.firestore}"),
             ("Firebase Auth emulator", self.auth_url),
+            (f"Razorpay sandbox (key {self.razorpay_key_id})", self.razorpay_url),
         ]
         lines = [f"  {name:<34} {where}" for name, where in rows]
         return "\n".join(
