@@ -8,10 +8,10 @@ Tests start the same stack on free ports through ``Stack``.
 from __future__ import annotations
 
 import json
+import secrets
 import signal
 import sys
 import time
-import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import FrameType

@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import requests
@@ -103,7 +104,7 @@ class RazorpaySandbox:
 
     stack: Stack
 
-    def post(self, path: str, body: dict[str, object] | None = None) -> requests.Response:
+    def post(self, path: str, body: dict[str, Any] | None = None) -> requests.Response:
         return requests.post(f"{self.stack.razorpay_url}{path}", json=body or {}, timeout=15)
 
     def pay(self, razorpay_order_id: str, webhooks: bool = False) -> dict[str, str]:
