@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -13,6 +15,7 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
 WEBHOOK_EVENTS = "webhook_events"
+SAFE_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 
 
 class FirestoreProcessedEvents(ProcessedEvents):
@@ -27,7 +30,13 @@ class FirestoreProcessedEvents(ProcessedEvents):
         self._clock = clock
 
     def _ref(self, provider: str, event_id: str) -> firestore.DocumentReference:
-        return self._db.collection(WEBHOOK_EVENTS).document(f"{provider}:{event_id}")
+        # Provider ids are short and safe; anything else is hashed into a valid document id.
+        key = (
+            event_id
+            if SAFE_ID.fullmatch(event_id)
+            else hashlib.sha256(event_id.encode()).hexdigest()
+        )
+        return self._db.collection(WEBHOOK_EVENTS).document(f"{provider}:{key}")
 
     def seen(self, provider: str, event_id: str) -> bool:
         with _unavailable_on_outage():
