@@ -211,6 +211,10 @@ def main() -> None:
         from devstack.seed import seed_default_packages
 
         seed_default_packages(stack.client_env())
+        # Local-only sandbox credentials, for driving the sandbox's /v1 API by hand.
+        (stack.state_dir / "razorpay.env").write_text(
+            "".join(f"{k}={v}\n" for k, v in stack.client_env().items() if "RAZORPAY" in k)
+        )
         print(stack.describe(), flush=True)
         while all(p.popen is not None and p.popen.poll() is None for p in stack.processes.values()):
             time.sleep(1)
