@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_DIR := devstack/emulators
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: install dev test lint format firebase-json clean bench deploy audit
+.PHONY: install dev test lint format firebase-json clean bench deploy audit fuzz
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,3 +50,6 @@ deploy: $(PY_STAMP)  ## print the deploy commands (EXECUTE=1 runs them; PROJECT=
 
 audit: $(PY_STAMP)  ## check the ledger invariants of every account (local emulator by default)
 	FIRESTORE_EMULATOR_HOST=$${FIRESTORE_EMULATOR_HOST:-127.0.0.1:8080} $(BIN)/python -m ops.audit
+
+fuzz: install  ## schemathesis over every endpoint, then a ledger audit (MAX_EXAMPLES=..., SEED=...)
+	$(BIN)/python -m devstack.fuzz --max-examples $(or $(MAX_EXAMPLES),50) $(if $(SEED),--seed $(SEED),)

@@ -12,6 +12,7 @@ from functions.credits import (
     credits_purchase,
 )
 from functions.health import health, health_live, health_ready, health_root
+from functions.openapi import openapi
 from functions.payments import payments_status, payments_verify
 from functions.transactions import transactions_list, transactions_usage
 from functions.webhooks import webhooks_razorpay
@@ -28,6 +29,7 @@ __all__ = [
     "health_live",
     "health_ready",
     "health_root",
+    "openapi",
     "payments_status",
     "payments_verify",
     "transactions_list",

@@ -30,11 +30,11 @@ def _change(call: Call, adjust: bool) -> Reply:
     return Reply(change.to_json(), 200 if change.replayed else 201)
 
 
-@endpoint
+@endpoint(body=CreditChange)
 def admin_credits_grant(call: Call) -> Reply:
     return _change(call, adjust=False)
 
 
-@endpoint
+@endpoint(body=CreditChange)
 def admin_credits_adjust(call: Call) -> Reply:
     return _change(call, adjust=True)

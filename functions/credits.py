@@ -34,7 +34,7 @@ def credits_balance(call: Call) -> Reply:
     return Reply(read_balance(svc.ledger, call.user.uid, svc.accounts).to_json())
 
 
-@endpoint
+@endpoint(body=AccountPatch)
 def credits_account(call: Call) -> Reply:
     svc = call.services
     if call.request.method == "PATCH":
@@ -52,7 +52,7 @@ def credits_packages(call: Call) -> Reply:
     return Reply({"data": [p.to_json() for p in packages_on_sale(call.services.packages)]})
 
 
-@endpoint
+@endpoint(body=PurchaseBody)
 def credits_purchase(call: Call) -> Reply:
     body = call.body(PurchaseBody)
     request = PurchaseRequest(body.package_id, body.amount, body.currency, body.provider)
@@ -60,7 +60,7 @@ def credits_purchase(call: Call) -> Reply:
     return Reply(checkout.to_json(), 201)
 
 
-@endpoint
+@endpoint(query=ListQuery)
 def credits_orders(call: Call) -> Reply:
     query = call.query(ListQuery)
     page = call.services.purchases.orders_of(call.user.uid, query.limit, query.cursor)

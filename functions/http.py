@@ -7,11 +7,12 @@ in the registry, so each fact about an endpoint is written once.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import flask
 from pydantic import BaseModel, ValidationError
@@ -94,12 +95,46 @@ class Call:
 Handler = Callable[[Call], Reply]
 
 
-def endpoint(handler: Handler) -> Callable[[flask.Request], flask.Response]:
-    """Make ``handler`` an HTTPS Cloud Function, configured from its registry entry."""
+Function = Callable[[flask.Request], flask.Response]
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The pydantic models an endpoint validates with; the OpenAPI document is built from them."""
+
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+
+
+@overload
+def endpoint(handler: Handler) -> Function: ...
+@overload
+def endpoint(
+    *, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None
+) -> Callable[[Handler], Function]: ...
+
+
+def endpoint(
+    handler: Handler | None = None,
+    *,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+) -> Function | Callable[[Handler], Function]:
+    """Make ``handler`` an HTTPS Cloud Function, configured from its registry entry.
+
+    ``body`` and ``query`` name the models the handler validates with, for the OpenAPI document.
+    """
+    if handler is None:
+        return lambda inner: _endpoint(inner, Contract(body, query))
+    return _endpoint(handler, Contract(body, query))
+
+
+def _endpoint(handler: Handler, contract: Contract) -> Function:
     spec = http_function(handler.__name__)
 
     @wraps(handler)
     def function(request: flask.Request) -> flask.Response:
+        started = time.perf_counter()
         correlation_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
         try:
             svc = services()
@@ -127,8 +162,23 @@ def endpoint(handler: Handler) -> Callable[[flask.Request], flask.Response]:
                 {"error": {"code": "internal", "message": "internal error", "details": {}}}, 500
             )
         reply.headers.setdefault("X-Request-Id", correlation_id)
+        # Method, path and outcome only: never headers, bodies or query strings (tokens, cards).
+        log.info(
+            "request",
+            extra={
+                "function": spec.name,
+                "method": request.method,
+                "path": request.path,
+                "status": reply.status,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                "error_code": reply.body.get("error", {}).get("code")
+                if reply.status >= 400
+                else None,
+            },
+        )
         return json_response(reply)
 
+    function.contract = contract  # type: ignore[attr-defined]
     return function
 
 

@@ -23,7 +23,7 @@ class StatusQuery(BaseModel):
     order_id: StrictStr = Field(min_length=1, max_length=64)
 
 
-@endpoint
+@endpoint(body=VerifyBody)
 def payments_verify(call: Call) -> Reply:
     body = call.body(VerifyBody)
     grant = call.services.purchases.verify_razorpay(
@@ -39,7 +39,7 @@ def payments_verify(call: Call) -> Reply:
     )
 
 
-@endpoint
+@endpoint(query=StatusQuery)
 def payments_status(call: Call) -> Reply:
     query = call.query(StatusQuery)
     order = call.services.purchases.order_of(call.user.uid, query.order_id)

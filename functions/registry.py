@@ -202,7 +202,16 @@ USAGE: tuple[HttpFunction, ...] = ()
 HOLDS: tuple[HttpFunction, ...] = ()
 
 # Operations: OpenAPI document, devices, ...
-OPERATIONS: tuple[HttpFunction, ...] = ()
+OPERATIONS: tuple[HttpFunction, ...] = (
+    HttpFunction(
+        "openapi",
+        "functions.openapi",
+        "/api/v1/openapi.json",
+        ("GET",),
+        Auth.NONE,
+        "This API's OpenAPI 3.1 document",
+    ),
+)
 
 HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
     HEALTH

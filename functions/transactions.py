@@ -24,7 +24,7 @@ class UsageQuery(BaseModel):
     until: UtcDatetime | None = Field(default=None, alias="to")
 
 
-@endpoint
+@endpoint(query=TransactionsQuery)
 def transactions_list(call: Call) -> Reply:
     q = call.query(TransactionsQuery)
     page = history(
@@ -41,7 +41,7 @@ def transactions_list(call: Call) -> Reply:
     )
 
 
-@endpoint
+@endpoint(query=UsageQuery)
 def transactions_usage(call: Call) -> Reply:
     q = call.query(UsageQuery)
     groups = usage_summary(call.services.ledger, call.user.uid, q.group_by, q.since, q.until)

@@ -75,6 +75,15 @@ class User:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+# Every credential the suite hands out, so the log scan can prove none was ever logged.
+ISSUED_SECRETS: set[str] = set()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the log scan last: it reads the logs the whole suite wrote."""
+    items.sort(key=lambda item: item.get_closest_marker("after_everything") is not None)
+
+
 def sign_up(stack: Stack) -> User:
     """Create a user in the Auth emulator over its REST API, as a client app would."""
     email = f"user-{uuid.uuid4().hex[:10]}@example.test"
@@ -85,6 +94,7 @@ def sign_up(stack: Stack) -> User:
     )
     response.raise_for_status()
     body = response.json()
+    ISSUED_SECRETS.update({body["idToken"], body["refreshToken"]})
     return User(uid=body["localId"], email=email, token=body["idToken"])
 
 

@@ -1,0 +1,45 @@
+"""The OpenAPI document covers every registered endpoint, its models, errors and auth."""
+
+from __future__ import annotations
+
+from bench.inprocess import invoke
+from functions.openapi import build_document
+from functions.registry import HTTP_FUNCTIONS, Auth
+
+
+def test_every_endpoint_and_method_is_documented() -> None:
+    document = build_document("test")
+    assert document["openapi"] == "3.1.0"
+    for function in HTTP_FUNCTIONS:
+        for path in function.paths:
+            for method in function.methods:
+                operation = document["paths"][path][method.lower()]
+                assert operation["summary"] == function.summary
+                assert "400" in operation["responses"]
+                if function.auth in (Auth.USER, Auth.ADMIN):
+                    assert operation["security"] == [{"firebaseIdToken": []}]
+
+
+def test_error_body_and_auth_schemes_are_components() -> None:
+    components = build_document("test")["components"]
+    assert components["schemas"]["ErrorBody"]["required"] == ["error"]
+    assert set(components["securitySchemes"]) == {"firebaseIdToken", "googleServiceIdToken"}
+
+
+def test_request_models_become_request_bodies() -> None:
+    document = build_document("test")
+    bodies = [
+        op["requestBody"]
+        for item in document["paths"].values()
+        for op in item.values()
+        if "requestBody" in op
+    ]
+    for body in bodies:
+        ref = body["content"]["application/json"]["schema"]["$ref"]
+        assert ref.split("/")[-1] in document["components"]["schemas"]
+
+
+def test_the_document_is_served() -> None:
+    response = invoke("openapi", "GET", path="/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.get_json()["info"]["title"] == "billing-service"
