@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 
 def _utc(value: object) -> object:
@@ -13,18 +13,25 @@ def _utc(value: object) -> object:
     if isinstance(value, str) and len(value) == 10:
         try:
             return datetime.combine(date.fromisoformat(value), time(), UTC)
-        except ValueError:
-            return value
+        except ValueError as exc:
+            raise ValueError(ISO_PROBLEM) from exc
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
+        except ValueError as exc:
+            raise ValueError(ISO_PROBLEM) from exc
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return value
+    raise ValueError(ISO_PROBLEM)  # no bare numbers: a query parameter is text
 
 
-UtcDatetime = Annotated[datetime, BeforeValidator(_utc)]
+ISO_PROBLEM = "must be an ISO 8601 date or date-time"
+UtcDatetime = Annotated[
+    datetime,
+    BeforeValidator(_utc),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+    ),
+]
 
 
 class ListQuery(BaseModel):

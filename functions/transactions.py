@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.http import Call, Reply, endpoint
@@ -9,9 +11,22 @@ from functions.params import ListQuery, UtcDatetime
 from shared.ledger import EntryType
 from shared.transactions import GroupBy, entry_to_json, history, usage_summary
 
+# Literals rather than the enums, so the OpenAPI query parameters carry their values inline.
+EntryTypeName = Literal[
+    "purchase",
+    "bonus",
+    "usage",
+    "refund",
+    "grant",
+    "adjustment",
+    "hold",
+    "hold_capture",
+    "hold_release",
+]
+
 
 class TransactionsQuery(ListQuery):
-    type: EntryType | None = None
+    type: EntryTypeName | None = None
     since: UtcDatetime | None = Field(default=None, alias="from")
     until: UtcDatetime | None = Field(default=None, alias="to")
 
@@ -19,7 +34,7 @@ class TransactionsQuery(ListQuery):
 class UsageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    group_by: GroupBy = GroupBy.SERVICE
+    group_by: Literal["service", "day"] = "service"
     since: UtcDatetime | None = Field(default=None, alias="from")
     until: UtcDatetime | None = Field(default=None, alias="to")
 
@@ -32,7 +47,7 @@ def transactions_list(call: Call) -> Reply:
         call.user.uid,
         limit=q.limit,
         cursor=q.cursor,
-        entry_type=q.type,
+        entry_type=EntryType(q.type) if q.type else None,
         since=q.since,
         until=q.until,
     )
@@ -44,11 +59,12 @@ def transactions_list(call: Call) -> Reply:
 @endpoint(query=UsageQuery)
 def transactions_usage(call: Call) -> Reply:
     q = call.query(UsageQuery)
-    groups = usage_summary(call.services.ledger, call.user.uid, q.group_by, q.since, q.until)
+    group_by = GroupBy(q.group_by)
+    groups = usage_summary(call.services.ledger, call.user.uid, group_by, q.since, q.until)
     return Reply(
         {
             "data": [{"key": g.key, "amount": g.amount, "count": g.count} for g in groups],
             "total": sum(g.amount for g in groups),
-            "group_by": q.group_by.value,
+            "group_by": group_by.value,
         }
     )

@@ -76,3 +76,12 @@ def test_rate_limit_window_and_retry_after() -> None:
         enforce_rate_limit(counter, rule, "u1", at)
     assert raised.value.retry_after_seconds == 15
     assert counter.buckets[0] == f"verify:u1:{int(at.timestamp()) - 45}"
+
+
+def test_transaction_type_parameter_lists_every_entry_type() -> None:
+    from typing import get_args
+
+    from functions.transactions import EntryTypeName
+    from shared.ledger import EntryType
+
+    assert list(get_args(EntryTypeName)) == [t.value for t in EntryType]
