@@ -14,7 +14,15 @@ from functions.credits import (
 from functions.health import health, health_live, health_ready, health_root
 from functions.openapi import openapi
 from functions.payments import payments_status, payments_verify
+from functions.payments_stripe import (
+    stripe_payment_get,
+    stripe_payment_process,
+    stripe_payment_verify,
+)
+from functions.refunds import stripe_refund_get, stripe_refund_process, stripe_refund_verify
+from functions.stripe_webhooks import stripe_webhook
 from functions.transactions import transactions_list, transactions_usage
+from functions.triggers_outbox import deliver_outbox
 from functions.webhooks import webhooks_razorpay
 
 __all__ = [
@@ -25,6 +33,7 @@ __all__ = [
     "credits_orders",
     "credits_packages",
     "credits_purchase",
+    "deliver_outbox",
     "health",
     "health_live",
     "health_ready",
@@ -32,6 +41,13 @@ __all__ = [
     "openapi",
     "payments_status",
     "payments_verify",
+    "stripe_payment_get",
+    "stripe_payment_process",
+    "stripe_payment_verify",
+    "stripe_refund_get",
+    "stripe_refund_process",
+    "stripe_refund_verify",
+    "stripe_webhook",
     "transactions_list",
     "transactions_usage",
     "webhooks_razorpay",

@@ -12,6 +12,8 @@ import secrets
 import signal
 import sys
 import time
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import FrameType
@@ -31,6 +33,8 @@ class Ports:
     hub: int = 4400
     logging: int = 4500
     gateway: int = 5001
+    stripe: int = 8420
+    events: int = 5055
     razorpay: int = 9010
 
     @classmethod
@@ -54,9 +58,22 @@ class Stack:
     def razorpay_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.razorpay}"
 
+    # localstripe accepts any sk_ key; the secrets are made per run, never committed.
+    stripe_secret_key: str = "sk_test_localstripe"  # noqa: S105 - a fake for localstripe
+    stripe_webhook_secret: str = field(default_factory=lambda: f"whsec_{secrets.token_hex(16)}")
+    event_service_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.gateway}"
+
+    @property
+    def stripe_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.stripe}"
+
+    @property
+    def events_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.events}"
 
     @property
     def auth_url(self) -> str:
@@ -73,6 +90,11 @@ class Stack:
             "RAZORPAY_KEY_SECRET": self.razorpay_key_secret,
             "RAZORPAY_WEBHOOK_SECRET": self.razorpay_webhook_secret,
             "RAZORPAY_BASE_URL": self.razorpay_url,
+            "STRIPE_SECRET_KEY": self.stripe_secret_key,
+            "STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret,
+            "STRIPE_API_BASE": self.stripe_url,
+            "EVENT_SERVICE_URL": self.events_url,
+            "EVENT_SERVICE_SECRET": self.event_service_secret,
         }
 
     def start(self) -> None:
@@ -81,7 +103,10 @@ class Stack:
             self.start_firestore()
             self.start_auth()
             self.start_razorpay()
+            self.start_stripe()
+            self.start_event_receiver()
             self.start_gateway()
+            self.register_stripe_webhook()
         except BaseException:
             self.stop()
             raise
@@ -160,6 +185,42 @@ class Stack:
             )
         )
 
+    def start_stripe(self) -> None:
+        """localstripe (fake Stripe), on 127.0.0.1 only, from an empty store."""
+        port = self.ports.stripe
+        self._run(
+            Process(
+                "localstripe",
+                [sys.executable, "-m", "devstack.localstripe_server", "--port", str(port)],
+                ready=lambda: port_open(port),
+                cwd=ROOT,
+            )
+        )
+
+    def register_stripe_webhook(self) -> None:
+        """Make localstripe send its signed events to our webhook, as Stripe's dashboard would."""
+        data = urllib.parse.urlencode(
+            {"url": f"{self.gateway_url}/api/webhook", "secret": self.stripe_webhook_secret}
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310 - a local http URL we build
+            f"{self.stripe_url}/_config/webhooks/billing", data=data, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local URL
+            response.read()
+
+    def start_event_receiver(self) -> None:
+        """A stand-in event service that prints the notifications it gets (seed 004)."""
+        port = self.ports.events
+        self._run(
+            Process(
+                "event-receiver",
+                [sys.executable, "-m", "devstack.event_receiver", "--port", str(port)],
+                ready=lambda: port_open(port),
+                env={"EVENT_SERVICE_SECRET": self.event_service_secret},
+                cwd=ROOT,
+            )
+        )
+
     def start_gateway(self) -> None:
         self._run(
             Process(
@@ -187,6 +248,8 @@ class Stack:
             ("Firestore emulator", f"127.0.0.1:{self.ports.firestore}"),
             ("Firebase Auth emulator", self.auth_url),
             (f"Razorpay sandbox (key {self.razorpay_key_id})", self.razorpay_url),
+            ("localstripe (fake Stripe API)", self.stripe_url),
+            ("event receiver (EVENT_SERVICE_URL)", self.events_url),
         ]
         lines = [f"  {name:<34} {where}" for name, where in rows]
         return "\n".join(

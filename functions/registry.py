@@ -181,9 +181,59 @@ ADMIN: tuple[HttpFunction, ...] = (
 )
 
 # Seed 004: Stripe payments, refunds and webhooks.
-STRIPE_PAYMENTS: tuple[HttpFunction, ...] = ()
+STRIPE_PAYMENTS: tuple[HttpFunction, ...] = (
+    HttpFunction(
+        "stripe_payment_process",
+        "functions.payments_stripe",
+        "/api/payment/process",
+        ("POST",),
+        Auth.USER,
+        "Pay with a Stripe PaymentMethod (PaymentIntent, 3-D Secure aware)",
+    ),
+    HttpFunction(
+        "stripe_payment_verify",
+        "functions.payments_stripe",
+        "/api/payment/verify",
+        ("POST",),
+        Auth.USER,
+        "Refresh a payment from Stripe and say whether Stripe confirms it",
+    ),
+    HttpFunction(
+        "stripe_payment_get",
+        "functions.payments_stripe",
+        "/api/payment/{payment_intent_id}",
+        ("GET",),
+        Auth.USER,
+        "One of the caller's payments",
+    ),
+)
 
-REFUNDS: tuple[HttpFunction, ...] = ()
+REFUNDS: tuple[HttpFunction, ...] = (
+    HttpFunction(
+        "stripe_refund_process",
+        "functions.refunds",
+        "/api/refund/process",
+        ("POST",),
+        Auth.USER,
+        "Refund a payment in full or in part (never more than captured)",
+    ),
+    HttpFunction(
+        "stripe_refund_verify",
+        "functions.refunds",
+        "/api/refund/verify",
+        ("POST",),
+        Auth.USER,
+        "Refresh a refund from Stripe and say whether Stripe confirms it",
+    ),
+    HttpFunction(
+        "stripe_refund_get",
+        "functions.refunds",
+        "/api/refund/{refund_id}",
+        ("GET",),
+        Auth.USER,
+        "One of the caller's refunds",
+    ),
+)
 
 WEBHOOKS: tuple[HttpFunction, ...] = (
     HttpFunction(
@@ -193,6 +243,15 @@ WEBHOOKS: tuple[HttpFunction, ...] = (
         ("POST",),
         Auth.WEBHOOK,
         "Razorpay events for credit orders (signature over the raw body)",
+    ),
+    HttpFunction(
+        "stripe_webhook",
+        "functions.stripe_webhooks",
+        "/api/webhook",
+        ("POST",),
+        Auth.WEBHOOK,
+        "Stripe events, verified by Stripe-Signature",
+        aliases=("/api/v1/webhooks/stripe",),
     ),
 )
 
@@ -227,7 +286,15 @@ HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
     + OPERATIONS
 )
 
-TRIGGER_FUNCTIONS: tuple[TriggerFunction, ...] = ()
+TRIGGER_FUNCTIONS: tuple[TriggerFunction, ...] = (
+    TriggerFunction(
+        "deliver_outbox",
+        "functions.triggers_outbox",
+        "google.cloud.firestore.document.v1.created",
+        "outbox/{event_id}",
+        "Deliver an event-service notification (signed, retried, parked after N failures)",
+    ),
+)
 
 
 def http_function(name: str) -> HttpFunction:

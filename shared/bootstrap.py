@@ -17,14 +17,17 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
     from shared.accounts import AccountStore
+    from shared.adapters.event_service import OutboxDelivery
     from shared.adapters.razorpay_gateway import RazorpayGateway
     from shared.auth import TokenVerifier
     from shared.idempotency import IdempotencyStore
     from shared.ledger import LedgerStore
     from shared.orders import OrderStore
     from shared.packages import PackageCatalog
+    from shared.payments import GatewayIntent, PaymentGateway, PaymentStore
     from shared.purchases import CreditPurchases
     from shared.razorpay_events import RazorpayWebhooks
+    from shared.stripe_events import CreditOrderPaid
 
 
 @dataclass
@@ -144,6 +147,50 @@ class Services:
             ),
             clock=lambda: datetime.now(UTC),
         )
+
+    @cached_property
+    def payment_gateway(self) -> PaymentGateway:
+        from shared.adapters.stripe_gateway import StripeGateway
+
+        return StripeGateway(
+            self.settings.stripe_secret_key.get_secret_value(),
+            self.settings.stripe_webhook_secret.get_secret_value(),
+            api_base=self.settings.stripe_api_base,
+        )
+
+    @cached_property
+    def payments(self) -> PaymentStore:
+        from shared.adapters.firestore_payments import FirestorePayments
+
+        return FirestorePayments(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def outbox_delivery(self) -> OutboxDelivery:
+        from shared.adapters.event_service import OutboxDelivery
+
+        return OutboxDelivery(
+            self.firestore,
+            self.settings.event_service_url,
+            self.settings.event_service_secret.get_secret_value(),
+            max_attempts=self.settings.outbox_max_attempts,
+            timeout_seconds=self.settings.event_service_timeout_seconds,
+        )
+
+    @cached_property
+    def credit_order_paid(self) -> CreditOrderPaid | None:
+        """Grant hook for Stripe credit purchases: the credits domain's one grant path."""
+
+        def paid(order_id: str, intent: GatewayIntent, event_id: str) -> None:
+            self.purchases.credit_order_paid(
+                order_id,
+                "stripe",
+                intent.id,
+                amount=intent.amount_received or intent.amount,
+                currency=intent.currency,
+                event_id=event_id,
+            )
+
+        return paid
 
 
 _services: Services | None = None

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
 
     event_service_url: str | None = None
     event_service_secret: SecretStr = SecretStr("")
+    # Outbox delivery: tries per notification before it is parked, and the POST timeout.
+    outbox_max_attempts: int = Field(default=5, ge=1, le=50)
+    event_service_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # Concurrency rule: how often a writer re-reads the head after losing the race for an entry.
     ledger_max_attempts: int = Field(default=20, ge=1, le=100)

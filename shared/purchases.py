@@ -163,3 +163,31 @@ class CreditPurchases:
 
     def orders_of(self, user_id: str, limit: int, cursor: str | None) -> OrderPage:
         return self.orders.list_for_user(user_id, limit, cursor)
+
+    def credit_order_paid(
+        self,
+        order_id: str,
+        provider: str,
+        payment_id: str,
+        *,
+        amount: int,
+        currency: str,
+        event_id: str | None = None,
+    ) -> GrantResult | None:
+        """Grant an order a provider reports paid (e.g. Stripe ``payment_intent.succeeded``).
+
+        The same checks as verify: the payment must be for the order's total and currency,
+        otherwise nothing is granted and the order is flagged.
+        """
+        order = self.orders.get(order_id)
+        if order is None or order.provider != provider:
+            return None
+        paid = ProviderPayment(payment_id, order.provider_order_id, amount, currency.lower(), "")
+        problems = payment_mismatches(order, paid, order.provider_order_id)
+        if problems:
+            details = {"payment_id": payment_id, "problems": problems, "at": self.clock()}
+            flag_order(self.orders, order.id, "payment_mismatch", details)
+            return None
+        return grant_purchase_credits(
+            self.ledger, order, provider, payment_id, now=self.clock(), event_id=event_id
+        )

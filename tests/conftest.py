@@ -108,6 +108,24 @@ def gateway(stack: Stack) -> str:
     return stack.gateway_url
 
 
+@pytest.fixture
+def stripe_client(stack: Stack) -> Any:
+    """The official Stripe SDK pointed at the stack's localstripe, as a client app's backend."""
+    import stripe
+
+    return stripe.StripeClient(
+        stack.stripe_secret_key, base_addresses={"api": stack.stripe_url}, max_network_retries=0
+    )
+
+
+@pytest.fixture
+def stack_firestore(stack_env: Stack) -> Any:
+    """A Firestore client on the project the gateway writes to (the stack's own)."""
+    from google.cloud import firestore
+
+    return firestore.Client(project=stack_env.project)
+
+
 @dataclass(frozen=True)
 class RazorpaySandbox:
     """The stack's Razorpay sandbox, as a customer paying in Checkout and as Razorpay itself."""

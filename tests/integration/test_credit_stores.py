@@ -95,3 +95,43 @@ def test_purchase_rate_limit_answers_429_with_retry_after(
     assert limited.status_code == 429
     assert limited.get_json()["error"]["code"] == "rate_limited"
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
+
+
+def test_stripe_paid_credit_order_goes_through_the_one_grant_path(firestore_client) -> None:
+    from shared.adapters.firestore_packages import FirestorePackages
+    from shared.purchases import CreditPurchases
+
+    orders = FirestoreOrders(firestore_client)
+    ledger = FirestoreLedger(firestore_client)
+    order = CreditOrder.from_quote(
+        "ord_stripe",
+        "user-stripe",
+        quote_purchase(500_00),
+        provider="stripe",
+        provider_order_id="pi_123",
+        created_at=datetime.now(UTC),
+    )
+    orders.create(order)
+    purchases = CreditPurchases(
+        ledger=ledger,
+        orders=orders,
+        packages=FirestorePackages(firestore_client),
+        gateways={},
+        slots=FirestoreSlotCounter(firestore_client),
+        purchase_limit=RateLimit("purchase", 1, 60),
+        verify_limit=RateLimit("verify", 1, 60),
+        clock=lambda: datetime.now(UTC),
+        new_order_id=lambda: "unused",
+    )
+    short = purchases.credit_order_paid(
+        "ord_stripe", "stripe", "pi_123", amount=100, currency="inr", event_id="evt_0"
+    )
+    assert short is None  # underpaid: flagged, nothing granted
+    for event in ("evt_1", "evt_2"):
+        purchases.credit_order_paid(
+            "ord_stripe", "stripe", "pi_123", amount=order.total, currency="INR", event_id=event
+        )
+    assert [e.amount for e in ledger.entries("user-stripe")] == [50_000, 5_000]
+    stored = orders.get("ord_stripe")
+    assert stored is not None and stored.status is OrderStatus.PAID
+    assert stored.provider_payment_id == "pi_123" and "payment_mismatch" in stored.flags

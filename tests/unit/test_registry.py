@@ -5,7 +5,7 @@ import json
 import main
 from devstack.firebase_json import FIREBASE_JSON, render
 from devstack.gateway import werkzeug_rule
-from functions.registry import HTTP_FUNCTIONS, hosting_rewrites, hosting_source
+from functions.registry import HTTP_FUNCTIONS, TRIGGER_FUNCTIONS, hosting_rewrites, hosting_source
 
 
 def test_firebase_json_is_rendered_from_the_registry() -> None:
@@ -31,7 +31,10 @@ def test_literal_paths_come_before_globs() -> None:
 def test_every_registered_function_is_an_entry_point_of_main() -> None:
     for function in HTTP_FUNCTIONS:
         assert callable(getattr(main, function.name)), function.name
-    assert sorted(main.__all__) == sorted(f.name for f in HTTP_FUNCTIONS)
+    for trigger in TRIGGER_FUNCTIONS:
+        assert callable(getattr(main, trigger.name)), trigger.name
+    names = [f.name for f in HTTP_FUNCTIONS] + [t.name for t in TRIGGER_FUNCTIONS]
+    assert sorted(main.__all__) == sorted(names)
 
 
 def test_path_params_become_globs_and_rules() -> None:

@@ -1,0 +1,58 @@
+"""Refunds of Stripe payments (seed 004): full or partial, read, verify."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from functions.http import Call, Reply, endpoint
+from shared.errors import invalid_field
+from shared.refunds import RefundRequest, owned_refund, refund_payment, verify_refund
+
+REFUND_ID = r"^(re|pyr)_[A-Za-z0-9_]{1,250}$"
+
+
+class RefundBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payment_intent_id: str = Field(pattern=r"^pi_[A-Za-z0-9_]{1,250}$")
+    amount: StrictInt | None = Field(default=None, gt=0)
+    reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=20)
+
+
+class RefundRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refund_id: str = Field(pattern=REFUND_ID)
+
+
+@endpoint
+def stripe_refund_process(call: Call) -> Reply:
+    body = call.body(RefundBody)
+    request = RefundRequest(body.payment_intent_id, body.amount, body.reason, body.metadata)
+    svc = call.services
+    refund = refund_payment(svc.payment_gateway, svc.payments, request, call.user.uid)
+    return Reply(refund.to_json())
+
+
+@endpoint
+def stripe_refund_get(call: Call) -> Reply:
+    refund_id = call.path_params.get("refund_id", "")
+    if not re.match(REFUND_ID, refund_id):
+        raise invalid_field("refund_id", "must be a Refund id (re_...)")
+    return Reply(owned_refund(call.services.payments, refund_id, call.user.uid).to_json())
+
+
+@endpoint
+def stripe_refund_verify(call: Call) -> Reply:
+    ref = call.body(RefundRef)
+    svc = call.services
+    refund, provider_status = verify_refund(
+        svc.payment_gateway, svc.payments, ref.refund_id, call.user.uid
+    )
+    verified = refund.status is provider_status
+    body = {**refund.to_json(), "verified": verified, "provider_status": provider_status.value}
+    return Reply(body)

@@ -1,0 +1,309 @@
+"""Payments, refunds, webhook events and their outbox notifications on Firestore.
+
+Every change that others may race on is guarded by the *create* of a deterministic document,
+placed first in its commit (design.md's concurrency rule; the emulator has no isolation):
+- a payment reaching a status: ``payment_transitions/{pi}_{status}``; the status itself is kept
+  as a map of every state reached, keyed by rank, so concurrent writers merge, never regress;
+- a refund's claim on the payment: ``payment_refunds/{pi}_{n}`` (see ``RefundReservation``);
+- a refund's completion: ``refunds/{refund_id}``;
+- a dispute's status: ``payment_transitions/{pi}_{dispute_id}_{status}``.
+The outbox document rides in the same commit, after the guard, so a notification exists exactly
+when its state change does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from google.api_core import exceptions as gexc
+
+from shared.outbox import OUTBOX, OutboxMessage
+from shared.payments import (
+    GatewayEvent,
+    GatewayIntent,
+    GatewayRefund,
+    Payment,
+    PaymentRequest,
+    PaymentStatus,
+    PaymentStore,
+    Refund,
+    RefundReservation,
+    RefundStatus,
+    ReservationStatus,
+    current_status,
+)
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+PAYMENTS = "payments"
+TRANSITIONS = "payment_transitions"
+RESERVATIONS = "payment_refunds"
+REFUNDS = "refunds"
+EVENTS = "stripe_events"
+CHECKOUT_SESSIONS = "stripe_checkout_sessions"
+
+_RACE_LOST = (gexc.AlreadyExists, gexc.Conflict, gexc.FailedPrecondition, gexc.Aborted)
+
+
+class FirestorePayments(PaymentStore):
+    def __init__(
+        self,
+        client: firestore.Client,
+        timeout_seconds: float = 10.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._db = client
+        self._timeout = timeout_seconds
+        self._clock = clock
+
+    def create_payment(
+        self, intent: GatewayIntent, request: PaymentRequest, owner_uid: str | None
+    ) -> None:
+        now = self._clock()
+        # Fields localstripe refuses (description, receipt email) live on our record only.
+        data = {
+            **_intent_fields(intent),
+            "owner_uid": owner_uid,
+            "description": request.description,
+            "customer_email": request.customer_email,
+            "created_at": now,
+            "updated_at": now,
+            "states": {_rank_key(intent.status): {"status": intent.status.value, "at": now}},
+        }
+        self._doc(PAYMENTS, intent.id).set(data, merge=True, timeout=self._timeout)
+
+    def record_status(
+        self,
+        payment_intent_id: str,
+        status: PaymentStatus,
+        details: Mapping[str, Any],
+        notify: OutboxMessage | None,
+        intent: GatewayIntent | None = None,
+    ) -> bool:
+        now = self._clock()
+        state = {"status": status.value, "at": now, **details}
+        fields: dict[str, Any] = {"states": {_rank_key(status): state}, "updated_at": now}
+        if intent is not None:
+            fields.update(_intent_fields(intent))
+        batch = self._db.batch()
+        batch.create(
+            self._doc(TRANSITIONS, f"{payment_intent_id}_{status.value}"),
+            {"payment_intent_id": payment_intent_id, "status": status.value, "at": now},
+        )
+        batch.set(self._doc(PAYMENTS, payment_intent_id), fields, merge=True)
+        self._add_outbox(batch, notify, now)
+        return self._commit_guarded(batch)
+
+    def payment(self, payment_intent_id: str) -> Payment | None:
+        snapshot = self._doc(PAYMENTS, payment_intent_id).get(timeout=self._timeout)
+        data = snapshot.to_dict() if snapshot.exists else None
+        if not data or "amount" not in data:
+            return None
+        return payment_from_document(payment_intent_id, data)
+
+    def reservations(self, payment_intent_id: str) -> list[RefundReservation]:
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        query = self._db.collection(RESERVATIONS).where(
+            filter=FieldFilter("payment_intent_id", "==", payment_intent_id)
+        )
+        return [_reservation(d.to_dict() or {}) for d in query.stream(timeout=self._timeout)]
+
+    def reserve(self, reservation: RefundReservation) -> bool:
+        batch = self._db.batch()
+        batch.create(
+            self._doc(RESERVATIONS, reservation.id),
+            {
+                "payment_intent_id": reservation.payment_intent_id,
+                "number": reservation.number,
+                "amount": reservation.amount,
+                "reserved_total": reservation.reserved_total,
+                "status": ReservationStatus.RESERVED.value,
+                "created_at": self._clock(),
+            },
+        )
+        return self._commit_guarded(batch)
+
+    def complete_refund(
+        self, reservation: RefundReservation, refund: Refund, notify: OutboxMessage | None
+    ) -> None:
+        from google.cloud import firestore
+
+        now = self._clock()
+        batch = self._db.batch()
+        batch.create(self._doc(REFUNDS, refund.refund_id), _refund_document(refund, now))
+        batch.set(
+            self._doc(RESERVATIONS, reservation.id),
+            {"status": ReservationStatus.SUCCEEDED.value, "refund_id": refund.refund_id},
+            merge=True,
+        )
+        batch.set(
+            self._doc(PAYMENTS, refund.payment_intent_id),
+            {"amount_refunded": firestore.Increment(refund.amount), "updated_at": now},
+            merge=True,
+        )
+        self._add_outbox(batch, notify, now)
+        self._commit_guarded(batch)
+
+    def release(self, reservation: RefundReservation, reason: str) -> None:
+        self._doc(RESERVATIONS, reservation.id).set(
+            {"status": ReservationStatus.RELEASED.value, "released_because": reason},
+            merge=True,
+            timeout=self._timeout,
+        )
+
+    def refund(self, refund_id: str) -> Refund | None:
+        snapshot = self._doc(REFUNDS, refund_id).get(timeout=self._timeout)
+        data = snapshot.to_dict() if snapshot.exists else None
+        return _refund_from_document(data) if data else None
+
+    def update_refund(self, refund: GatewayRefund, notify: OutboxMessage | None) -> bool:
+        now = self._clock()
+        batch = self._db.batch()
+        batch.create(
+            self._doc(TRANSITIONS, f"{refund.id}_{refund.status.value}"),
+            {"refund_id": refund.id, "status": refund.status.value, "at": now},
+        )
+        batch.set(
+            self._doc(REFUNDS, refund.id),
+            {"status": refund.status.value, "updated_at": now},
+            merge=True,
+        )
+        self._add_outbox(batch, notify, now)
+        return self._commit_guarded(batch)
+
+    def record_dispute(
+        self, payment_intent_id: str, dispute: Mapping[str, Any], notify: OutboxMessage | None
+    ) -> bool:
+        now = self._clock()
+        dispute_id, status = str(dispute["id"]), str(dispute.get("status"))
+        batch = self._db.batch()
+        batch.create(
+            self._doc(TRANSITIONS, f"{payment_intent_id}_{dispute_id}_{status}"),
+            {"payment_intent_id": payment_intent_id, "dispute_id": dispute_id, "at": now},
+        )
+        batch.set(
+            self._doc(PAYMENTS, payment_intent_id),
+            {"disputes": {dispute_id: {**dispute, "updated_at": now}}, "updated_at": now},
+            merge=True,
+        )
+        self._add_outbox(batch, notify, now)
+        return self._commit_guarded(batch)
+
+    def record_checkout_session(self, session: Mapping[str, Any], event_type: str) -> None:
+        self._doc(CHECKOUT_SESSIONS, str(session["id"])).set(
+            {**session, "last_event": event_type, "updated_at": self._clock()},
+            merge=True,
+            timeout=self._timeout,
+        )
+
+    def event_seen(self, event_id: str) -> bool:
+        return bool(self._doc(EVENTS, event_id).get(timeout=self._timeout).exists)
+
+    def mark_event(self, event: GatewayEvent) -> None:
+        self._doc(EVENTS, event.id).set(
+            {"type": event.type, "created": event.created, "processed_at": self._clock()},
+            timeout=self._timeout,
+        )
+
+    def _doc(self, collection: str, document_id: str) -> Any:
+        return self._db.collection(collection).document(document_id)
+
+    def _add_outbox(self, batch: Any, notify: OutboxMessage | None, now: datetime) -> None:
+        if notify is not None:
+            batch.set(self._doc(OUTBOX, notify.id), notify.to_document(now))
+
+    def _commit_guarded(self, batch: Any) -> bool:
+        """Commit; False when the guard (the first create) was already taken."""
+        try:
+            batch.commit(timeout=self._timeout)
+        except _RACE_LOST:
+            return False
+        return True
+
+
+def payment_from_document(payment_intent_id: str, data: Mapping[str, Any]) -> Payment:
+    states = {
+        int(key.removeprefix("r")): value for key, value in (data.get("states") or {}).items()
+    }
+    status = current_status(states) if states else PaymentStatus.REQUIRES_CONFIRMATION
+    state = states.get(status.rank, {})
+    return Payment(
+        payment_intent_id=payment_intent_id,
+        amount=int(data["amount"]),
+        currency=data["currency"],
+        status=status,
+        owner_uid=data.get("owner_uid"),
+        client_secret=data.get("client_secret"),
+        description=data.get("description"),
+        metadata=dict(data.get("metadata") or {}),
+        customer_email=data.get("customer_email"),
+        decline_code=state.get("decline_code"),
+        failure_message=state.get("failure_message"),
+        amount_refunded=int(data.get("amount_refunded", 0)),
+        disputes=dict(data.get("disputes") or {}),
+        created_at=data.get("created_at"),
+        updated_at=data.get("updated_at"),
+    )
+
+
+def _intent_fields(intent: GatewayIntent) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "payment_intent_id": intent.id,
+        "amount": intent.amount,
+        "currency": intent.currency,
+        "metadata": dict(intent.metadata),
+    }
+    if intent.client_secret:
+        fields["client_secret"] = intent.client_secret
+    return fields
+
+
+def _rank_key(status: PaymentStatus) -> str:
+    return f"r{status.rank}"
+
+
+def _reservation(data: Mapping[str, Any]) -> RefundReservation:
+    return RefundReservation(
+        payment_intent_id=data["payment_intent_id"],
+        number=int(data["number"]),
+        amount=int(data["amount"]),
+        reserved_total=int(data.get("reserved_total", 0)),
+        status=ReservationStatus(data.get("status", "reserved")),
+        refund_id=data.get("refund_id"),
+    )
+
+
+def _refund_document(refund: Refund, now: datetime) -> dict[str, Any]:
+    return {
+        "refund_id": refund.refund_id,
+        "payment_intent_id": refund.payment_intent_id,
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "status": refund.status.value,
+        "owner_uid": refund.owner_uid,
+        "reason": refund.reason,
+        "metadata": dict(refund.metadata),
+        "reservation_id": refund.reservation_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _refund_from_document(data: Mapping[str, Any]) -> Refund:
+    return Refund(
+        refund_id=data["refund_id"],
+        payment_intent_id=data["payment_intent_id"],
+        amount=int(data["amount"]),
+        currency=data["currency"],
+        status=RefundStatus(data["status"]),
+        owner_uid=data.get("owner_uid"),
+        reason=data.get("reason"),
+        metadata=dict(data.get("metadata") or {}),
+        reservation_id=data.get("reservation_id"),
+        created_at=data.get("created_at"),
+        updated_at=data.get("updated_at"),
+    )

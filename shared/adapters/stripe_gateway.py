@@ -1,0 +1,239 @@
+"""Stripe, the only module that imports the ``stripe`` SDK.
+
+It pins the API version, talks minor units only, converts Stripe's objects into the
+gateway-neutral dataclasses of ``shared.payments``, and turns every SDK error into ours: a declined
+card into ``CardDeclined``, a refusal into ``ProviderRejected``, anything else into
+``ProviderError`` (502). ``api_base`` points it at localstripe for local runs and tests.
+
+localstripe refuses parameters it does not know (``description``, ``receipt_email`` on a
+PaymentIntent, ``reason`` on a refund); we send only the documented core and keep those fields on
+our own records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from shared.errors import ProviderError
+from shared.payments import (
+    CardDeclined,
+    GatewayEvent,
+    GatewayIntent,
+    GatewayRefund,
+    PaymentGateway,
+    PaymentRequest,
+    PaymentStatus,
+    ProviderRejected,
+    RefundStatus,
+    SignatureInvalid,
+    status_from_stripe,
+)
+
+if TYPE_CHECKING:
+    import stripe
+
+API_VERSION = "2026-10-28.endive"  # the version stripe==16.1.0 is generated for
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+_CHARGE_EVENT_STATUS = {
+    "charge.succeeded": PaymentStatus.SUCCEEDED,
+    "charge.failed": PaymentStatus.FAILED,
+}
+
+
+class StripeGateway(PaymentGateway):
+    def __init__(
+        self,
+        secret_key: str,
+        webhook_secret: str,
+        api_base: str | None = None,
+        timeout_seconds: float = 20.0,
+    ) -> None:
+        self._secret_key = secret_key
+        self._webhook_secret = webhook_secret
+        self._api_base = api_base
+        self._timeout = timeout_seconds
+
+    @cached_property
+    def _client(self) -> stripe.StripeClient:
+        import stripe
+
+        if not self._secret_key:
+            raise ProviderError("Stripe is not configured (STRIPE_SECRET_KEY is empty)")
+        return stripe.StripeClient(
+            self._secret_key,
+            stripe_version=API_VERSION,
+            base_addresses={"api": self._api_base} if self._api_base else None,
+            max_network_retries=2,  # the SDK resends with the same idempotency key
+            http_client=stripe.RequestsClient(timeout=self._timeout),
+        )
+
+    def create_intent(self, request: PaymentRequest, idempotency_key: str) -> GatewayIntent:
+        params: dict[str, Any] = {
+            "amount": request.amount,
+            "currency": request.currency,
+            "payment_method": request.payment_method,
+            "metadata": dict(request.metadata),
+        }
+        with _converted_errors():
+            intent = self._client.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        return intent_from_stripe(intent.to_dict())
+
+    def confirm_intent(self, intent_id: str, idempotency_key: str) -> GatewayIntent:
+        import stripe
+
+        try:
+            with _converted_errors(decline_passes=True):
+                intent = self._client.v1.payment_intents.confirm(
+                    intent_id, options={"idempotency_key": idempotency_key}
+                )
+        except stripe.CardError as error:
+            body = error.error.to_dict() if error.error else {}
+            raise CardDeclined(
+                code=error.code or "card_declined",
+                decline_code=body.get("decline_code") or error.code,
+                message=error.user_message or "the card was declined",
+            ) from error
+        return intent_from_stripe(intent.to_dict())
+
+    def retrieve_intent(self, intent_id: str) -> GatewayIntent:
+        with _converted_errors():
+            intent = self._client.v1.payment_intents.retrieve(intent_id)
+        return intent_from_stripe(intent.to_dict())
+
+    def create_refund(
+        self, intent_id: str, amount: int, metadata: Mapping[str, str], idempotency_key: str
+    ) -> GatewayRefund:
+        params = {"payment_intent": intent_id, "amount": amount, "metadata": dict(metadata)}
+        with _converted_errors():
+            refund = self._client.v1.refunds.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        return refund_from_stripe(refund.to_dict())
+
+    def retrieve_refund(self, refund_id: str) -> GatewayRefund:
+        with _converted_errors():
+            refund = self._client.v1.refunds.retrieve(refund_id)
+        return refund_from_stripe(refund.to_dict())
+
+    def verify_event(self, payload: bytes, signature_header: str | None) -> GatewayEvent:
+        import stripe
+
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload, signature_header, self._webhook_secret, WEBHOOK_TOLERANCE_SECONDS
+            )
+        except stripe.SignatureVerificationError as error:
+            raise SignatureInvalid(f"Stripe-Signature: {error.user_message}") from error
+        import json
+
+        try:
+            body = json.loads(payload)
+            return event_from_stripe(body)
+        except (ValueError, KeyError, TypeError) as error:
+            raise SignatureInvalid("signed body is not a Stripe event") from error
+
+
+def intent_from_stripe(data: Mapping[str, Any]) -> GatewayIntent:
+    error = data.get("last_payment_error") or {}
+    charge = data.get("latest_charge")
+    return GatewayIntent(
+        id=data["id"],
+        amount=int(data["amount"]),
+        currency=str(data["currency"]).lower(),
+        status=status_from_stripe(str(data["status"]), bool(error)),
+        client_secret=data.get("client_secret"),
+        amount_received=int(data.get("amount_received") or 0),
+        # Stripe sends the charge id; localstripe expands it to the object.
+        latest_charge=charge.get("id") if isinstance(charge, Mapping) else charge,
+        decline_code=error.get("decline_code") or error.get("code"),
+        failure_message=error.get("message"),
+        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+    )
+
+
+def refund_from_stripe(data: Mapping[str, Any]) -> GatewayRefund:
+    return GatewayRefund(
+        id=data["id"],
+        payment_intent_id=str(data.get("payment_intent") or ""),
+        amount=int(data["amount"]),
+        currency=str(data["currency"]).lower(),
+        status=RefundStatus(data.get("status") or "pending"),
+        failure_reason=data.get("failure_reason"),
+    )
+
+
+def event_from_stripe(body: Mapping[str, Any]) -> GatewayEvent:
+    """Convert a Stripe event (JSON) into the fields our handlers use."""
+    event_type, obj = str(body["type"]), body["data"]["object"]
+    base: dict[str, Any] = {"id": str(body["id"]), "type": event_type, "created": body["created"]}
+    if event_type.startswith("payment_intent."):
+        intent = intent_from_stripe(obj)
+        return GatewayEvent(
+            **base,
+            payment_intent_id=intent.id,
+            intent=intent,
+            payment_status=intent.status,
+            decline_code=intent.decline_code,
+            failure_message=intent.failure_message,
+            metadata=intent.metadata,
+        )
+    if event_type in _CHARGE_EVENT_STATUS or event_type == "charge.refunded":
+        refunds = (obj.get("refunds") or {}).get("data") or []
+        return GatewayEvent(
+            **base,
+            payment_intent_id=obj.get("payment_intent"),
+            payment_status=_CHARGE_EVENT_STATUS.get(event_type),
+            decline_code=obj.get("failure_code"),
+            failure_message=obj.get("failure_message"),
+            refunds=tuple(refund_from_stripe(r) for r in refunds),
+            metadata=obj.get("metadata") or {},
+        )
+    if event_type.startswith("charge.dispute."):
+        dispute = {
+            key: obj.get(key) for key in ("id", "status", "amount", "currency", "reason", "charge")
+        }
+        return GatewayEvent(**base, payment_intent_id=obj.get("payment_intent"), dispute=dispute)
+    if event_type.startswith("checkout.session."):
+        session = {
+            key: obj.get(key)
+            for key in ("id", "status", "payment_status", "payment_intent", "amount_total")
+        }
+        return GatewayEvent(
+            **base,
+            payment_intent_id=obj.get("payment_intent"),
+            checkout_session=session,
+            metadata=obj.get("metadata") or {},
+        )
+    return GatewayEvent(**base)
+
+
+class _converted_errors:  # noqa: N801 - used as a statement, reads like one
+    """Turn Stripe SDK errors into ours; with ``decline_passes`` a CardError goes through."""
+
+    def __init__(self, decline_passes: bool = False) -> None:
+        self._decline_passes = decline_passes
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        import stripe
+
+        if exc is None or not isinstance(exc, stripe.StripeError):
+            return
+        if self._decline_passes and isinstance(exc, stripe.CardError):
+            return
+        details = {"provider": "stripe", "provider_code": exc.code, "http_status": exc.http_status}
+        message = f"Stripe: {exc.user_message or type(exc).__name__}"
+        if isinstance(exc, stripe.InvalidRequestError | stripe.CardError):
+            raise ProviderRejected(message, details) from exc
+        raise ProviderError(message, details) from exc

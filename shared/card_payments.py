@@ -1,0 +1,121 @@
+"""Card payments (seed 004): take a payment, read it, verify it against the gateway."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from shared.errors import NotFound
+from shared.outbox import OutboxMessage
+from shared.payments import (
+    CardDeclined,
+    GatewayIntent,
+    Payment,
+    PaymentDeclined,
+    PaymentGateway,
+    PaymentRequest,
+    PaymentStatus,
+    PaymentStore,
+)
+
+# Outcomes the event service hears about; intermediate states are not notified.
+NOTIFIED = (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELED)
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    payment: Payment
+    provider_status: PaymentStatus
+
+    @property
+    def verified(self) -> bool:
+        return self.payment.status is self.provider_status
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            **self.payment.to_json(),
+            "verified": self.verified,
+            "provider_status": self.provider_status.value,
+        }
+
+
+def process_payment(
+    gateway: PaymentGateway, store: PaymentStore, request: PaymentRequest, owner_uid: str | None
+) -> Payment:
+    """Create a PaymentIntent, record it, confirm it; a decline is recorded, then raised (402).
+
+    Create and confirm are separate calls so the intent id is ours before the card is charged:
+    a declined confirmation can then always be recorded against it.
+    """
+    attempt = f"pay_{uuid.uuid4().hex}"  # our id for this attempt; Stripe dedupes retries on it
+    intent = gateway.create_intent(request, idempotency_key=f"{attempt}:create")
+    store.create_payment(intent, request, owner_uid)
+    try:
+        confirmed = gateway.confirm_intent(intent.id, idempotency_key=f"{attempt}:confirm")
+    except CardDeclined as declined:
+        failed = GatewayIntent(
+            id=intent.id,
+            amount=intent.amount,
+            currency=intent.currency,
+            status=PaymentStatus.FAILED,
+            client_secret=intent.client_secret,
+            decline_code=declined.decline_code,
+            failure_message=declined.message,
+            metadata=intent.metadata,
+        )
+        record_intent(store, failed)
+        raise PaymentDeclined(
+            declined.message,
+            {
+                "decline_code": declined.decline_code,
+                "payment_intent_id": intent.id,
+                "status": PaymentStatus.FAILED.value,
+            },
+        ) from declined
+    record_intent(store, confirmed)
+    return owned_payment(store, intent.id, owner_uid)
+
+
+def record_intent(store: PaymentStore, intent: GatewayIntent) -> bool:
+    """Record the state the gateway reports (forward only); notify outcomes once."""
+    details = {}
+    if intent.status is PaymentStatus.FAILED:
+        details = {"decline_code": intent.decline_code, "failure_message": intent.failure_message}
+    return store.record_status(
+        intent.id, intent.status, details, payment_notification(intent), intent=intent
+    )
+
+
+def payment_notification(intent: GatewayIntent) -> OutboxMessage | None:
+    if intent.status not in NOTIFIED:
+        return None
+    return OutboxMessage(
+        type=f"payment.{intent.status.value}",
+        subject_id=intent.id,
+        data={
+            "payment_intent_id": intent.id,
+            "status": intent.status.value,
+            "amount": intent.amount,
+            "currency": intent.currency,
+            "metadata": dict(intent.metadata),
+            "decline_code": intent.decline_code,
+        },
+    )
+
+
+def owned_payment(store: PaymentStore, payment_intent_id: str, owner_uid: str | None) -> Payment:
+    """Return the payment if ``owner_uid`` made it; others get the same 404 as a missing one."""
+    payment = store.payment(payment_intent_id)
+    if payment is None or payment.owner_uid != owner_uid:
+        raise NotFound(f"no payment {payment_intent_id}", {"payment_intent_id": payment_intent_id})
+    return payment
+
+
+def verify_payment(
+    gateway: PaymentGateway, store: PaymentStore, payment_intent_id: str, owner_uid: str | None
+) -> Verification:
+    """Refresh our record from the gateway (forward only) and say whether the two agree."""
+    owned_payment(store, payment_intent_id, owner_uid)
+    intent = gateway.retrieve_intent(payment_intent_id)
+    record_intent(store, intent)
+    return Verification(owned_payment(store, payment_intent_id, owner_uid), intent.status)

@@ -1,0 +1,391 @@
+"""Card payments (seed 004): gateway-neutral records, the forward-only state rule, and the ports.
+
+A payment's state only moves forward. Each state ever reached is recorded under its rank, and
+the payment's status is the highest-ranked one, so writers that race (the API call and a webhook,
+or two webhook deliveries) can never move it back: recording a state is a commutative merge,
+not a read-modify-write (the local emulator has no transaction isolation).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from shared.errors import BillingError, ProviderError, invalid_field
+from shared.money import normalize_currency, require_int_amount
+from shared.outbox import OutboxMessage
+
+# Stripe's own ceiling for one charge (99,999,999 minor units); anything above is a mistake.
+MAX_PAYMENT_AMOUNT = 99_999_999
+MAX_METADATA_KEYS = 20  # Stripe allows 50; we keep room for our own keys
+
+
+class PaymentStatus(StrEnum):
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+    REQUIRES_CONFIRMATION = "requires_confirmation"
+    REQUIRES_ACTION = "requires_action"
+    PROCESSING = "processing"
+    REQUIRES_CAPTURE = "requires_capture"
+    FAILED = "failed"  # ours: Stripe says requires_payment_method with a last_payment_error
+    CANCELED = "canceled"
+    SUCCEEDED = "succeeded"
+
+    @property
+    def rank(self) -> int:
+        """Position in the forward-only order; a state never gives way to a lower rank."""
+        return _RANKS[self]
+
+    @property
+    def is_final(self) -> bool:
+        return self in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED, PaymentStatus.FAILED)
+
+
+_RANKS = {status: (index + 1) * 10 for index, status in enumerate(PaymentStatus)}
+
+
+def status_of_rank(rank: int) -> PaymentStatus:
+    for status, value in _RANKS.items():
+        if value == rank:
+            return status
+    raise ValueError(f"no payment status has rank {rank}")
+
+
+def current_status(reached: Mapping[int, object]) -> PaymentStatus:
+    """Return the highest-ranked status among those recorded (ranks as keys)."""
+    return status_of_rank(max(reached))
+
+
+class RefundStatus(StrEnum):
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class PaymentDeclined(BillingError):
+    """The card was declined: 402 with Stripe's decline code (seed 004)."""
+
+    code = "card_declined"
+    status = 402
+
+
+class SignatureInvalid(BillingError):
+    """A webhook whose signature, secret or timestamp does not check out: 400, nothing changes."""
+
+    code = "invalid_signature"
+    status = 400
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRequest:
+    """What a client asks for; validated before any provider is called."""
+
+    amount: int
+    currency: str
+    payment_method: str
+    description: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    customer_email: str | None = None
+
+    def __post_init__(self) -> None:
+        require_int_amount(self.amount)
+        if self.amount <= 0:
+            raise invalid_field("amount", "must be a positive integer in minor units")
+        if self.amount > MAX_PAYMENT_AMOUNT:
+            raise invalid_field("amount", f"must be at most {MAX_PAYMENT_AMOUNT}")
+        if self.currency != normalize_currency(self.currency):
+            raise invalid_field("currency", "must be lower case")
+        if not self.payment_method.startswith("pm_"):
+            raise invalid_field("payment_method", "must be a PaymentMethod id (pm_...)")
+        if len(self.metadata) > MAX_METADATA_KEYS:
+            raise invalid_field("metadata", f"at most {MAX_METADATA_KEYS} keys")
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayIntent:
+    """A PaymentIntent as the gateway reports it, in gateway-neutral terms."""
+
+    id: str
+    amount: int
+    currency: str
+    status: PaymentStatus
+    client_secret: str | None
+    amount_received: int = 0
+    latest_charge: str | None = None
+    decline_code: str | None = None
+    failure_message: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRefund:
+    id: str
+    payment_intent_id: str
+    amount: int
+    currency: str
+    status: RefundStatus
+    failure_reason: str | None = None
+
+
+class ProviderRejected(ProviderError):
+    """The provider answered no: nothing was created there, so nothing needs undoing."""
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayEvent:
+    """A verified webhook event, already converted to our terms by the gateway.
+
+    ``payment_status`` is what the event says about its payment (PaymentIntent and Charge
+    events); ``dispute`` and ``checkout_session`` carry the plain fields we record.
+    """
+
+    id: str
+    type: str
+    created: int
+    payment_intent_id: str | None = None
+    intent: GatewayIntent | None = None
+    payment_status: PaymentStatus | None = None
+    decline_code: str | None = None
+    failure_message: str | None = None
+    refunds: tuple[GatewayRefund, ...] = ()
+    dispute: Mapping[str, Any] | None = None
+    checkout_session: Mapping[str, Any] | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+class CardDeclined(Exception):
+    """Raised by a gateway when the card is declined at confirmation."""
+
+    def __init__(self, code: str, decline_code: str | None, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.decline_code = decline_code
+        self.message = message
+
+
+class PaymentGateway(ABC):
+    """The port every card gateway implements (Stripe today)."""
+
+    @abstractmethod
+    def create_intent(self, request: PaymentRequest, idempotency_key: str) -> GatewayIntent: ...
+
+    @abstractmethod
+    def confirm_intent(self, intent_id: str, idempotency_key: str) -> GatewayIntent:
+        """Confirm; raise ``CardDeclined`` when the card is declined."""
+
+    @abstractmethod
+    def retrieve_intent(self, intent_id: str) -> GatewayIntent: ...
+
+    @abstractmethod
+    def create_refund(
+        self, intent_id: str, amount: int, metadata: Mapping[str, str], idempotency_key: str
+    ) -> GatewayRefund: ...
+
+    @abstractmethod
+    def retrieve_refund(self, refund_id: str) -> GatewayRefund: ...
+
+    @abstractmethod
+    def verify_event(self, payload: bytes, signature_header: str | None) -> GatewayEvent:
+        """Check the signature (and its age) and parse; raise ``SignatureInvalid`` otherwise."""
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """Our record of a payment, as the API returns it."""
+
+    payment_intent_id: str
+    amount: int
+    currency: str
+    status: PaymentStatus
+    owner_uid: str | None
+    client_secret: str | None = None
+    description: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    customer_email: str | None = None
+    decline_code: str | None = None
+    failure_message: str | None = None
+    amount_refunded: int = 0
+    disputes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def captured(self) -> int:
+        return self.amount if self.status is PaymentStatus.SUCCEEDED else 0
+
+    @property
+    def requires_action(self) -> bool:
+        return self.status is PaymentStatus.REQUIRES_ACTION
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "payment_intent_id": self.payment_intent_id,
+            "status": self.status.value,
+            "client_secret": self.client_secret,
+            "requires_action": self.requires_action,
+            "amount": self.amount,
+            "currency": self.currency,
+            "amount_refunded": self.amount_refunded,
+            "description": self.description,
+            "metadata": dict(self.metadata),
+            "customer_email": self.customer_email,
+            "decline_code": self.decline_code,
+            "failure_message": self.failure_message,
+            "disputes": {k: dict(v) for k, v in self.disputes.items()},
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+def status_from_stripe(stripe_status: str, has_payment_error: bool) -> PaymentStatus:
+    """Map Stripe's PaymentIntent status to ours: a declined attempt is ``failed``."""
+    if stripe_status == "requires_payment_method" and has_payment_error:
+        return PaymentStatus.FAILED
+    return PaymentStatus(stripe_status)
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """Our record of a refund, as the API returns it."""
+
+    refund_id: str
+    payment_intent_id: str
+    amount: int
+    currency: str
+    status: RefundStatus
+    owner_uid: str | None
+    reason: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    reservation_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "refund_id": self.refund_id,
+            "status": self.status.value,
+            "amount": self.amount,
+            "currency": self.currency,
+            "payment_intent_id": self.payment_intent_id,
+            "reason": self.reason,
+            "metadata": dict(self.metadata),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+class ReservationStatus(StrEnum):
+    RESERVED = "reserved"  # counted against the payment; the provider call is under way
+    SUCCEEDED = "succeeded"
+    RELEASED = "released"  # the provider refused: the amount is refundable again
+
+
+@dataclass(frozen=True, slots=True)
+class RefundReservation:
+    """A claim on part of a payment, made before the provider is asked to refund it.
+
+    Reservation ``n`` of a payment has the deterministic id ``{payment_intent_id}_{n}``; creating
+    it is the first write of its commit, so of two concurrent refunds only one gets number ``n``
+    and the other re-reads and recounts (the concurrency rule of design.md).
+    """
+
+    payment_intent_id: str
+    number: int
+    amount: int
+    reserved_total: int  # sum of live reservations including this one, when it was made
+    status: ReservationStatus = ReservationStatus.RESERVED
+    refund_id: str | None = None
+
+    @property
+    def id(self) -> str:
+        return reservation_id(self.payment_intent_id, self.number)
+
+
+def reservation_id(payment_intent_id: str, number: int) -> str:
+    return f"{payment_intent_id}_{number:04d}"
+
+
+def next_reservation(
+    payment: Payment, existing: list[RefundReservation], amount: int | None
+) -> RefundReservation:
+    """Decide the next reservation of ``payment``, or raise a 400 if it does not fit."""
+    if payment.status is not PaymentStatus.SUCCEEDED:
+        raise invalid_field(
+            "payment_intent_id", f"payment is {payment.status.value}, not refundable"
+        )
+    live = sum(r.amount for r in existing if r.status is not ReservationStatus.RELEASED)
+    refundable = payment.captured - live
+    wanted = refundable if amount is None else amount
+    if amount is not None:
+        require_int_amount(amount)
+        if amount <= 0:
+            raise invalid_field("amount", "must be a positive integer in minor units")
+    if refundable <= 0:
+        raise invalid_field("amount", "nothing left to refund on this payment")
+    if wanted > refundable:
+        raise invalid_field("amount", f"at most {refundable} is refundable")
+    number = max((r.number for r in existing), default=0) + 1
+    return RefundReservation(payment.payment_intent_id, number, wanted, live + wanted)
+
+
+class PaymentStore(ABC):
+    """Where payments, refunds and their outbox notifications are kept."""
+
+    @abstractmethod
+    def create_payment(
+        self, intent: GatewayIntent, request: PaymentRequest, owner_uid: str | None
+    ) -> None: ...
+
+    @abstractmethod
+    def record_status(
+        self,
+        payment_intent_id: str,
+        status: PaymentStatus,
+        details: Mapping[str, Any],
+        notify: OutboxMessage | None,
+        intent: GatewayIntent | None = None,
+    ) -> bool:
+        """Record that the payment reached ``status`` (once); False if it already had."""
+
+    @abstractmethod
+    def payment(self, payment_intent_id: str) -> Payment | None: ...
+
+    @abstractmethod
+    def reservations(self, payment_intent_id: str) -> list[RefundReservation]: ...
+
+    @abstractmethod
+    def reserve(self, reservation: RefundReservation) -> bool:
+        """Create the reservation; False when a concurrent refund took its number first."""
+
+    @abstractmethod
+    def complete_refund(
+        self, reservation: RefundReservation, refund: Refund, notify: OutboxMessage | None
+    ) -> None: ...
+
+    @abstractmethod
+    def release(self, reservation: RefundReservation, reason: str) -> None: ...
+
+    @abstractmethod
+    def refund(self, refund_id: str) -> Refund | None: ...
+
+    @abstractmethod
+    def update_refund(self, refund: GatewayRefund, notify: OutboxMessage | None) -> bool: ...
+
+    @abstractmethod
+    def record_dispute(
+        self, payment_intent_id: str, dispute: Mapping[str, Any], notify: OutboxMessage | None
+    ) -> bool: ...
+
+    @abstractmethod
+    def record_checkout_session(self, session: Mapping[str, Any], event_type: str) -> None: ...
+
+    @abstractmethod
+    def event_seen(self, event_id: str) -> bool: ...
+
+    @abstractmethod
+    def mark_event(self, event: GatewayEvent) -> None: ...

@@ -1,0 +1,220 @@
+"""Seed 004 payments and refunds over HTTP, through the gateway, against localstripe."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.stack import Stack
+from tests.conftest import User, sign_up
+from tests.e2e.stripe_helpers import (
+    CARD_3DS,
+    CARD_DECLINED,
+    CARD_OK,
+    authenticate_3ds,
+    get_payment,
+    pay,
+    payment_method,
+    refund,
+    wait_for_status,
+)
+
+pytestmark = pytest.mark.stack
+
+
+def test_a_good_card_pays_at_once(gateway: str, user: User, stripe_client: Any) -> None:
+    response = pay(
+        gateway,
+        user,
+        payment_method(stripe_client, CARD_OK),
+        description="Event ticket",
+        metadata={"event_id": "test_123"},
+        customer_email="buyer@example.test",
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "succeeded"
+    assert body["requires_action"] is False
+    assert body["payment_intent_id"].startswith("pi_")
+    assert (body["amount"], body["currency"]) == (1000, "sgd")
+    assert body["client_secret"]
+    stored = get_payment(gateway, user, body["payment_intent_id"])
+    assert stored["status"] == "succeeded"
+    assert stored["description"] == "Event ticket"  # kept on our record (localstripe refuses it)
+    assert stored["customer_email"] == "buyer@example.test"
+    assert stored["metadata"] == {"event_id": "test_123"}
+    verify = requests.post(
+        f"{gateway}/api/payment/verify",
+        json={"payment_intent_id": body["payment_intent_id"]},
+        headers=user.headers,
+        timeout=10,
+    )
+    assert verify.status_code == 200
+    assert verify.json()["verified"] is True
+    assert verify.json()["status"] == "succeeded"
+
+
+def test_3d_secure_answers_requires_action_then_completes(
+    stack: Stack, gateway: str, user: User, stripe_client: Any
+) -> None:
+    response = pay(gateway, user, payment_method(stripe_client, CARD_3DS))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "requires_action"
+    assert body["requires_action"] is True
+    pi = body["payment_intent_id"]
+    assert body["client_secret"].startswith(f"{pi}_secret_")
+
+    authenticate_3ds(stack, pi, body["client_secret"])
+
+    # localstripe's signed payment_intent.succeeded webhook moves our record forward.
+    assert wait_for_status(gateway, user, pi, "succeeded")["status"] == "succeeded"
+    verify = requests.post(
+        f"{gateway}/api/payment/verify",
+        json={"payment_intent_id": pi},
+        headers=user.headers,
+        timeout=10,
+    )
+    assert verify.json()["verified"] is True
+
+
+def test_a_declined_card_is_402_with_its_code_and_recorded_failed(
+    gateway: str, user: User, stripe_client: Any
+) -> None:
+    response = pay(gateway, user, payment_method(stripe_client, CARD_DECLINED))
+    assert response.status_code == 402, response.text
+    error = response.json()["error"]
+    assert error["code"] == "card_declined"
+    assert error["details"]["decline_code"] == "card_declined"
+    pi = error["details"]["payment_intent_id"]
+    stored = get_payment(gateway, user, pi)
+    assert stored["status"] == "failed"
+    assert stored["decline_code"] == "card_declined"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("amount", 0),
+        ("amount", -100),
+        ("amount", 10.5),
+        ("amount", "1000"),
+        ("amount", True),
+        ("amount", 10**12),
+        ("currency", "xyz"),
+        ("payment_method", "card_4242"),
+    ],
+)
+def test_bad_payment_requests_are_400_before_stripe(
+    gateway: str, user: User, field: str, value: object
+) -> None:
+    body: dict[str, Any] = {
+        "amount": 1000,
+        "currency": "sgd",
+        "payment_method": "pm_x",
+        field: value,
+    }
+    response = requests.post(
+        f"{gateway}/api/payment/process", json=body, headers=user.headers, timeout=10
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_payments_need_a_user_and_belong_to_their_owner(
+    stack: Stack, gateway: str, user: User, stripe_client: Any
+) -> None:
+    anonymous = requests.post(f"{gateway}/api/payment/process", json={}, timeout=10)
+    assert anonymous.status_code == 401
+    pi = pay(gateway, user, payment_method(stripe_client, CARD_OK)).json()["payment_intent_id"]
+    stranger = sign_up(stack)
+    response = requests.get(f"{gateway}/api/payment/{pi}", headers=stranger.headers, timeout=10)
+    assert response.status_code == 404
+    assert refund(gateway, stranger, pi).status_code == 404
+
+
+def test_partial_then_full_refund_then_nothing_left(
+    gateway: str, user: User, stripe_client: Any
+) -> None:
+    pi = pay(gateway, user, payment_method(stripe_client, CARD_OK)).json()["payment_intent_id"]
+
+    partial = refund(gateway, user, pi, 300)
+    assert partial.status_code == 200, partial.text
+    assert partial.json()["status"] == "succeeded"
+    assert partial.json()["amount"] == 300
+    assert partial.json()["payment_intent_id"] == pi
+
+    rest = refund(gateway, user, pi)  # no amount: everything still refundable
+    assert rest.status_code == 200, rest.text
+    assert rest.json()["amount"] == 700
+
+    again = refund(gateway, user, pi, 1)
+    assert again.status_code == 400
+    assert get_payment(gateway, user, pi)["amount_refunded"] == 1000
+
+    refund_id = partial.json()["refund_id"]
+    fetched = requests.get(f"{gateway}/api/refund/{refund_id}", headers=user.headers, timeout=10)
+    assert fetched.status_code == 200
+    assert fetched.json()["reason"] == "requested_by_customer"
+    verify = requests.post(
+        f"{gateway}/api/refund/verify",
+        json={"refund_id": refund_id},
+        headers=user.headers,
+        timeout=10,
+    )
+    assert verify.status_code == 200
+    assert verify.json()["verified"] is True
+
+
+def test_refunding_more_than_captured_is_rejected(
+    gateway: str, user: User, stripe_client: Any
+) -> None:
+    pi = pay(gateway, user, payment_method(stripe_client, CARD_OK)).json()["payment_intent_id"]
+    response = refund(gateway, user, pi, 1001)
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["fields"]["amount"] == "at most 1000 is refundable"
+    assert get_payment(gateway, user, pi)["amount_refunded"] == 0
+
+
+def test_concurrent_refunds_never_exceed_the_payment(
+    gateway: str, user: User, stripe_client: Any
+) -> None:
+    pi = pay(gateway, user, payment_method(stripe_client, CARD_OK)).json()["payment_intent_id"]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda _: refund(gateway, user, pi, 300), range(8)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200, 200, 200] + [400] * 5, [r.text for r in responses]
+    # What Stripe itself refunded agrees: three refunds of 300.
+    stripe_refunds = stripe_client.v1.refunds.list(params={"payment_intent": pi}).data
+    assert sorted(r.amount for r in stripe_refunds) == [300, 300, 300]
+    assert get_payment(gateway, user, pi)["amount_refunded"] == 900
+    assert refund(gateway, user, pi).json()["amount"] == 100
+
+
+def test_refunding_a_failed_payment_is_rejected(
+    gateway: str, user: User, stripe_client: Any
+) -> None:
+    declined = pay(gateway, user, payment_method(stripe_client, CARD_DECLINED))
+    pi = declined.json()["error"]["details"]["payment_intent_id"]
+    response = refund(gateway, user, pi)
+    assert response.status_code == 400
+
+
+def test_every_outcome_is_written_to_the_outbox(
+    gateway: str, user: User, stripe_client: Any, stack_firestore: Any
+) -> None:
+    pi = pay(gateway, user, payment_method(stripe_client, CARD_OK)).json()["payment_intent_id"]
+    refund_id = refund(gateway, user, pi, 250).json()["refund_id"]
+    declined = pay(gateway, user, payment_method(stripe_client, CARD_DECLINED))
+    failed_pi = declined.json()["error"]["details"]["payment_intent_id"]
+
+    outbox = stack_firestore.collection("outbox")
+    paid = outbox.document(f"payment.succeeded.{pi}").get().to_dict()
+    assert paid["data"]["amount"] == 1000 and paid["status"] in ("pending", "delivered")
+    refunded = outbox.document(f"refund.succeeded.{refund_id}").get().to_dict()
+    assert refunded["data"]["amount"] == 250
+    failed = outbox.document(f"payment.failed.{failed_pi}").get().to_dict()
+    assert failed["data"]["decline_code"] == "card_declined"
