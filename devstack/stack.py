@@ -39,6 +39,7 @@ class Ports:
     stripe: int = 8420
     events: int = 5055
     service_certs: int = 8085
+    razorpay: int = 9010
 
     @classmethod
     def free(cls) -> Ports:
@@ -53,6 +54,14 @@ class Stack:
     project: str = DEFAULT_PROJECT
     state_dir: Path = ROOT / ".stack"
     processes: dict[str, Process] = field(default_factory=dict)
+    razorpay_key_id: str = "rzp_test_local"
+    razorpay_key_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    razorpay_webhook_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+
+    @property
+    def razorpay_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.razorpay}"
+
     # localstripe accepts any sk_ key; the secrets are made per run, never committed.
     stripe_secret_key: str = "sk_test_localstripe"  # noqa: S105 - a fake for localstripe
     stripe_webhook_secret: str = field(default_factory=lambda: f"whsec_{secrets.token_hex(16)}")
@@ -81,6 +90,10 @@ class Stack:
             "GOOGLE_CLOUD_PROJECT": self.project,
             "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{self.ports.firestore}",
             "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{self.ports.auth}",
+            "RAZORPAY_KEY_ID": self.razorpay_key_id,
+            "RAZORPAY_KEY_SECRET": self.razorpay_key_secret,
+            "RAZORPAY_WEBHOOK_SECRET": self.razorpay_webhook_secret,
+            "RAZORPAY_BASE_URL": self.razorpay_url,
             "STRIPE_SECRET_KEY": self.stripe_secret_key,
             "STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret,
             "STRIPE_API_BASE": self.stripe_url,
@@ -111,6 +124,7 @@ class Stack:
         try:
             self.start_firestore()
             self.start_auth()
+            self.start_razorpay()
             self.start_stripe()
             self.start_event_receiver()
             self.start_service_identity()
@@ -167,6 +181,32 @@ class Stack:
                 cwd=self.state_dir,
             ),
             timeout=120,
+        )
+
+    def start_razorpay(self) -> None:
+        """The Razorpay sandbox, sending signed webhooks to the gateway's Razorpay endpoint."""
+        port = self.ports.razorpay
+        self._run(
+            Process(
+                "razorpay",
+                [
+                    sys.executable,
+                    "-m",
+                    "devstack.razorpay_sandbox",
+                    "--port",
+                    str(port),
+                    "--key-id",
+                    self.razorpay_key_id,
+                    "--key-secret",
+                    self.razorpay_key_secret,
+                    "--webhook-url",
+                    f"{self.gateway_url}/api/v1/webhooks/razorpay",
+                    "--webhook-secret",
+                    self.razorpay_webhook_secret,
+                ],
+                ready=lambda: port_open(port),
+                cwd=ROOT,
+            )
         )
 
     def start_stripe(self) -> None:
@@ -276,6 +316,7 @@ class Stack:
             ("gateway (all HTTP functions)", self.gateway_url),
             ("Firestore emulator", f"127.0.0.1:{self.ports.firestore}"),
             ("Firebase Auth emulator", self.auth_url),
+            (f"Razorpay sandbox (key {self.razorpay_key_id})", self.razorpay_url),
             ("localstripe (fake Stripe API)", self.stripe_url),
             ("event receiver (EVENT_SERVICE_URL)", self.events_url),
             ("trigger relay (Firestore → triggers)", "logs in relay.log"),
@@ -307,6 +348,10 @@ def main() -> None:
         from devstack.seed import seed_default_packages
 
         seed_default_packages(stack.client_env())
+        # Local-only sandbox credentials, for driving the sandbox's /v1 API by hand.
+        (stack.state_dir / "razorpay.env").write_text(
+            "".join(f"{k}={v}\n" for k, v in stack.client_env().items() if "RAZORPAY" in k)
+        )
         print(stack.describe(), flush=True)
         while all(p.popen is not None and p.popen.poll() is None for p in stack.processes.values()):
             time.sleep(1)

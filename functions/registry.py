@@ -89,13 +89,96 @@ CREDITS: tuple[HttpFunction, ...] = (
         Auth.USER,
         "The caller's credit balance",
     ),
+    HttpFunction(
+        "credits_account",
+        "functions.credits",
+        "/api/v1/credits/account",
+        ("GET", "PATCH"),
+        Auth.USER,
+        "The caller's account: balance, lifetime totals, settings; PATCH the threshold",
+    ),
+    HttpFunction(
+        "credits_packages",
+        "functions.credits",
+        "/api/v1/credits/packages",
+        ("GET",),
+        Auth.USER,
+        "Credit packages on sale, priced with tax and bonus",
+    ),
+    HttpFunction(
+        "credits_purchase",
+        "functions.credits",
+        "/api/v1/credits/purchase",
+        ("POST",),
+        Auth.USER,
+        "Start a credit purchase: a package or an amount; returns what Checkout needs",
+    ),
+    HttpFunction(
+        "credits_orders",
+        "functions.credits",
+        "/api/v1/credits/orders",
+        ("GET",),
+        Auth.USER,
+        "The caller's credit orders, newest first",
+    ),
 )
 
-PAYMENTS: tuple[HttpFunction, ...] = ()
+PAYMENTS: tuple[HttpFunction, ...] = (
+    HttpFunction(
+        "payments_verify",
+        "functions.payments",
+        "/api/v1/payments/verify",
+        ("POST",),
+        Auth.USER,
+        "Verify a Razorpay Checkout result and grant the order's credits",
+    ),
+    HttpFunction(
+        "payments_status",
+        "functions.payments",
+        "/api/v1/payments/status",
+        ("GET",),
+        Auth.USER,
+        "Status of one of the caller's credit orders",
+    ),
+)
 
-TRANSACTIONS: tuple[HttpFunction, ...] = ()
+TRANSACTIONS: tuple[HttpFunction, ...] = (
+    HttpFunction(
+        "transactions_list",
+        "functions.transactions",
+        "/api/v1/transactions",
+        ("GET",),
+        Auth.USER,
+        "The caller's ledger entries, newest first, filtered by type and time",
+    ),
+    HttpFunction(
+        "transactions_usage",
+        "functions.transactions",
+        "/api/v1/transactions/usage",
+        ("GET",),
+        Auth.USER,
+        "Credits the caller used, grouped by service or day",
+    ),
+)
 
-ADMIN: tuple[HttpFunction, ...] = ()
+ADMIN: tuple[HttpFunction, ...] = (
+    HttpFunction(
+        "admin_credits_grant",
+        "functions.admin",
+        "/api/v1/admin/credits/grant",
+        ("POST",),
+        Auth.ADMIN,
+        "Grant credits to a user, with a reason",
+    ),
+    HttpFunction(
+        "admin_credits_adjust",
+        "functions.admin",
+        "/api/v1/admin/credits/adjust",
+        ("POST",),
+        Auth.ADMIN,
+        "Adjust a user's credits up or down, with a reason",
+    ),
+)
 
 # Seed 004: Stripe payments, refunds and webhooks.
 STRIPE_PAYMENTS: tuple[HttpFunction, ...] = (
@@ -153,6 +236,14 @@ REFUNDS: tuple[HttpFunction, ...] = (
 )
 
 WEBHOOKS: tuple[HttpFunction, ...] = (
+    HttpFunction(
+        "webhooks_razorpay",
+        "functions.webhooks",
+        "/api/v1/webhooks/razorpay",
+        ("POST",),
+        Auth.WEBHOOK,
+        "Razorpay events for credit orders (signature over the raw body)",
+    ),
     HttpFunction(
         "stripe_webhook",
         "functions.stripe_webhooks",

@@ -1,12 +1,38 @@
-"""Credit accounts as clients see them: balance, held, available, threshold."""
+"""Credit accounts as clients see them: balance, held, available, threshold, lifetime totals.
+
+The balance comes from the ledger head (authoritative). The user's own settings live in the
+``settings`` map of ``user_credits/{uid}``, written with merge so that the projection trigger's
+balance fields and these settings never clobber each other.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.ledger import AccountHead, LedgerStore
+from shared.errors import invalid_field
+from shared.ledger import AccountHead, EntryType, LedgerStore
 from shared.pricing import DEFAULT_LOW_BALANCE_THRESHOLD
+
+ACCOUNTS = "user_credits"
+MAX_LOW_BALANCE_THRESHOLD = 100_000_000  # credit units: ₹10,00,000, far above any real need
+
+
+class AccountStore(ABC):
+    """Port: per-user settings and lifetime totals."""
+
+    @abstractmethod
+    def settings(self, user_id: str) -> Mapping[str, object]:
+        """Return the user's stored settings (empty when none were ever set)."""
+
+    @abstractmethod
+    def merge_settings(self, user_id: str, settings: Mapping[str, object]) -> None: ...
+
+    @abstractmethod
+    def totals(self, user_id: str) -> Mapping[EntryType, int]:
+        """Return the sum of entry amounts per type, over the account's whole ledger."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +55,76 @@ class Balance:
         }
 
 
-def read_balance(ledger: LedgerStore, user_id: str) -> Balance:
-    """Return the account's authoritative balance (from its ledger head)."""
+@dataclass(frozen=True, slots=True)
+class Account:
+    balance: Balance
+    totals: Mapping[EntryType, int]
+    settings: Mapping[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        def total(*types: EntryType) -> int:
+            return sum(self.totals.get(t, 0) for t in types)
+
+        return {
+            **self.balance.to_json(),
+            "total_purchased": total(EntryType.PURCHASE),
+            "total_bonus": total(EntryType.BONUS),
+            "total_granted": total(EntryType.GRANT),
+            "total_used": -total(EntryType.USAGE, EntryType.HOLD_CAPTURE),
+            "total_refunded": -total(EntryType.REFUND),
+            "total_adjusted": total(EntryType.ADJUSTMENT),
+            "settings": {
+                "low_balance_threshold": self.balance.low_balance_threshold,
+                **dict(self.settings),
+            },
+        }
+
+
+def low_balance_threshold(settings: Mapping[str, object]) -> int:
+    value = settings.get("low_balance_threshold")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return DEFAULT_LOW_BALANCE_THRESHOLD
+
+
+def read_balance(
+    ledger: LedgerStore, user_id: str, accounts: AccountStore | None = None
+) -> Balance:
+    """Return the account's authoritative balance (from its ledger head) and its threshold."""
     page = ledger.history(user_id, limit=1)
     head = page.entries[0].head if page.entries else AccountHead(user_id)
     updated_at = page.entries[0].created_at if page.entries else None
-    return Balance(
-        user_id, head.balance, head.held, head.available, DEFAULT_LOW_BALANCE_THRESHOLD, updated_at
+    threshold = (
+        low_balance_threshold(accounts.settings(user_id))
+        if accounts
+        else DEFAULT_LOW_BALANCE_THRESHOLD
     )
+    return Balance(user_id, head.balance, head.held, head.available, threshold, updated_at)
+
+
+def read_account(ledger: LedgerStore, accounts: AccountStore, user_id: str) -> Account:
+    """Return balance, lifetime totals and settings of the account."""
+    settings = accounts.settings(user_id)
+    page = ledger.history(user_id, limit=1)
+    head = page.entries[0].head if page.entries else AccountHead(user_id)
+    balance = Balance(
+        user_id,
+        head.balance,
+        head.held,
+        head.available,
+        low_balance_threshold(settings),
+        page.entries[0].created_at if page.entries else None,
+    )
+    return Account(balance, accounts.totals(user_id), settings)
+
+
+def update_low_balance_threshold(
+    ledger: LedgerStore, accounts: AccountStore, user_id: str, threshold: int
+) -> Account:
+    """Set the user's own low-balance threshold (credit units) and return the account."""
+    if not 0 <= threshold <= MAX_LOW_BALANCE_THRESHOLD:
+        raise invalid_field(
+            "low_balance_threshold", f"must be between 0 and {MAX_LOW_BALANCE_THRESHOLD}"
+        )
+    accounts.merge_settings(user_id, {"low_balance_threshold": threshold})
+    return read_account(ledger, accounts, user_id)

@@ -16,7 +16,9 @@ from shared.log import configure_logging
 if TYPE_CHECKING:
     from google.cloud import firestore
 
+    from shared.accounts import AccountStore
     from shared.adapters.event_service import OutboxDelivery
+    from shared.adapters.razorpay_gateway import RazorpayGateway
     from shared.alerts import AlertStore, PushSender
     from shared.auth import ServiceTokenVerifier, TokenVerifier
     from shared.balances import ProjectionStore
@@ -24,7 +26,11 @@ if TYPE_CHECKING:
     from shared.holds import HoldStore
     from shared.idempotency import IdempotencyStore
     from shared.ledger import LedgerStore
-    from shared.payments import PaymentGateway, PaymentStore
+    from shared.orders import OrderStore
+    from shared.packages import PackageCatalog
+    from shared.payments import GatewayIntent, PaymentGateway, PaymentStore
+    from shared.purchases import CreditPurchases
+    from shared.razorpay_events import RazorpayWebhooks
     from shared.stripe_events import CreditOrderPaid
 
 
@@ -76,6 +82,77 @@ class Services:
         )
 
     @cached_property
+    def orders(self) -> OrderStore:
+        from shared.adapters.firestore_orders import FirestoreOrders
+
+        return FirestoreOrders(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def accounts(self) -> AccountStore:
+        from shared.adapters.firestore_accounts import FirestoreAccounts
+
+        return FirestoreAccounts(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def packages(self) -> PackageCatalog:
+        from shared.adapters.firestore_packages import FirestorePackages
+
+        return FirestorePackages(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def razorpay(self) -> RazorpayGateway:
+        from shared.adapters.razorpay_gateway import RazorpayGateway
+
+        s = self.settings
+        return RazorpayGateway(
+            s.razorpay_key_id,
+            s.razorpay_key_secret.get_secret_value(),
+            s.razorpay_webhook_secret.get_secret_value(),
+            s.razorpay_base_url,
+        )
+
+    @cached_property
+    def purchases(self) -> CreditPurchases:
+        import uuid
+        from datetime import UTC, datetime
+
+        from shared.adapters.firestore_rate_limits import FirestoreSlotCounter
+        from shared.purchases import RAZORPAY, CreditPurchases
+        from shared.rate_limits import RateLimit
+
+        s = self.settings
+        return CreditPurchases(
+            ledger=self.ledger,
+            orders=self.orders,
+            packages=self.packages,
+            gateways={RAZORPAY: lambda: self.razorpay},
+            slots=FirestoreSlotCounter(self.firestore, s.firestore_timeout_seconds),
+            purchase_limit=RateLimit(
+                "purchase", s.purchase_rate_limit, s.rate_limit_window_seconds
+            ),
+            verify_limit=RateLimit("verify", s.verify_rate_limit, s.rate_limit_window_seconds),
+            clock=lambda: datetime.now(UTC),
+            new_order_id=lambda: f"ord_{uuid.uuid4().hex}",
+        )
+
+    @cached_property
+    def razorpay_webhooks(self) -> RazorpayWebhooks:
+        from datetime import UTC, datetime
+
+        from shared.adapters.firestore_processed_events import FirestoreProcessedEvents
+        from shared.razorpay_events import RazorpayWebhooks
+
+        return RazorpayWebhooks(
+            gateway=lambda: self.razorpay,
+            ledger=self.ledger,
+            orders=self.orders,
+            processed=FirestoreProcessedEvents(
+                self.firestore, self.settings.firestore_timeout_seconds
+            ),
+            clock=lambda: datetime.now(UTC),
+        )
+
+    @cached_property
     def payment_gateway(self) -> PaymentGateway:
         from shared.adapters.stripe_gateway import StripeGateway
 
@@ -105,8 +182,19 @@ class Services:
 
     @cached_property
     def credit_order_paid(self) -> CreditOrderPaid | None:
-        """Grant hook for Stripe credit purchases; wired once the credits purchase flow lands."""
-        return None
+        """Grant hook for Stripe credit purchases: the credits domain's one grant path."""
+
+        def paid(order_id: str, intent: GatewayIntent, event_id: str) -> None:
+            self.purchases.credit_order_paid(
+                order_id,
+                "stripe",
+                intent.id,
+                amount=intent.amount_received or intent.amount,
+                currency=intent.currency,
+                event_id=event_id,
+            )
+
+        return paid
 
     @cached_property
     def service_verifier(self) -> ServiceTokenVerifier:

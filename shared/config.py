@@ -69,6 +69,11 @@ class Settings(BaseSettings):
             e.strip().lower() for e in self.service_allowed_emails.split(",") if e.strip()
         )
 
+    # Per-user fixed-window rate limits on credit purchases and checkout verification.
+    purchase_rate_limit: int = Field(default=10, ge=1)
+    verify_rate_limit: int = Field(default=30, ge=1)
+    rate_limit_window_seconds: int = Field(default=60, ge=1)
+
     @property
     def firestore_project(self) -> str:
         return self.firestore_project_id or self.firebase_project_id

@@ -234,8 +234,11 @@ class LedgerStore(ABC):
         limit: int,
         cursor: str | None = None,
         entry_type: EntryType | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> HistoryPage:
-        """Return entries newest first."""
+        """Return entries newest first; ``since`` inclusive, ``until`` exclusive (created_at)."""
 
 
 @dataclass(frozen=True, slots=True)

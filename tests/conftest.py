@@ -165,3 +165,70 @@ def eventually(check, timeout: float = 10.0, interval: float = 0.1):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+@dataclass(frozen=True)
+class RazorpaySandbox:
+    """The stack's Razorpay sandbox, as a customer paying in Checkout and as Razorpay itself."""
+
+    stack: Stack
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> requests.Response:
+        return requests.post(f"{self.stack.razorpay_url}{path}", json=body or {}, timeout=15)
+
+    def pay(self, razorpay_order_id: str, webhooks: bool = False) -> dict[str, str]:
+        """Pay an order as Checkout would; return what Checkout hands the client."""
+        response = self.post(f"/_sandbox/orders/{razorpay_order_id}/pay", {"webhooks": webhooks})
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def send(self, event: str, **ids: str) -> dict[str, object]:
+        """Have the sandbox sign and deliver one event to the gateway now."""
+        response = self.post("/_sandbox/webhooks/send", {"event": event, **ids})
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def replay(self, event_id: str) -> dict[str, object]:
+        response = self.post("/_sandbox/webhooks/send", {"event_id": event_id})
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def wait_delivered(self) -> None:
+        assert self.post("/_sandbox/webhooks/wait", {"timeout": 20}).json()["delivered"]
+
+    @property
+    def client(self):  # razorpay.Client; the SDK is untyped
+        import razorpay
+
+        return razorpay.Client(
+            auth=(self.stack.razorpay_key_id, self.stack.razorpay_key_secret),
+            base_url=self.stack.razorpay_url,
+        )
+
+
+@pytest.fixture
+def razorpay_sandbox(stack: Stack) -> RazorpaySandbox:
+    return RazorpaySandbox(stack)
+
+
+def make_admin(stack: Stack, user: User) -> User:
+    """Give ``user`` the custom claim admin: true and sign in again for a token carrying it."""
+    from firebase_admin import auth
+
+    from shared.adapters.firebase_auth import build_firebase_app
+
+    os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = f"127.0.0.1:{stack.ports.auth}"
+    auth.set_custom_user_claims(user.uid, {"admin": True}, app=build_firebase_app(stack.project))
+    response = requests.post(
+        f"{stack.auth_url}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword"
+        "?key=demo-key",
+        json={"email": user.email, "password": "correct-horse-9", "returnSecureToken": True},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return User(uid=user.uid, email=user.email, token=response.json()["idToken"])
+
+
+@pytest.fixture
+def admin(stack_env: Stack) -> User:
+    return make_admin(stack_env, sign_up(stack_env))

@@ -173,19 +173,58 @@ class FirestoreLedger(LedgerStore):
         limit: int,
         cursor: str | None = None,
         entry_type: EntryType | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> HistoryPage:
+        lowest, highest = self._seq_bounds(user_id, since, until)
+        if cursor is not None:
+            below = _cursor_seq(cursor) - 1
+            highest = below if highest is None else min(highest, below)
+        if lowest is not None and highest is not None and lowest > highest:
+            return HistoryPage([], None)
         query = self._db.collection(TRANSACTIONS).where(filter=_eq("user_id", user_id))
         if entry_type is not None:
             query = query.where(filter=_eq("type", entry_type.value))
-        if cursor is not None:
-            # A range filter rather than start_after: same index, and the emulator supports it.
-            query = query.where(filter=_cmp("seq", "<", _cursor_seq(cursor)))
+        # Range filters on seq rather than start_after: same index, and the emulator supports it.
+        if lowest is not None:
+            query = query.where(filter=_cmp("seq", ">=", lowest))
+        if highest is not None:
+            query = query.where(filter=_cmp("seq", "<=", highest))
         query = query.order_by("seq", direction="DESCENDING")
         with _unavailable_on_outage():
             docs = list(query.limit(limit + 1).stream(timeout=self._timeout))
         entries = [entry_from_document(_data(doc)) for doc in docs[:limit]]
         next_cursor = str(entries[-1].seq) if len(docs) > limit else None
         return HistoryPage(entries, next_cursor)
+
+    def _seq_bounds(
+        self, user_id: str, since: datetime | None, until: datetime | None
+    ) -> tuple[int | None, int | None]:
+        """Translate a created_at range into a seq range (both grow together per account).
+
+        An account's entries are numbered in commit order and stamped at commit time, so a time
+        range is a seq range; this keeps every history query on the one (user_id, seq) index
+        shape. An empty range comes back as (1, 0).
+        """
+        lowest = highest = None
+        base = self._db.collection(TRANSACTIONS).where(filter=_eq("user_id", user_id))
+        with _unavailable_on_outage():
+            if since is not None:
+                query = base.where(filter=_cmp("created_at", ">=", since)).order_by("created_at")
+                docs = list(query.limit(1).stream(timeout=self._timeout))
+                if not docs:
+                    return 1, 0
+                lowest = int(_data(docs[0])["seq"])
+            if until is not None:
+                query = base.where(filter=_cmp("created_at", "<", until)).order_by(
+                    "created_at", direction="DESCENDING"
+                )
+                docs = list(query.limit(1).stream(timeout=self._timeout))
+                if not docs:
+                    return 1, 0
+                highest = int(_data(docs[0])["seq"])
+        return lowest, highest
 
     def entries(self, user_id: str) -> list[LedgerEntry]:
         """Return every entry of an account, oldest first (audits and tests)."""

@@ -1,0 +1,15 @@
+"""Payment provider webhooks: authenticated by the provider's signature over the raw body."""
+
+from __future__ import annotations
+
+from functions.http import Call, Reply, endpoint
+
+
+@endpoint
+def webhooks_razorpay(call: Call) -> Reply:
+    outcome = call.services.razorpay_webhooks.handle(
+        call.request.get_data(cache=True),
+        call.request.headers.get("X-Razorpay-Signature", ""),
+        call.request.headers.get("x-razorpay-event-id"),
+    )
+    return Reply(outcome.to_json())

@@ -1,0 +1,65 @@
+"""Account settings and lifetime totals on Firestore.
+
+Settings live in the ``settings`` map of ``user_credits/{uid}`` and are written with merge, so
+the projection trigger (which merges balance fields into the same document) never loses them.
+Totals are sum aggregations over the ledger, so they are right even before any projection runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from shared.accounts import ACCOUNTS, AccountStore
+from shared.adapters.firestore_ledger import TRANSACTIONS, _eq, _unavailable_on_outage
+from shared.ledger import EntryType
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+
+# Holds net to zero over their life; the lifetime totals need only these types.
+TOTALLED_TYPES = (
+    EntryType.PURCHASE,
+    EntryType.BONUS,
+    EntryType.GRANT,
+    EntryType.USAGE,
+    EntryType.HOLD_CAPTURE,
+    EntryType.REFUND,
+    EntryType.ADJUSTMENT,
+)
+
+
+class FirestoreAccounts(AccountStore):
+    def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
+        self._db = client
+        self._timeout = timeout_seconds
+
+    def settings(self, user_id: str) -> Mapping[str, object]:
+        with _unavailable_on_outage():
+            snapshot = self._db.collection(ACCOUNTS).document(user_id).get(timeout=self._timeout)
+        data = snapshot.to_dict() if snapshot.exists else None
+        settings = (data or {}).get("settings")
+        return dict(settings) if isinstance(settings, dict) else {}
+
+    def merge_settings(self, user_id: str, settings: Mapping[str, object]) -> None:
+        with _unavailable_on_outage():
+            self._db.collection(ACCOUNTS).document(user_id).set(
+                {"user_id": user_id, "settings": dict(settings)},
+                merge=True,
+                timeout=self._timeout,
+            )
+
+    def totals(self, user_id: str) -> Mapping[EntryType, int]:
+        totals: dict[EntryType, int] = {}
+        for entry_type in TOTALLED_TYPES:
+            query = (
+                self._db.collection(TRANSACTIONS)
+                .where(filter=_eq("user_id", user_id))
+                .where(filter=_eq("type", entry_type.value))
+            )
+            aggregate: Any = query.sum("amount", alias="total")  # the SDK's stubs are wrong here
+            with _unavailable_on_outage():
+                result = aggregate.get(timeout=self._timeout)
+            totals[entry_type] = int(result[0][0].value or 0) if result and result[0] else 0
+        return totals

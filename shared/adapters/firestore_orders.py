@@ -1,0 +1,113 @@
+"""Credit orders on Firestore (``credit_orders/{order_id}``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from shared.adapters.firestore_ledger import _cmp, _eq, _unavailable_on_outage
+from shared.errors import invalid_field
+from shared.orders import ORDERS, CreditOrder, OrderPage, OrderStatus, OrderStore
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+
+def order_to_document(order: CreditOrder) -> dict[str, Any]:
+    return {
+        "user_id": order.user_id,
+        "provider": order.provider,
+        "provider_order_id": order.provider_order_id,
+        "provider_payment_id": order.provider_payment_id,
+        "package_id": order.package_id,
+        "amount": order.amount,
+        "tax": order.tax,
+        "total": order.total,
+        "currency": order.currency,
+        "credits": order.credits,
+        "bonus_credits": order.bonus_credits,
+        "status": order.status.value,
+        "created_at": order.created_at,
+        "updated_at": order.created_at,
+    }
+
+
+def order_from_document(order_id: str, data: Mapping[str, Any]) -> CreditOrder:
+    return CreditOrder(
+        id=order_id,
+        user_id=data["user_id"],
+        provider=data["provider"],
+        provider_order_id=data["provider_order_id"],
+        amount=int(data["amount"]),
+        tax=int(data["tax"]),
+        total=int(data["total"]),
+        currency=data["currency"],
+        credits=int(data["credits"]),
+        bonus_credits=int(data["bonus_credits"]),
+        created_at=data["created_at"],
+        status=OrderStatus(data.get("status", "created")),
+        package_id=data.get("package_id"),
+        provider_payment_id=data.get("provider_payment_id"),
+        paid_at=data.get("paid_at"),
+        failure=data.get("failure"),
+        flags=dict(data.get("flags") or {}),
+        refunds=dict(data.get("refunds") or {}),
+        disputes=dict(data.get("disputes") or {}),
+    )
+
+
+class FirestoreOrders(OrderStore):
+    def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
+        self._db = client
+        self._timeout = timeout_seconds
+
+    def create(self, order: CreditOrder) -> None:
+        with _unavailable_on_outage():
+            self._db.collection(ORDERS).document(order.id).create(
+                order_to_document(order), timeout=self._timeout
+            )
+
+    def get(self, order_id: str) -> CreditOrder | None:
+        with _unavailable_on_outage():
+            snapshot = self._db.collection(ORDERS).document(order_id).get(timeout=self._timeout)
+        data = snapshot.to_dict() if snapshot.exists else None
+        return order_from_document(order_id, data) if data else None
+
+    def by_provider_order(self, provider: str, provider_order_id: str) -> CreditOrder | None:
+        query = (
+            self._db.collection(ORDERS)
+            .where(filter=_eq("provider_order_id", provider_order_id))
+            .limit(5)
+        )
+        with _unavailable_on_outage():
+            docs = list(query.stream(timeout=self._timeout))
+        for doc in docs:
+            data = doc.to_dict() or {}
+            if data.get("provider") == provider:
+                return order_from_document(doc.id, data)
+        return None
+
+    def list_for_user(self, user_id: str, limit: int, cursor: str | None) -> OrderPage:
+        query = self._db.collection(ORDERS).where(filter=_eq("user_id", user_id))
+        if cursor is not None:
+            query = query.where(filter=_cmp("created_at", "<", _cursor_time(cursor)))
+        query = query.order_by("created_at", direction="DESCENDING").limit(limit + 1)
+        with _unavailable_on_outage():
+            docs = list(query.stream(timeout=self._timeout))
+        orders = [order_from_document(d.id, d.to_dict() or {}) for d in docs[:limit]]
+        next_cursor = orders[-1].created_at.isoformat() if len(docs) > limit else None
+        return OrderPage(orders, next_cursor)
+
+    def merge(self, order_id: str, fields: Mapping[str, Any]) -> None:
+        with _unavailable_on_outage():
+            self._db.collection(ORDERS).document(order_id).set(
+                dict(fields), merge=True, timeout=self._timeout
+            )
+
+
+def _cursor_time(cursor: str) -> datetime:
+    try:
+        return datetime.fromisoformat(cursor)
+    except ValueError as exc:
+        raise invalid_field("cursor", "not a cursor this service issued") from exc

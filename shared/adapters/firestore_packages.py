@@ -1,0 +1,39 @@
+"""Credit packages stored in ``credit_packages`` (seeded by ``devstack.seed``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from shared.adapters.firestore_ledger import _unavailable_on_outage
+from shared.errors import InvalidRequest
+from shared.packages import CreditPackage, PackageCatalog
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+PACKAGES = "credit_packages"
+log = logging.getLogger("billing.packages")
+
+
+class FirestorePackages(PackageCatalog):
+    def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
+        self._db = client
+        self._timeout = timeout_seconds
+
+    def stored(self) -> list[CreditPackage]:
+        with _unavailable_on_outage():
+            docs = list(self._db.collection(PACKAGES).stream(timeout=self._timeout))
+        packages = []
+        for doc in docs:
+            data = doc.to_dict() or {}
+            if data.get("active", True) is not True:
+                continue
+            package = CreditPackage(doc.id, str(data.get("name", doc.id)), data.get("amount", 0))
+            try:
+                package.quote  # noqa: B018 - a package outside the purchase rules is not on sale
+            except InvalidRequest:
+                log.warning("skipping invalid stored package", extra={"package_id": doc.id})
+                continue
+            packages.append(package)
+        return packages

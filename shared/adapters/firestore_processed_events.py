@@ -1,0 +1,56 @@
+"""Processed webhook events on Firestore: ``webhook_events/{provider}:{event_id}``."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from shared.adapters.firestore_ledger import _unavailable_on_outage
+from shared.razorpay_events import ProcessedEvents
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+WEBHOOK_EVENTS = "webhook_events"
+SAFE_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
+
+
+class FirestoreProcessedEvents(ProcessedEvents):
+    def __init__(
+        self,
+        client: firestore.Client,
+        timeout_seconds: float = 10.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._db = client
+        self._timeout = timeout_seconds
+        self._clock = clock
+
+    def _ref(self, provider: str, event_id: str) -> firestore.DocumentReference:
+        # Provider ids are short and safe; anything else is hashed into a valid document id.
+        key = (
+            event_id
+            if SAFE_ID.fullmatch(event_id)
+            else hashlib.sha256(event_id.encode()).hexdigest()
+        )
+        return self._db.collection(WEBHOOK_EVENTS).document(f"{provider}:{key}")
+
+    def seen(self, provider: str, event_id: str) -> bool:
+        with _unavailable_on_outage():
+            return bool(self._ref(provider, event_id).get(timeout=self._timeout).exists)
+
+    def record(self, provider: str, event_id: str, event: str, outcome: str) -> None:
+        with _unavailable_on_outage():
+            self._ref(provider, event_id).set(
+                {
+                    "provider": provider,
+                    "event_id": event_id,
+                    "event": event,
+                    "outcome": outcome,
+                    "processed_at": self._clock(),
+                },
+                timeout=self._timeout,
+            )

@@ -1,0 +1,68 @@
+"""Credits granted or adjusted by an admin: every entry names the admin and the reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.errors import invalid_field
+from shared.ledger import EntryType, LedgerEntry, LedgerStore, Posting, require_user_id
+
+MAX_ADMIN_AMOUNT = 100_000_000  # credit units (₹10,00,000): a typo guard, not a policy
+MAX_REASON_LENGTH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class AdminChange:
+    entry: LedgerEntry
+    replayed: bool
+
+    def to_json(self) -> dict[str, object]:
+        entry = self.entry
+        return {
+            "transaction_id": entry.id,
+            "user_id": entry.user_id,
+            "type": entry.type.value,
+            "amount": entry.amount,
+            "balance_after": entry.balance_after,
+            "reason": entry.description,
+            "actor": entry.actor,
+            "created_at": entry.created_at.isoformat(),
+        }
+
+
+def change_credits(
+    ledger: LedgerStore,
+    admin_uid: str,
+    user_id: str,
+    *,
+    amount: int,
+    reason: str,
+    adjust: bool,
+    request_key: str | None = None,
+) -> AdminChange:
+    """Grant (amount > 0) or adjust (signed, non-zero) a user's credits on an admin's word.
+
+    A negative adjustment cannot take the balance below what is available (402): it corrects
+    mistakes, it does not create debt. ``request_key`` (the Idempotency-Key) makes it once-only.
+    """
+    require_user_id(user_id)
+    if adjust and amount == 0:
+        raise invalid_field("amount", "must not be zero")
+    if not adjust and amount <= 0:
+        raise invalid_field("amount", "must be positive")
+    if abs(amount) > MAX_ADMIN_AMOUNT:
+        raise invalid_field("amount", f"must be at most {MAX_ADMIN_AMOUNT} in absolute value")
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_REASON_LENGTH:
+        raise invalid_field("reason", f"must be 1-{MAX_REASON_LENGTH} characters")
+    entry_type = EntryType.ADJUSTMENT if adjust else EntryType.GRANT
+    posting = Posting(
+        entry_type,
+        amount,
+        description=reason,
+        actor=admin_uid,
+        source={"admin": admin_uid, "reason": reason},
+    )
+    effect_key = f"admin:{admin_uid}:{request_key}" if request_key else None
+    result = ledger.append(user_id, [posting], effect_key=effect_key)
+    return AdminChange(result.entries[-1], result.replayed)

@@ -1,0 +1,51 @@
+"""Gateway-neutral shapes of a checkout for credit orders (Razorpay today), and its port."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderOrder:
+    id: str
+    amount: int
+    currency: str  # lower case, as we store it
+    receipt: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderPayment:
+    id: str
+    order_id: str | None
+    amount: int
+    currency: str  # lower case
+    status: str  # the provider's own word: created, authorized, captured, refunded, failed
+
+
+class CheckoutGateway(ABC):
+    """Port: a provider that takes payment for a credit order."""
+
+    name: str
+    key_id: str  # public key the client's Checkout needs
+
+    @abstractmethod
+    def create_order(
+        self, order_id: str, amount: int, currency: str, notes: Mapping[str, str]
+    ) -> ProviderOrder:
+        """Create the provider's order for our ``order_id`` (used as its receipt)."""
+
+    @abstractmethod
+    def fetch_payment(self, payment_id: str) -> ProviderPayment: ...
+
+    @abstractmethod
+    def capture_payment(self, payment_id: str, amount: int, currency: str) -> ProviderPayment: ...
+
+    @abstractmethod
+    def checkout_signature_valid(self, order_id: str, payment_id: str, signature: str) -> bool:
+        """Check Checkout's signature over ``order_id|payment_id`` in constant time."""
+
+    @abstractmethod
+    def webhook_signature_valid(self, body: bytes, signature: str) -> bool:
+        """Check a webhook's signature over its raw body in constant time."""

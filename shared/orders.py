@@ -1,0 +1,300 @@
+"""Credit orders and the one provider-neutral path that turns a paid order into credits.
+
+An order moves forward only: ``created`` → ``paid``, or ``created`` → ``failed`` → ``paid`` (a
+failed attempt may be followed by a captured one). ``paid`` is final; refunds and disputes are
+recorded on the order without changing its status.
+
+Exactly-once grant: ``grant_purchase_credits`` appends the purchase and bonus entries under the
+effect key ``credit_order:{order_id}:grant`` and marks the order paid in the same commit (a side
+write), so whichever of checkout verification or webhook arrives first grants and the other finds
+the effect already applied. Razorpay calls it with the payment id; Stripe's
+``payment_intent.succeeded`` can call it with ``provider="stripe"`` and the PaymentIntent id.
+
+Refund clawback policy: a refund takes back credits in proportion to the money refunded, bonus
+included, as one ``refund`` entry per provider refund (effect key per refund id). The entry may
+take the balance below zero, but only by credits of this order that were already spent: the
+clawback never exceeds what the order granted, and a negative balance is recorded explicitly on
+the order (``refunds.{id}.overdraft``) and visible as the entry's ``balance_after``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from shared.ledger import AppendResult, DocumentWrite, EntryType, LedgerStore, Posting
+from shared.pricing import Quote
+
+ORDERS = "credit_orders"
+
+
+class OrderStatus(StrEnum):
+    CREATED = "created"
+    FAILED = "failed"
+    PAID = "paid"
+
+
+@dataclass(frozen=True, slots=True)
+class CreditOrder:
+    """A purchase of credits: what the user pays and what they get, and where it stands."""
+
+    id: str
+    user_id: str
+    provider: str
+    provider_order_id: str
+    amount: int
+    tax: int
+    total: int
+    currency: str
+    credits: int
+    bonus_credits: int
+    created_at: datetime
+    status: OrderStatus = OrderStatus.CREATED
+    package_id: str | None = None
+    provider_payment_id: str | None = None
+    paid_at: datetime | None = None
+    failure: Mapping[str, Any] | None = None
+    flags: Mapping[str, Any] = field(default_factory=dict)
+    refunds: Mapping[str, Any] = field(default_factory=dict)
+    disputes: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_quote(
+        cls,
+        order_id: str,
+        user_id: str,
+        quote: Quote,
+        *,
+        provider: str,
+        provider_order_id: str,
+        created_at: datetime,
+        package_id: str | None = None,
+    ) -> CreditOrder:
+        return cls(
+            id=order_id,
+            user_id=user_id,
+            provider=provider,
+            provider_order_id=provider_order_id,
+            amount=quote.amount,
+            tax=quote.tax,
+            total=quote.total,
+            currency=quote.currency,
+            credits=quote.credits,
+            bonus_credits=quote.bonus_credits,
+            created_at=created_at,
+            package_id=package_id,
+        )
+
+    @property
+    def granted_credits(self) -> int:
+        return self.credits + self.bonus_credits
+
+    @property
+    def grant_effect_key(self) -> str:
+        return grant_effect_key(self.id)
+
+    def to_json(self) -> dict[str, object]:
+        """The order as the API shows it."""
+        return {
+            "order_id": self.id,
+            "provider": self.provider,
+            "provider_order_id": self.provider_order_id,
+            "provider_payment_id": self.provider_payment_id,
+            "package_id": self.package_id,
+            "amount": self.amount,
+            "tax": self.tax,
+            "total": self.total,
+            "currency": self.currency,
+            "credits": self.credits,
+            "bonus_credits": self.bonus_credits,
+            "status": self.status.value,
+            "created_at": self.created_at.isoformat(),
+            "paid_at": self.paid_at.isoformat() if self.paid_at else None,
+            "flags": dict(self.flags),
+            "refunds": dict(self.refunds),
+            "disputes": dict(self.disputes),
+        }
+
+
+def grant_effect_key(order_id: str) -> str:
+    return f"credit_order:{order_id}:grant"
+
+
+def refund_effect_key(order_id: str, refund_id: str) -> str:
+    return f"credit_order:{order_id}:refund:{refund_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    orders: list[CreditOrder]
+    next_cursor: str | None
+
+
+class OrderStore(ABC):
+    """Port: where credit orders are kept."""
+
+    @abstractmethod
+    def create(self, order: CreditOrder) -> None:
+        """Store a new order (its id must be new)."""
+
+    @abstractmethod
+    def get(self, order_id: str) -> CreditOrder | None: ...
+
+    @abstractmethod
+    def by_provider_order(self, provider: str, provider_order_id: str) -> CreditOrder | None: ...
+
+    @abstractmethod
+    def list_for_user(self, user_id: str, limit: int, cursor: str | None) -> OrderPage:
+        """Return the user's orders, newest first."""
+
+    @abstractmethod
+    def merge(self, order_id: str, fields: Mapping[str, Any]) -> None:
+        """Merge ``fields`` (nested maps merge too) into the stored order."""
+
+
+@dataclass(frozen=True, slots=True)
+class GrantResult:
+    order_id: str
+    credits_granted: int
+    balance: int
+    replayed: bool
+
+
+def grant_purchase_credits(
+    ledger: LedgerStore,
+    order: CreditOrder,
+    provider: str,
+    provider_payment_id: str,
+    *,
+    now: datetime,
+    event_id: str | None = None,
+) -> GrantResult:
+    """Grant an order's purchase and bonus credits once, and mark it paid in the same commit.
+
+    Provider-neutral: ``provider_payment_id`` is Razorpay's payment id or Stripe's PaymentIntent
+    id. Calling it again (verify after webhook, a replayed event) changes nothing.
+    """
+    source = {"provider": provider, "order_id": order.id, "payment_id": provider_payment_id}
+    if event_id:
+        source["event_id"] = event_id
+    postings = [
+        Posting(
+            EntryType.PURCHASE,
+            order.credits,
+            description=f"Purchase of {order.credits} credit units (order {order.id})",
+            source=source,
+        )
+    ]
+    if order.bonus_credits:
+        postings.append(
+            Posting(
+                EntryType.BONUS,
+                order.bonus_credits,
+                description=f"Bonus on order {order.id}",
+                source=source,
+            )
+        )
+    paid = DocumentWrite(
+        ORDERS,
+        order.id,
+        {
+            "status": OrderStatus.PAID.value,
+            "provider_payment_id": provider_payment_id,
+            "paid_at": now,
+            "updated_at": now,
+        },
+    )
+    result: AppendResult = ledger.append(
+        order.user_id, postings, effect_key=order.grant_effect_key, side_writes=[paid]
+    )
+    granted = sum(entry.amount for entry in result.entries)
+    # On a replay the effect's own head is history: answer with today's balance.
+    balance = ledger.head(order.user_id).balance if result.replayed else result.head.balance
+    return GrantResult(order.id, granted, balance, result.replayed)
+
+
+def mark_failed(orders: OrderStore, order: CreditOrder, failure: Mapping[str, Any]) -> None:
+    """Record a failed payment attempt; a paid order stays paid (forward only).
+
+    Race-safe without transactions: the grant writes ``paid_at`` with ``status``; if a grant
+    lands between our read and our write, the re-read sees ``paid_at`` and restores ``paid``.
+    """
+    if order.status is OrderStatus.PAID:
+        return
+    orders.merge(order.id, {"status": OrderStatus.FAILED.value, "failure": dict(failure)})
+    again = orders.get(order.id)
+    if again is not None and again.paid_at is not None:
+        orders.merge(order.id, {"status": OrderStatus.PAID.value})
+
+
+def flag_order(orders: OrderStore, order_id: str, flag: str, details: Mapping[str, Any]) -> None:
+    """Record a problem (e.g. an amount mismatch) on the order for a person to look at."""
+    orders.merge(order_id, {"flags": {flag: dict(details)}})
+
+
+def refund_clawback(order: CreditOrder, refunded_before: int, refund_amount: int) -> int:
+    """Credits to take back for a refund of ``refund_amount`` after ``refunded_before`` (money).
+
+    Proportional to the money refunded, bonus included. Computed on the cumulative refunded
+    amount (rounded down each time), so partial refunds that add up to the total take back
+    exactly what was granted, never more.
+    """
+    if refund_amount <= 0 or order.total <= 0:
+        return 0
+    before = min(max(refunded_before, 0), order.total)
+    after = min(before + refund_amount, order.total)
+    granted = order.granted_credits
+    return granted * after // order.total - granted * before // order.total
+
+
+def claw_back_refund(
+    ledger: LedgerStore,
+    orders: OrderStore,
+    order: CreditOrder,
+    *,
+    refund_id: str,
+    refund_amount: int,
+    refunded_before: int,
+    provider: str,
+    now: datetime,
+) -> AppendResult | None:
+    """Take back the credits of one provider refund, once per refund id (see module policy)."""
+    credits = refund_clawback(order, refunded_before, refund_amount)
+    record: dict[str, Any] = {"amount": refund_amount, "credits": credits, "at": now}
+    if credits == 0:
+        orders.merge(order.id, {"refunds": {refund_id: record}})
+        return None
+    posting = Posting(
+        EntryType.REFUND,
+        -credits,
+        description=f"Refund {refund_id} on order {order.id}",
+        source={"provider": provider, "order_id": order.id, "refund_id": refund_id},
+        allow_negative=True,  # the documented clawback overdraft: credits already spent
+    )
+    result = ledger.append(
+        order.user_id,
+        [posting],
+        effect_key=refund_effect_key(order.id, refund_id),
+        side_writes=[DocumentWrite(ORDERS, order.id, {"refunds": {refund_id: record}})],
+    )
+    balance_after = result.entries[-1].balance_after
+    if balance_after < 0:
+        # Explicit record of the overdraft: at most the credits of this order already spent.
+        overdraft = min(credits, -balance_after)
+        orders.merge(order.id, {"refunds": {refund_id: {"overdraft": overdraft}}})
+    return result
+
+
+def record_dispute(
+    orders: OrderStore, order_id: str, dispute_id: str, event: str, details: Mapping[str, Any]
+) -> None:
+    """Record a dispute's latest known state on the order (credits are not touched)."""
+    orders.merge(order_id, {"disputes": {dispute_id: {"event": event, **dict(details)}}})
+
+
+def with_status(order: CreditOrder, status: OrderStatus) -> CreditOrder:
+    return replace(order, status=status)

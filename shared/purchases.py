@@ -1,0 +1,193 @@
+"""Buying credits: start a purchase, verify the checkout, read orders (seed 000).
+
+The server prices every purchase itself (``shared.pricing``) and never trusts a client amount.
+Credits are granted by ``shared.orders.grant_purchase_credits`` only, whoever comes first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.checkout import CheckoutGateway, ProviderPayment
+from shared.errors import Conflict, NotFound, invalid_field
+from shared.ledger import LedgerStore
+from shared.orders import (
+    CreditOrder,
+    GrantResult,
+    OrderPage,
+    OrderStatus,
+    OrderStore,
+    flag_order,
+    grant_purchase_credits,
+)
+from shared.packages import PackageCatalog, find_package
+from shared.pricing import PRICING_CURRENCY, quote_purchase
+from shared.rate_limits import RateLimit, SlotCounter, enforce_rate_limit
+
+RAZORPAY = "razorpay"
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseRequest:
+    package_id: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    provider: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    """A created order plus what the client's Checkout needs to take the payment."""
+
+    order: CreditOrder
+    key_id: str
+
+    def to_json(self) -> dict[str, object]:
+        order = self.order
+        return {
+            "order_id": order.id,
+            "provider": order.provider,
+            "provider_order_id": order.provider_order_id,
+            "package_id": order.package_id,
+            "amount": order.amount,
+            "tax": order.tax,
+            "total": order.total,
+            "currency": order.currency,
+            "credits": order.credits,
+            "bonus_credits": order.bonus_credits,
+            "status": order.status.value,
+            "key_id": self.key_id,
+        }
+
+
+def payment_mismatches(
+    order: CreditOrder, payment: ProviderPayment, provider_order_id: str
+) -> dict[str, Any]:
+    """Return how a provider's payment disagrees with our order (empty when it matches)."""
+    problems: dict[str, Any] = {}
+    if payment.order_id != provider_order_id:
+        problems["order_id"] = {"expected": provider_order_id, "got": payment.order_id}
+    if payment.amount != order.total:
+        problems["amount"] = {"expected": order.total, "got": payment.amount}
+    if payment.currency != order.currency:
+        problems["currency"] = {"expected": order.currency, "got": payment.currency}
+    return problems
+
+
+@dataclass
+class CreditPurchases:
+    ledger: LedgerStore
+    orders: OrderStore
+    packages: PackageCatalog
+    gateways: Mapping[str, Callable[[], CheckoutGateway]]  # built on first use
+    slots: SlotCounter
+    purchase_limit: RateLimit
+    verify_limit: RateLimit
+    clock: Callable[[], datetime]
+    new_order_id: Callable[[], str]
+
+    def start(self, user_id: str, request: PurchaseRequest) -> Checkout:
+        """Price the purchase, create the provider's order and store ours (status created)."""
+        if (request.package_id is None) == (request.amount is None):
+            raise invalid_field("package_id", "give exactly one of package_id or amount")
+        provider = request.provider or RAZORPAY
+        if provider not in self.gateways:
+            raise invalid_field("provider", f"must be one of: {', '.join(sorted(self.gateways))}")
+        if request.package_id is not None:
+            quote = find_package(self.packages, request.package_id).quote
+        else:
+            currency = (request.currency or "").lower()
+            if currency != PRICING_CURRENCY:
+                raise invalid_field("currency", "credits are sold in inr")
+            quote = quote_purchase(request.amount or 0)
+        enforce_rate_limit(self.slots, self.purchase_limit, user_id, self.clock())
+        gateway = self.gateways[provider]()
+        order_id = self.new_order_id()
+        provider_order = gateway.create_order(
+            order_id, quote.total, quote.currency, {"order_id": order_id, "user_id": user_id}
+        )
+        order = CreditOrder.from_quote(
+            order_id,
+            user_id,
+            quote,
+            provider=provider,
+            provider_order_id=provider_order.id,
+            created_at=self.clock(),
+            package_id=request.package_id,
+        )
+        self.orders.create(order)
+        return Checkout(order, gateway.key_id)
+
+    def verify_razorpay(
+        self, user_id: str, provider_order_id: str, payment_id: str, signature: str
+    ) -> GrantResult:
+        """Check Checkout's result and grant the order's credits (once, whoever comes first)."""
+        enforce_rate_limit(self.slots, self.verify_limit, user_id, self.clock())
+        gateway = self.gateways[RAZORPAY]()
+        if not gateway.checkout_signature_valid(provider_order_id, payment_id, signature):
+            raise invalid_field("razorpay_signature", "does not match the order and payment")
+        order = self.orders.by_provider_order(RAZORPAY, provider_order_id)
+        if order is None or order.user_id != user_id:
+            raise NotFound("no such order")
+        if order.status is OrderStatus.PAID and order.provider_payment_id:
+            return grant_purchase_credits(
+                self.ledger, order, RAZORPAY, order.provider_payment_id, now=self.clock()
+            )
+        payment = gateway.fetch_payment(payment_id)
+        problems = payment_mismatches(order, payment, provider_order_id)
+        if problems:
+            flag_order(
+                self.orders,
+                order.id,
+                "payment_mismatch",
+                {"payment_id": payment.id, "problems": problems, "at": self.clock()},
+            )
+            raise Conflict("the payment does not match the order", {"problems": problems})
+        if payment.status == "authorized":
+            payment = gateway.capture_payment(payment.id, order.total, order.currency)
+        if payment.status != "captured":
+            raise Conflict(
+                f"the payment is {payment.status}, not captured", {"status": payment.status}
+            )
+        return grant_purchase_credits(self.ledger, order, RAZORPAY, payment.id, now=self.clock())
+
+    def order_of(self, user_id: str, order_id: str) -> CreditOrder:
+        """Return the caller's order, or 404 (also for another user's order)."""
+        order = self.orders.get(order_id) if order_id else None
+        if order is None or order.user_id != user_id:
+            raise NotFound("no such order")
+        return order
+
+    def orders_of(self, user_id: str, limit: int, cursor: str | None) -> OrderPage:
+        return self.orders.list_for_user(user_id, limit, cursor)
+
+    def credit_order_paid(
+        self,
+        order_id: str,
+        provider: str,
+        payment_id: str,
+        *,
+        amount: int,
+        currency: str,
+        event_id: str | None = None,
+    ) -> GrantResult | None:
+        """Grant an order a provider reports paid (e.g. Stripe ``payment_intent.succeeded``).
+
+        The same checks as verify: the payment must be for the order's total and currency,
+        otherwise nothing is granted and the order is flagged.
+        """
+        order = self.orders.get(order_id)
+        if order is None or order.provider != provider:
+            return None
+        paid = ProviderPayment(payment_id, order.provider_order_id, amount, currency.lower(), "")
+        problems = payment_mismatches(order, paid, order.provider_order_id)
+        if problems:
+            details = {"payment_id": payment_id, "problems": problems, "at": self.clock()}
+            flag_order(self.orders, order.id, "payment_mismatch", details)
+            return None
+        return grant_purchase_credits(
+            self.ledger, order, provider, payment_id, now=self.clock(), event_id=event_id
+        )

@@ -1,0 +1,137 @@
+"""Credit stores against the emulator: packages fallback, rate-limit slots, order state."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bench.inprocess import invoke
+from devstack.stack import Stack
+from shared.adapters.firestore_ledger import FirestoreLedger
+from shared.adapters.firestore_orders import FirestoreOrders
+from shared.adapters.firestore_packages import FirestorePackages
+from shared.adapters.firestore_rate_limits import FirestoreSlotCounter
+from shared.errors import RateLimited
+from shared.orders import CreditOrder, OrderStatus, grant_purchase_credits, mark_failed
+from shared.packages import DEFAULT_PACKAGES, packages_on_sale
+from shared.pricing import quote_purchase
+from shared.rate_limits import RateLimit, enforce_rate_limit
+from tests.conftest import User
+
+pytestmark = pytest.mark.stack
+
+
+def test_packages_fall_back_to_defaults_until_some_are_stored(firestore_client) -> None:
+    catalog = FirestorePackages(firestore_client)
+    assert packages_on_sale(catalog) == list(DEFAULT_PACKAGES)
+
+    packages = firestore_client.collection("credit_packages")
+    packages.document("big").set({"name": "Big", "amount": 3_000_00, "active": True})
+    packages.document("old").set({"name": "Old", "amount": 700_00, "active": False})
+    packages.document("broken").set({"name": "Broken", "amount": 1})  # outside the rules
+    assert [(p.id, p.amount) for p in packages_on_sale(catalog)] == [("big", 3_000_00)]
+
+
+def test_rate_limit_slots_are_race_safe(firestore_client) -> None:
+    counter = FirestoreSlotCounter(firestore_client)
+    rule = RateLimit("purchase", limit=5, window_seconds=3600)
+    now = datetime(2030, 1, 1, 12, 0, 30, tzinfo=UTC)
+
+    def attempt(_: int) -> bool:
+        try:
+            enforce_rate_limit(counter, rule, "user-1", now)
+        except RateLimited as error:
+            assert error.retry_after_seconds == 3600 - 30
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(attempt, range(12)))
+    assert results.count(True) == 5
+    enforce_rate_limit(counter, rule, "user-2", now)  # other users have their own window
+    enforce_rate_limit(counter, rule, "user-1", now + timedelta(hours=1))  # and a new window
+
+
+def test_failed_mark_never_undoes_a_grant(firestore_client) -> None:
+    orders = FirestoreOrders(firestore_client)
+    ledger = FirestoreLedger(firestore_client)
+    order = CreditOrder.from_quote(
+        "ord_race",
+        "user-race",
+        quote_purchase(100_00),
+        provider="razorpay",
+        provider_order_id="order_race",
+        created_at=datetime.now(UTC),
+    )
+    orders.create(order)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        grants = [
+            pool.submit(
+                grant_purchase_credits, ledger, order, "razorpay", "pay_1", now=order.created_at
+            )
+            for _ in range(2)
+        ]
+        fails = [pool.submit(mark_failed, orders, order, {"payment_id": "pay_0"}) for _ in range(2)]
+    assert sorted(g.result().replayed for g in grants) == [False, True]
+    for f in fails:
+        f.result()
+    stored = orders.get("ord_race")
+    assert stored is not None and stored.status is OrderStatus.PAID
+    assert [e.amount for e in ledger.entries("user-race")] == [100_00]
+
+
+def test_purchase_rate_limit_answers_429_with_retry_after(
+    stack_env: Stack, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PURCHASE_RATE_LIMIT", "2")
+    body = {"package_id": "starter"}
+    path = "/api/v1/credits/purchase"
+    for _ in range(2):
+        response = invoke("credits_purchase", "POST", path=path, headers=user.headers, json=body)
+        assert response.status_code == 201, response.get_json()
+    limited = invoke("credits_purchase", "POST", path=path, headers=user.headers, json=body)
+    assert limited.status_code == 429
+    assert limited.get_json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+
+
+def test_stripe_paid_credit_order_goes_through_the_one_grant_path(firestore_client) -> None:
+    from shared.adapters.firestore_packages import FirestorePackages
+    from shared.purchases import CreditPurchases
+
+    orders = FirestoreOrders(firestore_client)
+    ledger = FirestoreLedger(firestore_client)
+    order = CreditOrder.from_quote(
+        "ord_stripe",
+        "user-stripe",
+        quote_purchase(500_00),
+        provider="stripe",
+        provider_order_id="pi_123",
+        created_at=datetime.now(UTC),
+    )
+    orders.create(order)
+    purchases = CreditPurchases(
+        ledger=ledger,
+        orders=orders,
+        packages=FirestorePackages(firestore_client),
+        gateways={},
+        slots=FirestoreSlotCounter(firestore_client),
+        purchase_limit=RateLimit("purchase", 1, 60),
+        verify_limit=RateLimit("verify", 1, 60),
+        clock=lambda: datetime.now(UTC),
+        new_order_id=lambda: "unused",
+    )
+    short = purchases.credit_order_paid(
+        "ord_stripe", "stripe", "pi_123", amount=100, currency="inr", event_id="evt_0"
+    )
+    assert short is None  # underpaid: flagged, nothing granted
+    for event in ("evt_1", "evt_2"):
+        purchases.credit_order_paid(
+            "ord_stripe", "stripe", "pi_123", amount=order.total, currency="INR", event_id=event
+        )
+    assert [e.amount for e in ledger.entries("user-stripe")] == [50_000, 5_000]
+    stored = orders.get("ord_stripe")
+    assert stored is not None and stored.status is OrderStatus.PAID
+    assert stored.provider_payment_id == "pi_123" and "payment_mismatch" in stored.flags
