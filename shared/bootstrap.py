@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shared.accounts import AccountStore
     from shared.adapters.event_service import OutboxDelivery
     from shared.adapters.razorpay_gateway import RazorpayGateway
+    from shared.adapters.stripe_checkout import StripeCreditCheckout
     from shared.alerts import AlertStore, PushSender
     from shared.auth import ServiceTokenVerifier, TokenVerifier
     from shared.balances import ProjectionStore
@@ -117,7 +118,7 @@ class Services:
         from datetime import UTC, datetime
 
         from shared.adapters.firestore_rate_limits import FirestoreSlotCounter
-        from shared.purchases import RAZORPAY, CreditPurchases
+        from shared.purchases import RAZORPAY, STRIPE, CreditPurchases
         from shared.rate_limits import RateLimit
 
         s = self.settings
@@ -125,7 +126,7 @@ class Services:
             ledger=self.ledger,
             orders=self.orders,
             packages=self.packages,
-            gateways={RAZORPAY: lambda: self.razorpay},
+            gateways={RAZORPAY: lambda: self.razorpay, STRIPE: lambda: self.stripe_checkout},
             slots=FirestoreSlotCounter(self.firestore, s.firestore_timeout_seconds),
             purchase_limit=RateLimit(
                 "purchase", s.purchase_rate_limit, s.rate_limit_window_seconds
@@ -133,7 +134,14 @@ class Services:
             verify_limit=RateLimit("verify", s.verify_rate_limit, s.rate_limit_window_seconds),
             clock=lambda: datetime.now(UTC),
             new_order_id=lambda: f"ord_{uuid.uuid4().hex}",
+            fx_rates=s.credit_fx_rates,
         )
+
+    @cached_property
+    def stripe_checkout(self) -> StripeCreditCheckout:
+        from shared.adapters.stripe_checkout import StripeCreditCheckout
+
+        return StripeCreditCheckout(self.payment_gateway, self.settings.stripe_publishable_key)
 
     @cached_property
     def razorpay_webhooks(self) -> RazorpayWebhooks:

@@ -13,6 +13,7 @@ class ProviderOrder:
     amount: int
     currency: str  # lower case, as we store it
     receipt: str | None
+    client_secret: str | None = None  # Stripe: what Stripe.js confirms the payment with
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,17 +25,21 @@ class ProviderPayment:
     status: str  # the provider's own word: created, authorized, captured, refunded, failed
 
 
-class CheckoutGateway(ABC):
-    """Port: a provider that takes payment for a credit order."""
+class OrderingGateway(ABC):
+    """Port: a provider that can open a payment for a credit order (Razorpay, Stripe)."""
 
     name: str
-    key_id: str  # public key the client's Checkout needs
+    key_id: str  # public key the client's Checkout (or Stripe.js) needs
 
     @abstractmethod
     def create_order(
         self, order_id: str, amount: int, currency: str, notes: Mapping[str, str]
     ) -> ProviderOrder:
-        """Create the provider's order for our ``order_id`` (used as its receipt)."""
+        """Create the provider's order for our ``order_id`` (idempotent on it)."""
+
+
+class CheckoutGateway(OrderingGateway):
+    """Port: a provider whose Checkout the server verifies (Razorpay)."""
 
     @abstractmethod
     def fetch_payment(self, payment_id: str) -> ProviderPayment: ...

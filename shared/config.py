@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 
 from pydantic import Field, SecretStr
@@ -38,6 +39,10 @@ class Settings(BaseSettings):
     stripe_secret_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
     stripe_api_base: str | None = None  # set for localstripe; None means Stripe itself
+    stripe_publishable_key: str = ""  # handed to clients to confirm credit purchases
+    # Credit purchases in other currencies (through Stripe): paise of credit value per minor
+    # unit, as JSON, e.g. CREDIT_FX_RATES='{"usd": "83.25"}'. Unlisted currencies are refused.
+    credit_fx_rates: dict[str, Decimal] = Field(default_factory=dict)
 
     event_service_url: str | None = None
     event_service_secret: SecretStr = SecretStr("")

@@ -175,6 +175,12 @@ class PaymentGateway(ABC):
     def create_intent(self, request: PaymentRequest, idempotency_key: str) -> GatewayIntent: ...
 
     @abstractmethod
+    def create_credit_intent(
+        self, amount: int, currency: str, metadata: Mapping[str, str], idempotency_key: str
+    ) -> GatewayIntent:
+        """Create an unconfirmed intent for a credit order; the client confirms it."""
+
+    @abstractmethod
     def confirm_intent(self, intent_id: str, idempotency_key: str) -> GatewayIntent:
         """Confirm; raise ``CardDeclined`` when the card is declined."""
 

@@ -11,6 +11,7 @@ Rules (amounts in paise, before tax):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
 
 from shared.errors import invalid_field
 from shared.money import Money, percent_of, percent_of_floor
@@ -72,4 +73,33 @@ def quote_purchase(amount: int, field: str = "amount") -> Quote:
         currency=PRICING_CURRENCY,
         credits=amount,
         bonus_credits=percent_of_floor(amount, bonus_percent(amount)),
+    )
+
+
+def quote_foreign_purchase(
+    amount: int, currency: str, paise_per_unit: Decimal, field: str = "amount"
+) -> Quote:
+    """Price a purchase of ``amount`` minor units of another currency (paid through Stripe).
+
+    Credits are the amount's INR value at ``paise_per_unit``, rounded down to the credit unit
+    (never granting value not paid for). The ₹100-₹50,000 limits and the bonus tiers apply to
+    that INR value. No GST is added: it is charged on INR sales only (sales abroad are
+    zero-rated exports of services).
+    """
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise invalid_field(field, f"must be an integer number of {currency} minor units")
+    if amount <= 0 or paise_per_unit <= 0:
+        raise invalid_field(field, "must be positive")
+    credits = int((Decimal(amount) * paise_per_unit).to_integral_value(rounding=ROUND_FLOOR))
+    if not MIN_PURCHASE_PAISE <= credits <= MAX_PURCHASE_PAISE:
+        raise invalid_field(
+            field, "must be worth ₹100 to ₹50,000 of credits at the configured rate"
+        )
+    return Quote(
+        amount=amount,
+        tax=0,
+        total=amount,
+        currency=currency,
+        credits=credits,
+        bonus_credits=percent_of_floor(credits, bonus_percent(credits)),
     )

@@ -7,11 +7,12 @@ Credits are granted by ``shared.orders.grant_purchase_credits`` only, whoever co
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from shared.checkout import CheckoutGateway, ProviderPayment
+from shared.checkout import CheckoutGateway, OrderingGateway, ProviderPayment
 from shared.errors import Conflict, NotFound, invalid_field
 from shared.ledger import LedgerStore
 from shared.orders import (
@@ -24,10 +25,11 @@ from shared.orders import (
     grant_purchase_credits,
 )
 from shared.packages import PackageCatalog, find_package
-from shared.pricing import PRICING_CURRENCY, quote_purchase
+from shared.pricing import PRICING_CURRENCY, Quote, quote_foreign_purchase, quote_purchase
 from shared.rate_limits import RateLimit, SlotCounter, enforce_rate_limit
 
 RAZORPAY = "razorpay"
+STRIPE = "stripe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +46,13 @@ class Checkout:
 
     order: CreditOrder
     key_id: str
+    client_secret: str | None = None
 
     def to_json(self) -> dict[str, object]:
         order = self.order
+        secret = {"client_secret": self.client_secret} if self.client_secret else {}
         return {
+            **secret,
             "order_id": order.id,
             "provider": order.provider,
             "provider_order_id": order.provider_order_id,
@@ -82,27 +87,26 @@ class CreditPurchases:
     ledger: LedgerStore
     orders: OrderStore
     packages: PackageCatalog
-    gateways: Mapping[str, Callable[[], CheckoutGateway]]  # built on first use
+    gateways: Mapping[str, Callable[[], OrderingGateway]]  # built on first use
     slots: SlotCounter
     purchase_limit: RateLimit
     verify_limit: RateLimit
     clock: Callable[[], datetime]
     new_order_id: Callable[[], str]
+    # Paise of credit value per minor unit of another currency (e.g. usd: 83.25 for ₹83.25/$1).
+    fx_rates: Mapping[str, Decimal] = field(default_factory=dict)
 
     def start(self, user_id: str, request: PurchaseRequest) -> Checkout:
         """Price the purchase, create the provider's order and store ours (status created)."""
         if (request.package_id is None) == (request.amount is None):
             raise invalid_field("package_id", "give exactly one of package_id or amount")
-        provider = request.provider or RAZORPAY
+        quote = self._quote(request)
+        # INR goes through Razorpay unless Stripe is asked for; other currencies through Stripe.
+        provider = request.provider or (RAZORPAY if quote.currency == PRICING_CURRENCY else STRIPE)
         if provider not in self.gateways:
             raise invalid_field("provider", f"must be one of: {', '.join(sorted(self.gateways))}")
-        if request.package_id is not None:
-            quote = find_package(self.packages, request.package_id).quote
-        else:
-            currency = (request.currency or "").lower()
-            if currency != PRICING_CURRENCY:
-                raise invalid_field("currency", "credits are sold in inr")
-            quote = quote_purchase(request.amount or 0)
+        if provider == RAZORPAY and quote.currency != PRICING_CURRENCY:
+            raise invalid_field("provider", "razorpay sells credits in inr only; use stripe")
         enforce_rate_limit(self.slots, self.purchase_limit, user_id, self.clock())
         gateway = self.gateways[provider]()
         order_id = self.new_order_id()
@@ -119,14 +123,31 @@ class CreditPurchases:
             package_id=request.package_id,
         )
         self.orders.create(order)
-        return Checkout(order, gateway.key_id)
+        return Checkout(order, gateway.key_id, provider_order.client_secret)
+
+    def _quote(self, request: PurchaseRequest) -> Quote:
+        if request.package_id is not None:
+            return find_package(self.packages, request.package_id).quote
+        currency = (request.currency or "").lower()
+        if currency == PRICING_CURRENCY:
+            return quote_purchase(request.amount or 0)
+        if currency not in self.fx_rates:
+            sold_in = ", ".join(sorted({PRICING_CURRENCY, *self.fx_rates}))
+            raise invalid_field("currency", f"credits are sold in: {sold_in}")
+        return quote_foreign_purchase(request.amount or 0, currency, self.fx_rates[currency])
+
+    def _razorpay(self) -> CheckoutGateway:
+        gateway = self.gateways[RAZORPAY]()
+        if not isinstance(gateway, CheckoutGateway):
+            raise TypeError("the razorpay gateway must verify Checkout signatures")
+        return gateway
 
     def verify_razorpay(
         self, user_id: str, provider_order_id: str, payment_id: str, signature: str
     ) -> GrantResult:
         """Check Checkout's result and grant the order's credits (once, whoever comes first)."""
         enforce_rate_limit(self.slots, self.verify_limit, user_id, self.clock())
-        gateway = self.gateways[RAZORPAY]()
+        gateway = self._razorpay()
         if not gateway.checkout_signature_valid(provider_order_id, payment_id, signature):
             raise invalid_field("razorpay_signature", "does not match the order and payment")
         order = self.orders.by_provider_order(RAZORPAY, provider_order_id)

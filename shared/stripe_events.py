@@ -85,14 +85,18 @@ def _on_intent(
     credit_order_paid: CreditOrderPaid | None,
 ) -> None:
     credit_order_id = intent.metadata.get("credit_order_id")
-    if credit_order_id and intent.status is PaymentStatus.SUCCEEDED:
-        # A Stripe credit purchase (seed 000, non-INR): credits are granted by the credits domain.
+    if credit_order_id:
+        # A Stripe credit purchase: the credits domain grants it (once, however often this event
+        # arrives). It is not a seed-004 payment, so no payment record or notification.
+        if intent.status is not PaymentStatus.SUCCEEDED:
+            return
         if credit_order_paid is None:
             log.warning(
                 "credit order paid but no grant hook is wired", extra={"order": credit_order_id}
             )
         else:
             credit_order_paid(credit_order_id, intent, event.id)
+        return
     details = {}
     if intent.status is PaymentStatus.FAILED:
         details = {"decline_code": intent.decline_code, "failure_message": intent.failure_message}

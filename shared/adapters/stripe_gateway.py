@@ -84,6 +84,18 @@ class StripeGateway(PaymentGateway):
             )
         return intent_from_stripe(intent.to_dict())
 
+    def create_credit_intent(
+        self, amount: int, currency: str, metadata: Mapping[str, str], idempotency_key: str
+    ) -> GatewayIntent:
+        """Create an unconfirmed PaymentIntent that the client confirms with Stripe.js."""
+        params = {"amount": amount, "currency": currency, "metadata": dict(metadata)}
+        with _converted_errors():
+            intent = self._client.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        return intent_from_stripe(intent.to_dict())
+
     def confirm_intent(self, intent_id: str, idempotency_key: str) -> GatewayIntent:
         import stripe
 

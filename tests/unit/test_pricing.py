@@ -77,3 +77,19 @@ def test_default_packages_cover_every_bonus_tier() -> None:
     tiers = {bonus_percent(package.amount) for package in DEFAULT_PACKAGES}
     assert tiers == {0, 10, 15, 20, 25}
     assert len({package.id for package in DEFAULT_PACKAGES}) == len(DEFAULT_PACKAGES)
+
+
+def test_foreign_purchases_are_priced_at_their_inr_value_rounded_down() -> None:
+    from decimal import Decimal
+
+    from shared.pricing import quote_foreign_purchase
+
+    quote = quote_foreign_purchase(2000, "usd", Decimal("83.25"))
+    assert (quote.amount, quote.tax, quote.total, quote.currency) == (2000, 0, 2000, "usd")
+    assert (quote.credits, quote.bonus_credits) == (166_500, 24_975)
+    # 121 cents at 83.25 paise is 10073.25 paise: rounded down to 10073 credit units.
+    assert quote_foreign_purchase(121, "usd", Decimal("83.25")).credits == 10_073
+    with pytest.raises(InvalidRequest):
+        quote_foreign_purchase(120, "usd", Decimal("83.25"))  # ₹99.90: under the minimum
+    with pytest.raises(InvalidRequest):
+        quote_foreign_purchase(60_061, "usd", Decimal("83.25"))  # over ₹50,000

@@ -1,0 +1,34 @@
+"""Stripe as a way to pay for credit orders: an unconfirmed PaymentIntent per order.
+
+The client confirms it with Stripe.js using the returned client secret; the signed
+``payment_intent.succeeded`` webhook then grants the credits through the one grant path
+(``shared.orders.grant_purchase_credits``), exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from shared.checkout import OrderingGateway, ProviderOrder
+from shared.payments import PaymentGateway
+
+
+class StripeCreditCheckout(OrderingGateway):
+    name = "stripe"
+
+    def __init__(self, stripe: PaymentGateway, publishable_key: str) -> None:
+        self._stripe = stripe
+        self.key_id = publishable_key
+
+    def create_order(
+        self, order_id: str, amount: int, currency: str, notes: Mapping[str, str]
+    ) -> ProviderOrder:
+        intent = self._stripe.create_credit_intent(
+            amount,
+            currency,
+            {**notes, "credit_order_id": order_id},
+            idempotency_key=f"credit-order-{order_id}",  # a retried purchase reuses the intent
+        )
+        return ProviderOrder(
+            intent.id, intent.amount, intent.currency, order_id, client_secret=intent.client_secret
+        )
