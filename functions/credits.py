@@ -31,7 +31,7 @@ class PurchaseBody(BaseModel):
 @endpoint
 def credits_balance(call: Call) -> Reply:
     svc = call.services
-    return Reply(read_balance(svc.ledger, call.user.uid, svc.accounts).to_json())
+    return Reply(read_balance(svc.accounts, call.user.uid).to_json())
 
 
 @endpoint(body=AccountPatch)

@@ -31,8 +31,21 @@ class AccountStore(ABC):
     def merge_settings(self, user_id: str, settings: Mapping[str, object]) -> None: ...
 
     @abstractmethod
+    def snapshot(self, user_id: str) -> AccountSnapshot:
+        """Return the account's head and settings together, in one read."""
+
+    @abstractmethod
     def totals(self, user_id: str) -> Mapping[EntryType, int]:
         """Return the sum of entry amounts per type, over the account's whole ledger."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """The head as of the last ledger commit, and the user's settings."""
+
+    head: AccountHead
+    updated_at: datetime | None
+    settings: Mapping[str, object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,19 +100,16 @@ def low_balance_threshold(settings: Mapping[str, object]) -> int:
     return DEFAULT_LOW_BALANCE_THRESHOLD
 
 
-def read_balance(
-    ledger: LedgerStore, user_id: str, accounts: AccountStore | None = None
-) -> Balance:
-    """Return the account's authoritative balance (from its ledger head) and its threshold."""
-    page = ledger.history(user_id, limit=1)
-    head = page.entries[0].head if page.entries else AccountHead(user_id)
-    updated_at = page.entries[0].created_at if page.entries else None
-    threshold = (
-        low_balance_threshold(accounts.settings(user_id))
-        if accounts
-        else DEFAULT_LOW_BALANCE_THRESHOLD
-    )
-    return Balance(user_id, head.balance, head.held, head.available, threshold, updated_at)
+def read_balance(accounts: AccountStore, user_id: str) -> Balance:
+    """Return the account's balance and threshold in one read.
+
+    The balance is the head pointer, which every ledger commit writes atomically with its
+    entries, so it is the ledger head's balance (see ``shared.adapters.firestore_ledger``).
+    """
+    snap = accounts.snapshot(user_id)
+    head = snap.head
+    threshold = low_balance_threshold(snap.settings)
+    return Balance(user_id, head.balance, head.held, head.available, threshold, snap.updated_at)
 
 
 def read_account(ledger: LedgerStore, accounts: AccountStore, user_id: str) -> Account:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from shared.accounts import ACCOUNTS, AccountStore
-from shared.adapters.firestore_ledger import TRANSACTIONS, _eq, _unavailable_on_outage
-from shared.ledger import EntryType
+from shared.accounts import ACCOUNTS, AccountSnapshot, AccountStore
+from shared.adapters.firestore_ledger import HEADS, TRANSACTIONS, _eq, _unavailable_on_outage
+from shared.ledger import AccountHead, EntryType
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -41,6 +41,23 @@ class FirestoreAccounts(AccountStore):
         data = snapshot.to_dict() if snapshot.exists else None
         settings = (data or {}).get("settings")
         return dict(settings) if isinstance(settings, dict) else {}
+
+    def snapshot(self, user_id: str) -> AccountSnapshot:
+        refs = [self._db.collection(HEADS).document(user_id),
+                self._db.collection(ACCOUNTS).document(user_id)]  # fmt: skip
+        head, updated_at, settings = AccountHead(user_id), None, {}
+        with _unavailable_on_outage():
+            snapshots = list(self._db.get_all(refs, timeout=self._timeout))  # one round trip
+        for snapshot in snapshots:
+            data = snapshot.to_dict() if snapshot.exists else None
+            if not data:
+                continue
+            if snapshot.reference.parent.id == HEADS:
+                head = AccountHead(user_id, data["seq"], data["balance"], data["held"])
+                updated_at = data.get("updated_at")
+            elif isinstance(data.get("settings"), dict):
+                settings = dict(data["settings"])
+        return AccountSnapshot(head, updated_at, settings)
 
     def merge_settings(self, user_id: str, settings: Mapping[str, object]) -> None:
         with _unavailable_on_outage():

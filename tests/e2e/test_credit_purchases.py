@@ -282,7 +282,7 @@ def test_amount_mismatch_grants_nothing_and_flags_the_order(
         ({"amount": 10000.5, "currency": "inr"}, "amount"),
         ({"amount": True, "currency": "inr"}, "amount"),
         ({"amount": 10_000}, "currency"),
-        ({"amount": 10_000, "currency": "usd"}, "currency"),
+        ({"amount": 10_000, "currency": "eur"}, "currency"),  # no rate configured for eur
         ({}, "package_id"),
         ({"package_id": "basic", "amount": 50_000, "currency": "inr"}, "package_id"),
         ({"package_id": 7}, "package_id"),

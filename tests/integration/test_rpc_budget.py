@@ -23,9 +23,8 @@ def counted(stack_env: Stack):
     return services, counter
 
 
-def test_balance_read_is_two_round_trips(counted, user: User) -> None:
-    # The head query, plus the user's own low-balance threshold (user_credits settings), which
-    # api.md requires in the balance response.
+def test_balance_read_is_one_round_trip(counted, user: User) -> None:
+    # The head pointer and the user's settings (their own threshold) in one batch get.
     services, counter = counted
     services.ledger.append(user.uid, [Posting(EntryType.GRANT, 500)])
     with counter.measuring():
@@ -34,7 +33,7 @@ def test_balance_read_is_two_round_trips(counted, user: User) -> None:
         )
     assert response.status_code == 200
     assert response.get_json()["balance"] == 500
-    assert dict(counter.calls) == {"RunQuery": 1, "BatchGetDocuments": 1}, counter.calls
+    assert dict(counter.calls) == {"BatchGetDocuments": 1}, counter.calls
 
 
 def test_uncontended_deduction_is_two_round_trips(counted, user: User) -> None:
