@@ -207,8 +207,71 @@ class HistoryPage:
     next_cursor: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class EffectRequest:
+    """One external effect to apply at most once: its postings, under its effect key."""
+
+    postings: Sequence[Posting]
+    effect_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EffectOutcome:
+    """What became of one effect of a batch: applied or replayed, or refused for credits."""
+
+    result: AppendResult | None = None
+    error: InsufficientCredits | None = None
+
+
+# One commit holds each effect's entries and effect record plus the head pointer: well under
+# Firestore's 500 writes per commit.
+MAX_EFFECTS_PER_COMMIT = 200
+
+
+def plan_effects(
+    head: AccountHead,
+    requests: Sequence[EffectRequest],
+    replays: Mapping[str, list[LedgerEntry]],
+    now: datetime,
+) -> tuple[list[EffectOutcome], list[AppendResult]]:
+    """Decide, in order, what each effect does after ``head``; return outcomes and new results.
+
+    An effect already applied (in ``replays``, or earlier in this batch) is replayed; one the
+    account cannot afford is refused alone; the others are numbered one after another.
+    """
+    outcomes: list[EffectOutcome] = []
+    fresh: list[AppendResult] = []
+    applied: dict[str, list[LedgerEntry]] = {}
+    current = head
+    for request in requests:
+        key = request.effect_key
+        earlier = (replays.get(key) or applied.get(key)) if key else None
+        if earlier:
+            outcomes.append(EffectOutcome(AppendResult(earlier, replayed=True)))
+            continue
+        try:
+            entries = post(current, request.postings, now, key)
+        except InsufficientCredits as error:
+            outcomes.append(EffectOutcome(error=error))
+            continue
+        if key:
+            applied[key] = entries
+        result = AppendResult(entries)
+        fresh.append(result)
+        outcomes.append(EffectOutcome(result))
+        current = result.head
+    return outcomes, fresh
+
+
 class LedgerStore(ABC):
     """Port: where ledger entries are kept."""
+
+    @abstractmethod
+    def append_batch(self, user_id: str, requests: Sequence[EffectRequest]) -> list[EffectOutcome]:
+        """Apply several effects to one account in one commit, each at most once, in order.
+
+        An effect the account cannot afford is refused on its own; the rest still apply.
+        """
 
     @abstractmethod
     def append(

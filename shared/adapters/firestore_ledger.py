@@ -31,16 +31,19 @@ from google.api_core import exceptions as gexc
 
 from shared.errors import InvalidRequest, LedgerContention, Unavailable
 from shared.ledger import (
+    MAX_EFFECTS_PER_COMMIT,
     AccountHead,
     AppendResult,
     DocumentWrite,
+    EffectOutcome,
+    EffectRequest,
     EntryType,
     HistoryPage,
     LedgerEntry,
     LedgerStore,
     Posting,
     effect_id,
-    post,
+    plan_effects,
 )
 
 if TYPE_CHECKING:
@@ -49,6 +52,9 @@ if TYPE_CHECKING:
 TRANSACTIONS = "credit_transactions"
 EFFECTS = "ledger_effects"
 HEADS = "ledger_heads"
+
+# Firestore's limit on values in one "in" filter.
+IN_QUERY_LIMIT = 30
 
 # Losing the race means someone else just wrote: retry soon, with jitter so losers spread out.
 BACKOFF_BASE_SECONDS = 0.005
@@ -121,37 +127,56 @@ class FirestoreLedger(LedgerStore):
         effect_key: str | None = None,
         side_writes: Sequence[DocumentWrite] = (),
     ) -> AppendResult:
+        request = EffectRequest(postings, effect_key)
+        [outcome] = self._locked_apply(user_id, [request], side_writes)
+        if outcome.error is not None:
+            raise outcome.error
+        if outcome.result is None:
+            raise AssertionError("an effect ends applied, replayed or refused")
+        return outcome.result
+
+    def append_batch(self, user_id: str, requests: Sequence[EffectRequest]) -> list[EffectOutcome]:
+        if len(requests) > MAX_EFFECTS_PER_COMMIT:
+            raise ValueError(f"at most {MAX_EFFECTS_PER_COMMIT} effects per commit")
+        return self._locked_apply(user_id, requests, ())
+
+    def _locked_apply(
+        self,
+        user_id: str,
+        requests: Sequence[EffectRequest],
+        side_writes: Sequence[DocumentWrite],
+    ) -> list[EffectOutcome]:
         with self._locks_guard:
             account_lock = self._account_locks.setdefault(user_id, _AccountLock())
         with account_lock.lock:
-            return self._append(user_id, postings, effect_key, side_writes)
+            return self._apply(user_id, requests, side_writes)
 
-    def _append(
+    def _apply(
         self,
         user_id: str,
-        postings: Sequence[Posting],
-        effect_key: str | None,
+        requests: Sequence[EffectRequest],
         side_writes: Sequence[DocumentWrite],
-    ) -> AppendResult:
+    ) -> list[EffectOutcome]:
+        keys = sorted({r.effect_key for r in requests if r.effect_key})
         for attempt in range(self._max_attempts):
-            # First try: head pointer and effect record in one round trip. After a lost race the
-            # pointer may lag, so read the authoritative head and effect by query instead.
+            # First try: head pointer and effect records in one round trip. After a lost race
+            # the pointer may lag, so read the authoritative head and effects by query instead.
             with _unavailable_on_outage():
                 if attempt == 0:
-                    head, replay = self._fast_read(user_id, effect_key)
+                    head, replays = self._fast_read(user_id, keys)
                 else:
-                    head, replay = self.head(user_id), self._effect_by_query(effect_key)
-            if replay:
-                return AppendResult(replay, replayed=True)
-            entries = post(head, postings, self._clock(), effect_key)
+                    head, replays = self.head(user_id), self._effects_by_query(keys)
+            outcomes, fresh = plan_effects(head, requests, replays, self._clock())
+            if not fresh:
+                return outcomes  # all replayed or refused: nothing to write
             try:
                 with _unavailable_on_outage():
-                    self._commit(entries, effect_key, side_writes)
+                    self._commit(fresh, side_writes)
             except _RACE_LOST:
                 self.conflicts += 1
                 self._sleep(_jittered_backoff(attempt))
                 continue
-            return AppendResult(entries)
+            return outcomes
         raise LedgerContention(
             "the account is busy; retry the request", {"user_id": user_id, "retryable": True}
         )
@@ -235,12 +260,11 @@ class FirestoreLedger(LedgerStore):
             return [entry_from_document(_data(d)) for d in query.stream(timeout=self._timeout)]
 
     def _fast_read(
-        self, user_id: str, effect_key: str | None
-    ) -> tuple[AccountHead, list[LedgerEntry]]:
+        self, user_id: str, effect_keys: Sequence[str]
+    ) -> tuple[AccountHead, dict[str, list[LedgerEntry]]]:
         refs = [self._db.collection(HEADS).document(user_id)]
-        if effect_key:
-            refs.append(self._db.collection(EFFECTS).document(effect_id(effect_key)))
-        head, replay = AccountHead(user_id), []
+        refs += [self._db.collection(EFFECTS).document(effect_id(k)) for k in effect_keys]
+        head, replays = AccountHead(user_id), {}
         for snapshot in self._db.get_all(refs, timeout=self._timeout):
             if not snapshot.exists:
                 continue
@@ -248,41 +272,45 @@ class FirestoreLedger(LedgerStore):
             if snapshot.reference.parent.id == HEADS:
                 head = AccountHead(user_id, data["seq"], data["balance"], data["held"])
             else:
-                replay = [entry_from_document(e) for e in data["entries"]]
-        return head, replay
+                replays[data["effect_key"]] = [entry_from_document(e) for e in data["entries"]]
+        return head, replays
 
-    def _effect_by_query(self, effect_key: str | None) -> list[LedgerEntry]:
-        if not effect_key:
-            return []
-        query = self._db.collection(TRANSACTIONS).where(filter=_eq("effect_key", effect_key))
-        entries = [entry_from_document(_data(d)) for d in query.stream(timeout=self._timeout)]
-        return sorted(entries, key=lambda e: e.seq)
+    def _effects_by_query(self, effect_keys: Sequence[str]) -> dict[str, list[LedgerEntry]]:
+        """Find applied effects from the entries themselves (authoritative, unlike the records)."""
+        found: dict[str, list[LedgerEntry]] = {}
+        for start in range(0, len(effect_keys), IN_QUERY_LIMIT):
+            chunk = list(effect_keys[start : start + IN_QUERY_LIMIT])
+            query = self._db.collection(TRANSACTIONS).where(filter=_cmp("effect_key", "in", chunk))
+            for snapshot in query.stream(timeout=self._timeout):
+                entry = entry_from_document(_data(snapshot))
+                found.setdefault(entry.effect_key or "", []).append(entry)
+        return {key: sorted(entries, key=lambda e: e.seq) for key, entries in found.items()}
 
     def _commit(
-        self,
-        entries: list[LedgerEntry],
-        effect_key: str | None,
-        side_writes: Iterable[DocumentWrite],
+        self, results: Sequence[AppendResult], side_writes: Iterable[DocumentWrite]
     ) -> None:
         batch = self._db.batch()
-        for entry in entries:
-            batch.create(
-                self._db.collection(TRANSACTIONS).document(entry.id), entry_to_document(entry)
-            )
-        if effect_key:
-            batch.set(
-                self._db.collection(EFFECTS).document(effect_id(effect_key)),
-                {
-                    "effect_key": effect_key,
-                    "user_id": entries[0].user_id,
-                    "entries": [entry_to_document(e) for e in entries],
-                    "created_at": entries[0].created_at,
-                },
-            )
+        for result in results:
+            for entry in result.entries:
+                batch.create(
+                    self._db.collection(TRANSACTIONS).document(entry.id), entry_to_document(entry)
+                )
+        for result in results:
+            first = result.entries[0]
+            if first.effect_key:
+                batch.set(
+                    self._db.collection(EFFECTS).document(effect_id(first.effect_key)),
+                    {
+                        "effect_key": first.effect_key,
+                        "user_id": first.user_id,
+                        "entries": [entry_to_document(e) for e in result.entries],
+                        "created_at": first.created_at,
+                    },
+                )
         for write in side_writes:
             ref = self._db.collection(write.collection).document(write.document_id)
             batch.set(ref, dict(write.data), merge=write.merge)
-        last = entries[-1]
+        last = results[-1].entries[-1]
         batch.set(
             self._db.collection(HEADS).document(last.user_id),
             {

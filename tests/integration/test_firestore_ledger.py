@@ -146,3 +146,35 @@ def test_concurrent_grants_from_several_instances_all_land(firestore_client: Any
         list(pool.map(lambda n: instances[n % 4].append("alice", grant(1)), range(200)))
     entries = assert_sound(FirestoreLedger(firestore_client), "alice")
     assert entries[-1].balance_after == 200
+
+
+def test_a_batch_of_effects_lands_in_one_commit_and_replays(ledger: FirestoreLedger) -> None:
+    from shared.ledger import EffectRequest
+
+    ledger.append("alice", grant(30))
+    requests = [EffectRequest(spend(10), f"usage:{n}") for n in range(5)]
+    outcomes = ledger.append_batch("alice", requests)
+    assert [bool(o.result) for o in outcomes] == [True, True, True, False, False]
+    assert all(o.error is not None for o in outcomes[3:])
+    assert_sound(ledger, "alice")
+    again = ledger.append_batch("alice", requests[:3])
+    assert all(o.result is not None and o.result.replayed for o in again)
+    assert ledger.head("alice").balance == 0
+
+
+def test_racing_batches_with_shared_events_apply_each_event_once(
+    firestore_client: Any,
+) -> None:
+    from shared.ledger import EffectRequest
+
+    FirestoreLedger(firestore_client).append("alice", grant(1000))
+    instances = [FirestoreLedger(firestore_client) for _ in range(6)]
+    # Six "instances" each send an overlapping window of the same 20 events.
+    windows = [[EffectRequest(spend(1), f"usage:{n}") for n in range(k, k + 15)]
+               for k in range(0, 6)]  # fmt: skip
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda i: instances[i].append_batch("alice", windows[i]), range(6)))
+    entries = assert_sound(FirestoreLedger(firestore_client), "alice")
+    keys = [e.effect_key for e in entries if e.effect_key]
+    assert len(keys) == len(set(keys)) == 20
+    assert entries[-1].balance_after == 1000 - 20

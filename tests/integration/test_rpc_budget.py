@@ -51,3 +51,63 @@ def test_uncontended_deduction_is_two_round_trips(counted, user: User) -> None:
         )
     assert replay.replayed
     assert (counter.total, counter.writes) == (1, 0), counter.calls
+
+
+def test_usage_deduction_through_its_handler_is_two_round_trips(
+    counted, user: User, service_headers: dict[str, str]
+) -> None:
+    services, counter = counted
+    services.ledger.append(user.uid, [Posting(EntryType.GRANT, 500)])
+    body = {"user_id": user.uid, "service": "bench", "amount": 10, "event_id": "e-1"}
+    with counter.measuring():
+        response = invoke("usage_record", "POST", path="/api/v1/usage",
+                          headers=service_headers, json=body)  # fmt: skip
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert (counter.total, counter.writes) == (2, 1), counter.calls
+
+
+def test_a_batch_of_100_usage_events_for_one_account_is_two_round_trips(
+    counted, user: User, service_headers: dict[str, str]
+) -> None:
+    services, counter = counted
+    services.ledger.append(user.uid, [Posting(EntryType.GRANT, 10_000)])
+    events = [{"user_id": user.uid, "service": "bench", "amount": 1, "event_id": f"b-{n}"}
+              for n in range(100)]  # fmt: skip
+    with counter.measuring():
+        response = invoke("usage_batch", "POST", path="/api/v1/usage/batch",
+                          headers=service_headers, json={"events": events})  # fmt: skip
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["charged"] == 100
+    assert (counter.total, counter.writes) == (2, 1), counter.calls
+    assert services.ledger.head(user.uid).balance == 9_900
+    with counter.measuring():
+        replay = invoke("usage_batch", "POST", path="/api/v1/usage/batch",
+                        headers=service_headers, json={"events": events})  # fmt: skip
+    assert all(item["replayed"] for item in replay.get_json()["data"])
+    assert (counter.total, counter.writes) == (1, 0), counter.calls
+
+
+def test_a_replayed_webhook_is_one_read_and_no_write(counted, stack_env: Stack) -> None:
+    import hashlib
+    import hmac
+    import json
+    import uuid
+
+    _, counter = counted
+    body = json.dumps({"entity": "event", "event": "payment.authorized", "contains": ["payment"],
+                       "payload": {"payment": {"entity": {"id": f"pay_{uuid.uuid4().hex[:14]}",
+                       "order_id": "order_unknown", "amount": 100, "currency": "INR",
+                       "status": "authorized"}}}}).encode()  # fmt: skip
+    signature = hmac.new(stack_env.razorpay_webhook_secret.encode(), body, hashlib.sha256)
+    headers = {"X-Razorpay-Signature": signature.hexdigest(), "Content-Type": "application/json",
+               "x-razorpay-event-id": f"evt_{uuid.uuid4().hex[:14]}"}  # fmt: skip
+
+    def deliver() -> int:
+        response = invoke("webhooks_razorpay", "POST", path="/api/v1/webhooks/razorpay",
+                          headers=headers, data=body)  # fmt: skip
+        return response.status_code
+
+    assert deliver() == 200
+    with counter.measuring():
+        assert deliver() == 200
+    assert (counter.total, counter.writes) == (1, 0), counter.calls

@@ -92,3 +92,23 @@ def test_invariant_check_finds_gaps_bad_balances_and_overdrafts() -> None:
 
     overdrawn = post(AccountHead("carol"), [Posting(EntryType.USAGE, -5, allow_negative=True)], NOW)
     assert any("below zero" in p for p in invariant_violations(overdrawn))
+
+
+def test_plan_effects_replays_refuses_alone_and_numbers_the_rest() -> None:
+    from shared.ledger import EffectRequest, plan_effects
+
+    head = AccountHead("alice", seq=3, balance=25)
+    earlier = post(AccountHead("alice", 1, 40), [spend(5)], NOW, "usage:a")
+    requests = [
+        EffectRequest([spend(5)], "usage:a"),  # applied before this batch
+        EffectRequest([spend(10)], "usage:b"),
+        EffectRequest([spend(100)], "usage:c"),  # more than is left: refused on its own
+        EffectRequest([spend(10)], "usage:b"),  # the same event twice in one batch
+        EffectRequest([spend(15)], "usage:d"),
+    ]
+    outcomes, fresh = plan_effects(head, requests, {"usage:a": earlier}, NOW)
+    assert [o.result.replayed if o.result else "refused" for o in outcomes] == [
+        True, False, "refused", True, False]  # fmt: skip
+    assert [(e.seq, e.balance_after) for r in fresh for e in r.entries] == [(4, 15), (5, 0)]
+    assert outcomes[3].result is not None
+    assert outcomes[3].result.entries == outcomes[1].result.entries  # type: ignore[union-attr]
