@@ -17,7 +17,7 @@ class DeviceBody(BaseModel):
     platform: Platform = Platform.ANDROID
 
 
-@endpoint
+@endpoint(body=DeviceBody)
 def devices_register(call: Call) -> Reply:
     body = call.body(DeviceBody)
     device = register_device(

@@ -38,7 +38,7 @@ class EmptyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-@endpoint
+@endpoint(body=HoldBody)
 def holds_place(call: Call) -> Reply:
     body = call.body(HoldBody)
     settings = call.services.settings
@@ -58,7 +58,7 @@ def holds_place(call: Call) -> Reply:
     return Reply(hold.to_json(), 201)
 
 
-@endpoint
+@endpoint(body=CaptureBody)
 def holds_capture(call: Call) -> Reply:
     amount = call.body(CaptureBody).amount
     hold = capture_hold(
@@ -72,7 +72,7 @@ def holds_capture(call: Call) -> Reply:
     return Reply(hold.to_json())
 
 
-@endpoint
+@endpoint(body=EmptyBody)
 def holds_release(call: Call) -> Reply:
     if call.request.get_data(cache=True):
         call.body(EmptyBody)

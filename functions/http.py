@@ -7,6 +7,7 @@ in the registry, so each fact about an endpoint is written once.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from shared.errors import (
     MethodNotAllowed,
     RateLimited,
     Unauthenticated,
+    invalid_field,
 )
 from shared.idempotency import (
     KEY_HEADER,
@@ -75,8 +77,9 @@ class Call:
 
     def body(self, model: type[Model]) -> Model:
         """Parse the JSON body into ``model`` or raise a 400 naming each bad field."""
-        raw = self.request.get_data(cache=True)
-        if len(raw) > MAX_BODY_BYTES:
+        declared = self.request.content_length or 0
+        raw = b"" if declared > MAX_BODY_BYTES else self.request.get_data(cache=True)
+        if declared > MAX_BODY_BYTES or len(raw) > MAX_BODY_BYTES:
             raise InvalidRequest(
                 f"body: larger than {MAX_BODY_BYTES} bytes", {"fields": {"body": "too large"}}
             )
@@ -91,11 +94,14 @@ class Call:
             raise InvalidRequest(
                 "body: not valid JSON", {"fields": {"body": "not valid JSON"}}
             ) from exc
+        _reject_unstorable(data)
         return _validate(model, data)
 
     def query(self, model: type[Model]) -> Model:
         """Parse the query string into ``model`` or raise a 400 naming each bad parameter."""
-        return _validate(model, self.request.args.to_dict())
+        params = self.request.args.to_dict()
+        _reject_unstorable(params)
+        return _validate(model, params)
 
 
 Handler = Callable[[Call], Reply]
@@ -270,6 +276,29 @@ def _path_params(patterns: tuple[str, ...], path: str) -> dict[str, str]:
         else:
             return params
     return {}
+
+
+# Firestore stores signed 64-bit integers; a larger JSON number can only be a mistake or an attack.
+INT64 = range(-(2**63), 2**63)
+# Control characters (but tab and newlines) and lone surrogates: never meaningful in our fields,
+# and a lone surrogate cannot even be encoded for storage.
+_UNWANTED_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _reject_unstorable(data: object, path: tuple[str, ...] = ()) -> None:
+    """Raise a 400 naming the first value (key or item) that no field of ours may hold."""
+    name = ".".join(path) or "body"
+    if isinstance(data, dict):
+        for key, value in data.items():
+            _reject_unstorable(key, (*path, "<key>"))
+            _reject_unstorable(value, (*path, str(key)))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            _reject_unstorable(item, (*path, str(index)))
+    elif isinstance(data, str) and _UNWANTED_CHARACTERS.search(data):
+        raise invalid_field(name, "must not contain control characters or lone surrogates")
+    elif isinstance(data, int) and not isinstance(data, bool) and data not in INT64:
+        raise invalid_field(name, "must be a signed 64-bit integer")
 
 
 def _validate(model: type[Model], data: object) -> Model:

@@ -33,7 +33,7 @@ class PaymentRef(BaseModel):
     payment_intent_id: str = Field(pattern=PAYMENT_INTENT_ID)
 
 
-@endpoint
+@endpoint(body=PaymentBody)
 def stripe_payment_process(call: Call) -> Reply:
     body = call.body(PaymentBody)
     request = PaymentRequest(
@@ -58,7 +58,7 @@ def stripe_payment_get(call: Call) -> Reply:
     return Reply(payment.to_json())
 
 
-@endpoint
+@endpoint(body=PaymentRef)
 def stripe_payment_verify(call: Call) -> Reply:
     ref = call.body(PaymentRef)
     svc = call.services

@@ -29,7 +29,7 @@ class RefundRef(BaseModel):
     refund_id: str = Field(pattern=REFUND_ID)
 
 
-@endpoint
+@endpoint(body=RefundBody)
 def stripe_refund_process(call: Call) -> Reply:
     body = call.body(RefundBody)
     request = RefundRequest(body.payment_intent_id, body.amount, body.reason, body.metadata)
@@ -46,7 +46,7 @@ def stripe_refund_get(call: Call) -> Reply:
     return Reply(owned_refund(call.services.payments, refund_id, call.user.uid).to_json())
 
 
-@endpoint
+@endpoint(body=RefundRef)
 def stripe_refund_verify(call: Call) -> Reply:
     ref = call.body(RefundRef)
     svc = call.services

@@ -30,13 +30,13 @@ class UsageBatchBody(BaseModel):
     events: list[UsageBody] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-@endpoint
+@endpoint(body=UsageBody)
 def usage_record(call: Call) -> Reply:
     charge = record_usage(call.services.ledger, call.body(UsageBody).event(), call.service.email)
     return Reply(charge.to_json(), 201)  # a repeat answers the same, marked "replayed"
 
 
-@endpoint
+@endpoint(body=UsageBatchBody)
 def usage_batch(call: Call) -> Reply:
     events = [body.event() for body in call.body(UsageBatchBody).events]
     outcomes = record_usage_batch(call.services.ledger, events, call.service.email)
