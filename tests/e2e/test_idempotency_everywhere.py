@@ -1,0 +1,276 @@
+"""Idempotency-Key on every mutating user, admin and service endpoint, over HTTP (api.md).
+
+The operations come from the registry: a new mutating endpoint fails
+``test_every_mutating_endpoint_has_a_scenario`` until it has one below. For each: the same key
+and body twice → the identical answer and one effect; the same key with another body → 422; and
+another caller with the same key runs afresh (keys are scoped to the caller).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from devstack.stack import SCHEDULER_SERVICE_EMAIL, Stack
+from functions.registry import Auth
+from shared.ledger import EntryType, Posting
+from tests.conftest import RazorpaySandbox, make_admin, sign_up
+from tests.e2e.abuse import (
+    Callers,
+    Operation,
+    footprint,
+    mutating_operations,
+    new_callers,
+    send,
+    service_headers_for,
+    table,
+)
+from tests.e2e.stripe_helpers import CARD_OK, pay, payment_method, refund
+
+pytestmark = pytest.mark.stack
+
+
+@dataclass
+class World:
+    gateway: str
+    stack: Stack
+    callers: Callers
+    ledger: Any
+    stripe_client: Any
+    razorpay: RazorpaySandbox
+
+    @property
+    def uid(self) -> str:
+        return self.callers.user.uid
+
+    def fund(self, credits: int = 10_000) -> None:
+        self.ledger.append(self.uid, [Posting(EntryType.GRANT, credits, actor="test")])
+
+    def paid_intent(self) -> str:
+        pm = payment_method(self.stripe_client, CARD_OK)
+        response = pay(self.gateway, self.callers.user, pm, amount=1_000)
+        assert response.status_code == 200, response.text
+        return str(response.json()["payment_intent_id"])
+
+    def hold(self) -> str:
+        self.fund()
+        body = {"user_id": self.uid, "service": "ai", "amount": 100}
+        placed = send(self.gateway, "POST", "/api/v1/holds", self.callers.service, body)
+        assert placed.status_code == 201, placed.text
+        return str(placed.json()["hold_id"])
+
+
+@dataclass
+class Request:
+    path: str
+    body: dict[str, Any] | None
+    other_body: dict[str, Any] = field(default_factory=lambda: {"something": "else"})
+
+
+def razorpay_checkout(w: World) -> Request:
+    response = send(w.gateway, "POST", "/api/v1/credits/purchase", w.callers.user.headers,
+                    {"package_id": "basic"})  # fmt: skip
+    assert response.status_code == 201, response.text
+    paid = w.razorpay.pay(response.json()["provider_order_id"])
+    return Request("/api/v1/payments/verify", paid, {**paid, "razorpay_signature": "0" * 64})
+
+
+def refunded(w: World) -> Request:
+    response = refund(w.gateway, w.callers.user, w.paid_intent(), 200)
+    assert response.status_code == 200, response.text
+    return Request("/api/refund/verify", {"refund_id": response.json()["refund_id"]})
+
+
+def usage_event(w: World) -> dict[str, Any]:
+    return {"user_id": w.uid, "service": "ai", "amount": 25, "event_id": uuid.uuid4().hex}
+
+
+def _hold_action(action: str, body: dict[str, Any]) -> Callable[[World], Request]:
+    def setup(w: World) -> Request:
+        return Request(f"/api/v1/holds/{w.hold()}/{action}", body)
+
+    return setup
+
+
+def _with_funds(make: Callable[[World], Request]) -> Callable[[World], Request]:
+    def setup(w: World) -> Request:
+        w.fund()
+        return make(w)
+
+    return setup
+
+
+SCENARIOS: dict[str, Callable[[World], Request]] = {
+    "credits_account_patch": lambda w: Request(
+        "/api/v1/credits/account", {"low_balance_threshold": 1_234}, {"low_balance_threshold": 99}
+    ),
+    "credits_purchase": lambda w: Request(
+        "/api/v1/credits/purchase", {"package_id": "basic"}, {"package_id": "standard"}
+    ),
+    "payments_verify": razorpay_checkout,
+    "admin_credits_grant": lambda w: Request(
+        "/api/v1/admin/credits/grant", {"user_id": w.uid, "amount": 500, "reason": "once"}
+    ),
+    "admin_credits_adjust": lambda w: Request(
+        "/api/v1/admin/credits/adjust", {"user_id": w.uid, "amount": 300, "reason": "once"}
+    ),
+    "stripe_payment_process": lambda w: Request(
+        "/api/payment/process",
+        {
+            "amount": 1_500,
+            "currency": "sgd",
+            "payment_method": payment_method(w.stripe_client, CARD_OK),
+        },
+    ),
+    "stripe_payment_verify": lambda w: Request(
+        "/api/payment/verify", {"payment_intent_id": w.paid_intent()}
+    ),
+    "stripe_refund_process": lambda w: Request(
+        "/api/refund/process", {"payment_intent_id": w.paid_intent(), "amount": 300}
+    ),
+    "stripe_refund_verify": refunded,
+    "usage_record": _with_funds(lambda w: Request("/api/v1/usage", usage_event(w))),
+    "usage_batch": _with_funds(
+        lambda w: Request("/api/v1/usage/batch", {"events": [usage_event(w), usage_event(w)]})
+    ),
+    # No hold_id: without the key, a repeat would reserve a second time.
+    "holds_place": _with_funds(
+        lambda w: Request("/api/v1/holds", {"user_id": w.uid, "service": "ai", "amount": 100})
+    ),
+    "holds_capture": _hold_action("capture", {"amount": 30}),
+    "holds_release": _hold_action("release", {}),
+    "holds_expire": lambda w: Request("/api/v1/holds/expire", None),
+    "devices_register": lambda w: Request(
+        "/api/v1/devices", {"token": f"fcm-{uuid.uuid4().hex}", "platform": "web"}
+    ),
+}
+# What each first request changes in the account's footprint (the replay must change nothing).
+EFFECTS: dict[str, set[str]] = {
+    "credits_purchase": {"credit_orders"},
+    "payments_verify": {"ledger"},
+    "admin_credits_grant": {"ledger"},
+    "admin_credits_adjust": {"ledger"},
+    "stripe_payment_process": {"payments"},
+    "stripe_refund_process": {"refunds"},
+    "usage_record": {"ledger"},
+    "usage_batch": {"ledger"},
+    "holds_place": {"holds", "ledger"},
+    "holds_capture": {"ledger"},
+    "holds_release": {"ledger"},
+    "devices_register": {"devices"},
+}
+OPERATIONS = mutating_operations()
+
+
+def test_every_mutating_endpoint_has_a_scenario() -> None:
+    assert {op.id for op in OPERATIONS} == set(SCENARIOS)
+
+
+def other_caller(stack: Stack, auth: Auth) -> dict[str, str]:
+    """Another caller of the same kind: user B, a second admin, the scheduler's service."""
+    if auth is Auth.USER:
+        return dict(sign_up(stack).headers)
+    if auth is Auth.ADMIN:
+        return dict(make_admin(stack, sign_up(stack)).headers)
+    return service_headers_for(stack, SCHEDULER_SERVICE_EMAIL)
+
+
+@pytest.fixture
+def world(
+    stack_env: Stack,
+    gateway_ledger: Any,
+    stripe_client: Any,
+    razorpay_sandbox: RazorpaySandbox,
+) -> World:
+    callers = new_callers(stack_env)
+    return World(
+        stack_env.gateway_url, stack_env, callers, gateway_ledger, stripe_client, razorpay_sandbox
+    )
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.id)
+def test_same_key_replays_once_other_body_is_422_and_keys_are_per_caller(
+    op: Operation, world: World, stack_firestore: Any
+) -> None:
+    gateway, stack_env, callers, gateway_ledger = (
+        world.gateway,
+        world.stack,
+        world.callers,
+        world.ledger,
+    )
+    request = SCENARIOS[op.id](world)
+    headers = {**callers.headers(op.function.auth), "Idempotency-Key": f"key-{op.id}"}
+    before = footprint(stack_firestore, gateway_ledger, world.uid)
+
+    first = send(gateway, op.method, request.path, headers, request.body)
+    after_first = footprint(stack_firestore, gateway_ledger, world.uid)
+    second = send(gateway, op.method, request.path, headers, request.body)
+    after_second = footprint(stack_firestore, gateway_ledger, world.uid)
+    reused = send(gateway, op.method, request.path, headers, request.other_body)
+
+    # Another caller with A's key runs afresh; a third with another body is not refused as reuse
+    # (services: only two are allow-listed here, so that second check is for users and admins).
+    key = {"Idempotency-Key": f"key-{op.id}"}
+    theirs = send(
+        gateway,
+        op.method,
+        request.path,
+        {**other_caller(stack_env, op.function.auth), **key},
+        request.body,
+    )
+    third = op.function.auth is not Auth.SERVICE
+    theirs_other_body = (
+        send(
+            gateway,
+            op.method,
+            request.path,
+            {**other_caller(stack_env, op.function.auth), **key},
+            request.other_body,
+        )
+        if third
+        else None
+    )
+    print("\n" + table(
+        [(op.id, "first", str(first.status_code), "-"),
+         (op.id, "same key, same body", str(second.status_code),
+          second.headers.get("Idempotent-Replayed", "-")),
+         (op.id, "same key, other body", str(reused.status_code), "-"),
+         (op.id, "other caller, same key", str(theirs.status_code),
+          theirs.headers.get("Idempotent-Replayed", "-")),
+         (op.id, "third caller, same key, other body",
+          str(theirs_other_body.status_code if theirs_other_body is not None else "-"), "-")],
+        ("endpoint", "request", "status", "replayed"),
+    ))  # fmt: skip
+    assert first.status_code < 300, first.text
+    assert (second.status_code, second.json()) == (first.status_code, first.json())
+    assert second.headers.get("Idempotent-Replayed") == "true"
+    assert after_second == after_first, "the replay had an effect of its own"
+    changed = {k for k in before if before[k] != after_first[k]}
+    print(f"effect of the first request on the account: {sorted(changed) or 'none'}")
+    assert changed == EFFECTS.get(op.id, set())
+
+    assert reused.status_code == 422, reused.text
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+
+    assert "Idempotent-Replayed" not in theirs.headers, theirs.text
+    if op.function.auth is not Auth.SERVICE:  # services may act on the same resources
+        assert theirs.json() != first.json()
+    if theirs_other_body is not None:
+        assert theirs_other_body.status_code != 422, theirs_other_body.text
+
+
+def test_idempotency_keys_expire_through_a_ttl_field() -> None:
+    """Firestore deletes records after 24 h: the TTL field is declared for idempotency_keys."""
+    import json
+    from pathlib import Path
+
+    from shared.idempotency import RETENTION
+
+    declared = json.loads(Path("firestore.indexes.json").read_text())["fieldOverrides"]
+    assert {"collectionGroup": "idempotency_keys", "fieldPath": "expires_at", "ttl": True,
+            "indexes": []} in declared  # fmt: skip
+    assert RETENTION.total_seconds() == 24 * 3600
