@@ -1,8 +1,11 @@
 """Property-based fuzzing of every endpoint with schemathesis (``make fuzz``).
 
-Runs against a gateway (the given one, or a stack of its own), with a real Auth-emulator user's
-token, checks that nothing answers 5xx and that every response matches the OpenAPI document, then
-audits the ledger invariants of every account the run touched.
+Runs against a gateway (the given one, or a stack of its own) once per auth kind of the registry,
+each pass over that kind's operations with a valid credential of that kind: a Firebase user's ID
+token for user endpoints, a user with the ``admin`` claim for admin endpoints, an allow-listed
+service account's ID token for service endpoints, and nothing for health and webhooks. Checks that
+nothing answers 5xx and that every response matches the OpenAPI document, then audits the ledger
+invariants of every account the run touched.
 """
 
 from __future__ import annotations
@@ -13,9 +16,13 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+
+from functions.openapi import operation_id
+from functions.registry import HTTP_FUNCTIONS, Auth
 
 CHECKS = ",".join([
     "not_a_server_error",
@@ -24,55 +31,129 @@ CHECKS = ",".join([
     "response_schema_conformance",
     "negative_data_rejection",
 ])
+PASSWORD = "fuzz-pass-1"  # noqa: S105 -- Auth-emulator users of a throwaway stack
 
 
-def user_token(auth_host: str) -> str:
+@dataclass(frozen=True)
+class Credentials:
+    """One valid credential per auth kind that needs one."""
+
+    user: str
+    admin: str
+    service: str
+
+    def header(self, auth: Auth) -> str | None:
+        token = {Auth.USER: self.user, Auth.ADMIN: self.admin, Auth.SERVICE: self.service}.get(auth)
+        return None if token is None else f"Authorization: Bearer {token}"
+
+
+def _auth_rest(auth_host: str, action: str, email: str) -> str:
     response = requests.post(
-        f"http://{auth_host}/identitytoolkit.googleapis.com/v1/accounts:signUp?key=fuzz",
-        json={"email": f"fuzz-{uuid.uuid4().hex[:10]}@fuzz.test", "password": "fuzz-pass-1",
-              "returnSecureToken": True}, timeout=10)
+        f"http://{auth_host}/identitytoolkit.googleapis.com/v1/accounts:{action}?key=fuzz",
+        json={"email": email, "password": PASSWORD, "returnSecureToken": True}, timeout=10)
     response.raise_for_status()
     return str(response.json()["idToken"])
 
 
-def fuzz(gateway: str, max_examples: int, seed: int) -> int:
-    """Run schemathesis against ``gateway``; return its exit code, then audit the ledger."""
-    token = user_token(os.environ["FIREBASE_AUTH_EMULATOR_HOST"])
+def user_token(auth_host: str) -> str:
+    return _auth_rest(auth_host, "signUp", f"fuzz-{uuid.uuid4().hex[:10]}@fuzz.test")
+
+
+def admin_token(auth_host: str, project_id: str) -> str:
+    """Sign up a user, give it the ``admin`` claim, sign in again for a token carrying it."""
+    from firebase_admin import auth
+
+    from shared.adapters.firebase_auth import build_firebase_app
+
+    email = f"fuzz-admin-{uuid.uuid4().hex[:10]}@fuzz.test"
+    _auth_rest(auth_host, "signUp", email)
+    app = build_firebase_app(project_id)
+    auth.set_custom_user_claims(auth.get_user_by_email(email, app=app).uid, {"admin": True},
+                                app=app)  # fmt: skip
+    return _auth_rest(auth_host, "signInWithPassword", email)
+
+
+def service_token(key_path: Path) -> str:
+    from devstack.service_tokens import ServiceTokenIssuer
+    from devstack.stack import METERING_SERVICE_EMAIL
+
+    issuer = ServiceTokenIssuer.load(key_path)
+    return issuer.mint(METERING_SERVICE_EMAIL, os.environ["SERVICE_AUDIENCE"])
+
+
+def operation_ids(kinds: tuple[Auth, ...]) -> list[str]:
+    return [operation_id(f, m) for f in HTTP_FUNCTIONS if f.auth in kinds for m in f.methods]
+
+
+# One pass per credential; health and webhooks share the pass without one.
+PASSES: dict[str, tuple[Auth, ...]] = {
+    "user": (Auth.USER,),
+    "admin": (Auth.ADMIN,),
+    "service": (Auth.SERVICE,),
+    "public": (Auth.NONE, Auth.WEBHOOK),
+}
+
+
+def run_pass(gateway: str, name: str, header: str | None, max_examples: int, seed: int) -> int:
+    ids = operation_ids(PASSES[name])
     schemathesis = str(Path(sys.executable).parent / "schemathesis")
     command = [
         schemathesis, "run", f"{gateway}/api/v1/openapi.json", "--url", gateway,
         "--checks", CHECKS, "--max-examples", str(max_examples), "--seed", str(seed),
         "--workers", "1", "--phases", "examples,coverage,fuzzing", "--no-color",
-        "--request-timeout", "30", "-H", f"Authorization: Bearer {token}",
-        "--suppress-health-check", "all",
+        "--request-timeout", "30", "--suppress-health-check", "all",
+        "--include-operation-id-regex", "^(" + "|".join(ids) + ")$",
     ]
-    result = subprocess.run(command, check=False)
+    if header is not None:
+        command += ["-H", header]
+    print(f"=== fuzz pass {name}: {len(ids)} operations: {', '.join(ids)}", flush=True)
+    code = subprocess.run(command, check=False).returncode
+    print(f"=== fuzz pass {name}: exit {code}", flush=True)
+    return code
+
+
+def fuzz(gateway: str, max_examples: int, seed: int, service_key: Path) -> int:
+    """Run one schemathesis pass per auth kind against ``gateway``, then audit the ledger."""
+    auth_host = os.environ["FIREBASE_AUTH_EMULATOR_HOST"]
+    project_id = os.environ["FIREBASE_PROJECT_ID"]
+    credentials = Credentials(
+        user_token(auth_host), admin_token(auth_host, project_id), service_token(service_key)
+    )
+    codes = {
+        name: run_pass(gateway, name, credentials.header(kinds[0]), max_examples, seed)
+        for name, kinds in PASSES.items()
+    }
     from google.cloud import firestore
 
     from ops.audit import audit
 
-    checked, problems = audit(firestore.Client(project=os.environ["FIREBASE_PROJECT_ID"]))
+    checked, problems = audit(firestore.Client(project=project_id))
+    print(f"fuzz passes: {codes}")
     print(f"ledger audit after fuzzing: {checked} accounts, {len(problems)} problems")
     for problem in problems:
         print(f"PROBLEM {problem}")
-    return result.returncode or (1 if problems else 0)
+    return max(codes.values()) or (1 if problems else 0)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--gateway", help="base URL of a running gateway (default: own stack)")
+    parser.add_argument("--service-key", type=Path,
+                        help="the stack's service identity key (with --gateway)")  # fmt: skip
     parser.add_argument("--max-examples", type=int, default=50)
     parser.add_argument("--seed", type=int, default=20261121)
     args = parser.parse_args()
     if args.gateway:
-        return fuzz(args.gateway, args.max_examples, args.seed)
+        if args.service_key is None:
+            parser.error("--gateway needs --service-key (the stack's service-identity-key.pem)")
+        return fuzz(args.gateway, args.max_examples, args.seed, args.service_key)
     from devstack.stack import Ports, Stack
 
     stack = Stack(ports=Ports.free(), state_dir=Path(tempfile.mkdtemp(prefix="fuzz-stack-")))
     stack.start()
     try:
         os.environ.update(stack.client_env())
-        return fuzz(stack.gateway_url, args.max_examples, args.seed)
+        return fuzz(stack.gateway_url, args.max_examples, args.seed, stack.service_key_path)
     finally:
         stack.stop()
 

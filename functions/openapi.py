@@ -50,6 +50,11 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+def operation_id(function: HttpFunction, method: str) -> str:
+    """The operationId of one method of ``function``: its name, suffixed when it has several."""
+    return function.name if len(function.methods) == 1 else f"{function.name}_{method.lower()}"
+
+
 def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, definition in schema.pop("$defs", {}).items():
@@ -103,9 +108,7 @@ def _operation(
             }
         )
     operation: dict[str, Any] = {
-        "operationId": function.name
-        if len(function.methods) == 1
-        else f"{function.name}_{method.lower()}",
+        "operationId": operation_id(function, method),
         "summary": function.summary,
         "tags": [function.module.rsplit(".", 1)[-1]],
         "security": SECURITY[function.auth],

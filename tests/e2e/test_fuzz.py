@@ -23,6 +23,8 @@ def test_fuzzing_finds_no_server_error_no_contract_break_and_no_ledger_damage(
             "devstack.fuzz",
             "--gateway",
             stack.gateway_url,
+            "--service-key",
+            str(stack.service_key_path),
             "--max-examples",
             "8",
             "--seed",
@@ -38,3 +40,5 @@ def test_fuzzing_finds_no_server_error_no_contract_break_and_no_ledger_damage(
     assert result.returncode == 0, summary
     assert "ledger audit after fuzzing" in result.stdout
     assert "0 problems" in result.stdout
+    for name in ("user", "admin", "service", "public"):
+        assert f"=== fuzz pass {name}: exit 0" in result.stdout, summary
