@@ -270,7 +270,8 @@ def test_idempotency_keys_expire_through_a_ttl_field() -> None:
 
     from shared.idempotency import RETENTION
 
-    declared = json.loads(Path("firestore.indexes.json").read_text())["fieldOverrides"]
+    indexes = Path(__file__).resolve().parents[2] / "firestore.indexes.json"
+    declared = json.loads(indexes.read_text())["fieldOverrides"]
     assert {"collectionGroup": "idempotency_keys", "fieldPath": "expires_at", "ttl": True,
             "indexes": []} in declared  # fmt: skip
     assert RETENTION.total_seconds() == 24 * 3600
