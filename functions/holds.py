@@ -10,21 +10,24 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from functions.http import Call, Reply, endpoint
 from shared.errors import invalid_field
 from shared.holds import (
+    HOLD_ID_PATTERN,
     HoldRequest,
     capture_hold,
     expire_due_holds,
     place_hold,
     release_hold,
 )
+from shared.ledger import USER_ID_PATTERN
+from shared.usage import SERVICE_PATTERN
 
 
 class HoldBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user_id: StrictStr
-    service: StrictStr
+    user_id: StrictStr = Field(pattern=USER_ID_PATTERN.pattern)
+    service: StrictStr = Field(pattern=SERVICE_PATTERN.pattern)
     amount: StrictInt = Field(gt=0)
-    hold_id: StrictStr | None = None
+    hold_id: StrictStr | None = Field(default=None, pattern=HOLD_ID_PATTERN.pattern)
     expires_in: StrictInt | None = Field(default=None, gt=0)  # seconds
 
 

@@ -5,18 +5,30 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from functions.http import Call, Reply, endpoint
-from shared.usage import MAX_BATCH, UsageEvent, record_usage, record_usage_batch
+from shared.ledger import USER_ID_PATTERN
+from shared.usage import (
+    EVENT_ID_PATTERN,
+    MAX_BATCH,
+    MAX_METADATA_ENTRIES,
+    SERVICE_PATTERN,
+    UsageEvent,
+    record_usage,
+    record_usage_batch,
+)
 
 
 class UsageBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user_id: StrictStr
-    service: StrictStr
+    # The domain's own patterns, stated here too so that the OpenAPI document tells clients.
+    user_id: StrictStr = Field(pattern=USER_ID_PATTERN.pattern)
+    service: StrictStr = Field(pattern=SERVICE_PATTERN.pattern)
     amount: StrictInt = Field(gt=0)
-    event_id: StrictStr
+    event_id: StrictStr = Field(pattern=EVENT_ID_PATTERN.pattern)
     description: StrictStr = Field(default="", max_length=500)
-    metadata: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    metadata: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict, max_length=MAX_METADATA_ENTRIES
+    )
 
     def event(self) -> UsageEvent:
         return UsageEvent(
