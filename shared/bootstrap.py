@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from shared.payments import GatewayIntent, PaymentGateway, PaymentStore
     from shared.purchases import CreditPurchases
     from shared.razorpay_events import RazorpayWebhooks
+    from shared.reconciliation import Reconciler
     from shared.stripe_events import CreditOrderPaid
 
 
@@ -203,6 +204,23 @@ class Services:
             )
 
         return paid
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
+        from datetime import UTC, datetime
+
+        from shared.adapters.firestore_reconciliation import FirestoreReconcileQueue
+        from shared.reconciliation import Reconciler
+
+        return Reconciler(
+            ledger=self.ledger,
+            orders=self.orders,
+            payments=self.payments,
+            queue=FirestoreReconcileQueue(self.firestore, self.settings.firestore_timeout_seconds),
+            razorpay=lambda: self.razorpay,
+            stripe=lambda: self.payment_gateway,
+            clock=lambda: datetime.now(UTC),
+        )
 
     @cached_property
     def service_verifier(self) -> ServiceTokenVerifier:

@@ -68,6 +68,14 @@ class Settings(BaseSettings):
     hold_default_ttl_seconds: int = Field(default=15 * 60, ge=1)
     hold_max_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
 
+    # Reconciliation (scheduled): orders and payments left non-final longer than this are
+    # settled by asking the provider; at most this many of each per run; an item still open
+    # after the give-up age leaves the queue; looks at one item back off, doubling, to the cap.
+    reconcile_after_seconds: int = Field(default=15 * 60, ge=0)
+    reconcile_max_per_run: int = Field(default=100, ge=1, le=500)
+    reconcile_give_up_seconds: int = Field(default=3 * 24 * 3600, ge=1)
+    reconcile_backoff_cap_seconds: int = Field(default=6 * 3600, ge=1)
+
     @property
     def service_emails(self) -> frozenset[str]:
         return frozenset(

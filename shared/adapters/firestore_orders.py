@@ -31,6 +31,7 @@ def order_to_document(order: CreditOrder) -> dict[str, Any]:
         "status": order.status.value,
         "created_at": order.created_at,
         "updated_at": order.created_at,
+        "reconcile_from": order.created_at,  # the reconciliation queue (firestore_reconciliation)
     }
 
 

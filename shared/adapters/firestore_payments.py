@@ -73,6 +73,7 @@ class FirestorePayments(PaymentStore):
             "customer_email": request.customer_email,
             "created_at": now,
             "updated_at": now,
+            "reconcile_from": now,  # the reconciliation queue (firestore_reconciliation)
             "states": {_rank_key(intent.status): {"status": intent.status.value, "at": now}},
         }
         self._doc(PAYMENTS, intent.id).set(data, merge=True, **self._rpc)
