@@ -111,6 +111,7 @@ class Services:
             s.razorpay_key_secret.get_secret_value(),
             s.razorpay_webhook_secret.get_secret_value(),
             s.razorpay_base_url,
+            timeout_seconds=s.razorpay_timeout_seconds,
         )
 
     @cached_property
@@ -169,6 +170,7 @@ class Services:
             self.settings.stripe_secret_key.get_secret_value(),
             self.settings.stripe_webhook_secret.get_secret_value(),
             api_base=self.settings.stripe_api_base,
+            timeout_seconds=self.settings.stripe_timeout_seconds,
         )
 
     @cached_property

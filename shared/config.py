@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     razorpay_key_secret: SecretStr = SecretStr("")
     razorpay_webhook_secret: SecretStr = SecretStr("")
     razorpay_base_url: str | None = None  # set for the local sandbox; None means Razorpay itself
+    # Seconds one call to a provider may take (Stripe retries twice more on network errors).
+    razorpay_timeout_seconds: float = Field(default=10.0, gt=0)
+    stripe_timeout_seconds: float = Field(default=20.0, gt=0)
 
     stripe_secret_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")

@@ -2,7 +2,7 @@
 
 An order or payment is written with ``reconcile_from`` = its creation time; it is due once that
 is older than the reconcile age. A look that settles nothing moves the field forward; a settled
-item loses the field, so it never matches again. Orders are filtered on status too (index
+item's field becomes null, so it never matches again. Orders are filtered on status too (index
 ``credit_orders(status, reconcile_from)``); payments keep their status in a map, so a payment is
 looked at once after the age and leaves the queue when final.
 """
@@ -51,10 +51,8 @@ class FirestoreReconcileQueue(ReconcileQueue):
         self._ref(item).set(fields, merge=True, **self._rpc)
 
     def settle(self, item: Due, outcome: str) -> None:
-        from google.cloud import firestore
-
         fields = {
-            FIELD: firestore.DELETE_FIELD,
+            FIELD: None,  # a range filter on timestamps never matches null (nor does the emulator)
             CHECKS: item.checks + 1,
             "reconciled": {"outcome": outcome, "at": self._clock()},
         }
