@@ -72,7 +72,9 @@ def customer(stack: Stack) -> User:
     return sign_up(stack)
 
 
-def call(private: Stack, method: str, path: str, headers: dict[str, str], **kw: Any) -> Any:
+def call(
+    private: Stack, method: str, path: str, headers: dict[str, str], **kw: Any
+) -> requests.Response:
     # The client's own timeout bounds every call: a request that hangs fails the test.
     return requests.request(
         method, f"{private.gateway_url}{path}", headers=headers, timeout=30, **kw
