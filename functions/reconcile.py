@@ -9,13 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from functions.http import Call, Reply, endpoint
 from shared.reconciliation import ReconcilePolicy
 
+# A year: far beyond the give-up age, and well inside what a timedelta can hold (the fuzz run
+# found 4e17 seconds answering 500).
+MAX_AGE_SECONDS = 366 * 24 * 3600
+
 
 class ReconcileBody(BaseModel):
     """Optional overrides of the configured age and per-run limit (operators, tests)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    older_than_seconds: StrictInt | None = Field(default=None, ge=0)
+    older_than_seconds: StrictInt | None = Field(default=None, ge=0, le=MAX_AGE_SECONDS)
     limit: StrictInt | None = Field(default=None, ge=1, le=500)
 
 

@@ -70,11 +70,13 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "holds_capture": {"amount": 5},
     "holds_release": {},
     "devices_register": {"token": "fcm-token-abuse", "platform": "android"},
+    "reconcile": {"older_than_seconds": 900, "limit": 10},
 }
 # Values that are valid for one field even though the matrix tries them everywhere.
 VALID_EXCEPTIONS = {
     ("admin_credits_adjust", "amount", -1),  # an adjustment is signed
     ("credits_account_patch", "low_balance_threshold", 0),  # 0: never alert
+    ("reconcile", "older_than_seconds", 0),  # 0: everything open, at once
 }
 BAD_INTEGERS: list[tuple[str, object]] = [
     ("huge 10**30", 10**30),
@@ -206,6 +208,23 @@ def test_unicode_text_is_kept_and_ids_must_be_plain(
     assert not_an_id.status_code == 400
     assert "user_id" in not_an_id.json()["error"]["details"]["fields"]
     assert gateway_ledger.head(uid).seq == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/reconcile", {"older_than_seconds": 4 * 10**17}, "older_than_seconds"),
+        ("/api/v1/holds", {"user_id": "u1", "service": "ai", "amount": 1, "expires_in": 2**62},
+         "expires_in"),
+    ],
+)  # fmt: skip
+def test_durations_no_clock_can_hold_are_400(
+    gateway: str, abuse_callers: Callers, path: str, body: dict[str, Any], field: str
+) -> None:
+    """Found by the service fuzz pass: an age beyond timedelta's range was a 500."""
+    response = send(gateway, "POST", path, abuse_callers.service, body)
+    assert response.status_code == 400, response.text
+    assert field in response.json()["error"]["details"]["fields"]
 
 
 @pytest.mark.parametrize(

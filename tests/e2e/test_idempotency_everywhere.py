@@ -144,6 +144,9 @@ SCENARIOS: dict[str, Callable[[World], Request]] = {
     "holds_capture": _hold_action("capture", {"amount": 30}),
     "holds_release": _hold_action("release", {}),
     "holds_expire": lambda w: Request("/api/v1/holds/expire", None),
+    "reconcile": lambda w: Request(
+        "/api/v1/reconcile", {"older_than_seconds": 900, "limit": 5}, {"limit": 6}
+    ),
     "devices_register": lambda w: Request(
         "/api/v1/devices", {"token": f"fcm-{uuid.uuid4().hex}", "platform": "web"}
     ),

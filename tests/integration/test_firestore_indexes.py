@@ -93,6 +93,8 @@ def test_every_composite_query_has_its_index(firestore_client: Any, recorded: li
     from shared.adapters.firestore_orders import FirestoreOrders
     from shared.adapters.firestore_payments import FirestorePayments
     from shared.adapters.firestore_projection import FirestoreProjectionStore
+    from shared.adapters.firestore_reconciliation import FirestoreReconcileQueue
+    from shared.reconciliation import ORDER, PAYMENT
     from shared.transactions import GroupBy, usage_summary
 
     uid = f"idx-{uuid.uuid4().hex[:10]}"
@@ -116,6 +118,9 @@ def test_every_composite_query_has_its_index(firestore_client: Any, recorded: li
     orders.by_provider_order("razorpay", "order_none")
     FirestoreHoldStore(firestore_client).due(now, 10)
     FirestorePayments(firestore_client).reservations("pi_none")
+    queue = FirestoreReconcileQueue(firestore_client)
+    for kind in (ORDER, PAYMENT):
+        queue.due(kind, now, 10)
 
     missing = [need for need in recorded if not served(need)]
     print("\ncomposite queries recorded:")
