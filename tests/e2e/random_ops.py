@@ -47,6 +47,14 @@ class StepFailed(AssertionError):
     pass
 
 
+def spend_amount(rng: random.Random) -> int:
+    """Mostly small, sometimes large: balances drain as well as grow, so 402s, overdrafts and
+    clawbacks of reserved credits happen too."""
+    return rng.choice(
+        [rng.randint(1, 1_000), rng.randint(1_000, 30_000), rng.randint(30_000, 400_000)]
+    )
+
+
 def expect(condition: object, message: str) -> None:
     if not condition:
         raise StepFailed(message)
@@ -278,7 +286,16 @@ class World:
         return order
 
     def rzp_purchase(self, account: Account, rng: random.Random) -> str:
-        mode = rng.choice(["verify", "verify", "webhooks", "both", "fault_create", "fault_verify"])
+        modes = [
+            "verify",
+            "webhooks",
+            "both",
+            "race",
+            "refund_first",
+            "fault_create",
+            "fault_verify",
+        ]
+        mode = rng.choice(modes)
         faults = rng.randint(1, 2) if mode == "fault_create" else 0
         if not account.room(account.purchases, PURCHASES_PER_MINUTE, faults + 1) or not (
             account.room(account.verifies, VERIFIES_PER_MINUTE, 3)
@@ -311,6 +328,10 @@ class World:
             return f"{mode}: order {order_id} paid by webhooks, +{checkout['credits']}+bonus"
 
         paid = self.razorpay.pay(rzp_order)
+        if mode == "race":
+            return self._grant_race(account, checkout, paid)
+        if mode == "refund_first":
+            return self._refund_before_capture_event(account, checkout, paid, rng)
         if mode == "both":
             sent = self.razorpay.send("payment.captured", payment_id=paid["razorpay_payment_id"])
             expect(sent["status_code"] == 200, f"payment.captured answered {sent}")
@@ -336,6 +357,50 @@ class World:
             f"verify answered {answer}, model granted {order.granted} to {account.balance}",
         )
         return f"{mode}: order {order_id} ({checkout['total']} paise) granted {order.granted}"
+
+    def _grant_race(self, account: Account, checkout: Json, paid: Json) -> str:
+        """Verify twice and two webhooks at once, for a new order: granted exactly once."""
+        payment_id = paid["razorpay_payment_id"]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            verifies = [pool.submit(self._verify, account, paid) for _ in range(2)]
+            hooks = [
+                pool.submit(self.razorpay.send, "payment.captured", payment_id=payment_id),
+                pool.submit(self.razorpay.send, "order.paid", payment_id=payment_id),
+            ]
+        order = self._granted(account, checkout, payment_id)
+        for future in verifies:
+            status_of(future.result(), 200)
+            expect(future.result().json()["credits_granted"] == order.granted, "race verify")
+        for hook in hooks:
+            expect(hook.result()["status_code"] == 200, f"race webhook {hook.result()}")
+            self.sent_events.append((account.uid, str(hook.result()["event_id"])))
+        return f"race: 2 verifies and 2 webhooks at once granted {order.granted} once"
+
+    def _refund_before_capture_event(
+        self, account: Account, checkout: Json, paid: Json, rng: random.Random
+    ) -> str:
+        """Out of order: a refund's webhook comes before any capture event or verify."""
+        payment_id = paid["razorpay_payment_id"]
+        amount = rng.randint(1, checkout["total"])
+        refund = self.razorpay.client.payment.refund(
+            payment_id, {"amount": amount, "webhooks": False}
+        )
+        sent = self.razorpay.send("refund.processed", refund_id=refund["id"])
+        expect(sent["status_code"] == 200, f"refund.processed first: {sent}")
+        order = self._granted(account, checkout, payment_id)  # granted first, then clawed back
+        credits = order.clawback(amount)
+        order.refunded += amount
+        account.balance -= credits
+        late = self.razorpay.send("payment.captured", payment_id=payment_id)
+        expect(late["status_code"] == 200, f"late payment.captured: {late}")
+        self.sent_events += [
+            (account.uid, str(sent["event_id"])),
+            (account.uid, str(late["event_id"])),
+        ]
+        return (
+            f"refund_first: {amount} of {checkout['total']} refunded before capture: "
+            f"+{order.granted} -{credits}"
+        )
 
     # ---- Stripe purchases --------------------------------------------------------------------
     def stripe_purchase(self, account: Account, rng: random.Random) -> str:
@@ -366,7 +431,7 @@ class World:
             amount = account.charged[event_id]
         else:
             event_id = f"ev-{account.uid[:8]}-{uuid.UUID(int=rng.getrandbits(128)).hex}"
-            amount = rng.randint(1, 20_000)
+            amount = spend_amount(rng)
         return {"user_id": account.uid, "service": "chaos", "amount": amount, "event_id": event_id}
 
     def _apply_usage(self, account: Account, event: Json, code: int, answer: Json) -> str:
@@ -428,7 +493,7 @@ class World:
 
     # ---- holds -------------------------------------------------------------------------------
     def hold_place(self, account: Account, rng: random.Random) -> str:
-        amount = rng.randint(1, 30_000)
+        amount = spend_amount(rng)
         short = rng.random() < 0.3
         hold_id = f"hold-{account.uid[:8]}-{uuid.UUID(int=rng.getrandbits(128)).hex}"
         body: Json = {
@@ -468,12 +533,12 @@ class World:
         amount = None if rng.random() < 0.3 else rng.randint(1, hold.amount)
         body = {} if amount is None else {"amount": amount}
         response = self.post_hold(hold.hold_id, "capture", body)
-        if account.available < 0:  # a clawback took held credits: capturing would overdraw
+        captured = hold.amount if amount is None else amount
+        if captured > account.balance:  # a clawback took reserved credits: it would overdraw
             status_of(response, 402)
-            return f"capture of {hold.hold_id[:13]} with available {account.available}: 402"
+            return f"capture of {captured} with balance {account.balance}: 402, hold kept"
         status_of(response, 200)
         answer = response.json()
-        captured = hold.amount if amount is None else amount
         expect(
             (answer["status"], answer["captured"], answer["released"])
             == ("captured", captured, hold.amount - captured),
@@ -548,10 +613,23 @@ class World:
         hold = rng.choice(shorts)
         while datetime.now(UTC) <= hold.expires_at:
             time.sleep(0.05)
-        response = self.post_hold(hold.hold_id, "capture")
+        due = [(account, hold)]
+        if rng.random() < 0.5:
+            response = self.post_hold(hold.hold_id, "capture")
+        else:  # the scheduler's expiry races the capture: expired once, either way
+            due = self._wait_short_holds()  # it expires every due hold, so wait for all of ours
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                capture = pool.submit(self.post_hold, hold.hold_id, "capture")
+                expiry = pool.submit(
+                    self.http, "POST", "/api/v1/holds/expire", self.scheduler_headers, json={}
+                )
+            status_of(expiry.result(), 200)
+            expect(expiry.result().json()["expired"] >= len(due) - 1, expiry.result().text)
+            response = capture.result()
         status_of(response, 409)
         expect("expired" in response.json()["error"]["message"], response.text)
-        self._close(account, hold, 0, {"status": "expired", "captured": 0})
+        for owner, expired in due:
+            self._close(owner, expired, 0, {"status": "expired", "captured": 0})
         return f"capture after expiry of {hold.hold_id[:13]}: 409, released {hold.amount}"
 
     # ---- admin -------------------------------------------------------------------------------
@@ -559,7 +637,7 @@ class World:
         adjust = rng.random() < 0.5
         amount = rng.randint(1, 50_000)
         if adjust:
-            amount = rng.choice([-1, 1]) * rng.randint(1, 30_000)
+            amount = rng.choice([-1, 1]) * spend_amount(rng)
         path = f"/api/v1/admin/credits/{'adjust' if adjust else 'grant'}"
         body = {"user_id": account.uid, "amount": amount, "reason": f"chaos step {self.seed}"}
         key = {"Idempotency-Key": uuid.UUID(int=rng.getrandbits(128)).hex}
@@ -700,7 +778,8 @@ class World:
         if settle is not None:  # two captures of all and a release race for one hold
             race = {"hold": settle.hold_id}
             calls += [("capture", race), ("capture", race), ("release", race)]
-        may_overdraw = account.available < 0  # then captures are refused (402)
+        # Only after a clawback of reserved credits can a capture exceed the balance (402).
+        may_overdraw = settle is not None and settle.amount > account.balance
         with ThreadPoolExecutor(max_workers=len(calls)) as pool:
             responses = list(pool.map(lambda call: self._fire(account, *call), calls))
 
@@ -711,26 +790,20 @@ class World:
                 status_of(response, 200, 409, *([402] if may_overdraw else []))
                 settled += [response.json()] if response.status_code == 200 else []
                 continue
-            status_of(response, 201)
+            status_of(response, 200 if kind == "batch" else 201)
             answer = response.json()
-            if kind == "usage":
-                event_id = f"burst-{args['id']}"
-                if event_id in charged_ids:
-                    expect(
-                        answer["transaction_id"] == charged_ids[event_id],
-                        f"a duplicate usage was charged twice: {answer}",
-                    )
-                    continue
-                charged_ids[event_id] = answer["transaction_id"]
-                account.balance -= args["amount"]
-                account.charged[event_id] = args["amount"]
+            if kind in ("usage", "batch"):
+                events = args["events"] if kind == "batch" else [args]
+                answers = answer["data"] if kind == "batch" else [answer]
+                for event, result in zip(events, answers, strict=True):
+                    self._burst_usage(account, event, result, charged_ids)
             elif kind == "hold":
                 hold_id = f"hold-{args['id']}"
                 expires_at = datetime.fromisoformat(answer["expires_at"])
                 account.holds[hold_id] = OpenHold(hold_id, args["amount"], expires_at, False)
                 account.held += args["amount"]
             else:
-                account.balance += args["amount"]
+                account.balance += args["amount"] * (-1 if kind == "adjust" else 1)
         if settle is not None:
             outcomes = {(s["status"], s["captured"]) for s in settled}
             expect(len(outcomes) == 1, f"hold {settle.hold_id} settled as {outcomes}")
@@ -738,18 +811,41 @@ class World:
             self._close(account, settle, captured, settled[0])
         return f"{len(calls)} concurrent calls {[k for k, _ in calls]}: all as predicted"
 
+    def _burst_usage(
+        self, account: Account, event: Json, result: Json, charged_ids: dict[str, str]
+    ) -> None:
+        event_id = f"burst-{event['id']}"
+        expect(result.get("status", "charged") == "charged", f"burst usage {result}")
+        if event_id in charged_ids:
+            expect(
+                result["transaction_id"] == charged_ids[event_id],
+                f"a duplicate usage was charged twice: {result}",
+            )
+            return
+        charged_ids[event_id] = result["transaction_id"]
+        account.balance -= event["amount"]
+        account.charged[event_id] = event["amount"]
+
     def _burst_plan(self, account: Account, rng: random.Random) -> list[tuple[str, Json]]:
         budget = max(account.available, 0)
         calls: list[tuple[str, Json]] = []
         for _ in range(rng.randint(4, 8)):
-            kind = rng.choice(["usage", "usage", "hold", "grant", "duplicate"])
+            kind = rng.choice(["usage", "usage", "hold", "adjust", "grant", "duplicate", "batch"])
             share = budget // 8
-            if kind in ("usage", "hold") and share >= 1:
+            if kind in ("usage", "hold", "adjust") and share >= 1:
                 amount = rng.randint(1, share)
                 budget -= amount
                 calls.append((kind, {"amount": amount, "id": self._id(account, rng)}))
-            elif kind == "duplicate" and calls and calls[-1][0] == "usage":
-                calls.append(("usage", dict(calls[-1][1])))  # the same event twice, at once
+            elif kind in ("duplicate", "batch") and calls and calls[-1][0] == "usage":
+                # The same event twice at once: on its own, or inside a batch with a new one.
+                again = dict(calls[-1][1])
+                if kind == "batch" and share >= 1:
+                    amount = rng.randint(1, share)
+                    budget -= amount
+                    fresh = {"amount": amount, "id": self._id(account, rng)}
+                    calls.append(("batch", {"events": [again, fresh]}))
+                else:
+                    calls.append(("usage", again))
             else:
                 amount = rng.randint(1, 5_000)
                 calls.append(("grant", {"amount": amount, "id": self._id(account, rng)}))
@@ -758,10 +854,19 @@ class World:
     def _fire(self, account: Account, kind: str, args: Json) -> requests.Response:
         if kind in ("capture", "release"):
             return self.post_hold(args["hold"], kind)
-        if kind == "grant":
-            body = {"user_id": account.uid, "amount": args["amount"], "reason": "burst"}
+        if kind in ("grant", "adjust"):
+            amount = args["amount"] * (-1 if kind == "adjust" else 1)
+            body = {"user_id": account.uid, "amount": amount, "reason": "burst"}
             headers = {**self.admin.headers, "Idempotency-Key": args["id"]}
-            return self.http("POST", "/api/v1/admin/credits/grant", headers, json=body)
+            return self.http("POST", f"/api/v1/admin/credits/{kind}", headers, json=body)
+        if kind == "batch":
+            events = [
+                {"user_id": account.uid, "service": "chaos", "amount": e["amount"],
+                 "event_id": f"burst-{e['id']}"}
+                for e in args["events"]
+            ]  # fmt: skip
+            return self.http("POST", "/api/v1/usage/batch", self.service_headers,
+                             json={"events": events})  # fmt: skip
         body = {"user_id": account.uid, "service": "chaos", "amount": args["amount"]}
         if kind == "hold":
             return self.http(
