@@ -59,3 +59,18 @@ def floor_firestore_razorpay(request: Any) -> tuple[str, int]:
 def hello(request: Any) -> tuple[str, int]:
     """The warm-latency baseline: a function that does nothing."""
     return "hello", 200
+
+
+def floor_firestore_service(request: Any) -> tuple[str, int]:
+    """A service endpoint's floor: verify a Google-signed ID token, then read Firestore once."""
+    import google.auth.transport.requests
+    from google.oauth2 import id_token
+
+    token = request.headers["Authorization"].split(" ", 1)[1]
+    id_token.verify_token(
+        token,
+        google.auth.transport.requests.Request(),
+        audience=os.environ["SERVICE_AUDIENCE"],
+        certs_url=os.environ["SERVICE_CERTS_URL"],
+    )
+    return floor_firestore(request)

@@ -80,6 +80,7 @@ class Services:
         return FirebaseTokenVerifier(
             build_firebase_app(self.settings.firebase_project_id),
             check_revoked=self.settings.auth_check_revoked,
+            revocation_cache_seconds=self.settings.auth_revocation_cache_seconds,
         )
 
     @cached_property

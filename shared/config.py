@@ -25,8 +25,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     firebase_project_id: str = "demo-billing"
-    # Refuse tokens of disabled users and revoked sessions: one Auth lookup per request.
+    # Refuse tokens of disabled users and revoked sessions. The Auth lookup this needs is
+    # remembered per user for this many seconds (0: look up on every request).
     auth_check_revoked: bool = True
+    auth_revocation_cache_seconds: float = Field(default=30.0, ge=0)
     # Firestore database project; defaults to the Firebase project. Tests point it elsewhere.
     firestore_project_id: str | None = None
     firestore_database: str = "(default)"

@@ -200,3 +200,25 @@ def test_disabled_users_and_revoked_sessions_are_refused(stack_env: Stack) -> No
             verifier.verify(revoked.token)
     finally:
         firebase_admin.delete_app(app)
+
+
+@pytest.mark.stack
+def test_a_disabled_user_is_refused_once_the_remembered_status_expires(stack_env: Stack) -> None:
+    app = firebase_admin.initialize_app(
+        options={"projectId": stack_env.project}, name=uuid.uuid4().hex
+    )
+    try:
+        now = [time.time()]
+        verifier = FirebaseTokenVerifier(
+            app, check_revoked=True, clock=lambda: now[0], revocation_cache_seconds=30
+        )
+        user = sign_up(stack_env)
+        assert verifier.verify(user.token).uid == user.uid  # looked up and remembered
+        auth.update_user(user.uid, disabled=True, app=app)
+        now[0] += 10
+        assert verifier.verify(user.token).uid == user.uid  # within the 30 s it was told
+        now[0] += 21
+        with pytest.raises(Unauthenticated):
+            verifier.verify(user.token)
+    finally:
+        firebase_admin.delete_app(app)
