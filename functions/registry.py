@@ -310,6 +310,18 @@ HOLDS: tuple[HttpFunction, ...] = (
     ),
 )
 
+# Settling what lost webhooks left open (Cloud Scheduler calls it; see SCHEDULED_JOBS).
+RECONCILIATION: tuple[HttpFunction, ...] = (
+    HttpFunction(
+        "reconcile",
+        "functions.reconcile",
+        "/api/v1/reconcile",
+        ("POST",),
+        Auth.SERVICE,
+        "Settle credit orders and payments left open past the reconcile age, asking the provider",
+    ),
+)
+
 # Operations: OpenAPI document, devices, ...
 OPERATIONS: tuple[HttpFunction, ...] = (
     HttpFunction(
@@ -341,6 +353,7 @@ HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
     + WEBHOOKS
     + USAGE
     + HOLDS
+    + RECONCILIATION
     + OPERATIONS
 )
 
@@ -394,6 +407,7 @@ class ScheduledJob:
 
 SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("holds_expire", "* * * * *", "Release expired holds every minute"),
+    ScheduledJob("reconcile", "*/5 * * * *", "Settle orders and payments a webhook never did"),
 )
 
 

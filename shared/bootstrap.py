@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from shared.payments import GatewayIntent, PaymentGateway, PaymentStore
     from shared.purchases import CreditPurchases
     from shared.razorpay_events import RazorpayWebhooks
+    from shared.reconciliation import Reconciler
     from shared.stripe_events import CreditOrderPaid
 
 
@@ -111,6 +112,7 @@ class Services:
             s.razorpay_key_secret.get_secret_value(),
             s.razorpay_webhook_secret.get_secret_value(),
             s.razorpay_base_url,
+            timeout_seconds=s.razorpay_timeout_seconds,
         )
 
     @cached_property
@@ -169,6 +171,7 @@ class Services:
             self.settings.stripe_secret_key.get_secret_value(),
             self.settings.stripe_webhook_secret.get_secret_value(),
             api_base=self.settings.stripe_api_base,
+            timeout_seconds=self.settings.stripe_timeout_seconds,
         )
 
     @cached_property
@@ -204,6 +207,23 @@ class Services:
             )
 
         return paid
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
+        from datetime import UTC, datetime
+
+        from shared.adapters.firestore_reconciliation import FirestoreReconcileQueue
+        from shared.reconciliation import Reconciler
+
+        return Reconciler(
+            ledger=self.ledger,
+            orders=self.orders,
+            payments=self.payments,
+            queue=FirestoreReconcileQueue(self.firestore, self.settings.firestore_timeout_seconds),
+            razorpay=lambda: self.razorpay,
+            stripe=lambda: self.payment_gateway,
+            clock=lambda: datetime.now(UTC),
+        )
 
     @cached_property
     def service_verifier(self) -> ServiceTokenVerifier:

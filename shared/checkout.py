@@ -45,6 +45,10 @@ class CheckoutGateway(OrderingGateway):
     def fetch_payment(self, payment_id: str) -> ProviderPayment: ...
 
     @abstractmethod
+    def order_payments(self, provider_order_id: str) -> list[ProviderPayment]:
+        """Every payment attempt on the provider's order (reconciliation asks this)."""
+
+    @abstractmethod
     def capture_payment(self, payment_id: str, amount: int, currency: str) -> ProviderPayment: ...
 
     @abstractmethod

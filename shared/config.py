@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     razorpay_key_secret: SecretStr = SecretStr("")
     razorpay_webhook_secret: SecretStr = SecretStr("")
     razorpay_base_url: str | None = None  # set for the local sandbox; None means Razorpay itself
+    # Seconds one call to a provider may take (Stripe retries twice more on network errors).
+    razorpay_timeout_seconds: float = Field(default=10.0, gt=0)
+    stripe_timeout_seconds: float = Field(default=20.0, gt=0)
 
     stripe_secret_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
@@ -69,6 +72,14 @@ class Settings(BaseSettings):
     # Holds: default and longest lifetime of a reservation, in seconds.
     hold_default_ttl_seconds: int = Field(default=15 * 60, ge=1)
     hold_max_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+
+    # Reconciliation (scheduled): orders and payments left non-final longer than this are
+    # settled by asking the provider; at most this many of each per run; an item still open
+    # after the give-up age leaves the queue; looks at one item back off, doubling, to the cap.
+    reconcile_after_seconds: int = Field(default=15 * 60, ge=0)
+    reconcile_max_per_run: int = Field(default=100, ge=1, le=500)
+    reconcile_give_up_seconds: int = Field(default=3 * 24 * 3600, ge=1)
+    reconcile_backoff_cap_seconds: int = Field(default=6 * 3600, ge=1)
 
     @property
     def service_emails(self) -> frozenset[str]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from shared.adapters.firestore_client import rpc_options
 from shared.log import get_logger
 from shared.outbox import (
     EVENT_ID_HEADER,
@@ -69,6 +70,7 @@ class OutboxDelivery:
         self._secret = secret
         self._max_attempts = max_attempts
         self._timeout = timeout_seconds
+        self._rpc = rpc_options(timeout_seconds)
         self._post = post
         self._clock = clock
         self._sleep = sleep
@@ -76,7 +78,7 @@ class OutboxDelivery:
     def deliver(self, event_id: str) -> OutboxStatus:
         """Try to deliver ``outbox/{event_id}``; raise ``DeliveryFailed`` to be retried."""
         ref = self._db.collection(OUTBOX).document(event_id)
-        snapshot = ref.get(timeout=self._timeout)
+        snapshot = ref.get(**self._rpc)
         data: dict[str, Any] = snapshot.to_dict() or {}
         status = OutboxStatus(data.get("status", OutboxStatus.PENDING.value))
         if not snapshot.exists or status is not OutboxStatus.PENDING:
@@ -100,7 +102,7 @@ class OutboxDelivery:
             ref.set(
                 {"status": OutboxStatus.DELIVERED.value, "attempts": attempts, "delivered_at": now},
                 merge=True,
-                timeout=self._timeout,
+                **self._rpc,
             )
             return OutboxStatus.DELIVERED
         error = f"HTTP {code}" if code else "unreachable"
@@ -113,7 +115,7 @@ class OutboxDelivery:
                     "parked_at": now,
                 },
                 merge=True,
-                timeout=self._timeout,
+                **self._rpc,
             )
             log.error("notification parked", extra={"id": event_id, "attempts": attempts})
             return OutboxStatus.PARKED
@@ -124,7 +126,7 @@ class OutboxDelivery:
                 "next_attempt_at": now + timedelta(seconds=backoff_seconds(attempts)),
             },
             merge=True,
-            timeout=self._timeout,
+            **self._rpc,
         )
         raise DeliveryFailed(f"{event_id}: attempt {attempts} failed ({error})")
 

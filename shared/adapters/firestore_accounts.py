@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from shared.accounts import ACCOUNTS, AccountSnapshot, AccountStore
+from shared.adapters.firestore_client import rpc_options
 from shared.adapters.firestore_ledger import HEADS, TRANSACTIONS, _eq, _unavailable_on_outage
 from shared.ledger import AccountHead, EntryType
 
@@ -33,11 +34,11 @@ TOTALLED_TYPES = (
 class FirestoreAccounts(AccountStore):
     def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
         self._db = client
-        self._timeout = timeout_seconds
+        self._rpc = rpc_options(timeout_seconds)
 
     def settings(self, user_id: str) -> Mapping[str, object]:
         with _unavailable_on_outage():
-            snapshot = self._db.collection(ACCOUNTS).document(user_id).get(timeout=self._timeout)
+            snapshot = self._db.collection(ACCOUNTS).document(user_id).get(**self._rpc)
         data = snapshot.to_dict() if snapshot.exists else None
         settings = (data or {}).get("settings")
         return dict(settings) if isinstance(settings, dict) else {}
@@ -47,7 +48,7 @@ class FirestoreAccounts(AccountStore):
                 self._db.collection(ACCOUNTS).document(user_id)]  # fmt: skip
         head, updated_at, settings = AccountHead(user_id), None, {}
         with _unavailable_on_outage():
-            snapshots = list(self._db.get_all(refs, timeout=self._timeout))  # one round trip
+            snapshots = list(self._db.get_all(refs, **self._rpc))  # one round trip
         for snapshot in snapshots:
             data = snapshot.to_dict() if snapshot.exists else None
             if not data:
@@ -64,7 +65,7 @@ class FirestoreAccounts(AccountStore):
             self._db.collection(ACCOUNTS).document(user_id).set(
                 {"user_id": user_id, "settings": dict(settings)},
                 merge=True,
-                timeout=self._timeout,
+                **self._rpc,
             )
 
     def totals(self, user_id: str) -> Mapping[EntryType, int]:
@@ -77,6 +78,6 @@ class FirestoreAccounts(AccountStore):
             )
             aggregate: Any = query.sum("amount", alias="total")  # the SDK's stubs are wrong here
             with _unavailable_on_outage():
-                result = aggregate.get(timeout=self._timeout)
+                result = aggregate.get(**self._rpc)
             totals[entry_type] = int(result[0][0].value or 0) if result and result[0] else 0
         return totals

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from google.api_core import exceptions as gexc
 
+from shared.adapters.firestore_client import outages_unavailable, rpc_options
 from shared.adapters.firestore_devices import FirestoreDeviceStore
 from shared.adapters.firestore_ledger import TRANSACTIONS, entry_from_document
 from shared.alerts import LOW_BALANCE_ALERTS, AlertStore, LowBalanceAlert, PushStatus
@@ -17,14 +18,15 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
 
+@outages_unavailable
 class FirestoreAlertStore(AlertStore):
     def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
         self._db = client
-        self._timeout = timeout_seconds
+        self._rpc = rpc_options(timeout_seconds)
         self._devices = FirestoreDeviceStore(client, timeout_seconds)
 
     def threshold(self, user_id: str) -> int | None:
-        snapshot = self._db.collection(USER_CREDITS).document(user_id).get(timeout=self._timeout)
+        snapshot = self._db.collection(USER_CREDITS).document(user_id).get(**self._rpc)
         settings = ((snapshot.to_dict() if snapshot.exists else None) or {}).get("settings") or {}
         value = settings.get("low_balance_threshold")
         return value if isinstance(value, int) and not isinstance(value, bool) else None
@@ -33,7 +35,7 @@ class FirestoreAlertStore(AlertStore):
         if seq <= 1:
             return AccountHead(user_id)
         ref = self._db.collection(TRANSACTIONS).document(entry_id(user_id, seq - 1))
-        snapshot = ref.get(timeout=self._timeout)
+        snapshot = ref.get(**self._rpc)
         if not snapshot.exists:
             raise LookupError(f"ledger entry {ref.id} is missing: seq must be contiguous")
         return entry_from_document(snapshot.to_dict() or {}).head
@@ -41,15 +43,15 @@ class FirestoreAlertStore(AlertStore):
     def record(self, alert: LowBalanceAlert) -> PushStatus | None:
         ref = self._db.collection(LOW_BALANCE_ALERTS).document(alert.id)
         try:
-            ref.create(alert.to_document(), timeout=self._timeout)
+            ref.create(alert.to_document(), **self._rpc)
         except (gexc.AlreadyExists, gexc.Conflict, gexc.FailedPrecondition):
-            stored = ref.get(timeout=self._timeout).to_dict() or {}
+            stored = ref.get(**self._rpc).to_dict() or {}
             return PushStatus(stored.get("push_status", PushStatus.SENT.value))
         return None
 
     def mark_pushed(self, alert: LowBalanceAlert, status: PushStatus, sent: int) -> None:
         ref = self._db.collection(LOW_BALANCE_ALERTS).document(alert.id)
-        ref.set({"push_status": status.value, "push_sent": sent}, merge=True, timeout=self._timeout)
+        ref.set({"push_status": status.value, "push_sent": sent}, merge=True, **self._rpc)
 
     def device_tokens(self, user_id: str) -> list[str]:
         return self._devices.tokens(user_id)

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from shared.adapters.firestore_client import outages_unavailable, rpc_options
 from shared.alerts import USER_DEVICES
 from shared.devices import Device, DeviceStore
 
@@ -19,10 +20,11 @@ def token_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@outages_unavailable
 class FirestoreDeviceStore(DeviceStore):
     def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
         self._db = client
-        self._timeout = timeout_seconds
+        self._rpc = rpc_options(timeout_seconds)
 
     def _tokens(self, user_id: str) -> firestore.CollectionReference:
         tokens: firestore.CollectionReference = (
@@ -37,11 +39,11 @@ class FirestoreDeviceStore(DeviceStore):
                 "platform": device.platform.value,
                 "registered_at": device.registered_at,
             },
-            timeout=self._timeout,
+            **self._rpc,
         )
 
     def tokens(self, user_id: str) -> list[str]:
-        docs = self._tokens(user_id).stream(timeout=self._timeout)
+        docs = self._tokens(user_id).stream(**self._rpc)
         return sorted(str((d.to_dict() or {}).get("token")) for d in docs)
 
     def forget(self, user_id: str, tokens: Sequence[str]) -> None:
@@ -49,4 +51,4 @@ class FirestoreDeviceStore(DeviceStore):
         batch = self._db.batch()
         for token in tokens:
             batch.delete(self._tokens(user_id).document(token_id(token)))
-        batch.commit(timeout=self._timeout)
+        batch.commit(**self._rpc)

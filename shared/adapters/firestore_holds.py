@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from shared.adapters.firestore_client import outages_unavailable, rpc_options
 from shared.holds import HOLDS, Hold, HoldStatus, HoldStore
 
 if TYPE_CHECKING:
@@ -25,13 +26,14 @@ def hold_from_document(data: dict[str, Any]) -> Hold:
     )
 
 
+@outages_unavailable
 class FirestoreHoldStore(HoldStore):
     def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
         self._db = client
-        self._timeout = timeout_seconds
+        self._rpc = rpc_options(timeout_seconds)
 
     def get(self, hold_id: str) -> Hold | None:
-        snapshot = self._db.collection(HOLDS).document(hold_id).get(timeout=self._timeout)
+        snapshot = self._db.collection(HOLDS).document(hold_id).get(**self._rpc)
         data = snapshot.to_dict() if snapshot.exists else None
         return hold_from_document(data) if data else None
 
@@ -45,4 +47,4 @@ class FirestoreHoldStore(HoldStore):
             .order_by("expires_at")
             .limit(limit)
         )
-        return [hold_from_document(d.to_dict() or {}) for d in query.stream(timeout=self._timeout)]
+        return [hold_from_document(d.to_dict() or {}) for d in query.stream(**self._rpc)]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
 
+from shared.adapters.firestore_client import outages_unavailable, rpc_options
 from shared.errors import Conflict, IdempotencyKeyReused
 from shared.idempotency import ABANDONED_AFTER, RETENTION, IdempotencyStore, StoredResponse
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 COLLECTION = "idempotency_keys"
 
 
+@outages_unavailable
 class FirestoreIdempotencyStore(IdempotencyStore):
     def __init__(
         self,
@@ -31,7 +33,7 @@ class FirestoreIdempotencyStore(IdempotencyStore):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._db = client
-        self._timeout = timeout_seconds
+        self._rpc = rpc_options(timeout_seconds)
         self._clock = clock
 
     def begin(self, key: str, fingerprint: str) -> StoredResponse | None:
@@ -44,11 +46,11 @@ class FirestoreIdempotencyStore(IdempotencyStore):
             "expires_at": now + RETENTION,
         }
         try:
-            ref.create(claim, timeout=self._timeout)
+            ref.create(claim, **self._rpc)
             return None
         except gexc.AlreadyExists:
             pass
-        record: dict[str, Any] = ref.get(timeout=self._timeout).to_dict() or {}
+        record: dict[str, Any] = ref.get(**self._rpc).to_dict() or {}
         if record.get("fingerprint") != fingerprint:
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used with a different request",
@@ -57,7 +59,7 @@ class FirestoreIdempotencyStore(IdempotencyStore):
         if record.get("state") == "done":
             return StoredResponse(int(record["status"]), json.loads(record["body_json"]))
         if now - record["started_at"] > ABANDONED_AFTER:
-            ref.set(claim, timeout=self._timeout)  # the first request died; this one takes over
+            ref.set(claim, **self._rpc)  # the first request died; this one takes over
             return None
         raise Conflict("a request with this Idempotency-Key is still running; retry later")
 
@@ -70,8 +72,8 @@ class FirestoreIdempotencyStore(IdempotencyStore):
                 "body_json": json.dumps(response.body, default=str),
             },
             merge=True,
-            timeout=self._timeout,
+            **self._rpc,
         )
 
     def abandon(self, key: str) -> None:
-        self._db.collection(COLLECTION).document(key).delete(timeout=self._timeout)
+        self._db.collection(COLLECTION).document(key).delete(**self._rpc)

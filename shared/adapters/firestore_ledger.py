@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
 
+from shared.adapters.firestore_client import rpc_options
 from shared.errors import InvalidRequest, LedgerContention, Unavailable
 from shared.ledger import (
     MAX_EFFECTS_PER_COMMIT,
@@ -111,7 +112,7 @@ class FirestoreLedger(LedgerStore):
     ) -> None:
         self._db = client
         self._max_attempts = max_attempts
-        self._timeout = timeout_seconds
+        self._rpc = rpc_options(timeout_seconds)
         self._clock = clock
         self._sleep = sleep
         self.conflicts = 0  # races lost since construction; read by benchmarks
@@ -189,7 +190,7 @@ class FirestoreLedger(LedgerStore):
             .limit(1)
         )
         with _unavailable_on_outage():
-            docs = list(query.stream(timeout=self._timeout))
+            docs = list(query.stream(**self._rpc))
         return entry_from_document(_data(docs[0])).head if docs else AccountHead(user_id)
 
     def history(
@@ -218,7 +219,7 @@ class FirestoreLedger(LedgerStore):
             query = query.where(filter=_cmp("seq", "<=", highest))
         query = query.order_by("seq", direction="DESCENDING")
         with _unavailable_on_outage():
-            docs = list(query.limit(limit + 1).stream(timeout=self._timeout))
+            docs = list(query.limit(limit + 1).stream(**self._rpc))
         entries = [entry_from_document(_data(doc)) for doc in docs[:limit]]
         next_cursor = str(entries[-1].seq) if len(docs) > limit else None
         return HistoryPage(entries, next_cursor)
@@ -237,7 +238,7 @@ class FirestoreLedger(LedgerStore):
         with _unavailable_on_outage():
             if since is not None:
                 query = base.where(filter=_cmp("created_at", ">=", since)).order_by("created_at")
-                docs = list(query.limit(1).stream(timeout=self._timeout))
+                docs = list(query.limit(1).stream(**self._rpc))
                 if not docs:
                     return 1, 0
                 lowest = int(_data(docs[0])["seq"])
@@ -245,7 +246,7 @@ class FirestoreLedger(LedgerStore):
                 query = base.where(filter=_cmp("created_at", "<", until)).order_by(
                     "created_at", direction="DESCENDING"
                 )
-                docs = list(query.limit(1).stream(timeout=self._timeout))
+                docs = list(query.limit(1).stream(**self._rpc))
                 if not docs:
                     return 1, 0
                 highest = int(_data(docs[0])["seq"])
@@ -257,7 +258,7 @@ class FirestoreLedger(LedgerStore):
             self._db.collection(TRANSACTIONS).where(filter=_eq("user_id", user_id)).order_by("seq")
         )
         with _unavailable_on_outage():
-            return [entry_from_document(_data(d)) for d in query.stream(timeout=self._timeout)]
+            return [entry_from_document(_data(d)) for d in query.stream(**self._rpc)]
 
     def _fast_read(
         self, user_id: str, effect_keys: Sequence[str]
@@ -265,7 +266,7 @@ class FirestoreLedger(LedgerStore):
         refs = [self._db.collection(HEADS).document(user_id)]
         refs += [self._db.collection(EFFECTS).document(effect_id(k)) for k in effect_keys]
         head, replays = AccountHead(user_id), {}
-        for snapshot in self._db.get_all(refs, timeout=self._timeout):
+        for snapshot in self._db.get_all(refs, **self._rpc):
             if not snapshot.exists:
                 continue
             data = _data(snapshot)
@@ -281,7 +282,7 @@ class FirestoreLedger(LedgerStore):
         for start in range(0, len(effect_keys), IN_QUERY_LIMIT):
             chunk = list(effect_keys[start : start + IN_QUERY_LIMIT])
             query = self._db.collection(TRANSACTIONS).where(filter=_cmp("effect_key", "in", chunk))
-            for snapshot in query.stream(timeout=self._timeout):
+            for snapshot in query.stream(**self._rpc):
                 entry = entry_from_document(_data(snapshot))
                 found.setdefault(entry.effect_key or "", []).append(entry)
         return {key: sorted(entries, key=lambda e: e.seq) for key, entries in found.items()}
@@ -320,7 +321,7 @@ class FirestoreLedger(LedgerStore):
                 "updated_at": last.created_at,
             },
         )
-        batch.commit(timeout=self._timeout)
+        batch.commit(**self._rpc)
 
 
 class _AccountLock:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from shared.adapters.firestore_client import rpc_options
 from shared.adapters.firestore_ledger import _cmp, _eq, _unavailable_on_outage
 from shared.errors import invalid_field
 from shared.orders import ORDERS, CreditOrder, OrderPage, OrderStatus, OrderStore
@@ -30,6 +31,7 @@ def order_to_document(order: CreditOrder) -> dict[str, Any]:
         "status": order.status.value,
         "created_at": order.created_at,
         "updated_at": order.created_at,
+        "reconcile_from": order.created_at,  # the reconciliation queue (firestore_reconciliation)
     }
 
 
@@ -60,17 +62,17 @@ def order_from_document(order_id: str, data: Mapping[str, Any]) -> CreditOrder:
 class FirestoreOrders(OrderStore):
     def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
         self._db = client
-        self._timeout = timeout_seconds
+        self._rpc = rpc_options(timeout_seconds)
 
     def create(self, order: CreditOrder) -> None:
         with _unavailable_on_outage():
             self._db.collection(ORDERS).document(order.id).create(
-                order_to_document(order), timeout=self._timeout
+                order_to_document(order), **self._rpc
             )
 
     def get(self, order_id: str) -> CreditOrder | None:
         with _unavailable_on_outage():
-            snapshot = self._db.collection(ORDERS).document(order_id).get(timeout=self._timeout)
+            snapshot = self._db.collection(ORDERS).document(order_id).get(**self._rpc)
         data = snapshot.to_dict() if snapshot.exists else None
         return order_from_document(order_id, data) if data else None
 
@@ -81,7 +83,7 @@ class FirestoreOrders(OrderStore):
             .limit(5)
         )
         with _unavailable_on_outage():
-            docs = list(query.stream(timeout=self._timeout))
+            docs = list(query.stream(**self._rpc))
         for doc in docs:
             data = doc.to_dict() or {}
             if data.get("provider") == provider:
@@ -94,7 +96,7 @@ class FirestoreOrders(OrderStore):
             query = query.where(filter=_cmp("created_at", "<", _cursor_time(cursor)))
         query = query.order_by("created_at", direction="DESCENDING").limit(limit + 1)
         with _unavailable_on_outage():
-            docs = list(query.stream(timeout=self._timeout))
+            docs = list(query.stream(**self._rpc))
         orders = [order_from_document(d.id, d.to_dict() or {}) for d in docs[:limit]]
         next_cursor = orders[-1].created_at.isoformat() if len(docs) > limit else None
         return OrderPage(orders, next_cursor)
@@ -102,7 +104,7 @@ class FirestoreOrders(OrderStore):
     def merge(self, order_id: str, fields: Mapping[str, Any]) -> None:
         with _unavailable_on_outage():
             self._db.collection(ORDERS).document(order_id).set(
-                dict(fields), merge=True, timeout=self._timeout
+                dict(fields), merge=True, **self._rpc
             )
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
 
+from shared.adapters.firestore_client import outages_unavailable, rpc_options
 from shared.outbox import OUTBOX, OutboxMessage
 from shared.payments import (
     GatewayEvent,
@@ -48,6 +49,7 @@ CHECKOUT_SESSIONS = "stripe_checkout_sessions"
 _RACE_LOST = (gexc.AlreadyExists, gexc.Conflict, gexc.FailedPrecondition, gexc.Aborted)
 
 
+@outages_unavailable
 class FirestorePayments(PaymentStore):
     def __init__(
         self,
@@ -56,7 +58,7 @@ class FirestorePayments(PaymentStore):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._db = client
-        self._timeout = timeout_seconds
+        self._rpc = rpc_options(timeout_seconds)
         self._clock = clock
 
     def create_payment(
@@ -71,9 +73,10 @@ class FirestorePayments(PaymentStore):
             "customer_email": request.customer_email,
             "created_at": now,
             "updated_at": now,
+            "reconcile_from": now,  # the reconciliation queue (firestore_reconciliation)
             "states": {_rank_key(intent.status): {"status": intent.status.value, "at": now}},
         }
-        self._doc(PAYMENTS, intent.id).set(data, merge=True, timeout=self._timeout)
+        self._doc(PAYMENTS, intent.id).set(data, merge=True, **self._rpc)
 
     def record_status(
         self,
@@ -98,7 +101,7 @@ class FirestorePayments(PaymentStore):
         return self._commit_guarded(batch)
 
     def payment(self, payment_intent_id: str) -> Payment | None:
-        snapshot = self._doc(PAYMENTS, payment_intent_id).get(timeout=self._timeout)
+        snapshot = self._doc(PAYMENTS, payment_intent_id).get(**self._rpc)
         data = snapshot.to_dict() if snapshot.exists else None
         if not data or "amount" not in data:
             return None
@@ -110,7 +113,7 @@ class FirestorePayments(PaymentStore):
         query = self._db.collection(RESERVATIONS).where(
             filter=FieldFilter("payment_intent_id", "==", payment_intent_id)
         )
-        return [_reservation(d.to_dict() or {}) for d in query.stream(timeout=self._timeout)]
+        return [_reservation(d.to_dict() or {}) for d in query.stream(**self._rpc)]
 
     def reserve(self, reservation: RefundReservation) -> bool:
         batch = self._db.batch()
@@ -152,11 +155,11 @@ class FirestorePayments(PaymentStore):
         self._doc(RESERVATIONS, reservation.id).set(
             {"status": ReservationStatus.RELEASED.value, "released_because": reason},
             merge=True,
-            timeout=self._timeout,
+            **self._rpc,
         )
 
     def refund(self, refund_id: str) -> Refund | None:
-        snapshot = self._doc(REFUNDS, refund_id).get(timeout=self._timeout)
+        snapshot = self._doc(REFUNDS, refund_id).get(**self._rpc)
         data = snapshot.to_dict() if snapshot.exists else None
         return _refund_from_document(data) if data else None
 
@@ -197,16 +200,16 @@ class FirestorePayments(PaymentStore):
         self._doc(CHECKOUT_SESSIONS, str(session["id"])).set(
             {**session, "last_event": event_type, "updated_at": self._clock()},
             merge=True,
-            timeout=self._timeout,
+            **self._rpc,
         )
 
     def event_seen(self, event_id: str) -> bool:
-        return bool(self._doc(EVENTS, event_id).get(timeout=self._timeout).exists)
+        return bool(self._doc(EVENTS, event_id).get(**self._rpc).exists)
 
     def mark_event(self, event: GatewayEvent) -> None:
         self._doc(EVENTS, event.id).set(
             {"type": event.type, "created": event.created, "processed_at": self._clock()},
-            timeout=self._timeout,
+            **self._rpc,
         )
 
     def _doc(self, collection: str, document_id: str) -> Any:
@@ -219,7 +222,7 @@ class FirestorePayments(PaymentStore):
     def _commit_guarded(self, batch: Any) -> bool:
         """Commit; False when the guard (the first create) was already taken."""
         try:
-            batch.commit(timeout=self._timeout)
+            batch.commit(**self._rpc)
         except _RACE_LOST:
             return False
         return True

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from shared.adapters.firestore_client import rpc_options
 from shared.adapters.firestore_ledger import _unavailable_on_outage
 from shared.razorpay_events import ProcessedEvents
 
@@ -26,7 +27,7 @@ class FirestoreProcessedEvents(ProcessedEvents):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._db = client
-        self._timeout = timeout_seconds
+        self._rpc = rpc_options(timeout_seconds)
         self._clock = clock
 
     def _ref(self, provider: str, event_id: str) -> firestore.DocumentReference:
@@ -40,7 +41,7 @@ class FirestoreProcessedEvents(ProcessedEvents):
 
     def seen(self, provider: str, event_id: str) -> bool:
         with _unavailable_on_outage():
-            return bool(self._ref(provider, event_id).get(timeout=self._timeout).exists)
+            return bool(self._ref(provider, event_id).get(**self._rpc).exists)
 
     def record(self, provider: str, event_id: str, event: str, outcome: str) -> None:
         with _unavailable_on_outage():
@@ -52,5 +53,5 @@ class FirestoreProcessedEvents(ProcessedEvents):
                     "outcome": outcome,
                     "processed_at": self._clock(),
                 },
-                timeout=self._timeout,
+                **self._rpc,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from shared.adapters.firestore_client import outages_unavailable, rpc_options
 from shared.adapters.firestore_ledger import TRANSACTIONS, entry_from_document
 from shared.balances import TOTALLED_TYPES, USER_CREDITS, BalanceProjection, ProjectionStore
 from shared.ledger import EntryType, LedgerEntry
@@ -12,10 +13,11 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
 
+@outages_unavailable
 class FirestoreProjectionStore(ProjectionStore):
     def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
         self._db = client
-        self._timeout = timeout_seconds
+        self._rpc = rpc_options(timeout_seconds)
 
     def head_entry(self, user_id: str) -> LedgerEntry | None:
         query = (
@@ -24,7 +26,7 @@ class FirestoreProjectionStore(ProjectionStore):
             .order_by("seq", direction="DESCENDING")
             .limit(1)
         )
-        docs = list(query.stream(timeout=self._timeout))
+        docs = list(query.stream(**self._rpc))
         return entry_from_document(docs[0].to_dict() or {}) if docs else None
 
     def sums_by_type(self, user_id: str, up_to_seq: int) -> dict[EntryType, int]:
@@ -39,13 +41,13 @@ class FirestoreProjectionStore(ProjectionStore):
                 .where(filter=_filter("seq", "<=", up_to_seq))
             )
             aggregation: Any = query.sum("amount", alias="total")
-            results = aggregation.get(timeout=self._timeout)
+            results = aggregation.get(**self._rpc)
             value = results[0][0].value if results and results[0] else 0
             sums[entry_type] = int(value or 0)
         return sums
 
     def projected_seq(self, user_id: str) -> int:
-        snapshot = self._db.collection(USER_CREDITS).document(user_id).get(timeout=self._timeout)
+        snapshot = self._db.collection(USER_CREDITS).document(user_id).get(**self._rpc)
         data = snapshot.to_dict() if snapshot.exists else None
         return int((data or {}).get("seq") or 0)
 

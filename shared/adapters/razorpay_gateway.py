@@ -72,6 +72,12 @@ class RazorpayGateway(CheckoutGateway):
         payment = self._call(lambda: self.client.payment.fetch(payment_id, timeout=self._timeout))
         return _payment(payment)
 
+    def order_payments(self, provider_order_id: str) -> list[ProviderPayment]:
+        found = self._call(
+            lambda: self.client.order.payments(provider_order_id, timeout=self._timeout)
+        )
+        return self._call(lambda: [_payment(item) for item in found.get("items") or []])
+
     def capture_payment(self, payment_id: str, amount: int, currency: str) -> ProviderPayment:
         data = {"currency": currency.upper()}  # a fresh dict: the SDK mutates its argument
         payment = self._call(

@@ -26,5 +26,7 @@ def test_bench_smoke_run_prints_every_section(tmp_path: Path) -> None:
     assert any(name.startswith("cold start") for name in sections)
     rpc = {row["operation"]: row for row in sections["Firestore RPCs per operation"]}
     assert rpc["balance read"]["rpcs"] >= 1
-    contention = sections["contention (ledger adapter on the emulator)"]
-    assert all(row["invariant_violations"] == 0 for row in contention)
+    contention = sections["contention (HTTP through the gateway)"]
+    hot, spread = contention
+    assert (hot["succeeded"], hot["final_balance"], hot["invariant_violations"]) == (10, 0, 0)
+    assert spread["lost"] == 0
