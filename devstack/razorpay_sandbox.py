@@ -3,7 +3,8 @@
 For dev and tests only; it listens on 127.0.0.1 and keeps everything in memory. Entities follow
 Razorpay's documented JSON (orders, payments, refunds, webhook events). Endpoints under
 ``/_sandbox/`` stand in for what a customer does in Checkout, and let tests send, replay and
-inspect webhooks. Run: ``python -m devstack.razorpay_sandbox --port N --key-id K --key-secret S``.
+inspect webhooks; ``POST /_sandbox/faults`` makes the next N API calls fail (a provider outage for
+fault tests). Run: ``python -m devstack.razorpay_sandbox --port N --key-id K --key-secret S``.
 """
 
 from __future__ import annotations
@@ -91,6 +92,39 @@ class SentWebhook:
 
 
 @dataclass
+class Faults:
+    """Injected failures: the next ``remaining`` API calls (``/v1/...``) answer ``status``.
+
+    ``path_prefix`` narrows them to calls whose path starts with it (e.g. ``/v1/payments``).
+    """
+
+    remaining: int = 0
+    status: int = 500
+    path_prefix: str = "/v1/"
+    failed: int = 0  # how many calls the faults have failed so far
+
+    def take(self, path: str) -> int | None:
+        """Return the status to fail this call with, or None to serve it."""
+        if self.remaining <= 0 or not path.startswith(self.path_prefix):
+            return None
+        self.remaining -= 1
+        self.failed += 1
+        return self.status
+
+    def as_dict(self) -> Entity:
+        return {"fail_next": self.remaining, "status": self.status,
+                "path_prefix": self.path_prefix, "failed": self.failed}
+
+
+def _fault_body(status: int) -> Entity:
+    """Razorpay's body for a failure on its side (the SDK raises ServerError/GatewayError)."""
+    code = "GATEWAY_ERROR" if status in (502, 504) else "SERVER_ERROR"
+    return {"error": {"code": code, "description": "The server encountered an error. The "
+                      "incident has been reported to admins.", "source": "NA", "step": "NA",
+                      "reason": "NA", "metadata": {}}}
+
+
+@dataclass
 class Sandbox:
     """In-memory Razorpay state, guarded by one lock."""
 
@@ -107,6 +141,7 @@ class Sandbox:
     _queue: deque[SentWebhook] = field(default_factory=deque)
     _pending: threading.Condition = field(default_factory=threading.Condition)
     _worker: threading.Thread | None = None
+    faults: Faults = field(default_factory=Faults)
 
     # ---- entities -------------------------------------------------------------------------
     def _get(self, table: dict[str, Entity], entity_id: str) -> Entity:
@@ -351,6 +386,12 @@ def build_app(key_id: str, key_secret: str, webhook_url: str | None = None,
         return _json(ApiError("The requested URL was not found on the server.", 404).body(), 404)
 
     @app.before_request
+    def injected_fault() -> Response | None:
+        with box.lock:
+            status = box.faults.take(request.path) if request.path.startswith("/v1/") else None
+        return None if status is None else _json(_fault_body(status), status)
+
+    @app.before_request
     def basic_auth() -> None:
         if not request.path.startswith("/v1/"):
             return
@@ -462,6 +503,26 @@ def build_app(key_id: str, key_secret: str, webhook_url: str | None = None,
         box.deliver(hook)
         return _json({"event_id": hook.event_id, "status_code": hook.status_code,
                       "error": hook.error})
+
+    @app.post("/_sandbox/faults")
+    def set_faults() -> Response:
+        """``{"fail_next": N, "status": 500, "path_prefix": "/v1/"}``; ``fail_next: 0`` clears."""
+        data = _data()
+        fail_next = _amount(data.get("fail_next", 0), "fail_next")
+        status = _amount(data.get("status", 500), "status")
+        prefix = data.get("path_prefix", "/v1/")
+        if fail_next < 0 or not 500 <= status <= 599:
+            raise ApiError("fail_next must be >= 0 and status a 5xx", field_name="status")
+        if not isinstance(prefix, str) or not prefix.startswith("/v1/"):
+            raise ApiError("path_prefix must start with /v1/", field_name="path_prefix")
+        with box.lock:
+            box.faults = Faults(fail_next, status, prefix)
+            return _json(box.faults.as_dict())
+
+    @app.get("/_sandbox/faults")
+    def get_faults() -> Response:
+        with box.lock:
+            return _json(box.faults.as_dict())
 
     @app.get("/_sandbox/webhooks/sent")
     def webhooks_sent() -> Response:

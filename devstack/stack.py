@@ -54,6 +54,8 @@ class Stack:
     project: str = DEFAULT_PROJECT
     state_dir: Path = ROOT / ".stack"
     processes: dict[str, Process] = field(default_factory=dict)
+    # Further settings for the service's processes (e.g. longer timeouts for a loaded test run).
+    settings_env: dict[str, str] = field(default_factory=dict)
     razorpay_key_id: str = "rzp_test_local"
     razorpay_key_secret: str = field(default_factory=lambda: secrets.token_hex(16))
     razorpay_webhook_secret: str = field(default_factory=lambda: secrets.token_hex(16))
@@ -85,7 +87,7 @@ class Stack:
 
     def client_env(self) -> dict[str, str]:
         """Environment that points our code and the SDKs at this stack."""
-        return {
+        return self.settings_env | {
             "FIREBASE_PROJECT_ID": self.project,
             "GOOGLE_CLOUD_PROJECT": self.project,
             "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{self.ports.firestore}",

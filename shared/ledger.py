@@ -121,8 +121,9 @@ def post(
 ) -> list[LedgerEntry]:
     """Number and apply ``postings`` after ``head``, or raise if the account cannot afford them.
 
-    A posting that lowers the available balance below zero raises ``InsufficientCredits`` unless it
-    is an explicit overdraft; nothing is applied in that case (all postings or none).
+    A posting that lowers the available balance below zero, or takes the balance below zero,
+    raises ``InsufficientCredits`` unless it is an explicit overdraft; nothing is applied in that
+    case (all postings or none).
     """
     if not postings:
         raise ValueError("post needs at least one posting")
@@ -135,8 +136,14 @@ def post(
         held = current.held + posting.held_delta
         if held < 0:
             raise ValueError("held credits cannot go below zero")
-        lowers_available = posting.amount < 0 or posting.held_delta > 0
-        if lowers_available and balance - held < 0 and not posting.allow_negative:
+        # Spending or reserving must fit what is available. Capturing a hold spends credits it
+        # already reserved (available unchanged), so it only has to fit the balance: after a
+        # clawback of reserved credits (available < 0) a capture the balance covers still works.
+        lowers_available = posting.amount - posting.held_delta < 0
+        overdraws = (lowers_available and balance - held < 0) or (
+            posting.amount < 0 and balance < 0
+        )
+        if overdraws and not posting.allow_negative:
             raise InsufficientCredits(
                 "not enough credits",
                 {"available": current.available, "requested": -posting.amount + posting.held_delta},

@@ -35,7 +35,13 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    local = Stack(ports=Ports.free(), state_dir=tmp_path_factory.mktemp("stack"))
+    # The whole suite shares one emulator on a 2-core machine: give Firestore calls more time
+    # than production's default before they count as an outage (fault tests set their own).
+    local = Stack(
+        ports=Ports.free(),
+        state_dir=tmp_path_factory.mktemp("stack"),
+        settings_env={"FIRESTORE_TIMEOUT_SECONDS": "30"},
+    )
     local.start()
     try:
         yield local

@@ -309,3 +309,24 @@ def test_unreachable_webhook_url_is_recorded(sandbox: Sandbox) -> None:
     result = sandbox.post("/_sandbox/webhooks/send", {"event": "payment.captured",
                                                       "payment_id": payment_id}).json()
     assert result["status_code"] is None and "Connection refused" in result["error"]
+
+
+def test_injected_faults_fail_the_next_calls_then_clear(sandbox: Sandbox) -> None:
+    order = sandbox.order()
+    set_faults = sandbox.post("/_sandbox/faults", {"fail_next": 2, "status": 503})
+    assert set_faults.json() == {
+        "fail_next": 2, "status": 503, "path_prefix": "/v1/", "failed": 0}  # fmt: skip
+    for _ in range(2):
+        with pytest.raises(razorpay.errors.ServerError, match="server encountered an error"):
+            sandbox.client.order.fetch(order["id"])
+    assert sandbox.client.order.fetch(order["id"])["id"] == order["id"]  # the third call is served
+    assert requests.get(f"{sandbox.url}/_sandbox/faults", timeout=5).json()["failed"] == 2
+
+    # Narrowed to a path: order calls pass, the payment fetch fails (a 502 is a GATEWAY_ERROR).
+    paid = sandbox.pay(order["id"])
+    sandbox.post("/_sandbox/faults", {"fail_next": 1, "status": 502, "path_prefix": "/v1/payments"})
+    assert sandbox.client.order.fetch(order["id"])["status"] == "paid"
+    with pytest.raises(razorpay.errors.GatewayError):
+        sandbox.client.payment.fetch(paid["razorpay_payment_id"])
+    assert sandbox.client.payment.fetch(paid["razorpay_payment_id"])["status"] == "captured"
+    assert sandbox.post("/_sandbox/faults", {"fail_next": 1, "status": 200}).status_code == 400

@@ -59,6 +59,28 @@ def test_a_clawback_may_overdraw_when_marked() -> None:
     assert entry.balance_after == -30
 
 
+def capture(amount: int) -> Posting:
+    return Posting(EntryType.HOLD_CAPTURE, -amount, held_delta=-amount)
+
+
+def test_a_capture_after_a_clawback_of_reserved_credits_needs_only_the_balance() -> None:
+    # 100 credits, 80 reserved, then a refund took back 50: balance 50, held 80, available -30.
+    head = AccountHead("alice", seq=3, balance=50, held=80)
+    release = Posting(EntryType.HOLD_RELEASE, 0, held_delta=-40)
+    taken, released = post(head, [capture(40), release], NOW)
+    assert (taken.balance_after, taken.held_after) == (10, 40)
+    assert (released.balance_after, released.held_after) == (10, 0)
+    # Capturing more than the balance would overdraw with a type that may not.
+    with pytest.raises(InsufficientCredits):
+        post(head, [capture(51)], NOW)
+    assert post(head, [capture(50)], NOW)[0].balance_after == 0
+    # Spending and reserving still need available credits.
+    with pytest.raises(InsufficientCredits):
+        post(head, [spend(1)], NOW)
+    with pytest.raises(InsufficientCredits):
+        post(head, [Posting(EntryType.HOLD, 0, held_delta=1)], NOW)
+
+
 def test_float_amounts_never_reach_the_ledger() -> None:
     with pytest.raises(TypeError):
         post(AccountHead("alice"), [Posting(EntryType.GRANT, 1.5)], NOW)  # type: ignore[arg-type]
