@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it when the process that started it dies.
+
+    So a runner killed outright (SIGKILL, a CI timeout) leaves no emulator or server behind.
+    """
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None
 
 
 def free_port() -> int:
@@ -60,6 +75,9 @@ class Process:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stop() reaches its children too
+                # Only a prctl call through a pointer resolved in the parent: nothing that can
+                # deadlock on a lock another thread held at fork time.
+                preexec_fn=_die_with_parent,  # noqa: PLW1509
             )
         finally:
             if not isinstance(log, int):
