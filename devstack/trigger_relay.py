@@ -1,11 +1,17 @@
 """Deliver Firestore triggers locally, as Eventarc does in production (dev and tests only).
 
-For every ``TriggerFunction`` of the registry, listen (``on_snapshot``) to the collection its
-``document`` pattern names on the Firestore emulator, and for every matching change deliver the
+For every ``TriggerFunction`` of the registry, watch the collection its ``document`` pattern
+names on the Firestore emulator, and for every document created there deliver the
 production-shaped CloudEvent (binary mode, protobuf ``DocumentEventData``) to the function served
-by functions-framework, in process. Documents already there when the relay starts arrive in the
-first snapshot and are delivered too (triggers are idempotent). A failed delivery is retried with
-backoff; one bad document never stops the relay.
+by functions-framework, in process. Documents already there when the relay starts are delivered
+too (triggers are idempotent). A failed delivery is retried with backoff; one bad document never
+stops the relay.
+
+Watching is polling, not Listen: the emulator answers every write anywhere by re-sending every
+document of every listened query, which at a few thousand documents runs it out of memory. The
+relay instead asks each collection, a few times a second, for the documents whose ``created_at``
+(every trigger collection has one) is at most a few seconds older than the newest seen, and
+remembers which of those it already delivered.
 
     python -m devstack.trigger_relay --project demo-billing --ready-file .stack/relay.ready
 """
@@ -21,6 +27,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -28,9 +35,6 @@ from typing import Any
 from functions.registry import TRIGGER_FUNCTIONS, TriggerFunction
 from shared.adapters.firestore_events import (
     CREATED,
-    DELETED,
-    UPDATED,
-    WRITTEN,
     cloud_event_headers,
     encode_document_event,
     full_name,
@@ -39,13 +43,9 @@ from shared.adapters.firestore_events import (
 log = logging.getLogger("trigger_relay")
 ROOT = Path(__file__).resolve().parent.parent
 
-# Which Listen change types each Firestore event type fires on.
-CHANGE_TYPES: Mapping[str, frozenset[str]] = {
-    CREATED: frozenset({"ADDED"}),
-    UPDATED: frozenset({"MODIFIED"}),
-    DELETED: frozenset({"REMOVED"}),
-    WRITTEN: frozenset({"ADDED", "MODIFIED", "REMOVED"}),
-}
+POLL_INTERVAL_SECONDS = 0.1
+# Writers stamp created_at before they commit: a document may land this much "in the past".
+LATE_COMMIT_MARGIN = timedelta(seconds=5)
 
 # Returns the HTTP status of one delivery of (headers, body) to the named function.
 Deliver = Callable[[str, Mapping[str, str], bytes], int]
@@ -99,38 +99,71 @@ class TriggerRelay:
         self._max_attempts = max_attempts
         self._sleep = sleep
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="relay")
-        self._watches: list[Any] = []
+        self._watches: list[threading.Thread] = []
+        self._stopped = threading.Event()
         self.delivered = 0
         self.failed = 0
 
     def start(self) -> None:
         by_collection: dict[str, list[TriggerFunction]] = defaultdict(list)
         for trigger in self._triggers:
+            if trigger.event_type != CREATED:
+                raise ValueError(f"{trigger.name}: the relay delivers document.created only")
             by_collection[listened_collection(trigger)].append(trigger)
         for collection, triggers in by_collection.items():
-            self._watches.append(
-                self._db.collection(collection).on_snapshot(self._on_snapshot(tuple(triggers)))
+            thread = threading.Thread(
+                target=self._watch,
+                args=(collection, tuple(triggers)),
+                daemon=True,
+                name=f"relay-{collection}",
             )
-            log.info("listening to %s for %s", collection, [t.name for t in triggers])
+            thread.start()
+            self._watches.append(thread)
+            log.info("watching %s for %s", collection, [t.name for t in triggers])
 
     def stop(self) -> None:
-        for watch in self._watches:
-            watch.unsubscribe()
+        self._stopped.set()
+        for thread in self._watches:
+            thread.join(timeout=5)
         self._watches.clear()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _on_snapshot(self, triggers: tuple[TriggerFunction, ...]) -> Callable[..., None]:
-        def callback(documents: Any, changes: Any, read_time: Any) -> None:
-            for change in changes:
-                for trigger in triggers:
-                    if change.type.name in CHANGE_TYPES.get(trigger.event_type, frozenset()):
-                        self._pool.submit(self._deliver_with_retries, trigger, change)
+    def _watch(self, collection: str, triggers: tuple[TriggerFunction, ...]) -> None:
+        seen: dict[str, datetime] = {}  # path -> created_at, for the documents in the margin
+        newest = datetime(1970, 1, 1, tzinfo=UTC)  # deliver what is already there too
+        while not self._stopped.is_set():
+            try:
+                newest = self._poll_once(collection, triggers, seen, newest)
+            except Exception:
+                log.exception("polling %s failed; retrying", collection)
+            self._stopped.wait(POLL_INTERVAL_SECONDS)
 
-        return callback
+    def _poll_once(
+        self,
+        collection: str,
+        triggers: tuple[TriggerFunction, ...],
+        seen: dict[str, datetime],
+        newest: datetime,
+    ) -> datetime:
+        from google.cloud.firestore_v1.base_query import FieldFilter
 
-    def _deliver_with_retries(self, trigger: TriggerFunction, change: Any) -> None:
+        since = newest - LATE_COMMIT_MARGIN
+        query = self._db.collection(collection).where(filter=FieldFilter("created_at", ">=", since))
+        for snapshot in query.stream(timeout=30):
+            created = (snapshot.to_dict() or {}).get("created_at")
+            if not isinstance(created, datetime) or snapshot.reference.path in seen:
+                continue
+            seen[snapshot.reference.path] = created
+            newest = max(newest, created)
+            for trigger in triggers:
+                self._pool.submit(self._deliver_with_retries, trigger, snapshot)
+        for path in [p for p, created in seen.items() if created < since]:
+            del seen[path]  # older than any document a later poll can return
+        return newest
+
+    def _deliver_with_retries(self, trigger: TriggerFunction, snapshot: Any) -> None:
         try:
-            headers, body = self._event(trigger, change)
+            headers, body = self._event(trigger, snapshot)
         except Exception:
             log.exception("%s: cannot encode the event; skipped", trigger.name)
             self.failed += 1
@@ -151,18 +184,13 @@ class TriggerRelay:
         self.failed += 1
         log.error("%s: gave up on event %s", trigger.name, headers["ce-id"])
 
-    def _event(self, trigger: TriggerFunction, change: Any) -> tuple[dict[str, str], bytes]:
-        snapshot = change.document
+    def _event(self, trigger: TriggerFunction, snapshot: Any) -> tuple[dict[str, str], bytes]:
         path = snapshot.reference.path
         name = full_name(self._project, path, self._database)
         stamp = snapshot.update_time or snapshot.create_time
         # The same write gives the same event id however often it is relayed.
         event_id = hashlib.sha256(f"{trigger.name}|{path}|{stamp}".encode()).hexdigest()[:32]
-        removed = change.type.name == "REMOVED"
-        data = snapshot.to_dict() or {}
-        body = encode_document_event(
-            name, None if removed else data, old_value=data if removed else None
-        )
+        body = encode_document_event(name, snapshot.to_dict() or {})
         headers = cloud_event_headers(
             trigger.event_type,
             self._project,

@@ -32,18 +32,8 @@ class FakeSnapshot:
         return self.data
 
 
-@dataclass
-class FakeChange:
-    document: FakeSnapshot
-    type: Any
-
-
-class Added:
-    name = "ADDED"
-
-
-def change(data: dict[str, Any]) -> FakeChange:
-    return FakeChange(FakeSnapshot(FakeRef("credit_transactions/a_0000000001"), data), Added())
+def change(data: dict[str, Any]) -> FakeSnapshot:
+    return FakeSnapshot(FakeRef("credit_transactions/a_0000000001"), data)
 
 
 def relay(deliver: Any) -> TriggerRelay:
