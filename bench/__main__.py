@@ -307,6 +307,11 @@ def _direct(call: Callable[[], object], samples: int) -> float:
 
 
 def section_latency(report: Report, stack: Stack, requests_per_case: int) -> None:
+    # The relay runs trigger functions against the same single-threaded emulator after every
+    # write; in production triggers run on their own instances against a scaled database.
+    relay = stack.processes.pop("relay", None)
+    if relay is not None:
+        relay.stop()
     process, hello_url = serve_function("hello", FLOORS, stack.client_env())
     try:
         _wait_ok(hello_url)
@@ -373,10 +378,12 @@ def section_latency(report: Report, stack: Stack, requests_per_case: int) -> Non
                         "emulator_calls_ms": rpc_time * 1000 if rpc_time else None,
                         "own_overhead_ms": own * 1000 if rpc_time else None,
                         "overhead_ratio": own / rpc_time if rpc_time else None,
-                        "target": "<= 2" if rpc_time else None,
+                        "target": "<= 2" if rpc_time and concurrency == 1 else None,
                     }
                 )
-        report.table(f"warm latency ({requests_per_case} requests per row)", rows)
+        report.table(
+            f"warm latency ({requests_per_case} requests per row; trigger relay paused)", rows
+        )
     finally:
         process.kill()
         process.wait()
