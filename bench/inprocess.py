@@ -13,7 +13,7 @@ from shared.config import Settings
 
 def wire_with_client(client: Any) -> Services:
     """Install services that use ``client`` for Firestore (e.g. an RPC-counting one)."""
-    services = Services(Settings())
+    services = Services(Settings.from_environment())
     services.__dict__["firestore"] = client
     bootstrap.override(services)
     return services

@@ -31,7 +31,7 @@ class TokensAreUids(TokenVerifier):
 
 @pytest.fixture
 def services(firestore_client: Any, monkeypatch: pytest.MonkeyPatch) -> Services:
-    svc = Services(Settings())
+    svc = Services(Settings.from_environment())
     svc.__dict__["firestore"] = firestore_client
     svc.__dict__["idempotency"] = FirestoreIdempotencyStore(firestore_client)
     svc.__dict__["token_verifier"] = TokensAreUids()

@@ -38,7 +38,9 @@ class RecordingPushSender(PushSender):
 @pytest.fixture
 def pushes(project_id: str) -> RecordingPushSender:
     sender = RecordingPushSender()
-    wired = bootstrap.Services(Settings(firebase_project_id=project_id, push_sender="log"))
+    wired = bootstrap.Services(
+        Settings.from_environment(firebase_project_id=project_id, push_sender="log")
+    )
     wired.push_sender = sender
     bootstrap.override(wired)
     return sender
