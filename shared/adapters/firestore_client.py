@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -83,3 +84,17 @@ def _mapped(method: Callable[..., Any]) -> Callable[..., Any]:
 def ping(client: firestore.Client, timeout_seconds: float) -> None:
     """Make one cheap read so that readiness reflects whether Firestore answers now."""
     client.collection("_health").document("ping").get(timeout=timeout_seconds, retry=None)
+
+
+class FirestoreStore:
+    """Base of the Firestore adapters: the client, per-call options with a timeout, a clock."""
+
+    def __init__(
+        self,
+        client: firestore.Client,
+        timeout_seconds: float = 10.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._db = client
+        self._rpc = rpc_options(timeout_seconds)
+        self._clock = clock

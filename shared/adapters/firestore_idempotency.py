@@ -8,34 +8,22 @@ requests with one key exactly one runs. ``expires_at`` is the collection's TTL f
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
 
-from shared.adapters.firestore_client import outages_unavailable, rpc_options
+from shared.adapters.firestore_client import FirestoreStore, outages_unavailable
 from shared.errors import Conflict, IdempotencyKeyReused
 from shared.idempotency import ABANDONED_AFTER, RETENTION, IdempotencyStore, StoredResponse
 
 if TYPE_CHECKING:
-    from google.cloud import firestore
+    pass
 
 COLLECTION = "idempotency_keys"
 
 
 @outages_unavailable
-class FirestoreIdempotencyStore(IdempotencyStore):
-    def __init__(
-        self,
-        client: firestore.Client,
-        timeout_seconds: float = 10.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._db = client
-        self._rpc = rpc_options(timeout_seconds)
-        self._clock = clock
-
+class FirestoreIdempotencyStore(FirestoreStore, IdempotencyStore):
     def begin(self, key: str, fingerprint: str) -> StoredResponse | None:
         ref = self._db.collection(COLLECTION).document(key)
         now = self._clock()

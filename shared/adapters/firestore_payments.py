@@ -13,13 +13,13 @@ when its state change does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
 
-from shared.adapters.firestore_client import outages_unavailable, rpc_options
+from shared.adapters.firestore_client import FirestoreStore, outages_unavailable
 from shared.outbox import OUTBOX, OutboxMessage
 from shared.payments import (
     GatewayEvent,
@@ -37,7 +37,7 @@ from shared.payments import (
 )
 
 if TYPE_CHECKING:
-    from google.cloud import firestore
+    pass
 
 PAYMENTS = "payments"
 TRANSITIONS = "payment_transitions"
@@ -50,17 +50,7 @@ _RACE_LOST = (gexc.AlreadyExists, gexc.Conflict, gexc.FailedPrecondition, gexc.A
 
 
 @outages_unavailable
-class FirestorePayments(PaymentStore):
-    def __init__(
-        self,
-        client: firestore.Client,
-        timeout_seconds: float = 10.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._db = client
-        self._rpc = rpc_options(timeout_seconds)
-        self._clock = clock
-
+class FirestorePayments(FirestoreStore, PaymentStore):
     def create_payment(
         self, intent: GatewayIntent, request: PaymentRequest, owner_uid: str | None
     ) -> None:

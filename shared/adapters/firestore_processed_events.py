@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from shared.adapters.firestore_client import rpc_options
+from shared.adapters.firestore_client import FirestoreStore
 from shared.adapters.firestore_ledger import _unavailable_on_outage
 from shared.razorpay_events import ProcessedEvents
 
@@ -19,17 +17,7 @@ WEBHOOK_EVENTS = "webhook_events"
 SAFE_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 
 
-class FirestoreProcessedEvents(ProcessedEvents):
-    def __init__(
-        self,
-        client: firestore.Client,
-        timeout_seconds: float = 10.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._db = client
-        self._rpc = rpc_options(timeout_seconds)
-        self._clock = clock
-
+class FirestoreProcessedEvents(FirestoreStore, ProcessedEvents):
     def _ref(self, provider: str, event_id: str) -> firestore.DocumentReference:
         # Provider ids are short and safe; anything else is hashed into a valid document id.
         key = (

@@ -9,18 +9,17 @@ looked at once after the age and leaves the queue when final.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.adapters.firestore_client import outages_unavailable, rpc_options
+from shared.adapters.firestore_client import FirestoreStore, outages_unavailable
 from shared.adapters.firestore_ledger import _cmp
 from shared.adapters.firestore_payments import PAYMENTS
 from shared.orders import ORDERS, OrderStatus
 from shared.reconciliation import ORDER, Due, ReconcileQueue
 
 if TYPE_CHECKING:
-    from google.cloud import firestore
+    pass
 
 FIELD = "reconcile_from"
 CHECKS = "reconcile_checks"
@@ -28,17 +27,7 @@ OPEN_ORDER_STATUSES = [OrderStatus.CREATED.value, OrderStatus.FAILED.value]
 
 
 @outages_unavailable
-class FirestoreReconcileQueue(ReconcileQueue):
-    def __init__(
-        self,
-        client: firestore.Client,
-        timeout_seconds: float = 10.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._db = client
-        self._rpc = rpc_options(timeout_seconds)
-        self._clock = clock
-
+class FirestoreReconcileQueue(FirestoreStore, ReconcileQueue):
     def due(self, kind: str, before: datetime, limit: int) -> list[Due]:
         query: Any = self._db.collection(_collection(kind))
         if kind == ORDER:
