@@ -243,6 +243,9 @@ def test_payment_webhooks_are_signed_and_shaped(sandbox: Sandbox, receiver: Rece
     assert paid["contains"] == ["payment", "order"]
     assert paid["payload"]["order"]["entity"]["status"] == "paid"
 
+    # The receiver can see the last hook before the sandbox has recorded its answer: wait for
+    # the sandbox's delivery queue to drain before reading what it recorded.
+    sandbox.post("/_sandbox/webhooks/wait", {"timeout": 5})
     sent = requests.get(f"{sandbox.url}/_sandbox/webhooks/sent", timeout=5).json()
     assert [(s["event"], s["status_code"]) for s in sent] == [
         ("payment.authorized", 200), ("payment.captured", 200), ("order.paid", 200)]
