@@ -75,6 +75,13 @@ class Call:
             raise Unauthenticated("a service identity token is required")
         return self.caller
 
+    def path_param(self, name: str, pattern: str, problem: str) -> str:
+        """Return the path's ``{name}`` if it matches ``pattern``; else a 400 naming it."""
+        value = self.path_params.get(name, "")
+        if not re.match(pattern, value):
+            raise invalid_field(name, problem)
+        return value
+
     def body(self, model: type[Model]) -> Model:
         """Parse the JSON body into ``model`` or raise a 400 naming each bad field."""
         declared = self.request.content_length or 0

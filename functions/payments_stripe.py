@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from functions.http import Call, Reply, endpoint
 from shared.card_payments import owned_payment, process_payment, verify_payment
-from shared.errors import invalid_field
 from shared.payments import PaymentRequest
 
 PAYMENT_INTENT_ID = r"^pi_[A-Za-z0-9_]{1,250}$"
@@ -51,9 +48,9 @@ def stripe_payment_process(call: Call) -> Reply:
 
 @endpoint
 def stripe_payment_get(call: Call) -> Reply:
-    payment_intent_id = call.path_params.get("payment_intent_id", "")
-    if not re.match(PAYMENT_INTENT_ID, payment_intent_id):
-        raise invalid_field("payment_intent_id", "must be a PaymentIntent id (pi_...)")
+    payment_intent_id = call.path_param(
+        "payment_intent_id", PAYMENT_INTENT_ID, "must be a PaymentIntent id (pi_...)"
+    )
     payment = owned_payment(call.services.payments, payment_intent_id, call.user.uid)
     return Reply(payment.to_json())
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from functions.http import Call, Reply, endpoint
-from shared.errors import invalid_field
 from shared.refunds import RefundRequest, owned_refund, refund_payment, verify_refund
 
 REFUND_ID = r"^(re|pyr)_[A-Za-z0-9_]{1,250}$"
@@ -40,9 +38,7 @@ def stripe_refund_process(call: Call) -> Reply:
 
 @endpoint
 def stripe_refund_get(call: Call) -> Reply:
-    refund_id = call.path_params.get("refund_id", "")
-    if not re.match(REFUND_ID, refund_id):
-        raise invalid_field("refund_id", "must be a Refund id (re_...)")
+    refund_id = call.path_param("refund_id", REFUND_ID, "must be a Refund id (re_...)")
     return Reply(owned_refund(call.services.payments, refund_id, call.user.uid).to_json())
 
 
