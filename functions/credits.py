@@ -40,10 +40,10 @@ def credits_account(call: Call) -> Reply:
     if call.request.method == "PATCH":
         patch = call.body(AccountPatch)
         account = update_low_balance_threshold(
-            svc.ledger, svc.accounts, call.user.uid, patch.low_balance_threshold
+            svc.accounts, call.user.uid, patch.low_balance_threshold
         )
     else:
-        account = read_account(svc.ledger, svc.accounts, call.user.uid)
+        account = read_account(svc.accounts, call.user.uid)
     return Reply(account.to_json())
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.errors import invalid_field
-from shared.ledger import AccountHead, EntryType, LedgerStore
+from shared.ledger import AccountHead, EntryType
 from shared.pricing import DEFAULT_LOW_BALANCE_THRESHOLD
 
 ACCOUNTS = "user_credits"
@@ -35,8 +35,11 @@ class AccountStore(ABC):
         """Return the account's head and settings together, in one read."""
 
     @abstractmethod
-    def totals(self, user_id: str) -> Mapping[EntryType, int]:
-        """Return the sum of entry amounts per type, over the account's whole ledger."""
+    def totals(self, user_id: str, up_to_seq: int) -> Mapping[EntryType, int]:
+        """Return the sum of entry amounts per type, over the ledger up to ``up_to_seq``.
+
+        Only for accounts whose head predates running totals (``AccountHead.totals`` is None).
+        """
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,35 +109,35 @@ def read_balance(accounts: AccountStore, user_id: str) -> Balance:
     The balance is the head pointer, which every ledger commit writes atomically with its
     entries, so it is the ledger head's balance (see ``shared.adapters.firestore_ledger``).
     """
+    return _balance(accounts.snapshot(user_id))
+
+
+def read_account(accounts: AccountStore, user_id: str) -> Account:
+    """Return balance, lifetime totals and settings of the account in one read.
+
+    The head pointer carries the lifetime totals; only an account whose head predates them is
+    summed by aggregation.
+    """
     snap = accounts.snapshot(user_id)
+    totals = snap.head.totals
+    if totals is None:
+        totals = accounts.totals(user_id, snap.head.seq)
+    return Account(_balance(snap), totals, snap.settings)
+
+
+def _balance(snap: AccountSnapshot) -> Balance:
     head = snap.head
     threshold = low_balance_threshold(snap.settings)
-    return Balance(user_id, head.balance, head.held, head.available, threshold, snap.updated_at)
-
-
-def read_account(ledger: LedgerStore, accounts: AccountStore, user_id: str) -> Account:
-    """Return balance, lifetime totals and settings of the account."""
-    settings = accounts.settings(user_id)
-    page = ledger.history(user_id, limit=1)
-    head = page.entries[0].head if page.entries else AccountHead(user_id)
-    balance = Balance(
-        user_id,
-        head.balance,
-        head.held,
-        head.available,
-        low_balance_threshold(settings),
-        page.entries[0].created_at if page.entries else None,
+    return Balance(
+        head.user_id, head.balance, head.held, head.available, threshold, snap.updated_at
     )
-    return Account(balance, accounts.totals(user_id), settings)
 
 
-def update_low_balance_threshold(
-    ledger: LedgerStore, accounts: AccountStore, user_id: str, threshold: int
-) -> Account:
+def update_low_balance_threshold(accounts: AccountStore, user_id: str, threshold: int) -> Account:
     """Set the user's own low-balance threshold (credit units) and return the account."""
     if not 0 <= threshold <= MAX_LOW_BALANCE_THRESHOLD:
         raise invalid_field(
             "low_balance_threshold", f"must be between 0 and {MAX_LOW_BALANCE_THRESHOLD}"
         )
     accounts.merge_settings(user_id, {"low_balance_threshold": threshold})
-    return read_account(ledger, accounts, user_id)
+    return read_account(accounts, user_id)

@@ -1,11 +1,11 @@
 """The balance projection: ``user_credits/{uid}`` as a copy of the ledger head plus lifetime totals.
 
-The projection is computed from the ledger alone (the head entry, and sums of amounts by type up
-to the head's ``seq``), never from the previous projection, so any number of deliveries in any
-order compute the same thing. It is written only when newer than what is stored, and checked
-again after writing: if the head moved on, or a slower writer stored an older head meanwhile (the
-emulator has no transaction isolation), we write again. The last write is therefore always the
-newest head.
+The projection is computed from the ledger alone (the head entry, which carries the sums of
+amounts by type up to its ``seq``), never from the previous projection, so any number of
+deliveries in any order compute the same thing. It is written only when newer than what is
+stored, and checked again after writing: if the head moved on, or a slower writer stored an older
+head meanwhile (the emulator has no transaction isolation), we write again. The last write is
+therefore always the newest head.
 """
 
 from __future__ import annotations
@@ -45,17 +45,6 @@ class LifetimeTotals:
             used=-(sums.get(EntryType.USAGE, 0) + sums.get(EntryType.HOLD_CAPTURE, 0)),
             refunded=abs(sums.get(EntryType.REFUND, 0)),
         )
-
-
-# The entry types whose sums make up the lifetime totals.
-TOTALLED_TYPES = (
-    EntryType.PURCHASE,
-    EntryType.BONUS,
-    EntryType.GRANT,
-    EntryType.USAGE,
-    EntryType.HOLD_CAPTURE,
-    EntryType.REFUND,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +100,11 @@ class ProjectionBehind(Unavailable):
 
 
 def project(store: ProjectionStore, head: LedgerEntry) -> BalanceProjection:
-    sums = store.sums_by_type(head.user_id, head.seq)
+    # The head entry carries the lifetime totals; only an entry from before they existed needs
+    # the ledger summed.
+    sums = head.totals_after
+    if sums is None:
+        sums = store.sums_by_type(head.user_id, head.seq)
     return BalanceProjection(
         head.user_id,
         head.seq,

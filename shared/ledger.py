@@ -57,14 +57,24 @@ def effect_id(effect_key: str) -> str:
     return hashlib.sha256(effect_key.encode()).hexdigest()
 
 
+# Running sums of entry amounts per type, from the account's first entry up to some entry.
+Totals = Mapping[EntryType, int]
+
+
 @dataclass(frozen=True, slots=True)
 class AccountHead:
-    """An account's state as of its latest entry; ``seq`` 0 means no entry yet."""
+    """An account's state as of its latest entry; ``seq`` 0 means no entry yet.
+
+    ``totals`` are the lifetime sums by type, carried forward by every entry so that reading
+    them costs no aggregation. ``None`` means unknown: the head was written before entries
+    carried totals, and the store must sum the ledger once (see ``LedgerStore``).
+    """
 
     user_id: str
     seq: int = 0
     balance: int = 0
     held: int = 0
+    totals: Totals | None = field(default_factory=dict)
 
     @property
     def available(self) -> int:
@@ -106,6 +116,7 @@ class LedgerEntry:
     service: str | None = None
     actor: str | None = None
     source: Mapping[str, str] = field(default_factory=dict)
+    totals_after: Totals | None = None  # None only on entries written before totals existed
 
     @property
     def id(self) -> str:
@@ -113,7 +124,19 @@ class LedgerEntry:
 
     @property
     def head(self) -> AccountHead:
-        return AccountHead(self.user_id, self.seq, self.balance_after, self.held_after)
+        return AccountHead(
+            self.user_id, self.seq, self.balance_after, self.held_after, self.totals_after
+        )
+
+
+def add_to_totals(totals: Totals, entry_type: EntryType, amount: int) -> dict[EntryType, int]:
+    """Return ``totals`` with ``amount`` added to ``entry_type``'s sum."""
+    return {**totals, entry_type: totals.get(entry_type, 0) + amount}
+
+
+def same_totals(a: Totals, b: Totals) -> bool:
+    """Compare totals, a missing type counting as zero (holds move no balance)."""
+    return {t: n for t, n in a.items() if n} == {t: n for t, n in b.items() if n}
 
 
 def post(
@@ -127,6 +150,8 @@ def post(
     """
     if not postings:
         raise ValueError("post needs at least one posting")
+    if head.totals is None:
+        raise ValueError("the head's totals are unknown; the store must sum the ledger first")
     entries: list[LedgerEntry] = []
     current = head
     for posting in postings:
@@ -161,6 +186,7 @@ def post(
             service=posting.service,
             actor=posting.actor,
             source=dict(posting.source),
+            totals_after=add_to_totals(current.totals or {}, posting.type, posting.amount),
         )
         entries.append(entry)
         current = entry.head
@@ -170,8 +196,9 @@ def post(
 def invariant_violations(entries: Iterable[LedgerEntry]) -> list[str]:
     """Return what is wrong with one account's entries (empty when the ledger is sound).
 
-    Checks: seq contiguous from 1; each balance_after equals the previous plus amount; the
-    balance never below zero except by an overdraft-capable type; held never negative.
+    Checks: seq contiguous from 1; each balance_after equals the previous plus amount, and
+    each totals_after the previous totals plus amount (where both are known); the balance never
+    below zero except by an overdraft-capable type; held never negative.
     """
     problems: list[str] = []
     previous = None
@@ -184,6 +211,11 @@ def invariant_violations(entries: Iterable[LedgerEntry]) -> list[str]:
             problems.append(
                 f"{entry.id}: balance_after {entry.balance_after} != {before} + {entry.amount}"
             )
+        totals_before: Totals | None = {} if previous is None else previous.totals_after
+        if entry.totals_after is not None and totals_before is not None:
+            expected = add_to_totals(totals_before, entry.type, entry.amount)
+            if not same_totals(entry.totals_after, expected):
+                problems.append(f"{entry.id}: totals_after {dict(entry.totals_after)} wrong")
         if entry.balance_after < 0 and entry.type not in OVERDRAFT_TYPES:
             problems.append(f"{entry.id}: balance {entry.balance_after} below zero")
         if entry.held_after < 0:

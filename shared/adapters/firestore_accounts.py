@@ -2,33 +2,27 @@
 
 Settings live in the ``settings`` map of ``user_credits/{uid}`` and are written with merge, so
 the projection trigger (which merges balance fields into the same document) never loses them.
-Totals are sum aggregations over the ledger, so they are right even before any projection runs.
+Lifetime totals ride on the head pointer; the sum aggregations here serve only accounts whose
+head was written before entries carried totals.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from shared.accounts import ACCOUNTS, AccountSnapshot, AccountStore
 from shared.adapters.firestore_client import rpc_options
-from shared.adapters.firestore_ledger import HEADS, TRANSACTIONS, _eq, _unavailable_on_outage
+from shared.adapters.firestore_ledger import (
+    HEADS,
+    _unavailable_on_outage,
+    head_from_pointer,
+    sums_by_type,
+)
 from shared.ledger import AccountHead, EntryType
 
 if TYPE_CHECKING:
     from google.cloud import firestore
-
-
-# Holds net to zero over their life; the lifetime totals need only these types.
-TOTALLED_TYPES = (
-    EntryType.PURCHASE,
-    EntryType.BONUS,
-    EntryType.GRANT,
-    EntryType.USAGE,
-    EntryType.HOLD_CAPTURE,
-    EntryType.REFUND,
-    EntryType.ADJUSTMENT,
-)
 
 
 class FirestoreAccounts(AccountStore):
@@ -54,7 +48,7 @@ class FirestoreAccounts(AccountStore):
             if not data:
                 continue
             if snapshot.reference.parent.id == HEADS:
-                head = AccountHead(user_id, data["seq"], data["balance"], data["held"])
+                head = head_from_pointer(user_id, data)
                 updated_at = data.get("updated_at")
             elif isinstance(data.get("settings"), dict):
                 settings = dict(data["settings"])
@@ -68,16 +62,5 @@ class FirestoreAccounts(AccountStore):
                 **self._rpc,
             )
 
-    def totals(self, user_id: str) -> Mapping[EntryType, int]:
-        totals: dict[EntryType, int] = {}
-        for entry_type in TOTALLED_TYPES:
-            query = (
-                self._db.collection(TRANSACTIONS)
-                .where(filter=_eq("user_id", user_id))
-                .where(filter=_eq("type", entry_type.value))
-            )
-            aggregate: Any = query.sum("amount", alias="total")  # the SDK's stubs are wrong here
-            with _unavailable_on_outage():
-                result = aggregate.get(**self._rpc)
-            totals[entry_type] = int(result[0][0].value or 0) if result and result[0] else 0
-        return totals
+    def totals(self, user_id: str, up_to_seq: int) -> Mapping[EntryType, int]:
+        return sums_by_type(self._db, user_id, up_to_seq, self._rpc)

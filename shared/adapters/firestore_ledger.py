@@ -12,6 +12,10 @@ Commit layout, in this order (order matters on the emulator, which applies write
 4. set ``ledger_heads/{user_id}``: a pointer to the head, so the fast path reads head and effect in
    one round trip. It is a cache: a writer that loses a race re-reads the true head by query.
 
+Entries and the head pointer carry the account's lifetime totals by type (``totals_after``), so
+the account view and the projection read them instead of aggregating the ledger. An account
+whose head predates them is summed once (``sums_by_type``) before its next entry is written.
+
 Within one instance, appends to the same account queue on a local lock instead of racing: the
 race rule is what keeps instances correct against each other, the lock only saves the round trips
 that same-instance losers would waste.
@@ -24,6 +28,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +48,7 @@ from shared.ledger import (
     LedgerEntry,
     LedgerStore,
     Posting,
+    Totals,
     effect_id,
     plan_effects,
 )
@@ -79,7 +85,23 @@ def entry_to_document(entry: LedgerEntry) -> dict[str, Any]:
         "service": entry.service,
         "actor": entry.actor,
         "source": dict(entry.source),
+        "totals_after": totals_to_document(entry.totals_after),
     }
+
+
+def totals_to_document(totals: Totals | None) -> dict[str, int] | None:
+    return None if totals is None else {t.value: n for t, n in totals.items()}
+
+
+def totals_from_document(data: Mapping[str, Any] | None) -> dict[EntryType, int] | None:
+    """Decode stored totals; ``None`` (absent) marks data written before totals existed."""
+    return None if data is None else {EntryType(t): int(n) for t, n in data.items()}
+
+
+def head_from_pointer(user_id: str, data: Mapping[str, Any]) -> AccountHead:
+    """Decode ``ledger_heads/{user_id}``."""
+    totals = totals_from_document(data.get("totals"))
+    return AccountHead(user_id, data["seq"], data["balance"], data["held"], totals)
 
 
 def entry_from_document(data: Mapping[str, Any]) -> LedgerEntry:
@@ -96,6 +118,7 @@ def entry_from_document(data: Mapping[str, Any]) -> LedgerEntry:
         service=data.get("service"),
         actor=data.get("actor"),
         source=dict(data.get("source") or {}),
+        totals_after=totals_from_document(data.get("totals_after")),
     )
 
 
@@ -167,6 +190,8 @@ class FirestoreLedger(LedgerStore):
                     head, replays = self._fast_read(user_id, keys)
                 else:
                     head, replays = self.head(user_id), self._effects_by_query(keys)
+                if head.totals is None:
+                    head = replace(head, totals=self.sums_by_type(user_id, head.seq))
             outcomes, fresh = plan_effects(head, requests, replays, self._clock())
             if not fresh:
                 return outcomes  # all replayed or refused: nothing to write
@@ -192,6 +217,9 @@ class FirestoreLedger(LedgerStore):
         with _unavailable_on_outage():
             docs = list(query.stream(**self._rpc))
         return entry_from_document(_data(docs[0])).head if docs else AccountHead(user_id)
+
+    def sums_by_type(self, user_id: str, up_to_seq: int) -> dict[EntryType, int]:
+        return sums_by_type(self._db, user_id, up_to_seq, self._rpc)
 
     def history(
         self,
@@ -271,7 +299,7 @@ class FirestoreLedger(LedgerStore):
                 continue
             data = _data(snapshot)
             if snapshot.reference.parent.id == HEADS:
-                head = AccountHead(user_id, data["seq"], data["balance"], data["held"])
+                head = head_from_pointer(user_id, data)
             else:
                 replays[data["effect_key"]] = [entry_from_document(e) for e in data["entries"]]
         return head, replays
@@ -318,10 +346,36 @@ class FirestoreLedger(LedgerStore):
                 "seq": last.seq,
                 "balance": last.balance_after,
                 "held": last.held_after,
+                "totals": totals_to_document(last.totals_after),
                 "updated_at": last.created_at,
             },
         )
         batch.commit(**self._rpc)
+
+
+def sums_by_type(
+    db: firestore.Client, user_id: str, up_to_seq: int, rpc: Mapping[str, Any]
+) -> dict[EntryType, int]:
+    """Sum an account's entry amounts per type up to ``up_to_seq``: one aggregation per type.
+
+    Only for accounts whose head predates running totals. Bounded by seq, so an entry
+    committed meanwhile cannot leak in (index: user_id, type, seq).
+    """
+    sums: dict[EntryType, int] = {}
+    for entry_type in EntryType:
+        query = (
+            db.collection(TRANSACTIONS)
+            .where(filter=_eq("user_id", user_id))
+            .where(filter=_eq("type", entry_type.value))
+            .where(filter=_cmp("seq", "<=", up_to_seq))
+        )
+        aggregation: Any = query.sum("amount", alias="total")  # the SDK's stubs are wrong here
+        with _unavailable_on_outage():
+            results = aggregation.get(**rpc)
+        value = results[0][0].value if results and results[0] else 0
+        if value:
+            sums[entry_type] = int(value)
+    return sums
 
 
 class _AccountLock:

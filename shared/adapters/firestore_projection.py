@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.firestore_client import outages_unavailable, rpc_options
-from shared.adapters.firestore_ledger import TRANSACTIONS, entry_from_document
-from shared.balances import TOTALLED_TYPES, USER_CREDITS, BalanceProjection, ProjectionStore
+from shared.adapters.firestore_ledger import TRANSACTIONS, entry_from_document, sums_by_type
+from shared.balances import USER_CREDITS, BalanceProjection, ProjectionStore
 from shared.ledger import EntryType, LedgerEntry
 
 if TYPE_CHECKING:
@@ -30,21 +30,7 @@ class FirestoreProjectionStore(ProjectionStore):
         return entry_from_document(docs[0].to_dict() or {}) if docs else None
 
     def sums_by_type(self, user_id: str, up_to_seq: int) -> dict[EntryType, int]:
-        # One sum aggregation per type, bounded by seq so a later entry cannot leak in (index:
-        # user_id, type, seq).
-        sums: dict[EntryType, int] = {}
-        for entry_type in TOTALLED_TYPES:
-            query = (
-                self._db.collection(TRANSACTIONS)
-                .where(filter=_filter("user_id", "==", user_id))
-                .where(filter=_filter("type", "==", entry_type.value))
-                .where(filter=_filter("seq", "<=", up_to_seq))
-            )
-            aggregation: Any = query.sum("amount", alias="total")
-            results = aggregation.get(**self._rpc)
-            value = results[0][0].value if results and results[0] else 0
-            sums[entry_type] = int(value or 0)
-        return sums
+        return sums_by_type(self._db, user_id, up_to_seq, self._rpc)
 
     def projected_seq(self, user_id: str) -> int:
         snapshot = self._db.collection(USER_CREDITS).document(user_id).get(**self._rpc)

@@ -108,7 +108,7 @@ def test_every_composite_query_has_its_index(firestore_client: Any, recorded: li
     ledger.history(uid, 10, "2", EntryType.USAGE, since=now - timedelta(days=1), until=now)
     for group_by in GroupBy:
         usage_summary(ledger, uid, group_by, now - timedelta(days=1), now + timedelta(days=1))
-    FirestoreAccounts(firestore_client).totals(uid)
+    FirestoreAccounts(firestore_client).totals(uid, 2)
     projection = FirestoreProjectionStore(firestore_client)
     projection.head_entry(uid)
     projection.sums_by_type(uid, 2)

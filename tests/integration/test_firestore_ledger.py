@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from google.cloud.firestore import DELETE_FIELD
 
 from shared.adapters.firestore_ledger import HEADS, FirestoreLedger
 from shared.errors import InsufficientCredits, LedgerContention
@@ -178,3 +180,37 @@ def test_racing_batches_with_shared_events_apply_each_event_once(
     keys = [e.effect_key for e in entries if e.effect_key]
     assert len(keys) == len(set(keys)) == 20
     assert entries[-1].balance_after == 1000 - 20
+
+
+def test_an_account_from_before_running_totals_is_summed_once_then_carried(
+    ledger: FirestoreLedger, firestore_client: Any
+) -> None:
+    """Entries and head pointers written before totals existed: read by aggregation, then the
+    next entry starts carrying the right totals (not sums restarted at zero)."""
+    from shared.accounts import read_account
+    from shared.adapters.firestore_accounts import FirestoreAccounts
+    from shared.adapters.firestore_ledger import TRANSACTIONS
+
+    uid = f"legacy-{uuid.uuid4().hex[:8]}"
+    ledger.append(uid, grant(500))
+    ledger.append(uid, spend(120))
+    for entry in ledger.entries(uid):  # strip what the older version never wrote
+        firestore_client.collection(TRANSACTIONS).document(entry.id).update(
+            {"totals_after": DELETE_FIELD}
+        )
+    firestore_client.collection(HEADS).document(uid).update({"totals": DELETE_FIELD})
+    accounts = FirestoreAccounts(firestore_client)
+
+    legacy = read_account(accounts, uid).to_json()
+    assert (legacy["total_granted"], legacy["total_used"]) == (500, 120)
+
+    ledger.append(uid, spend(30))
+    carried = ledger.head(uid)
+    assert carried.totals == {EntryType.GRANT: 500, EntryType.USAGE: -150}
+    assert firestore_client.collection(HEADS).document(uid).get().get("totals") == {
+        "grant": 500,
+        "usage": -150,
+    }
+    account = read_account(accounts, uid).to_json()
+    assert (account["balance"], account["total_granted"], account["total_used"]) == (350, 500, 150)
+    assert_sound(ledger, uid)

@@ -36,6 +36,28 @@ def test_balance_read_is_one_round_trip(counted, user: User) -> None:
     assert dict(counter.calls) == {"BatchGetDocuments": 1}, counter.calls
 
 
+def test_account_read_with_lifetime_totals_is_one_round_trip(counted, user: User) -> None:
+    # The totals ride on the head pointer: no aggregation over the ledger.
+    services, counter = counted
+    services.ledger.append(
+        user.uid, [Posting(EntryType.PURCHASE, 500), Posting(EntryType.BONUS, 50)]
+    )
+    services.ledger.append(user.uid, [Posting(EntryType.USAGE, -20)])
+    with counter.measuring():
+        response = invoke(
+            "credits_account", "GET", path="/api/v1/credits/account", headers=user.headers
+        )
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["balance"], body["total_purchased"], body["total_bonus"], body["total_used"]) == (
+        530,
+        500,
+        50,
+        20,
+    )
+    assert dict(counter.calls) == {"BatchGetDocuments": 1}, counter.calls
+
+
 def test_uncontended_deduction_is_two_round_trips(counted, user: User) -> None:
     services, counter = counted
     services.ledger.append(user.uid, [Posting(EntryType.GRANT, 500)])

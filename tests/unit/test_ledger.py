@@ -116,6 +116,48 @@ def test_invariant_check_finds_gaps_bad_balances_and_overdrafts() -> None:
     assert any("below zero" in p for p in invariant_violations(overdrawn))
 
 
+def test_entries_carry_the_lifetime_totals_forward() -> None:
+    head = AccountHead(
+        "alice", seq=2, balance=70, totals={EntryType.GRANT: 100, EntryType.USAGE: -30}
+    )
+    purchase, bonus, use = post(
+        head,
+        [Posting(EntryType.PURCHASE, 500), Posting(EntryType.BONUS, 50), spend(20)],
+        NOW,
+    )
+    assert purchase.totals_after == {
+        EntryType.GRANT: 100,
+        EntryType.USAGE: -30,
+        EntryType.PURCHASE: 500,
+    }
+    assert bonus.totals_after is not None and bonus.totals_after[EntryType.BONUS] == 50
+    assert use.totals_after == {
+        EntryType.GRANT: 100,
+        EntryType.USAGE: -50,
+        EntryType.PURCHASE: 500,
+        EntryType.BONUS: 50,
+    }
+    assert use.head.totals == use.totals_after
+    assert head.totals == {EntryType.GRANT: 100, EntryType.USAGE: -30}  # not mutated
+
+
+def test_a_head_with_unknown_totals_cannot_be_posted_after() -> None:
+    # Posting after it would restart the sums at zero: the store must sum the ledger first.
+    legacy = AccountHead("alice", seq=3, balance=100, totals=None)
+    with pytest.raises(ValueError, match="totals are unknown"):
+        post(legacy, [grant(1)], NOW)
+
+
+def test_invariant_check_finds_wrong_totals() -> None:
+    entries = post(AccountHead("alice"), [grant(100), spend(40)], NOW)
+    tampered = [entries[0], replace(entries[1], totals_after={EntryType.GRANT: 100})]
+    assert any("totals_after" in p for p in invariant_violations(tampered))
+    # Entries from before totals existed are not judged on them, nor is the entry after them.
+    legacy = [replace(e, totals_after=None) for e in entries]
+    assert invariant_violations(legacy) == []
+    assert invariant_violations([legacy[0], entries[1]]) == []
+
+
 def test_plan_effects_replays_refuses_alone_and_numbers_the_rest() -> None:
     from shared.ledger import EffectRequest, plan_effects
 
