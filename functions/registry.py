@@ -99,7 +99,7 @@ CREDITS: tuple[HttpFunction, ...] = (
     ),
     HttpFunction(
         "credits_packages",
-        "functions.credits",
+        "functions.credit_packages",
         "/api/v1/credits/packages",
         ("GET",),
         Auth.USER,
@@ -107,7 +107,7 @@ CREDITS: tuple[HttpFunction, ...] = (
     ),
     HttpFunction(
         "credits_purchase",
-        "functions.credits",
+        "functions.credit_purchases",
         "/api/v1/credits/purchase",
         ("POST",),
         Auth.USER,
@@ -115,7 +115,7 @@ CREDITS: tuple[HttpFunction, ...] = (
     ),
     HttpFunction(
         "credits_orders",
-        "functions.credits",
+        "functions.credit_purchases",
         "/api/v1/credits/orders",
         ("GET",),
         Auth.USER,
