@@ -1,6 +1,7 @@
 """Deploy plan from the registry: ``make deploy`` prints it; ``--execute`` runs it.
 
-One ``gcloud functions deploy`` per registered function (HTTP and Firestore triggers), then one
+First the source is compiled to bytecode that ships with it (``ops.bytecode``), then one
+``gcloud functions deploy`` per registered function (HTTP and Firestore triggers), then one
 ``firebase deploy`` for Firestore rules, indexes and the hosting rewrites. Secrets come from Secret
 Manager by name (``--set-secrets``); no secret value is ever read or printed here.
 """
@@ -13,6 +14,7 @@ import subprocess
 import sys
 
 from functions.registry import HTTP_FUNCTIONS, TRIGGER_FUNCTIONS, HttpFunction, TriggerFunction
+from ops import bytecode
 
 RUNTIME = "python311"
 
@@ -28,16 +30,22 @@ STRIPE_SECRETS = {
 EVENT_SERVICE_SECRETS = {"EVENT_SERVICE_SECRET": "event-service-secret"}
 
 
+# Each handler module and the providers it talks to; a module not listed talks to none.
+MODULE_SECRETS: dict[str, dict[str, str]] = {
+    "functions.credit_purchases": RAZORPAY_SECRETS | STRIPE_SECRETS,  # either provider sells
+    "functions.payments": RAZORPAY_SECRETS,  # Razorpay checkout verify
+    "functions.webhooks": RAZORPAY_SECRETS,
+    "functions.payments_stripe": STRIPE_SECRETS,
+    "functions.refunds": STRIPE_SECRETS,
+    "functions.stripe_webhooks": STRIPE_SECRETS,
+    "functions.reconcile": RAZORPAY_SECRETS | STRIPE_SECRETS,
+    "functions.triggers_outbox": EVENT_SERVICE_SECRETS,
+}
+
+
 def secrets_for(module: str) -> dict[str, str]:
     """The secrets a function's module needs (least privilege, decided by what it talks to)."""
-    secrets: dict[str, str] = {}
-    if any(word in module for word in ("credits", "payments", "webhooks", "reconcil")):
-        secrets |= RAZORPAY_SECRETS
-    if any(word in module for word in ("stripe", "refunds", "payments", "webhooks", "reconcil")):
-        secrets |= STRIPE_SECRETS
-    if "outbox" in module:
-        secrets |= EVENT_SERVICE_SECRETS
-    return secrets
+    return dict(MODULE_SECRETS.get(module, {}))
 
 
 def _common(name: str, module: str, project: str, region: str) -> list[str]:
@@ -85,7 +93,8 @@ def trigger_command(function: TriggerFunction, project: str, region: str) -> lis
 
 
 def plan(project: str, region: str) -> list[list[str]]:
-    commands = [http_command(f, project, region) for f in HTTP_FUNCTIONS]
+    commands = [bytecode.command()]
+    commands += [http_command(f, project, region) for f in HTTP_FUNCTIONS]
     commands += [trigger_command(f, project, region) for f in TRIGGER_FUNCTIONS]
     commands.append(
         [

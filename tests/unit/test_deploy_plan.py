@@ -39,3 +39,25 @@ def test_no_secret_value_is_printed(
     for value in secrets.values():
         assert value not in out
     assert "--set-secrets=" in out
+
+
+def test_each_function_gets_the_secrets_of_the_providers_it_talks_to() -> None:
+    from functions.registry import HTTP_FUNCTIONS, TRIGGER_FUNCTIONS
+    from ops.deploy import MODULE_SECRETS, secrets_for
+
+    modules = {f.module for f in (*HTTP_FUNCTIONS, *TRIGGER_FUNCTIONS)}
+    assert set(MODULE_SECRETS) <= modules, "a secrets entry names no registered module"
+    by_name = {f.name: f.module for f in HTTP_FUNCTIONS}
+    # Credit purchases sell through Razorpay or Stripe, so they need both keys.
+    assert {"RAZORPAY_KEY_SECRET", "STRIPE_SECRET_KEY"} <= set(
+        secrets_for(by_name["credits_purchase"])
+    )
+    assert secrets_for(by_name["credits_balance"]) == {}
+    assert "RAZORPAY_KEY_SECRET" not in secrets_for(by_name["stripe_payment_process"])
+
+
+def test_the_deploy_compiles_the_source_first(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--project", "demo-prod"])
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "compileall" in first and "checked-hash" in first
+    assert first.startswith("python3.11 ")  # the cache tag must match --runtime=python311
