@@ -42,10 +42,9 @@ def test_no_secret_value_is_printed(
 
 
 def test_each_function_gets_the_secrets_of_the_providers_it_talks_to() -> None:
-    from functions.registry import HTTP_FUNCTIONS, TRIGGER_FUNCTIONS
     from ops.deploy import MODULE_SECRETS, secrets_for
 
-    modules = {f.module for f in (*HTTP_FUNCTIONS, *TRIGGER_FUNCTIONS)}
+    modules = {f.module for f in HTTP_FUNCTIONS} | {f.module for f in TRIGGER_FUNCTIONS}
     assert set(MODULE_SECRETS) <= modules, "a secrets entry names no registered module"
     by_name = {f.name: f.module for f in HTTP_FUNCTIONS}
     # Credit purchases sell through Razorpay or Stripe, so they need both keys.
