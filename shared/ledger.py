@@ -197,8 +197,8 @@ def invariant_violations(entries: Iterable[LedgerEntry]) -> list[str]:
     """Return what is wrong with one account's entries (empty when the ledger is sound).
 
     Checks: seq contiguous from 1; each balance_after equals the previous plus amount, and
-    each totals_after the previous totals plus amount (where both are known); the balance never
-    below zero except by an overdraft-capable type; held never negative.
+    each totals_after the previous totals plus amount (where both are known); no debit takes the
+    balance below zero except an overdraft-capable type; held never negative.
     """
     problems: list[str] = []
     previous = None
@@ -216,7 +216,10 @@ def invariant_violations(entries: Iterable[LedgerEntry]) -> list[str]:
             expected = add_to_totals(totals_before, entry.type, entry.amount)
             if not same_totals(entry.totals_after, expected):
                 problems.append(f"{entry.id}: totals_after {dict(entry.totals_after)} wrong")
-        if entry.balance_after < 0 and entry.type not in OVERDRAFT_TYPES:
+        # Only a debit can overdraw; a credit that leaves an overdraft smaller (a grant after a
+        # clawback) pays part of it off.
+        overdrawn_by = entry.balance_after < 0 and entry.amount < 0
+        if overdrawn_by and entry.type not in OVERDRAFT_TYPES:
             problems.append(f"{entry.id}: balance {entry.balance_after} below zero")
         if entry.held_after < 0:
             problems.append(f"{entry.id}: held {entry.held_after} below zero")
