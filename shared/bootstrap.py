@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from shared.purchases import CreditPurchases
     from shared.razorpay_events import RazorpayWebhooks
     from shared.reconciliation import Reconciler
-    from shared.stripe_events import CreditOrderPaid
+    from shared.stripe_events import CreditOrderPaid, CreditOrderRefunded
 
 
 @dataclass
@@ -207,6 +207,16 @@ class Services:
             )
 
         return paid
+
+    @cached_property
+    def credit_order_refunded(self) -> CreditOrderRefunded:
+        """Clawback hook for Stripe credit purchases: every refund of the payment, each once."""
+        from shared.purchases import STRIPE
+
+        def refunded(payment_intent_id: str) -> None:
+            self.purchases.claw_back_provider_refunds(STRIPE, payment_intent_id)
+
+        return refunded
 
     @cached_property
     def reconciler(self) -> Reconciler:

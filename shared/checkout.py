@@ -1,4 +1,4 @@
-"""Gateway-neutral shapes of a checkout for credit orders (Razorpay today), and its port."""
+"""Gateway-neutral shapes of a checkout for credit orders (Razorpay, Stripe), and its ports."""
 
 from __future__ import annotations
 
@@ -23,6 +23,16 @@ class ProviderPayment:
     amount: int
     currency: str  # lower case
     status: str  # the provider's own word: created, authorized, captured, refunded, failed
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRefund:
+    """A refund of a credit order's payment, as the provider reports it."""
+
+    id: str
+    amount: int  # minor units of the order's currency
+    created: int  # unix seconds: refunds are settled in the order they were made
+    returning_money: bool  # pending or succeeded: the money is going back, so the credits go
 
 
 class OrderingGateway(ABC):
@@ -58,3 +68,10 @@ class CheckoutGateway(OrderingGateway):
     @abstractmethod
     def webhook_signature_valid(self, body: bytes, signature: str) -> bool:
         """Check a webhook's signature over its raw body in constant time."""
+
+
+class RefundListingGateway(OrderingGateway):
+    """Port: a provider whose refunds of an order we read in full (Stripe: made anywhere)."""
+
+    @abstractmethod
+    def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]: ...

@@ -130,6 +130,7 @@ class GatewayRefund:
     currency: str
     status: RefundStatus
     failure_reason: str | None = None
+    created: int = 0  # unix seconds, as Stripe stamps it
 
 
 class ProviderRejected(ProviderError):
@@ -194,6 +195,10 @@ class PaymentGateway(ABC):
 
     @abstractmethod
     def retrieve_refund(self, refund_id: str) -> GatewayRefund: ...
+
+    @abstractmethod
+    def refunds_of(self, intent_id: str) -> list[GatewayRefund]:
+        """Every refund of a PaymentIntent, whoever made it (our API, the Dashboard, ...)."""
 
     @abstractmethod
     def verify_event(self, payload: bytes, signature_header: str | None) -> GatewayEvent:

@@ -12,8 +12,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.checkout import CheckoutGateway, OrderingGateway, ProviderPayment
-from shared.errors import Conflict, NotFound, invalid_field
+from shared.checkout import (
+    CheckoutGateway,
+    OrderingGateway,
+    ProviderPayment,
+    RefundListingGateway,
+)
+from shared.errors import Conflict, NotFound, Unavailable, invalid_field
 from shared.ledger import LedgerStore
 from shared.orders import (
     CreditOrder,
@@ -21,6 +26,7 @@ from shared.orders import (
     OrderPage,
     OrderStatus,
     OrderStore,
+    claw_back_refund,
     flag_order,
     grant_purchase_credits,
 )
@@ -212,3 +218,42 @@ class CreditPurchases:
         return grant_purchase_credits(
             self.ledger, order, provider, payment_id, now=self.clock(), event_id=event_id
         )
+
+    def claw_back_provider_refunds(self, provider: str, provider_order_id: str) -> int:
+        """Take back the credits of every refund the provider reports for an order's payment.
+
+        Refunds are settled in the order they were made, each on the money refunded before it,
+        and each at most once (its own effect key): any number of events, in any order, for
+        refunds made anywhere (our API or the provider's dashboard), take back the same credits.
+        Returns how many refunds take credits back (already taken or now).
+        """
+        order = self.orders.by_provider_order(provider, provider_order_id)
+        if order is None:
+            return 0  # not a credit order
+        if order.paid_at is None:
+            # The payment's success event has not been applied yet; the provider redelivers
+            # this one later, when there are credits to take back.
+            raise Unavailable(
+                "the order's payment is not granted yet", {"order_id": order.id, "retryable": True}
+            )
+        gateway = self.gateways[provider]()
+        if not isinstance(gateway, RefundListingGateway):
+            raise TypeError(f"{provider} does not list an order's refunds")
+        refunds = sorted(
+            (r for r in gateway.refunds_of(provider_order_id) if r.returning_money),
+            key=lambda r: (r.created, r.id),
+        )
+        refunded_before = 0
+        for refund in refunds:
+            claw_back_refund(
+                self.ledger,
+                self.orders,
+                order,
+                refund_id=refund.id,
+                refund_amount=refund.amount,
+                refunded_before=refunded_before,
+                provider=provider,
+                now=self.clock(),
+            )
+            refunded_before += refund.amount
+        return len(refunds)

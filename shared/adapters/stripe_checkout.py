@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shared.checkout import OrderingGateway, ProviderOrder
-from shared.payments import PaymentGateway
+from shared.checkout import ProviderOrder, ProviderRefund, RefundListingGateway
+from shared.payments import PaymentGateway, RefundStatus
+
+# A refund in these states is sending the money back (a failed or canceled one is not).
+RETURNING_MONEY = frozenset({RefundStatus.PENDING, RefundStatus.SUCCEEDED})
 
 
-class StripeCreditCheckout(OrderingGateway):
+class StripeCreditCheckout(RefundListingGateway):
     name = "stripe"
 
     def __init__(self, stripe: PaymentGateway, publishable_key: str) -> None:
@@ -32,3 +35,9 @@ class StripeCreditCheckout(OrderingGateway):
         return ProviderOrder(
             intent.id, intent.amount, intent.currency, order_id, client_secret=intent.client_secret
         )
+
+    def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
+        return [
+            ProviderRefund(r.id, r.amount, r.created, r.status in RETURNING_MONEY)
+            for r in self._stripe.refunds_of(provider_order_id)
+        ]

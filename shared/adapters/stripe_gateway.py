@@ -134,6 +134,12 @@ class StripeGateway(PaymentGateway):
             refund = self._client.v1.refunds.retrieve(refund_id)
         return refund_from_stripe(refund.to_dict())
 
+    def refunds_of(self, intent_id: str) -> list[GatewayRefund]:
+        params = {"payment_intent": intent_id, "limit": 100}
+        with _converted_errors():
+            page = self._client.v1.refunds.list(params=params)  # type: ignore[arg-type]
+            return [refund_from_stripe(r.to_dict()) for r in page.auto_paging_iter()]
+
     def verify_event(self, payload: bytes, signature_header: str | None) -> GatewayEvent:
         import stripe
 
@@ -178,6 +184,7 @@ def refund_from_stripe(data: Mapping[str, Any]) -> GatewayRefund:
         currency=str(data["currency"]).lower(),
         status=RefundStatus(data.get("status") or "pending"),
         failure_reason=data.get("failure_reason"),
+        created=int(data.get("created") or 0),
     )
 
 

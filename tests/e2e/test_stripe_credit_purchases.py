@@ -138,3 +138,64 @@ def test_a_success_event_for_the_wrong_amount_grants_nothing(
     assert send(gateway, event("payment_intent.succeeded", short),
                 stack.stripe_webhook_secret).status_code == 200  # fmt: skip
     assert balance(gateway, user) == 0
+
+
+def refunded_charge(pi: str, amount_refunded: int) -> dict[str, Any]:
+    # As current API versions send it: the charge names its PaymentIntent, not its refunds.
+    return {"id": f"ch_{pi[3:]}", "object": "charge", "payment_intent": pi, "amount": 2000,
+            "amount_refunded": amount_refunded, "currency": "usd", "metadata": {}}  # fmt: skip
+
+
+def test_stripe_refunds_of_a_credit_purchase_take_the_credits_back_once_each(
+    gateway: str, user: User, stack: Any, stripe_client: Any
+) -> None:
+    from tests.e2e.test_stripe_webhooks import event, send
+
+    order = purchase(gateway, user, amount=2000, currency="usd").json()
+    pi = order["provider_order_id"]
+    confirm_as_stripe_js(stripe_client, pi)
+    assert wait_for_balance(gateway, user, 191_475) == 191_475
+
+    # A quarter refunded (say, from Stripe's Dashboard): a quarter of the credits, rounded down.
+    stripe_client.v1.refunds.create(params={"payment_intent": pi, "amount": 500})
+    first = event("charge.refunded", refunded_charge(pi, 500))
+    assert send(gateway, first, stack.stripe_webhook_secret).status_code == 200
+    assert balance(gateway, user) == 191_475 - 47_868
+    # The same event again, and another event saying the same: nothing more is taken.
+    for body in (first, event("charge.refunded", refunded_charge(pi, 500))):
+        assert send(gateway, body, stack.stripe_webhook_secret).status_code == 200
+    assert balance(gateway, user) == 191_475 - 47_868
+
+    # The rest refunded: exactly what was granted comes back, never more.
+    stripe_client.v1.refunds.create(params={"payment_intent": pi, "amount": 1500})
+    rest = event("charge.refunded", refunded_charge(pi, 2000))
+    assert send(gateway, rest, stack.stripe_webhook_secret).status_code == 200
+    assert balance(gateway, user) == 0
+    account = requests.get(f"{gateway}/api/v1/credits/account", headers=user.headers, timeout=10)
+    assert account.json()["total_refunded"] == 191_475
+    history = requests.get(
+        f"{gateway}/api/v1/transactions",
+        params={"type": "refund"},
+        headers=user.headers,
+        timeout=10,
+    ).json()["data"]
+    assert sorted(-e["amount"] for e in history) == [47_868, 143_607]
+
+
+def test_a_refund_event_before_the_grant_is_refused_for_redelivery(
+    gateway: str, user: User, stack: Any, stripe_client: Any
+) -> None:
+    from tests.e2e.test_stripe_webhooks import event, send
+
+    order = purchase(gateway, user, amount=2000, currency="usd").json()
+    pi = order["provider_order_id"]
+    early = event("charge.refunded", refunded_charge(pi, 2000))
+    refused = send(gateway, early, stack.stripe_webhook_secret)
+    assert refused.status_code == 503, refused.text  # Stripe redelivers a failed event
+    assert balance(gateway, user) == 0
+
+    confirm_as_stripe_js(stripe_client, pi)
+    assert wait_for_balance(gateway, user, 191_475) == 191_475
+    stripe_client.v1.refunds.create(params={"payment_intent": pi})
+    assert send(gateway, early, stack.stripe_webhook_secret).status_code == 200  # redelivered
+    assert balance(gateway, user) == 0
