@@ -222,9 +222,11 @@ class CreditPurchases:
     def claw_back_provider_refunds(self, provider: str, provider_order_id: str) -> int:
         """Take back the credits of every refund the provider reports for an order's payment.
 
-        Refunds are settled in the order they were made, each on the money refunded before it,
-        and each at most once (its own effect key): any number of events, in any order, for
-        refunds made anywhere (our API or the provider's dashboard), take back the same credits.
+        Each refund is settled at most once (its own effect key), on the money refunded before
+        it: the refunds the order already settled, then the new ones in the order they were
+        made. Any number of events, in any order, for refunds made anywhere (our API or the
+        provider's dashboard) take back the same credits, and all refunds together exactly
+        what was granted.
         Returns how many refunds take credits back (already taken or now).
         """
         order = self.orders.by_provider_order(provider, provider_order_id)
@@ -239,12 +241,15 @@ class CreditPurchases:
         gateway = self.gateways[provider]()
         if not isinstance(gateway, RefundListingGateway):
             raise TypeError(f"{provider} does not list an order's refunds")
-        refunds = sorted(
-            (r for r in gateway.refunds_of(provider_order_id) if r.returning_money),
-            key=lambda r: (r.created, r.id),
-        )
-        refunded_before = 0
-        for refund in refunds:
+        refunds = [r for r in gateway.refunds_of(provider_order_id) if r.returning_money]
+        # Refunds already settled stay as they were, whatever the listing order: a new refund
+        # counts the money of all of them as refunded before it (same-second refunds would
+        # otherwise swap places and move a rounding credit).
+        settled = {r.id for r in refunds if r.id in order.refunds}
+        refunded_before = sum(r.amount for r in refunds if r.id in settled)
+        for refund in sorted(refunds, key=lambda r: (r.created, r.id)):
+            if refund.id in settled:
+                continue
             claw_back_refund(
                 self.ledger,
                 self.orders,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ from shared.adapters.firestore_orders import FirestoreOrders
 from shared.adapters.firestore_packages import FirestorePackages
 from shared.adapters.firestore_rate_limits import FirestoreSlotCounter
 from shared.errors import RateLimited
+from shared.ledger import EntryType
 from shared.orders import CreditOrder, OrderStatus, grant_purchase_credits, mark_failed
 from shared.packages import DEFAULT_PACKAGES, packages_on_sale
 from shared.pricing import quote_purchase
@@ -135,3 +137,60 @@ def test_stripe_paid_credit_order_goes_through_the_one_grant_path(firestore_clie
     stored = orders.get("ord_stripe")
     assert stored is not None and stored.status is OrderStatus.PAID
     assert stored.provider_payment_id == "pi_123" and "payment_mismatch" in stored.flags
+
+
+def test_a_new_refund_in_the_same_second_never_moves_a_settled_one(firestore_client) -> None:
+    """Stripe stamps refunds in whole seconds: a second refund may list before the first."""
+    from shared.adapters.firestore_packages import FirestorePackages
+    from shared.checkout import ProviderOrder, ProviderRefund, RefundListingGateway
+    from shared.purchases import STRIPE, CreditPurchases
+
+    class Listed(RefundListingGateway):
+        """Our logic's only input from the provider: the refund list (real Stripe: e2e)."""
+
+        name, key_id = STRIPE, "pk"
+        refunds: list[ProviderRefund] = []
+
+        def create_order(self, *args: object) -> ProviderOrder:
+            raise AssertionError("not used")
+
+        def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
+            return list(self.refunds)
+
+    orders, ledger, gateway = (
+        FirestoreOrders(firestore_client),
+        FirestoreLedger(firestore_client),
+        Listed(),
+    )
+    uid = f"user-{uuid.uuid4().hex[:8]}"
+    order = CreditOrder.from_quote(f"ord_{uid}", uid, quote_purchase(1_000_00), provider=STRIPE,
+                                   provider_order_id=f"pi_{uid}", created_at=datetime.now(UTC))  # fmt: skip
+    orders.create(order)
+    grant_purchase_credits(ledger, order, STRIPE, order.provider_order_id, now=order.created_at)
+    purchases = CreditPurchases(
+        ledger=ledger,
+        orders=orders,
+        packages=FirestorePackages(firestore_client),
+        gateways={STRIPE: lambda: gateway},
+        slots=FirestoreSlotCounter(firestore_client),
+        purchase_limit=RateLimit("purchase", 1, 60),
+        verify_limit=RateLimit("verify", 1, 60),
+        clock=lambda: datetime.now(UTC),
+        new_order_id=lambda: "unused",
+    )
+    granted = order.granted_credits  # 115,000: ₹1,000 of credits and 15 % bonus
+    third = order.total // 3
+    gateway.refunds = [ProviderRefund("re_z", third, 100, True)]
+    purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id)
+    # The rest, same second, an id that sorts first, plus a failed refund that counts for nothing.
+    gateway.refunds = [
+        ProviderRefund("re_a", order.total - third, 100, True),
+        ProviderRefund("re_f", order.total, 100, False),
+        *gateway.refunds,
+    ]
+    for _ in range(2):  # and again: nothing more
+        assert purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id) == 2
+    entries = ledger.entries(uid)
+    taken = [-e.amount for e in entries if e.type is EntryType.REFUND]
+    assert taken == [granted * third // order.total, granted - granted * third // order.total]
+    assert entries[-1].balance_after == 0
