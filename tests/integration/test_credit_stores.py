@@ -163,8 +163,14 @@ def test_a_new_refund_in_the_same_second_never_moves_a_settled_one(firestore_cli
         Listed(),
     )
     uid = f"user-{uuid.uuid4().hex[:8]}"
-    order = CreditOrder.from_quote(f"ord_{uid}", uid, quote_purchase(1_000_00), provider=STRIPE,
-                                   provider_order_id=f"pi_{uid}", created_at=datetime.now(UTC))  # fmt: skip
+    order = CreditOrder.from_quote(
+        f"ord_{uid}",
+        uid,
+        quote_purchase(1_000_00),
+        provider=STRIPE,
+        provider_order_id=f"pi_{uid}",
+        created_at=datetime.now(UTC),
+    )
     orders.create(order)
     grant_purchase_credits(ledger, order, STRIPE, order.provider_order_id, now=order.created_at)
     purchases = CreditPurchases(
