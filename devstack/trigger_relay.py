@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import os
 import signal
 import threading
 import time
@@ -169,6 +170,8 @@ class TriggerRelay:
             self.failed += 1
             return
         for attempt in range(1, self._max_attempts + 1):
+            if self._stopped.is_set():
+                return  # stopping: the next start delivers it again (same event id)
             try:
                 status = self._deliver(trigger.name, headers, body)
             except Exception:
@@ -228,6 +231,10 @@ def main() -> None:
         args.ready_file.write_text("ready\n")
     stop.wait()
     relay.stop()
+    # A delivery in flight may wait minutes on an emulator that is already gone, and Python
+    # joins pool threads at exit: leave now. Every event is delivered again at the next start.
+    logging.shutdown()
+    os._exit(0)
 
 
 if __name__ == "__main__":
