@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -14,11 +16,13 @@ from shared.adapters.firestore_ledger import FirestoreLedger
 from shared.adapters.firestore_orders import FirestoreOrders
 from shared.adapters.firestore_packages import FirestorePackages
 from shared.adapters.firestore_rate_limits import FirestoreSlotCounter
+from shared.checkout import OrderingGateway
 from shared.errors import RateLimited
 from shared.ledger import EntryType
 from shared.orders import CreditOrder, OrderStatus, grant_purchase_credits, mark_failed
 from shared.packages import DEFAULT_PACKAGES, packages_on_sale
 from shared.pricing import quote_purchase
+from shared.purchases import CreditPurchases
 from shared.rate_limits import RateLimit, enforce_rate_limit
 from tests.conftest import User
 
@@ -99,10 +103,27 @@ def test_purchase_rate_limit_answers_429_with_retry_after(
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
 
 
-def test_stripe_paid_credit_order_goes_through_the_one_grant_path(firestore_client) -> None:
-    from shared.adapters.firestore_packages import FirestorePackages
-    from shared.purchases import CreditPurchases
+def credit_purchases(
+    firestore_client: Any,
+    ledger: FirestoreLedger,
+    orders: FirestoreOrders,
+    gateways: Mapping[str, Callable[[], OrderingGateway]] | None = None,
+) -> CreditPurchases:
+    """The credits work over the emulator, with generous limits and only ``gateways``."""
+    return CreditPurchases(
+        ledger=ledger,
+        orders=orders,
+        packages=FirestorePackages(firestore_client),
+        gateways=gateways or {},
+        slots=FirestoreSlotCounter(firestore_client),
+        purchase_limit=RateLimit("purchase", 1, 60),
+        verify_limit=RateLimit("verify", 1, 60),
+        clock=lambda: datetime.now(UTC),
+        new_order_id=lambda: "unused",
+    )
 
+
+def test_stripe_paid_credit_order_goes_through_the_one_grant_path(firestore_client) -> None:
     orders = FirestoreOrders(firestore_client)
     ledger = FirestoreLedger(firestore_client)
     order = CreditOrder.from_quote(
@@ -114,17 +135,7 @@ def test_stripe_paid_credit_order_goes_through_the_one_grant_path(firestore_clie
         created_at=datetime.now(UTC),
     )
     orders.create(order)
-    purchases = CreditPurchases(
-        ledger=ledger,
-        orders=orders,
-        packages=FirestorePackages(firestore_client),
-        gateways={},
-        slots=FirestoreSlotCounter(firestore_client),
-        purchase_limit=RateLimit("purchase", 1, 60),
-        verify_limit=RateLimit("verify", 1, 60),
-        clock=lambda: datetime.now(UTC),
-        new_order_id=lambda: "unused",
-    )
+    purchases = credit_purchases(firestore_client, ledger, orders)
     short = purchases.credit_order_paid(
         "ord_stripe", "stripe", "pi_123", amount=100, currency="inr", event_id="evt_0"
     )
@@ -141,9 +152,8 @@ def test_stripe_paid_credit_order_goes_through_the_one_grant_path(firestore_clie
 
 def test_a_new_refund_in_the_same_second_never_moves_a_settled_one(firestore_client) -> None:
     """Stripe stamps refunds in whole seconds: a second refund may list before the first."""
-    from shared.adapters.firestore_packages import FirestorePackages
     from shared.checkout import ProviderOrder, ProviderRefund, RefundListingGateway
-    from shared.purchases import STRIPE, CreditPurchases
+    from shared.purchases import STRIPE
 
     class Listed(RefundListingGateway):
         """Our logic's only input from the provider: the refund list (real Stripe: e2e)."""
@@ -173,17 +183,7 @@ def test_a_new_refund_in_the_same_second_never_moves_a_settled_one(firestore_cli
     )
     orders.create(order)
     grant_purchase_credits(ledger, order, STRIPE, order.provider_order_id, now=order.created_at)
-    purchases = CreditPurchases(
-        ledger=ledger,
-        orders=orders,
-        packages=FirestorePackages(firestore_client),
-        gateways={STRIPE: lambda: gateway},
-        slots=FirestoreSlotCounter(firestore_client),
-        purchase_limit=RateLimit("purchase", 1, 60),
-        verify_limit=RateLimit("verify", 1, 60),
-        clock=lambda: datetime.now(UTC),
-        new_order_id=lambda: "unused",
-    )
+    purchases = credit_purchases(firestore_client, ledger, orders, {STRIPE: lambda: gateway})
     granted = order.granted_credits  # 115,000: ₹1,000 of credits and 15 % bonus
     third = order.total // 3
     gateway.refunds = [ProviderRefund("re_z", third, 100, True)]
