@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_DIR := devstack/emulators
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: install dev test lint format firebase-json clean bench deploy audit fuzz
+.PHONY: install dev test lint format firebase-json clean bench deploy deploy-check audit fuzz
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,14 +39,17 @@ firebase-json: $(PY_STAMP)  ## regenerate firebase.json from the function regist
 	$(BIN)/python -m devstack.firebase_json
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules .stack .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NODE_DIR)/node_modules .stack .deploy .pytest_cache .mypy_cache .ruff_cache
 
 bench: install  ## print cold start, RPC, latency, contention and memory figures
 	$(BIN)/python -m bench
 
-deploy: $(PY_STAMP)  ## print the deploy commands (EXECUTE=1 runs them; PROJECT=... REGION=...)
-	$(BIN)/python -m ops.deploy --project $(or $(PROJECT),your-firebase-project) \
-		--region $(or $(REGION),us-central1) $(if $(EXECUTE),--execute,)
+deploy: $(PY_STAMP)  ## print the deploy plan of deploy/$(ENV).toml (EXECUTE=1 runs it)
+	$(BIN)/python -m ops.deploy --env $(or $(ENV),example) $(if $(EXECUTE),--execute,)
+
+deploy-check: $(PY_STAMP)  ## validate deploy/$(ENV).toml without a cloud account, and test the plan
+	$(BIN)/python -m ops.deploy --env $(or $(ENV),example) --check
+	$(BIN)/pytest -q tests/unit/test_deploy_plan.py tests/unit/test_deploy_config.py
 
 audit: $(PY_STAMP)  ## check the ledger invariants of every account (local emulator by default)
 	FIRESTORE_EMULATOR_HOST=$${FIRESTORE_EMULATOR_HOST:-127.0.0.1:8080} $(BIN)/python -m ops.audit

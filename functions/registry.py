@@ -425,8 +425,13 @@ def hosting_source(path: str) -> str:
 
 
 def hosting_rewrites(region: str = "us-central1") -> list[dict[str, object]]:
-    """Return the hosting rewrites, literal paths before globbed ones (first match wins)."""
-    routes = [(hosting_source(p), f.name) for f in HTTP_FUNCTIONS for p in f.paths]
+    """Return the hosting rewrites of the public endpoints, literal paths before globbed ones.
+
+    Service endpoints are private (IAM invokers only): Hosting cannot carry their callers' ID
+    tokens, so they are called at their own function URLs and get no rewrite.
+    """
+    public = [f for f in HTTP_FUNCTIONS if f.auth is not Auth.SERVICE]
+    routes = [(hosting_source(p), f.name) for f in public for p in f.paths]
     routes.sort(key=lambda route: "*" in route[0])
     return [
         {"source": source, "function": {"functionId": name, "region": region}}

@@ -1,54 +1,114 @@
-"""Deploy plan from the registry: ``make deploy`` prints it; ``--execute`` runs it.
+"""Deploy plan from the registry and one environment's configuration.
 
-First the source is compiled to bytecode that ships with it (``ops.bytecode``), then one
-``gcloud functions deploy`` per registered function (HTTP and Firestore triggers), then one
-``firebase deploy`` for Firestore rules, indexes and the hosting rewrites. Secrets come from Secret
-Manager by name (``--set-secrets``); no secret value is ever read or printed here.
+``make deploy ENV=production`` prints the plan (``deploy/production.toml``); ``EXECUTE=1`` runs it.
+In order: compile the source to bytecode (``ops.bytecode``); one ``gcloud functions deploy`` per
+registered function, each with exactly the settings it reads (``ops.settings_reach``: plain values
+from an env-vars file, secrets from Secret Manager by name) — service endpoints private, with
+``roles/run.invoker`` for exactly their callers and the service audience accepted; one Cloud
+Scheduler job per scheduled job, created or updated; then ``firebase deploy`` of rules, indexes
+and TTL policies (``firestore.indexes.json`` fieldOverrides) and the public hosting rewrites in
+the configured region.
+
+Every command is one shell line, printed as it is run. No secret value is ever read or printed:
+the plan names Secret Manager secrets only. The files the commands read (env-vars, IAM policies,
+the hosting configuration) are written under ``.deploy/<env>/``, so a dry run can be inspected.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import subprocess
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
-from functions.registry import HTTP_FUNCTIONS, TRIGGER_FUNCTIONS, HttpFunction, TriggerFunction
+from functions.registry import (
+    HTTP_FUNCTIONS,
+    SCHEDULED_JOBS,
+    TRIGGER_FUNCTIONS,
+    Auth,
+    HttpFunction,
+    ScheduledJob,
+    TriggerFunction,
+    hosting_rewrites,
+    http_function,
+)
 from ops import bytecode
+from ops.deploy_config import ConfigError, DeployConfig, load
+from ops.settings_reach import (
+    ROOT,
+    settings_read_by_http_function,
+    settings_read_by_module,
+)
 
 RUNTIME = "python311"
-
-# Environment variable -> Secret Manager secret, granted only to the functions that need it.
-RAZORPAY_SECRETS = {
-    "RAZORPAY_KEY_SECRET": "razorpay-key-secret",
-    "RAZORPAY_WEBHOOK_SECRET": "razorpay-webhook-secret",
-}
-STRIPE_SECRETS = {
-    "STRIPE_SECRET_KEY": "stripe-secret-key",
-    "STRIPE_WEBHOOK_SECRET": "stripe-webhook-secret",
-}
-EVENT_SERVICE_SECRETS = {"EVENT_SERVICE_SECRET": "event-service-secret"}
+CONFIG_DIR = ROOT / "deploy"
 
 
-# Each handler module and the providers it talks to; a module not listed talks to none.
-MODULE_SECRETS: dict[str, dict[str, str]] = {
-    "functions.credit_purchases": RAZORPAY_SECRETS | STRIPE_SECRETS,  # either provider sells
-    "functions.payments": RAZORPAY_SECRETS,  # Razorpay checkout verify
-    "functions.webhooks": RAZORPAY_SECRETS,
-    "functions.payments_stripe": STRIPE_SECRETS,
-    "functions.refunds": STRIPE_SECRETS,
-    "functions.stripe_webhooks": STRIPE_SECRETS,
-    "functions.reconcile": RAZORPAY_SECRETS | STRIPE_SECRETS,
-    "functions.triggers_outbox": EVENT_SERVICE_SECRETS,
-}
+@dataclass(frozen=True)
+class Step:
+    what: str  # the production resource it makes, for the printed plan
+    line: str  # one shell line, printed and run as it is
 
 
-def secrets_for(module: str) -> dict[str, str]:
-    """The secrets a function's module needs (least privilege, decided by what it talks to)."""
-    return dict(MODULE_SECRETS.get(module, {}))
+@dataclass(frozen=True)
+class Plan:
+    steps: list[Step]
+    files: dict[Path, str]  # written before any step runs
+
+    def write_files(self) -> None:
+        for path, text in self.files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
 
 
-def _common(name: str, module: str, project: str, region: str) -> list[str]:
+def service_name(function: str) -> str:
+    """The Cloud Run service behind a gen2 function (lower case, hyphens)."""
+    return function.lower().replace("_", "-")
+
+
+def function_url(config: DeployConfig, function: str) -> str:
+    return f"https://{config.region}-{config.project}.cloudfunctions.net/{function}"
+
+
+def scheduled_functions() -> frozenset[str]:
+    return frozenset(job.function for job in SCHEDULED_JOBS)
+
+
+def invokers(config: DeployConfig, function: HttpFunction) -> tuple[str, ...]:
+    """Who may call a private endpoint: the scheduler its jobs, the metering accounts the rest."""
+    if function.name in scheduled_functions():
+        return (config.scheduler_account,)
+    return config.metering_accounts
+
+
+def settings_of(
+    config: DeployConfig, fields: frozenset[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The plain values and the secrets of ``fields``, as the configuration gives them."""
+    names = {f.upper() for f in fields}
+    env = {"FIREBASE_PROJECT_ID": config.project}
+    env |= {k: v for k, v in config.settings.items() if k in names}
+    env |= _allow_lists(config, names)
+    secrets = {k: v for k, v in config.secrets.items() if k in names}
+    return env, secrets
+
+
+def _allow_lists(config: DeployConfig, names: set[str]) -> dict[str, str]:
+    # The service's own allow-list (checked in code) matches the IAM invokers.
+    if "SERVICE_ALLOWED_EMAILS" not in names:
+        return {}
+    return {"SERVICE_ALLOWED_EMAILS": ",".join(config.service_accounts)}
+
+
+def _yaml(env: dict[str, str]) -> str:
+    # JSON strings are valid YAML scalars: every value stays a string, quoting is exact.
+    return "".join(f"{key}: {json.dumps(value)}\n" for key, value in sorted(env.items()))
+
+
+def _deploy(name: str, config: DeployConfig, env_file: Path, secrets: dict[str, str]) -> list[str]:
     command = [
         "gcloud",
         "functions",
@@ -56,70 +116,183 @@ def _common(name: str, module: str, project: str, region: str) -> list[str]:
         name,
         "--gen2",
         f"--runtime={RUNTIME}",
-        f"--region={region}",
-        f"--project={project}",
+        f"--region={config.region}",
+        f"--project={config.project}",
         "--source=.",
         f"--entry-point={name}",
-        f"--set-env-vars=FIREBASE_PROJECT_ID={project}",
+        # The whole environment comes from the plan: a value set by hand is replaced.
+        f"--env-vars-file={env_file.relative_to(ROOT)}",
     ]
-    secrets = secrets_for(module)
     if secrets:
         pairs = ",".join(f"{env}={secret}:latest" for env, secret in sorted(secrets.items()))
         command.append(f"--set-secrets={pairs}")
     return command
 
 
-def http_command(function: HttpFunction, project: str, region: str) -> list[str]:
-    # Every endpoint authenticates its callers itself (Firebase ID token, service OIDC token or
-    # provider signature), so the function is reachable through Hosting without IAM.
-    return [
-        *_common(function.name, function.module, project, region),
-        "--trigger-http",
-        "--allow-unauthenticated",
-    ]
-
-
-def trigger_command(function: TriggerFunction, project: str, region: str) -> list[str]:
+def _http_steps(
+    config: DeployConfig, function: HttpFunction, out: Path, files: dict[Path, str]
+) -> list[Step]:
+    env, secrets = settings_of(config, settings_read_by_http_function(function.module))
+    env_file = out / "env" / f"{function.name}.yaml"
+    files[env_file] = _yaml(env)
+    private = function.auth is Auth.SERVICE
     command = [
-        *_common(function.name, function.module, project, region),
+        *_deploy(function.name, config, env_file, secrets),
+        "--trigger-http",
+        "--no-allow-unauthenticated" if private else "--allow-unauthenticated",
+        "--quiet",
+    ]
+    access = "private" if private else "public"
+    steps = [Step(f"Cloud Run function {function.name} ({access})", shlex.join(command))]
+    if private:
+        policy = out / "iam" / f"{function.name}.json"
+        members = sorted(f"serviceAccount:{a}" for a in invokers(config, function))
+        files[policy] = json.dumps(
+            {"bindings": [{"role": "roles/run.invoker", "members": members}]}, indent=2
+        )
+        where = [f"--region={config.region}", f"--project={config.project}"]
+        service = service_name(function.name)
+        set_policy = ["gcloud", "run", "services", "set-iam-policy", service]
+        audience = ["gcloud", "run", "services", "update", service]
+        steps += [
+            Step(
+                f"invokers of {function.name}: exactly {', '.join(members)}",
+                shlex.join([*set_policy, str(policy.relative_to(ROOT)), *where, "--quiet"]),
+            ),
+            Step(
+                f"{function.name} accepts ID tokens for the service audience",
+                shlex.join(
+                    [*audience, *where, f"--add-custom-audiences={_audience(config)}", "--quiet"]
+                ),
+            ),
+        ]
+    return steps
+
+
+def _audience(config: DeployConfig) -> str:
+    return config.settings["SERVICE_AUDIENCE"]
+
+
+def _trigger_step(
+    config: DeployConfig, function: TriggerFunction, out: Path, files: dict[Path, str]
+) -> Step:
+    env, secrets = settings_of(config, settings_read_by_module(function.module))
+    env_file = out / "env" / f"{function.name}.yaml"
+    files[env_file] = _yaml(env)
+    command = [
+        *_deploy(function.name, config, env_file, secrets),
         f"--trigger-event-filters=type={function.event_type}",
         "--trigger-event-filters=database=(default)",
         f"--trigger-event-filters-path-pattern=document={function.document}",
-        f"--trigger-location={region}",
+        f"--trigger-location={config.firestore_location}",
+        "--quiet",
     ]
     if function.retry:
         command.append("--retry")
-    return command
+    return Step(f"Eventarc Firestore trigger {function.name}", shlex.join(command))
 
 
-def plan(project: str, region: str) -> list[list[str]]:
-    commands = [bytecode.command()]
-    commands += [http_command(f, project, region) for f in HTTP_FUNCTIONS]
-    commands += [trigger_command(f, project, region) for f in TRIGGER_FUNCTIONS]
-    commands.append(
+def _scheduler_step(config: DeployConfig, job: ScheduledJob) -> Step:
+    function = http_function(job.function)
+    where = [f"--location={config.region}", f"--project={config.project}"]
+    shared = [
+        *where,
+        f"--schedule={job.schedule}",
+        f"--time-zone={job.time_zone}",
+        f"--uri={function_url(config, job.function)}{function.path}",
+        "--http-method=POST",
+        "--message-body={}",
+        f"--oidc-service-account-email={config.scheduler_account}",
+        f"--oidc-token-audience={_audience(config)}",
+        "--quiet",
+    ]
+    jobs = ["gcloud", "scheduler", "jobs"]
+    describe = shlex.join([*jobs, "describe", job.function, *where])
+    update = shlex.join(
         [
-            "firebase",
-            "deploy",
-            f"--project={project}",
-            "--only=firestore:rules,firestore:indexes,hosting",
+            *jobs,
+            "update",
+            "http",
+            job.function,
+            *shared,
+            "--update-headers=Content-Type=application/json",
         ]
     )
-    return commands
+    create = shlex.join(
+        [*jobs, "create", "http", job.function, *shared, "--headers=Content-Type=application/json"]
+    )
+    # Re-running the deploy updates the job instead of failing on "already exists".
+    line = f"if {describe} >/dev/null 2>&1; then {update}; else {create}; fi"
+    return Step(f"Cloud Scheduler job {job.function} ({job.schedule}): {job.summary}", line)
+
+
+def hosting_config(region: str) -> dict[str, object]:
+    """``firebase.json`` for a deploy: rules, indexes and the public endpoints in ``region``."""
+    return {
+        "firestore": {"rules": "firestore.rules", "indexes": "firestore.indexes.json"},
+        "hosting": {
+            "public": "devstack/hosting-public",
+            "ignore": ["firebase.json", "**/.*"],
+            "rewrites": hosting_rewrites(region),
+        },
+    }
+
+
+def plan(config: DeployConfig) -> Plan:
+    out = ROOT / ".deploy" / config.name
+    files: dict[Path, str] = {}
+    steps = [Step("bytecode shipped with the source", shlex.join(bytecode.command()))]
+    for function in HTTP_FUNCTIONS:
+        steps += _http_steps(config, function, out, files)
+    steps += [_trigger_step(config, f, out, files) for f in TRIGGER_FUNCTIONS]
+    steps += [_scheduler_step(config, job) for job in SCHEDULED_JOBS]
+    # firebase resolves the paths in its configuration from the file's folder: keep it at the root.
+    hosting = ROOT / f".firebase.{config.name}.json"
+    files[hosting] = json.dumps(hosting_config(config.region), indent=2) + "\n"
+    firebase = [
+        "firebase",
+        "deploy",
+        f"--project={config.project}",
+        f"--config={hosting.name}",
+        "--only=firestore:rules,firestore:indexes,hosting",
+        "--non-interactive",
+    ]
+    what = "Firestore rules, indexes and TTL policies (fieldOverrides), Hosting rewrites"
+    steps.append(Step(what, shlex.join(firebase)))
+    return Plan(steps, files)
+
+
+def config_path(env: str) -> Path:
+    candidate = Path(env)
+    return candidate if candidate.suffix == ".toml" else CONFIG_DIR / f"{env}.toml"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--project", default="your-firebase-project")
-    parser.add_argument("--region", default="us-central1")
+    parser.add_argument("--env", default="example", help="deploy/<env>.toml, or a path to one")
     parser.add_argument("--execute", action="store_true", help="run the commands (default: print)")
+    parser.add_argument("--check", action="store_true", help="only validate the configuration")
     args = parser.parse_args(argv)
-    commands = plan(args.project, args.region)
-    for command in commands:
-        print(shlex.join(command))
+    path = config_path(args.env)
+    try:
+        config = load(path)
+    except ConfigError as error:
+        print(f"{path}: invalid deploy configuration:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    deploy = plan(config)
+    if args.check:
+        print(f"{path}: valid; {len(deploy.steps)} deploy steps for project {config.project}")
+        return 0
+    deploy.write_files()
+    for step in deploy.steps:
+        print(f"# {step.what}")
+        print(step.line)
         if args.execute:
-            subprocess.run(command, check=True)
+            subprocess.run(["/bin/bash", "-c", step.line], check=True, cwd=ROOT)
     if not args.execute:
-        print(f"# dry run: {len(commands)} commands; pass --execute (make deploy EXECUTE=1) to run")
+        print(f"# dry run of {path}: {len(deploy.steps)} steps; EXECUTE=1 runs them")
     return 0
 
 

@@ -43,7 +43,8 @@ class Services:
     settings: Settings = field(default_factory=get_settings)
 
     def __post_init__(self) -> None:
-        configure_logging(self.settings.log_level)
+        # Seed 000's DEBUG=true turns on debug logs whatever LOG_LEVEL says.
+        configure_logging("DEBUG" if self.settings.debug else self.settings.log_level)
 
     @cached_property
     def firestore(self) -> firestore.Client:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from google.api_core import exceptions as gexc
 
 from shared.adapters.firestore_client import FirestoreStore, outages_unavailable
+from shared.adapters.firestore_processed_events import PROCESSED_EVENT_RETENTION
 from shared.outbox import OUTBOX, OutboxMessage
 from shared.payments import (
     GatewayEvent,
@@ -197,8 +198,14 @@ class FirestorePayments(FirestoreStore, PaymentStore):
         return bool(self._doc(EVENTS, event_id).get(**self._rpc).exists)
 
     def mark_event(self, event: GatewayEvent) -> None:
+        now = self._clock()
         self._doc(EVENTS, event.id).set(
-            {"type": event.type, "created": event.created, "processed_at": self._clock()},
+            {
+                "type": event.type,
+                "created": event.created,
+                "processed_at": now,
+                "expires_at": now + PROCESSED_EVENT_RETENTION,
+            },
             **self._rpc,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from shared.adapters.firestore_client import FirestoreStore
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
 
 WEBHOOK_EVENTS = "webhook_events"
 SAFE_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
+# A TTL policy (firestore.indexes.json) deletes records past this: providers stop redelivering
+# within days (Razorpay 24 h, Stripe 3 days), and every effect has its own guard anyway.
+PROCESSED_EVENT_RETENTION = timedelta(days=30)
 
 
 class FirestoreProcessedEvents(FirestoreStore, ProcessedEvents):
@@ -32,6 +36,7 @@ class FirestoreProcessedEvents(FirestoreStore, ProcessedEvents):
             return bool(self._ref(provider, event_id).get(**self._rpc).exists)
 
     def record(self, provider: str, event_id: str, event: str, outcome: str) -> None:
+        now = self._clock()
         with _unavailable_on_outage():
             self._ref(provider, event_id).set(
                 {
@@ -39,7 +44,8 @@ class FirestoreProcessedEvents(FirestoreStore, ProcessedEvents):
                     "event_id": event_id,
                     "event": event,
                     "outcome": outcome,
-                    "processed_at": self._clock(),
+                    "processed_at": now,
+                    "expires_at": now + PROCESSED_EVENT_RETENTION,
                 },
                 **self._rpc,
             )

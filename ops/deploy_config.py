@@ -1,0 +1,175 @@
+"""One deploy configuration per environment: a TOML file the team fills in (``deploy/*.toml``).
+
+``deploy/example.toml`` documents every key. ``load`` validates a file without any cloud
+account (``make deploy-check``): unknown or local-only settings, secret values written in plain
+text, missing production settings, malformed accounts and values that the service itself would
+refuse at start-up are all errors, each naming the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+
+from shared.config import Settings
+
+# Settings that only make sense on a developer's machine: pointing production at them would
+# send real money through a fake provider or read another project's database.
+LOCAL_ONLY = frozenset(
+    {
+        "razorpay_base_url",  # the Razorpay sandbox
+        "stripe_api_base",  # localstripe
+        "firestore_project_id",  # tests' isolated projects; production uses the Firebase project
+        "firebase_project_id",  # set from `project`, never by hand
+    }
+)
+# Without these a deployed function cannot do its job (every service token refused, Checkout
+# without a key, notifications pending forever), so a configuration must give them.
+REQUIRED_IN_PRODUCTION = frozenset(
+    {"service_audience", "razorpay_key_id", "stripe_publishable_key", "event_service_url"}
+)
+SECRET_FIELDS = frozenset(
+    name for name, info in Settings.model_fields.items() if info.annotation is SecretStr
+)
+SERVICE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.gserviceaccount\.com$")
+REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]$")
+SECRET_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+# What a pasted key looks like (Stripe sk_/rk_/whsec_, Razorpay rzp_): never a secret's name.
+SECRET_VALUE = re.compile(r"^(sk|rk|whsec|rzp)_")
+
+
+class ConfigError(ValueError):
+    """A deploy configuration that would ship a broken or unsafe service; names every key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    name: str  # the environment, from the file name
+    project: str
+    region: str
+    firestore_location: str
+    metering_accounts: tuple[str, ...]
+    scheduler_account: str
+    settings: dict[str, str] = field(default_factory=dict)  # ENV_NAME -> plain value
+    secrets: dict[str, str] = field(default_factory=dict)  # ENV_NAME -> Secret Manager name
+
+    @property
+    def service_accounts(self) -> tuple[str, ...]:
+        return (*self.metering_accounts, self.scheduler_account)
+
+
+def load(path: Path) -> DeployConfig:
+    """Read and validate one environment's file; raise ConfigError naming each problem."""
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError([f"{path}: {error}"]) from error
+    return parse(path.stem, raw)
+
+
+def parse(name: str, raw: dict[str, Any]) -> DeployConfig:
+    problems: list[str] = []
+    known = {"project", "region", "firestore_location", "service_accounts", "settings", "secrets"}
+    problems += [f"{key}: unknown key" for key in raw if key not in known]
+
+    def text(key: str, pattern: re.Pattern[str], table: dict[str, Any] = raw) -> str:
+        value = table.get(key)
+        if not isinstance(value, str) or not pattern.match(value):
+            problems.append(f"{key}: missing or malformed ({value!r})")
+            return ""
+        return value
+
+    project = text("project", PROJECT)
+    region = text("region", REGION)
+    location = raw.get("firestore_location", region)
+    if not isinstance(location, str) or not location:
+        problems.append("firestore_location: must be the Firestore database's location")
+        location = ""
+
+    accounts = raw.get("service_accounts", {})
+    metering = accounts.get("metering", [])
+    if not isinstance(metering, list) or not metering:
+        problems.append("service_accounts.metering: list at least one service account")
+        metering = []
+    scheduler = accounts.get("scheduler", "")
+    for account in [*metering, scheduler]:
+        if not isinstance(account, str) or not SERVICE_ACCOUNT.match(account):
+            problems.append(f"service_accounts: {account!r} is not a service account e-mail")
+    if scheduler in metering:
+        problems.append("service_accounts.scheduler: must not also be a metering account")
+
+    settings = _plain_settings(raw.get("settings", {}), problems)
+    secrets = _secrets(raw.get("secrets", {}), problems)
+    if problems:
+        raise ConfigError(problems)
+    return DeployConfig(
+        name=name,
+        project=project,
+        region=region,
+        firestore_location=location,
+        metering_accounts=tuple(metering),
+        scheduler_account=scheduler,
+        settings=settings,
+        secrets=secrets,
+    )
+
+
+def _plain_settings(table: object, problems: list[str]) -> dict[str, str]:
+    if not isinstance(table, dict):
+        problems.append("settings: must be a table")
+        return {}
+    settings: dict[str, str] = {}
+    for key, value in table.items():
+        field_name = key.lower()
+        if field_name not in Settings.model_fields:
+            problems.append(f"settings.{key}: not a setting of the service (shared/config.py)")
+        elif field_name in SECRET_FIELDS:
+            problems.append(
+                f"settings.{key}: a secret; name its Secret Manager secret in [secrets]"
+            )
+        elif field_name in LOCAL_ONLY:
+            problems.append(f"settings.{key}: local development only")
+        elif not isinstance(value, str | int | bool):
+            problems.append(f"settings.{key}: must be a string, integer or boolean")
+        else:
+            settings[key.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
+    missing = sorted(f.upper() for f in REQUIRED_IN_PRODUCTION if f.upper() not in settings)
+    problems += [f"settings.{key}: required in production" for key in missing]
+    try:  # the values the service itself would refuse at start-up
+        Settings.from_environment(settings)
+    except ValidationError as error:
+        for err in error.errors():
+            where = ".".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"settings.{where}: {err['msg']}")
+    except ValueError as error:  # JSON of a mapping
+        problems.append(f"settings: {error}")
+    return settings
+
+
+def _secrets(table: object, problems: list[str]) -> dict[str, str]:
+    if not isinstance(table, dict):
+        problems.append("secrets: must be a table")
+        return {}
+    secrets: dict[str, str] = {}
+    for key, value in table.items():
+        if key.lower() not in SECRET_FIELDS:
+            problems.append(f"secrets.{key}: not a secret setting of the service")
+        elif (
+            not isinstance(value, str) or not SECRET_NAME.match(value) or SECRET_VALUE.match(value)
+        ):
+            problems.append(f"secrets.{key}: must name a Secret Manager secret, not hold its value")
+        else:
+            secrets[key.upper()] = value
+    missing = sorted(f.upper() for f in SECRET_FIELDS if f.upper() not in secrets)
+    problems += [f"secrets.{key}: required in production" for key in missing]
+    return secrets
