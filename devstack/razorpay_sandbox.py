@@ -409,6 +409,15 @@ def build_app(key_id: str, key_secret: str, webhook_url: str | None = None,
         with box.lock:
             return _json(box.create_order(_data()))
 
+    @app.get("/v1/orders")
+    def list_orders() -> Response:
+        # Razorpay's "fetch all orders", with its `receipt` filter (newest first).
+        receipt = request.args.get("receipt")
+        with box.lock:
+            items = [o for o in box.orders.values() if receipt is None or o["receipt"] == receipt]
+            items.sort(key=lambda o: o["created_at"], reverse=True)
+            return _json({"entity": "collection", "count": len(items), "items": items})
+
     @app.get("/v1/orders/<order_id>")
     def fetch_order(order_id: str) -> Response:
         with box.lock:

@@ -57,16 +57,35 @@ class RazorpayGateway(CheckoutGateway):
         data = {
             "amount": amount,
             "currency": currency.upper(),
-            "receipt": order_id,  # our id: a retried create is recognisable at Razorpay
+            # Our order id as a unique receipt: Razorpay's documented way to make a create safe
+            # to retry. A retry whose first answer was lost finds the order made then.
+            "receipt": order_id,
+            "unique_receipt": True,
             "notes": dict(notes),
         }
-        created = self._call(lambda: self.client.order.create(data, timeout=self._timeout))
+        try:
+            created = self._call(lambda: self.client.order.create(data, timeout=self._timeout))
+        except ProviderError:
+            created = self._order_with_receipt(order_id, amount, currency)
+            if created is None:
+                raise
         return ProviderOrder(
             id=str(created["id"]),
             amount=int(created["amount"]),
             currency=str(created["currency"]).lower(),
             receipt=created.get("receipt"),
         )
+
+    def _order_with_receipt(self, receipt: str, amount: int, currency: str) -> Any:
+        """The order an earlier attempt created for ``receipt``, if it is the same purchase."""
+        found = self._call(
+            lambda: self.client.order.all({"receipt": receipt}, timeout=self._timeout)
+        )
+        for order in found.get("items", []):
+            same = int(order["amount"]) == amount and str(order["currency"]).lower() == currency
+            if order.get("receipt") == receipt and same:
+                return order
+        return None
 
     def fetch_payment(self, payment_id: str) -> ProviderPayment:
         payment = self._call(lambda: self.client.payment.fetch(payment_id, timeout=self._timeout))

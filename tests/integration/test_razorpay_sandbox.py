@@ -15,6 +15,7 @@ import requests
 
 from devstack.processes import free_port
 from devstack.razorpay_sandbox import build_app, serve
+from shared.errors import ProviderError
 
 KEY_ID = "rzp_test_sandbox"
 KEY_SECRET = "sandbox-key-secret"
@@ -333,3 +334,18 @@ def test_injected_faults_fail_the_next_calls_then_clear(sandbox: Sandbox) -> Non
         sandbox.client.payment.fetch(paid["razorpay_payment_id"])
     assert sandbox.client.payment.fetch(paid["razorpay_payment_id"])["status"] == "captured"
     assert sandbox.post("/_sandbox/faults", {"fail_next": 1, "status": 200}).status_code == 400
+
+
+def test_a_retried_order_create_returns_the_order_the_lost_answer_made(sandbox: Sandbox) -> None:
+    from shared.adapters.razorpay_gateway import RazorpayGateway
+
+    gateway = RazorpayGateway(KEY_ID, KEY_SECRET, WEBHOOK_SECRET, base_url=sandbox.url)
+    first = gateway.create_order("ord_retried", 59000, "inr", {"order_id": "ord_retried"})
+    # The first answer was lost: the service retries the same purchase with the same receipt.
+    again = gateway.create_order("ord_retried", 59000, "inr", {"order_id": "ord_retried"})
+    assert again.id == first.id
+    listed = sandbox.client.order.all({"receipt": "ord_retried"})
+    assert [o["id"] for o in listed["items"]] == [first.id], "one order per receipt"
+    # Another purchase never takes over a receipt's order.
+    with pytest.raises(ProviderError):
+        gateway.create_order("ord_retried", 11800, "inr", {"order_id": "ord_retried"})
