@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_DIR := devstack/emulators
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: install dev test lint format firebase-json clean bench deploy deploy-check audit fuzz
+.PHONY: install dev test lint format firebase-json clean bench deploy deploy-check audit fuzz user-token admin-token service-token
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ deploy: $(PY_STAMP)  ## print the deploy plan of deploy/$(ENV).toml (EXECUTE=1 r
 deploy-check: $(PY_STAMP)  ## validate deploy/$(ENV).toml without a cloud account, and test the plan
 	$(BIN)/python -m ops.deploy --env $(or $(ENV),example) --check
 	$(BIN)/pytest -q tests/unit/test_deploy_plan.py tests/unit/test_deploy_config.py
+
+user-token admin-token: $(PY_STAMP)  ## ID token of a new (or EMAIL=...) user of the running make dev stack
+	@$(BIN)/python -m devstack.tokens $(subst -token,,$@) $(if $(EMAIL),--email $(EMAIL),)
+
+service-token: $(PY_STAMP)  ## OIDC token of the local metering (or ROLE=scheduler) service account
+	@$(BIN)/python -m devstack.tokens service --role $(or $(ROLE),metering)
 
 audit: $(PY_STAMP)  ## check the ledger invariants of every account (local emulator by default)
 	FIRESTORE_EMULATOR_HOST=$${FIRESTORE_EMULATOR_HOST:-127.0.0.1:8080} $(BIN)/python -m ops.audit
