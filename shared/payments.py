@@ -22,6 +22,11 @@ from shared.outbox import OutboxMessage
 # Stripe's own ceiling for one charge (99,999,999 minor units); anything above is a mistake.
 MAX_PAYMENT_AMOUNT = 99_999_999
 MAX_METADATA_KEYS = 20  # Stripe allows 50; we keep room for our own keys
+# Metadata keys the service itself writes on Stripe objects (a credit order's PaymentIntent:
+# ``shared.adapters.stripe_checkout``). A client's card payment may not carry them, so nothing
+# that reads them can mistake a card payment for one of ours.
+CREDIT_ORDER_METADATA_KEY = "credit_order_id"
+RESERVED_METADATA_KEYS = frozenset({CREDIT_ORDER_METADATA_KEY, "order_id", "user_id"})
 
 
 class PaymentStatus(StrEnum):
