@@ -65,11 +65,26 @@ def current_status(reached: Mapping[int, object]) -> PaymentStatus:
 
 
 class RefundStatus(StrEnum):
+    """A refund's status, in its forward-only order (as ``PaymentStatus``)."""
+
     PENDING = "pending"
     REQUIRES_ACTION = "requires_action"
     SUCCEEDED = "succeeded"
-    FAILED = "failed"
     CANCELED = "canceled"
+    FAILED = "failed"  # last: Stripe documents refunds that fail after reporting success
+
+    @property
+    def rank(self) -> int:
+        return _REFUND_RANKS[self]
+
+
+_REFUND_RANKS = {status: (index + 1) * 10 for index, status in enumerate(RefundStatus)}
+
+
+def current_refund_status(reached: Mapping[int, object]) -> RefundStatus:
+    """Return the highest-ranked refund status among those recorded (ranks as keys)."""
+    top = max(reached)
+    return next(status for status, rank in _REFUND_RANKS.items() if rank == top)
 
 
 class PaymentDeclined(BillingError):
@@ -109,6 +124,9 @@ class PaymentRequest:
             raise invalid_field("payment_method", "must be a PaymentMethod id (pm_...)")
         if len(self.metadata) > MAX_METADATA_KEYS:
             raise invalid_field("metadata", f"at most {MAX_METADATA_KEYS} keys")
+        for key in sorted(self.metadata):
+            if key.lower() in RESERVED_METADATA_KEYS:
+                raise invalid_field(f"metadata.{key}", "is reserved for the service's own use")
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,8 +146,8 @@ def test_a_late_razorpay_dispute_opening_never_reopens_a_closed_dispute(
                "reason_code": "chargeback"}  # fmt: skip
 
     def dispute_event(name: str, status: str) -> requests.Response:
-        payload = {"payment": {"entity": payment}, "dispute": {"entity": {**dispute, "status": status}}}
-        return send_razorpay(stack, name, payload)
+        entities = {"payment": payment, "dispute": {**dispute, "status": status}}
+        return send_razorpay(stack, name, {k: {"entity": v} for k, v in entities.items()})
 
     assert dispute_event("payment.dispute.won", "won").status_code == 200
     assert dispute_event("payment.dispute.created", "open").status_code == 200
