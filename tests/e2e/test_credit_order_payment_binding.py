@@ -94,3 +94,31 @@ def test_another_payment_intent_naming_a_credit_order_does_not_pay_it(
         time.sleep(0.25)
     assert balance(gateway, user) == 0
     assert order_status(gateway, user, order["order_id"]) == "created"
+
+
+def test_a_credit_order_refund_takes_credits_back_even_if_its_intent_was_seen_as_a_payment(
+    stack: Stack, gateway: str, user: User, stripe_client: Any, stack_firestore: Any
+) -> None:
+    """Whether a refund takes credits back is decided by finding the intent among credit orders,
+    not by the intent missing from card payments: an event about the intent that arrived before
+    the order was stored (between Stripe creating the intent and our commit) records it there."""
+    from tests.e2e.test_stripe_credit_purchases import (
+        confirm_as_stripe_js,
+        refunded_charge,
+        wait_for_balance,
+    )
+    from tests.e2e.test_stripe_webhooks import event, send
+
+    order = purchase(gateway, user, amount=2000, currency="usd").json()
+    pi = order["provider_order_id"]
+    # What that early event left (the race itself cannot be timed from outside).
+    stack_firestore.collection("payments").document(pi).set(
+        {"payment_intent_id": pi, "amount": 2000, "currency": "usd", "metadata": {},
+         "states": {"r10": {"status": "requires_payment_method"}}}  # fmt: skip
+    )
+    confirm_as_stripe_js(stripe_client, pi)
+    assert wait_for_balance(gateway, user, 191_475) == 191_475
+    stripe_client.v1.refunds.create(params={"payment_intent": pi})
+    refunded = event("charge.refunded", refunded_charge(pi, 2000))
+    assert send(gateway, refunded, stack.stripe_webhook_secret).status_code == 200
+    assert balance(gateway, user) == 0
