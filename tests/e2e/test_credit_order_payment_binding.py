@@ -112,10 +112,9 @@ def test_a_credit_order_refund_takes_credits_back_even_if_its_intent_was_seen_as
     order = purchase(gateway, user, amount=2000, currency="usd").json()
     pi = order["provider_order_id"]
     # What that early event left (the race itself cannot be timed from outside).
-    stack_firestore.collection("payments").document(pi).set(
-        {"payment_intent_id": pi, "amount": 2000, "currency": "usd", "metadata": {},
-         "states": {"r10": {"status": "requires_payment_method"}}}  # fmt: skip
-    )
+    early = {"payment_intent_id": pi, "amount": 2000, "currency": "usd", "metadata": {},
+             "states": {"r10": {"status": "requires_payment_method"}}}  # fmt: skip
+    stack_firestore.collection("payments").document(pi).set(early)
     confirm_as_stripe_js(stripe_client, pi)
     assert wait_for_balance(gateway, user, 191_475) == 191_475
     stripe_client.v1.refunds.create(params={"payment_intent": pi})
