@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from functions.http import Call, Reply, endpoint
 from shared.card_payments import owned_payment, process_payment, verify_payment
-from shared.payments import PaymentRequest
+from shared.payments import RESERVED_METADATA_KEYS, PaymentRequest
 
 PAYMENT_INTENT_ID = r"^pi_[A-Za-z0-9_]{1,250}$"
 
@@ -18,7 +18,11 @@ class PaymentBody(BaseModel):
     currency: str = Field(min_length=3, max_length=3)
     payment_method: str = Field(min_length=3, max_length=255)
     description: str | None = Field(default=None, max_length=1000)
-    metadata: dict[str, str] = Field(default_factory=dict)
+    metadata: dict[str, str] = Field(
+        default_factory=dict,
+        description="Sent to Stripe with the PaymentIntent; at most 20 keys. The keys the "
+        f"service itself uses ({', '.join(sorted(RESERVED_METADATA_KEYS))}) are refused (400).",
+    )
     customer_email: str | None = Field(
         default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
     )

@@ -12,5 +12,5 @@ def stripe_webhook(call: Call) -> Reply:
     event = svc.payment_gateway.verify_event(
         call.request.get_data(cache=True), call.request.headers.get("Stripe-Signature")
     )
-    outcome = handle_event(svc.payments, event, svc.credit_order_paid, svc.credit_order_refunded)
+    outcome = handle_event(svc.payments, event, svc.credit_order_intent, svc.credit_order_refunded)
     return Reply(outcome.to_json())

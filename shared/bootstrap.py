@@ -29,11 +29,11 @@ if TYPE_CHECKING:
     from shared.ledger import LedgerStore
     from shared.orders import OrderStore
     from shared.packages import PackageCatalog
-    from shared.payments import GatewayIntent, PaymentGateway, PaymentStore
+    from shared.payments import PaymentGateway, PaymentStore
     from shared.purchases import CreditPurchases
     from shared.razorpay_events import RazorpayWebhooks
     from shared.reconciliation import Reconciler
-    from shared.stripe_events import CreditOrderPaid, CreditOrderRefunded
+    from shared.stripe_events import CreditOrderIntent, CreditOrderRefunded
 
 
 @dataclass
@@ -194,20 +194,9 @@ class Services:
         )
 
     @cached_property
-    def credit_order_paid(self) -> CreditOrderPaid | None:
-        """Grant hook for Stripe credit purchases: the credits domain's one grant path."""
-
-        def paid(order_id: str, intent: GatewayIntent, event_id: str) -> None:
-            self.purchases.credit_order_paid(
-                order_id,
-                "stripe",
-                intent.id,
-                amount=intent.amount_received or intent.amount,
-                currency=intent.currency,
-                event_id=event_id,
-            )
-
-        return paid
+    def credit_order_intent(self) -> CreditOrderIntent:
+        """Stripe credit purchases: the credits domain grants the order the intent pays."""
+        return self.purchases.stripe_intent_event
 
     @cached_property
     def credit_order_refunded(self) -> CreditOrderRefunded:

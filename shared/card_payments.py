@@ -77,13 +77,20 @@ def process_payment(
 
 
 def record_intent(store: PaymentStore, intent: GatewayIntent) -> bool:
-    """Record the state the gateway reports (forward only); notify outcomes once."""
+    """Record the state the gateway reports (forward only); notify outcomes once.
+
+    A state the payment is already past (a failure delivered after the success) is kept as
+    history but notifies nothing: the event service hears outcomes in their forward order.
+    """
     details = {}
     if intent.status is PaymentStatus.FAILED:
         details = {"decline_code": intent.decline_code, "failure_message": intent.failure_message}
-    return store.record_status(
-        intent.id, intent.status, details, payment_notification(intent), intent=intent
-    )
+    notify = payment_notification(intent)
+    if notify is not None:
+        known = store.payment(intent.id)
+        if known is not None and known.status.rank > intent.status.rank:
+            notify = None
+    return store.record_status(intent.id, intent.status, details, notify, intent=intent)
 
 
 def payment_notification(intent: GatewayIntent) -> OutboxMessage | None:

@@ -292,8 +292,14 @@ def claw_back_refund(
 def record_dispute(
     orders: OrderStore, order_id: str, dispute_id: str, event: str, details: Mapping[str, Any]
 ) -> None:
-    """Record a dispute's latest known state on the order (credits are not touched)."""
-    orders.merge(order_id, {"disputes": {dispute_id: {"event": event, **dict(details)}}})
+    """Record a state a dispute reached on the order (credits are not touched).
+
+    Each status is kept under its own key and the highest-ranked one is the dispute's status
+    (``shared.disputes``): a late ``payment.dispute.created`` never reopens a won dispute.
+    """
+    status = str(details.get("status"))
+    state = {"event": event, **dict(details)}
+    orders.merge(order_id, {"disputes": {dispute_id: {"states": {status: state}}}})
 
 
 def with_status(order: CreditOrder, status: OrderStatus) -> CreditOrder:

@@ -22,6 +22,11 @@ from shared.outbox import OutboxMessage
 # Stripe's own ceiling for one charge (99,999,999 minor units); anything above is a mistake.
 MAX_PAYMENT_AMOUNT = 99_999_999
 MAX_METADATA_KEYS = 20  # Stripe allows 50; we keep room for our own keys
+# Metadata keys the service itself writes on Stripe objects (a credit order's PaymentIntent:
+# ``shared.adapters.stripe_checkout``). A client's card payment may not carry them, so nothing
+# that reads them can mistake a card payment for one of ours.
+CREDIT_ORDER_METADATA_KEY = "credit_order_id"
+RESERVED_METADATA_KEYS = frozenset({CREDIT_ORDER_METADATA_KEY, "order_id", "user_id"})
 
 
 class PaymentStatus(StrEnum):
@@ -60,11 +65,26 @@ def current_status(reached: Mapping[int, object]) -> PaymentStatus:
 
 
 class RefundStatus(StrEnum):
+    """A refund's status, in its forward-only order (as ``PaymentStatus``)."""
+
     PENDING = "pending"
     REQUIRES_ACTION = "requires_action"
     SUCCEEDED = "succeeded"
-    FAILED = "failed"
     CANCELED = "canceled"
+    FAILED = "failed"  # last: Stripe documents refunds that fail after reporting success
+
+    @property
+    def rank(self) -> int:
+        return _REFUND_RANKS[self]
+
+
+_REFUND_RANKS = {status: (index + 1) * 10 for index, status in enumerate(RefundStatus)}
+
+
+def current_refund_status(reached: Mapping[int, object]) -> RefundStatus:
+    """Return the highest-ranked refund status among those recorded (ranks as keys)."""
+    top = max(reached)
+    return next(status for status, rank in _REFUND_RANKS.items() if rank == top)
 
 
 class PaymentDeclined(BillingError):
@@ -104,6 +124,9 @@ class PaymentRequest:
             raise invalid_field("payment_method", "must be a PaymentMethod id (pm_...)")
         if len(self.metadata) > MAX_METADATA_KEYS:
             raise invalid_field("metadata", f"at most {MAX_METADATA_KEYS} keys")
+        for key in sorted(self.metadata):
+            if key.lower() in RESERVED_METADATA_KEYS:
+                raise invalid_field(f"metadata.{key}", "is reserved for the service's own use")
 
 
 @dataclass(frozen=True, slots=True)

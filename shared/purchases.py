@@ -31,6 +31,7 @@ from shared.orders import (
     grant_purchase_credits,
 )
 from shared.packages import PackageCatalog, find_package
+from shared.payments import GatewayIntent, PaymentStatus
 from shared.pricing import PRICING_CURRENCY, Quote, quote_foreign_purchase, quote_purchase
 from shared.rate_limits import RateLimit, SlotCounter, enforce_rate_limit
 
@@ -191,32 +192,42 @@ class CreditPurchases:
     def orders_of(self, user_id: str, limit: int, cursor: str | None) -> OrderPage:
         return self.orders.list_for_user(user_id, limit, cursor)
 
-    def credit_order_paid(
-        self,
-        order_id: str,
-        provider: str,
-        payment_id: str,
-        *,
-        amount: int,
-        currency: str,
-        event_id: str | None = None,
-    ) -> GrantResult | None:
-        """Grant an order a provider reports paid (e.g. Stripe ``payment_intent.succeeded``).
+    def stripe_intent_event(self, intent: GatewayIntent, event_id: str) -> bool:
+        """Apply a PaymentIntent event to the credit order it pays; False when it pays none.
 
-        The same checks as verify: the payment must be for the order's total and currency,
-        otherwise nothing is granted and the order is flagged.
+        The order is the one that stored this PaymentIntent's id when it was created. Metadata
+        proves nothing: any intent on the account (a card payment, one made in the Dashboard)
+        may name any order, and must never pay it.
         """
-        order = self.orders.get(order_id)
-        if order is None or order.provider != provider:
-            return None
-        paid = ProviderPayment(payment_id, order.provider_order_id, amount, currency.lower(), "")
-        problems = payment_mismatches(order, paid, order.provider_order_id)
+        order = self.orders.by_provider_order(STRIPE, intent.id)
+        if order is None:
+            return False
+        if intent.status is PaymentStatus.SUCCEEDED:
+            paid = ProviderPayment(
+                intent.id,
+                intent.id,  # a Stripe credit order's provider order is its PaymentIntent
+                intent.amount_received or intent.amount,
+                intent.currency.lower(),
+                "captured",
+            )
+            self.credit_order_paid(order, paid, event_id=event_id)
+        return True
+
+    def credit_order_paid(
+        self, order: CreditOrder, payment: ProviderPayment, *, event_id: str | None = None
+    ) -> GrantResult | None:
+        """Grant an order a provider reports paid by ``payment``, with the checks of verify.
+
+        The payment must belong to the order's own provider order and be for its total and
+        currency; otherwise nothing is granted and the order is flagged.
+        """
+        problems = payment_mismatches(order, payment, order.provider_order_id)
         if problems:
-            details = {"payment_id": payment_id, "problems": problems, "at": self.clock()}
+            details = {"payment_id": payment.id, "problems": problems, "at": self.clock()}
             flag_order(self.orders, order.id, "payment_mismatch", details)
             return None
         return grant_purchase_credits(
-            self.ledger, order, provider, payment_id, now=self.clock(), event_id=event_id
+            self.ledger, order, order.provider, payment.id, now=self.clock(), event_id=event_id
         )
 
     def claw_back_provider_refunds(self, provider: str, provider_order_id: str) -> int:

@@ -93,6 +93,18 @@ def refund_notification(refund: GatewayRefund) -> OutboxMessage | None:
     )
 
 
+def record_refund(store: PaymentStore, result: GatewayRefund, known: Refund) -> bool:
+    """Record the refund's state the gateway reports (forward only); notify it once.
+
+    A state the refund is already past (a late ``pending`` after ``succeeded``) is kept as
+    history but changes nothing and notifies nothing.
+    """
+    notify = refund_notification(result)
+    if known.status.rank > result.status.rank:
+        notify = None
+    return store.update_refund(result, notify)
+
+
 def owned_refund(store: PaymentStore, refund_id: str, owner_uid: str | None) -> Refund:
     refund = store.refund(refund_id)
     if refund is None or refund.owner_uid != owner_uid:
@@ -104,10 +116,10 @@ def verify_refund(
     gateway: PaymentGateway, store: PaymentStore, refund_id: str, owner_uid: str | None
 ) -> tuple[Refund, RefundStatus]:
     """Refresh our refund from the gateway; return it and the gateway's status."""
-    owned_refund(store, refund_id, owner_uid)
+    known = owned_refund(store, refund_id, owner_uid)
     try:
         result = gateway.retrieve_refund(refund_id)
     except ProviderRejected as error:
         raise ProviderError(error.message, error.details) from error
-    store.update_refund(result, refund_notification(result))
+    record_refund(store, result, known)
     return owned_refund(store, refund_id, owner_uid), result.status

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.card_payments import payment_notification
+from shared.card_payments import record_intent
+from shared.disputes import dispute_rank
 from shared.log import get_logger
 from shared.outbox import OutboxMessage
-from shared.payments import GatewayEvent, GatewayIntent, PaymentStatus, PaymentStore
-from shared.refunds import refund_notification
+from shared.payments import GatewayEvent, GatewayIntent, PaymentStore
+from shared.refunds import record_refund
 
 log = get_logger("stripe_events")
 
@@ -35,11 +36,12 @@ HANDLED = frozenset(
     }
 )
 
-# Called once per paid credit order (metadata.credit_order_id) with the intent and the event id;
-# the credits work wires it to grant_purchase_credits (its own effect key makes it exactly once).
-CreditOrderPaid = Callable[[str, GatewayIntent, str], None]
-# Called with the PaymentIntent id of a refunded payment that is not a seed-004 payment; the
-# credits work takes back the credits of every refund of it, each once.
+# Given a PaymentIntent (and the event id), the credits work applies it to the credit order whose
+# own intent it is (the id stored on the order; metadata proves nothing) and answers whether
+# there was one. A credit order's intent is not a seed-004 payment: no record, no notification.
+CreditOrderIntent = Callable[[GatewayIntent, str], bool]
+# Called with the PaymentIntent id of every refunded charge; the credits work looks it up among
+# credit orders and takes back the credits of each refund of it, once.
 CreditOrderRefunded = Callable[[str], None]
 
 
@@ -63,13 +65,14 @@ class EventOutcome:
 def handle_event(
     store: PaymentStore,
     event: GatewayEvent,
-    credit_order_paid: CreditOrderPaid | None = None,
+    credit_order_intent: CreditOrderIntent | None = None,
     credit_order_refunded: CreditOrderRefunded | None = None,
 ) -> EventOutcome:
     if store.event_seen(event.id):
         return EventOutcome(event.id, event.type, duplicate=True)
     if event.type.startswith("payment_intent.") and event.intent is not None:
-        _on_intent(store, event, event.intent, credit_order_paid)
+        if credit_order_intent is None or not credit_order_intent(event.intent, event.id):
+            record_intent(store, event.intent)
     elif event.type in ("charge.succeeded", "charge.failed"):
         _on_charge(store, event)
     elif event.type == "charge.refunded":
@@ -82,44 +85,17 @@ def handle_event(
     return EventOutcome(event.id, event.type, handled=event.type in HANDLED)
 
 
-def _on_intent(
-    store: PaymentStore,
-    event: GatewayEvent,
-    intent: GatewayIntent,
-    credit_order_paid: CreditOrderPaid | None,
-) -> None:
-    credit_order_id = intent.metadata.get("credit_order_id")
-    if credit_order_id:
-        # A Stripe credit purchase: the credits domain grants it (once, however often this event
-        # arrives). It is not a seed-004 payment, so no payment record or notification.
-        if intent.status is not PaymentStatus.SUCCEEDED:
-            return
-        if credit_order_paid is None:
-            log.warning(
-                "credit order paid but no grant hook is wired", extra={"order": credit_order_id}
-            )
-        else:
-            credit_order_paid(credit_order_id, intent, event.id)
-        return
-    details = {}
-    if intent.status is PaymentStatus.FAILED:
-        details = {"decline_code": intent.decline_code, "failure_message": intent.failure_message}
-    store.record_status(
-        intent.id, intent.status, details, payment_notification(intent), intent=intent
-    )
-
-
 def _on_refunded(
     store: PaymentStore, event: GatewayEvent, credit_order_refunded: CreditOrderRefunded | None
 ) -> None:
     for refund in event.refunds:  # seed-004 refunds, when the charge lists them
-        if store.refund(refund.id) is not None:
-            store.update_refund(refund, refund_notification(refund))
-    pi = event.payment_intent_id
-    if pi and credit_order_refunded is not None and store.payment(pi) is None:
-        # Not a seed-004 payment: maybe a credit purchase. The charge names no refund in
-        # current API versions, so the credits work reads them all from Stripe.
-        credit_order_refunded(pi)
+        known = store.refund(refund.id)
+        if known is not None:
+            record_refund(store, refund, known)
+    if event.payment_intent_id and credit_order_refunded is not None:
+        # Whether the payment is a credit order's is the credits work's to say (by its intent
+        # id); the charge names no refund in current API versions, so it reads them from Stripe.
+        credit_order_refunded(event.payment_intent_id)
 
 
 def _on_charge(store: PaymentStore, event: GatewayEvent) -> None:
@@ -138,18 +114,20 @@ def _on_charge(store: PaymentStore, event: GatewayEvent) -> None:
         failure_message=event.failure_message,
         metadata=payment.metadata,
     )
-    details = {}
-    if event.payment_status is PaymentStatus.FAILED:
-        details = {"decline_code": event.decline_code, "failure_message": event.failure_message}
-    store.record_status(intent.id, intent.status, details, payment_notification(intent))
+    record_intent(store, intent)
 
 
 def _on_dispute(store: PaymentStore, event: GatewayEvent) -> None:
     assert event.dispute is not None and event.payment_intent_id is not None
     suffix = event.type.removeprefix("charge.dispute.")
-    notify = OutboxMessage(
+    dispute_id, status = str(event.dispute["id"]), event.dispute.get("status")
+    payment = store.payment(event.payment_intent_id)
+    known = payment.disputes.get(dispute_id) if payment is not None else None
+    notify: OutboxMessage | None = OutboxMessage(
         type=f"payment.dispute_{suffix}",
-        subject_id=f"{event.dispute['id']}.{event.dispute.get('status')}",
+        subject_id=f"{dispute_id}.{status}",
         data={"payment_intent_id": event.payment_intent_id, "dispute": dict(event.dispute)},
     )
+    if known is not None and dispute_rank(known.get("status")) > dispute_rank(status):
+        notify = None  # a late event: the event service already heard of a later state
     store.record_dispute(event.payment_intent_id, event.dispute, notify)

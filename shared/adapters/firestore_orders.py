@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.adapters.firestore_client import rpc_options
 from shared.adapters.firestore_ledger import _cmp, _eq, _unavailable_on_outage
+from shared.disputes import disputes_view
 from shared.errors import invalid_field
 from shared.orders import ORDERS, CreditOrder, OrderPage, OrderStatus, OrderStore
 
@@ -55,7 +56,7 @@ def order_from_document(order_id: str, data: Mapping[str, Any]) -> CreditOrder:
         failure=data.get("failure"),
         flags=dict(data.get("flags") or {}),
         refunds=dict(data.get("refunds") or {}),
-        disputes=dict(data.get("disputes") or {}),
+        disputes=disputes_view(data.get("disputes") or {}),
     )
 
 

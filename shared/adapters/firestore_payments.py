@@ -5,10 +5,15 @@ placed first in its commit (design.md's concurrency rule; the emulator has no is
 - a payment reaching a status: ``payment_transitions/{pi}_{status}``; the status itself is kept
   as a map of every state reached, keyed by rank, so concurrent writers merge, never regress;
 - a refund's claim on the payment: ``payment_refunds/{pi}_{n}`` (see ``RefundReservation``);
-- a refund's completion: ``refunds/{refund_id}``;
+- a refund's completion: ``refunds/{refund_id}``; a refund reaching a status:
+  ``payment_transitions/{refund_id}_{status}`` (its first status too, so the webhook or verify
+  that reports the same status later finds it taken and writes no second notification);
 - a dispute's status: ``payment_transitions/{pi}_{dispute_id}_{status}``.
+Refund and dispute statuses are kept like a payment's: every state reached under its own key,
+the current one the highest-ranked, so a late event never moves them back.
 The outbox document rides in the same commit, after the guard, so a notification exists exactly
-when its state change does.
+when its state change does. It is created, never overwritten: a delivered notification is never
+made pending again.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from google.api_core import exceptions as gexc
 
 from shared.adapters.firestore_client import FirestoreStore, outages_unavailable
 from shared.adapters.firestore_processed_events import PROCESSED_EVENT_RETENTION
+from shared.disputes import disputes_view
 from shared.outbox import OUTBOX, OutboxMessage
 from shared.payments import (
     GatewayEvent,
@@ -34,6 +40,7 @@ from shared.payments import (
     RefundReservation,
     RefundStatus,
     ReservationStatus,
+    current_refund_status,
     current_status,
 )
 
@@ -139,6 +146,12 @@ class FirestorePayments(FirestoreStore, PaymentStore):
             {"amount_refunded": firestore.Increment(refund.amount), "updated_at": now},
             merge=True,
         )
+        # Last, so that losing it (a webhook already reported this status: the emulator applies
+        # writes one by one) skips only the notification the webhook already wrote.
+        batch.create(
+            self._doc(TRANSITIONS, f"{refund.refund_id}_{refund.status.value}"),
+            {"refund_id": refund.refund_id, "status": refund.status.value, "at": now},
+        )
         self._add_outbox(batch, notify, now)
         self._commit_guarded(batch)
 
@@ -163,7 +176,7 @@ class FirestorePayments(FirestoreStore, PaymentStore):
         )
         batch.set(
             self._doc(REFUNDS, refund.id),
-            {"status": refund.status.value, "updated_at": now},
+            {"states": _refund_state(refund.status, now), "updated_at": now},
             merge=True,
         )
         self._add_outbox(batch, notify, now)
@@ -181,7 +194,10 @@ class FirestorePayments(FirestoreStore, PaymentStore):
         )
         batch.set(
             self._doc(PAYMENTS, payment_intent_id),
-            {"disputes": {dispute_id: {**dispute, "updated_at": now}}, "updated_at": now},
+            {
+                "disputes": {dispute_id: {"states": {status: {**dispute, "updated_at": now}}}},
+                "updated_at": now,
+            },
             merge=True,
         )
         self._add_outbox(batch, notify, now)
@@ -214,7 +230,7 @@ class FirestorePayments(FirestoreStore, PaymentStore):
 
     def _add_outbox(self, batch: Any, notify: OutboxMessage | None, now: datetime) -> None:
         if notify is not None:
-            batch.set(self._doc(OUTBOX, notify.id), notify.to_document(now))
+            batch.create(self._doc(OUTBOX, notify.id), notify.to_document(now))
 
     def _commit_guarded(self, batch: Any) -> bool:
         """Commit; False when the guard (the first create) was already taken."""
@@ -244,7 +260,7 @@ def payment_from_document(payment_intent_id: str, data: Mapping[str, Any]) -> Pa
         decline_code=state.get("decline_code"),
         failure_message=state.get("failure_message"),
         amount_refunded=int(data.get("amount_refunded", 0)),
-        disputes=dict(data.get("disputes") or {}),
+        disputes=disputes_view(data.get("disputes") or {}),
         created_at=data.get("created_at"),
         updated_at=data.get("updated_at"),
     )
@@ -283,7 +299,7 @@ def _refund_document(refund: Refund, now: datetime) -> dict[str, Any]:
         "payment_intent_id": refund.payment_intent_id,
         "amount": refund.amount,
         "currency": refund.currency,
-        "status": refund.status.value,
+        "states": _refund_state(refund.status, now),
         "owner_uid": refund.owner_uid,
         "reason": refund.reason,
         "metadata": dict(refund.metadata),
@@ -293,13 +309,20 @@ def _refund_document(refund: Refund, now: datetime) -> dict[str, Any]:
     }
 
 
+def _refund_state(status: RefundStatus, now: datetime) -> dict[str, Any]:
+    return {f"r{status.rank}": {"status": status.value, "at": now}}
+
+
 def _refund_from_document(data: Mapping[str, Any]) -> Refund:
+    states = {
+        int(key.removeprefix("r")): value for key, value in (data.get("states") or {}).items()
+    }
     return Refund(
         refund_id=data["refund_id"],
         payment_intent_id=data["payment_intent_id"],
         amount=int(data["amount"]),
         currency=data["currency"],
-        status=RefundStatus(data["status"]),
+        status=current_refund_status(states) if states else RefundStatus(data["status"]),
         owner_uid=data.get("owner_uid"),
         reason=data.get("reason"),
         metadata=dict(data.get("metadata") or {}),

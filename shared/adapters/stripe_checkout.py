@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from shared.checkout import ProviderOrder, ProviderRefund, RefundListingGateway
-from shared.payments import PaymentGateway, RefundStatus
+from shared.payments import CREDIT_ORDER_METADATA_KEY, PaymentGateway, RefundStatus
 
 # A refund in these states is sending the money back (a failed or canceled one is not).
 RETURNING_MONEY = frozenset({RefundStatus.PENDING, RefundStatus.SUCCEEDED})
@@ -29,7 +29,7 @@ class StripeCreditCheckout(RefundListingGateway):
         intent = self._stripe.create_credit_intent(
             amount,
             currency,
-            {**notes, "credit_order_id": order_id},
+            {**notes, CREDIT_ORDER_METADATA_KEY: order_id},  # for people: we find orders by intent
             idempotency_key=f"credit-order-{order_id}",  # a retried purchase reuses the intent
         )
         return ProviderOrder(

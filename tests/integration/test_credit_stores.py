@@ -21,6 +21,7 @@ from shared.errors import RateLimited
 from shared.ledger import EntryType
 from shared.orders import CreditOrder, OrderStatus, grant_purchase_credits, mark_failed
 from shared.packages import DEFAULT_PACKAGES, packages_on_sale
+from shared.payments import GatewayIntent, PaymentStatus
 from shared.pricing import quote_purchase
 from shared.purchases import CreditPurchases
 from shared.rate_limits import RateLimit, enforce_rate_limit
@@ -136,14 +137,15 @@ def test_stripe_paid_credit_order_goes_through_the_one_grant_path(firestore_clie
     )
     orders.create(order)
     purchases = credit_purchases(firestore_client, ledger, orders)
-    short = purchases.credit_order_paid(
-        "ord_stripe", "stripe", "pi_123", amount=100, currency="inr", event_id="evt_0"
-    )
-    assert short is None  # underpaid: flagged, nothing granted
+
+    def succeeded(intent_id: str, amount: int) -> GatewayIntent:
+        return GatewayIntent(intent_id, amount, "inr", PaymentStatus.SUCCEEDED, None, amount)
+
+    assert purchases.stripe_intent_event(succeeded("pi_123", 100), "evt_0")  # underpaid: flagged
+    assert not purchases.stripe_intent_event(succeeded("pi_other", order.total), "evt_x")
+    assert ledger.entries("user-stripe") == []
     for event in ("evt_1", "evt_2"):
-        purchases.credit_order_paid(
-            "ord_stripe", "stripe", "pi_123", amount=order.total, currency="INR", event_id=event
-        )
+        assert purchases.stripe_intent_event(succeeded("pi_123", order.total), event)
     assert [e.amount for e in ledger.entries("user-stripe")] == [50_000, 5_000]
     stored = orders.get("ord_stripe")
     assert stored is not None and stored.status is OrderStatus.PAID

@@ -82,3 +82,42 @@ def test_outbox_signatures_verify_only_the_signed_body_in_time() -> None:
     assert not verify(b'{"id": "x"}', header, "other", now=1_100)
     assert not verify(b'{"id": "x"}', header, "s3cret", now=1_000 + 301)
     assert not verify(b'{"id": "x"}', None, "s3cret", now=1_000)
+
+
+@pytest.mark.parametrize("key", ["credit_order_id", "order_id", "user_id", "Credit_Order_ID"])
+def test_card_payments_refuse_the_service_metadata_keys_naming_the_field(key: str) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        PaymentRequest(1000, "usd", "pm_card", metadata={"ticket": "t1", key: "x"})
+    assert refused.value.details == {
+        "fields": {f"metadata.{key}": "is reserved for the service's own use"}
+    }
+
+
+def test_a_refund_status_never_gives_way_to_an_earlier_one() -> None:
+    from shared.payments import RefundStatus, current_refund_status
+
+    pending, succeeded = RefundStatus.PENDING, RefundStatus.SUCCEEDED
+    assert current_refund_status({pending.rank: 1, succeeded.rank: 1}) is succeeded
+    # Stripe reports refunds that fail after succeeding: failed is the last word.
+    assert RefundStatus.FAILED.rank > succeeded.rank > RefundStatus.REQUIRES_ACTION.rank
+
+
+def test_a_dispute_is_its_highest_ranked_state_on_either_provider() -> None:
+    from shared.disputes import disputes_view
+
+    def states(*statuses: str) -> dict[str, object]:
+        return {"states": {status: {"status": status} for status in statuses}}
+
+    stored = {
+        "dp_1": states("won", "needs_response"),  # Stripe, a late opening
+        "disp_2": states("open", "closed"),  # Razorpay
+        "dp_3": states("warning_closed", "warning_needs_response"),  # a closed inquiry
+        "dp_old": {"status": "under_review"},  # stored before states were kept
+    }
+    view = disputes_view(stored)
+    assert {k: v["status"] for k, v in view.items()} == {
+        "dp_1": "won",
+        "disp_2": "closed",
+        "dp_3": "warning_closed",
+        "dp_old": "under_review",
+    }
