@@ -23,6 +23,7 @@ class LossyProxy:
         self.upstream = upstream
         self.hold_seconds = hold_seconds
         self._lose: re.Pattern[str] | None = None
+        self._forward_lost = True
         self.lost: list[str] = []  # "METHOD path" of every answer lost, in order
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -41,14 +42,20 @@ class LossyProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def lose_answers_to(self, pattern: str | None) -> None:
-        """Lose the answer of every POST whose path matches ``pattern`` (None: lose nothing)."""
+    def lose_answers_to(self, pattern: str | None, forward: bool = True) -> None:
+        """Lose the answer of every POST whose path matches ``pattern`` (None: lose nothing).
+
+        With ``forward=False`` the request itself is lost too: Stripe never sees it.
+        """
         with self._lock:
             self._lose = re.compile(pattern) if pattern else None
+            self._forward_lost = forward
 
-    def _loses(self, method: str, path: str) -> bool:
+    def _loses(self, method: str, path: str) -> tuple[bool, bool]:
+        """Whether to lose this call's answer, and whether to forward it all the same."""
         with self._lock:
-            return method == "POST" and self._lose is not None and bool(self._lose.search(path))
+            lose = method == "POST" and self._lose is not None and bool(self._lose.search(path))
+            return lose, self._forward_lost or not lose
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -68,14 +75,17 @@ class LossyProxy:
                 headers = {
                     k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
                 }
-                answer = requests.request(
-                    self.command,
-                    f"{proxy.upstream}{self.path}",
-                    data=body,
-                    headers=headers,
-                    timeout=30,
-                )
-                if proxy._loses(self.command, self.path):
+                lose, forward = proxy._loses(self.command, self.path)
+                answer = None
+                if forward:
+                    answer = requests.request(
+                        self.command,
+                        f"{proxy.upstream}{self.path}",
+                        data=body,
+                        headers=headers,
+                        timeout=30,
+                    )
+                if lose or answer is None:
                     proxy.lost.append(f"{self.command} {self.path}")
                     time.sleep(proxy.hold_seconds)  # past the caller's timeout
                     self.close_connection = True

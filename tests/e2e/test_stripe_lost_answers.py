@@ -24,6 +24,7 @@ from tests.e2e.stripe_helpers import CARD_OK, payment_method
 pytestmark = pytest.mark.stack
 
 STRIPE_TIMEOUT_SECONDS = 1
+CREATE = r"^/v1/payment_intents$"
 CONFIRM = r"^/v1/payment_intents/[^/]+/confirm$"
 REFUNDS = r"^/v1/refunds$"
 
@@ -127,8 +128,9 @@ def payment(private: Stack, user: User, pi: str) -> dict[str, Any]:
     return dict(response.json())
 
 
-def test_a_payment_whose_confirm_answer_was_lost_is_charged_once_on_retry(
-    private: LossyStack, proxy: LossyProxy, customer: User, localstripe: Any
+@pytest.mark.parametrize("lost_call", [CREATE, CONFIRM], ids=["create", "confirm"])
+def test_a_payment_whose_stripe_answer_was_lost_is_charged_once_on_retry(
+    private: LossyStack, proxy: LossyProxy, customer: User, localstripe: Any, lost_call: str
 ) -> None:
     tag = uuid.uuid4().hex
     body = {
@@ -137,20 +139,20 @@ def test_a_payment_whose_confirm_answer_was_lost_is_charged_once_on_retry(
         "payment_method": payment_method(localstripe, CARD_OK),
         "metadata": {"tag": tag},
     }
-    proxy.lose_answers_to(CONFIRM)
-    lost = post(private, "/api/payment/process", customer, body, key="pay-once")
+    key = f"pay-once-{tag}"
+    proxy.lose_answers_to(lost_call)
+    lost = post(private, "/api/payment/process", customer, body, key=key)
     assert lost.status_code == 502, lost.text
-    assert proxy.lost, "the confirmation reached Stripe and its answer was lost"
-    [charged] = intents_tagged(localstripe, tag)
-    assert charged.status == "succeeded"  # Stripe did charge the card
+    [charged] = intents_tagged(localstripe, tag)  # Stripe did create it (and maybe charge it)
 
     proxy.lose_answers_to(None)
-    retry = post(private, "/api/payment/process", customer, body, key="pay-once")
+    retry = post(private, "/api/payment/process", customer, body, key=key)
 
     assert retry.status_code == 200, retry.text
     assert retry.json()["payment_intent_id"] == charged.id
     assert retry.json()["status"] == "succeeded"
-    assert [pi.id for pi in intents_tagged(localstripe, tag)] == [charged.id]
+    [once] = intents_tagged(localstripe, tag)
+    assert (once.id, once.status) == (charged.id, "succeeded")
 
 
 def test_a_refund_whose_answer_was_lost_is_refunded_once_on_retry(
@@ -191,3 +193,22 @@ def test_a_refund_lost_without_a_key_is_settled_from_stripe_before_the_next_one(
     assert too_much.status_code == 400, too_much.text
     assert sorted(refunds_at_stripe(localstripe, pi)) == [300, 700]
     assert payment(private, customer, pi)["amount_refunded"] == 1000  # the lost one is on record
+
+
+def test_a_full_refund_that_never_reached_stripe_goes_through_on_retry(
+    private: LossyStack, proxy: LossyProxy, customer: User, localstripe: Any
+) -> None:
+    pi = paid(private, customer, localstripe)
+    body = {"payment_intent_id": pi}
+    proxy.lose_answers_to(REFUNDS, forward=False)
+    lost = post(private, "/api/refund/process", customer, body, key="refund-all")
+    assert lost.status_code == 502, lost.text
+    assert refunds_at_stripe(localstripe, pi) == []
+
+    proxy.lose_answers_to(None)
+    retry = post(private, "/api/refund/process", customer, body, key="refund-all")
+
+    assert retry.status_code == 200, retry.text  # its own reservation, not "nothing left"
+    assert retry.json()["amount"] == 1000
+    assert refunds_at_stripe(localstripe, pi) == [1000]
+    assert payment(private, customer, pi)["amount_refunded"] == 1000
