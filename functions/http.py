@@ -11,7 +11,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import wraps
 from typing import Any, TypeVar, overload
 
@@ -62,6 +62,9 @@ class Call:
     services: Services
     caller: Caller | None
     path_params: dict[str, str]
+    # The caller-scoped Idempotency-Key, when the client sent one: stable across the client's
+    # retries, so the domain derives its provider idempotency keys and reservations from it.
+    request_key: str | None = None
 
     @property
     def user(self) -> Caller:
@@ -220,7 +223,7 @@ def _run_idempotently(handler: Handler, call: Call, endpoint_name: str, key: str
     if stored is not None:
         return Reply(stored.body, stored.status, {"Idempotent-Replayed": "true"})
     try:
-        reply = _run(handler, call)
+        reply = _run(handler, replace(call, request_key=scoped))
     except BaseException:
         store.abandon(scoped)
         raise

@@ -46,7 +46,9 @@ def stripe_payment_process(call: Call) -> Reply:
         customer_email=body.customer_email,
     )
     svc = call.services
-    payment = process_payment(svc.payment_gateway, svc.payments, request, call.user.uid)
+    payment = process_payment(
+        svc.payment_gateway, svc.payments, request, call.user.uid, call.request_key
+    )
     return Reply(payment.to_json())
 
 

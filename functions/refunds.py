@@ -32,7 +32,9 @@ def stripe_refund_process(call: Call) -> Reply:
     body = call.body(RefundBody)
     request = RefundRequest(body.payment_intent_id, body.amount, body.reason, body.metadata)
     svc = call.services
-    refund = refund_payment(svc.payment_gateway, svc.payments, request, call.user.uid)
+    refund = refund_payment(
+        svc.payment_gateway, svc.payments, request, call.user.uid, call.request_key
+    )
     return Reply(refund.to_json())
 
 

@@ -40,18 +40,27 @@ class Verification:
 
 
 def process_payment(
-    gateway: PaymentGateway, store: PaymentStore, request: PaymentRequest, owner_uid: str | None
+    gateway: PaymentGateway,
+    store: PaymentStore,
+    request: PaymentRequest,
+    owner_uid: str | None,
+    request_key: str | None = None,
 ) -> Payment:
     """Create a PaymentIntent, record it, confirm it; a decline is recorded, then raised (402).
 
     Create and confirm are separate calls so the intent id is ours before the card is charged:
     a declined confirmation can then always be recorded against it.
+
+    ``request_key`` (the caller-scoped Idempotency-Key) names the request across the client's
+    retries: Stripe dedupes create and confirm on keys derived from it, so a retry after a lost
+    answer gets the same PaymentIntent and the same charge. Without it a retry is a new payment.
     """
-    attempt = f"pay_{uuid.uuid4().hex}"  # our id for this attempt; Stripe dedupes retries on it
-    intent = gateway.create_intent(request, idempotency_key=f"{attempt}:create")
-    store.create_payment(intent, request, owner_uid)
+    request_id = f"pay_{request_key or uuid.uuid4().hex}"
+    intent = gateway.create_intent(request, idempotency_key=f"{request_id}:create")
+    if request_key is None or store.payment(intent.id) is None:  # a retry keeps the first record
+        store.create_payment(intent, request, owner_uid)
     try:
-        confirmed = gateway.confirm_intent(intent.id, idempotency_key=f"{attempt}:confirm")
+        confirmed = gateway.confirm_intent(intent.id, idempotency_key=f"{request_id}:confirm")
     except CardDeclined as declined:
         failed = GatewayIntent(
             id=intent.id,

@@ -154,6 +154,7 @@ class GatewayRefund:
     status: RefundStatus
     failure_reason: str | None = None
     created: int = 0  # unix seconds, as Stripe stamps it
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 class ProviderRejected(ProviderError):
@@ -334,6 +335,9 @@ class RefundReservation:
     reserved_total: int  # sum of live reservations including this one, when it was made
     status: ReservationStatus = ReservationStatus.RESERVED
     refund_id: str | None = None
+    # The caller-scoped Idempotency-Key of the request that made it: its retries reuse it.
+    request_key: str | None = None
+    reason: str | None = None  # kept here for the refund record (localstripe refuses `reason`)
 
     @property
     def id(self) -> str:
@@ -345,7 +349,11 @@ def reservation_id(payment_intent_id: str, number: int) -> str:
 
 
 def next_reservation(
-    payment: Payment, existing: list[RefundReservation], amount: int | None
+    payment: Payment,
+    existing: list[RefundReservation],
+    amount: int | None,
+    request_key: str | None = None,
+    reason: str | None = None,
 ) -> RefundReservation:
     """Decide the next reservation of ``payment``, or raise a 400 if it does not fit."""
     if payment.status is not PaymentStatus.SUCCEEDED:
@@ -364,7 +372,14 @@ def next_reservation(
     if wanted > refundable:
         raise invalid_field("amount", f"at most {refundable} is refundable")
     number = max((r.number for r in existing), default=0) + 1
-    return RefundReservation(payment.payment_intent_id, number, wanted, live + wanted)
+    return RefundReservation(
+        payment.payment_intent_id,
+        number,
+        wanted,
+        live + wanted,
+        request_key=request_key,
+        reason=reason,
+    )
 
 
 class PaymentStore(ABC):

@@ -2,8 +2,11 @@
 
 Each refund first reserves its amount (``RefundReservation``: a deterministic document created
 as the first write of its commit), then asks the gateway, with an idempotency key derived from
-the reservation. A refusal from the gateway releases the reservation; an unknown outcome (no
-answer) keeps it, so the money is never refunded twice.
+the reservation and the reservation's id in the refund's metadata. A refusal from the gateway
+releases the reservation; an unknown outcome (no answer) keeps it, so the money is never
+refunded twice. Before reserving anew, reservations left unconfirmed by a lost answer are settled
+from the gateway's own list of the payment's refunds, and a retry of the same request (same
+Idempotency-Key) reuses its reservation instead of taking another.
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ from shared.payments import (
     Refund,
     RefundReservation,
     RefundStatus,
+    ReservationStatus,
     next_reservation,
 )
 
 MAX_RESERVATION_ATTEMPTS = 20
+# The refund's metadata key that ties a provider refund to the reservation it was made for.
+RESERVATION_METADATA_KEY = "billing_reservation_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,43 +44,90 @@ class RefundRequest:
 
 
 def refund_payment(
-    gateway: PaymentGateway, store: PaymentStore, request: RefundRequest, owner_uid: str | None
+    gateway: PaymentGateway,
+    store: PaymentStore,
+    request: RefundRequest,
+    owner_uid: str | None,
+    request_key: str | None = None,
 ) -> Refund:
+    """Refund (part of) a payment once; ``request_key`` is the caller-scoped Idempotency-Key."""
     payment = owned_payment(store, request.payment_intent_id, owner_uid)
-    reservation = _reserve(store, request, payment)
+    _settle_unconfirmed(gateway, store, payment)
+    reservation = _reserve(store, request, payment, request_key)
+    if reservation.refund_id is not None:  # an earlier attempt of this request was settled
+        return owned_refund(store, reservation.refund_id, owner_uid)
+    metadata = dict(request.metadata or {})
     try:
         result = gateway.create_refund(
             payment.payment_intent_id,
             reservation.amount,
-            dict(request.metadata or {}),
+            {**metadata, RESERVATION_METADATA_KEY: reservation.id},
             idempotency_key=f"refund:{reservation.id}",
         )
     except ProviderRejected as error:
         store.release(reservation, error.message)
         raise
-    refund = Refund(
+    refund = _refund_record(payment, reservation, result, metadata)
+    store.complete_refund(reservation, refund, refund_notification(result))
+    return refund
+
+
+def _settle_unconfirmed(gateway: PaymentGateway, store: PaymentStore, payment: Payment) -> None:
+    """Complete the reservations whose refund the gateway made though its answer was lost.
+
+    A reservation the gateway has no refund for stays counted: its request may still be under
+    way, and counting it can only refuse too much, never refund too much.
+    """
+    unconfirmed = {
+        r.id: r
+        for r in store.reservations(payment.payment_intent_id)
+        if r.status is ReservationStatus.RESERVED
+    }
+    if not unconfirmed:
+        return
+    for result in gateway.refunds_of(payment.payment_intent_id):
+        reservation = unconfirmed.get(result.metadata.get(RESERVATION_METADATA_KEY, ""))
+        if reservation is not None:
+            metadata = {k: v for k, v in result.metadata.items() if k != RESERVATION_METADATA_KEY}
+            refund = _refund_record(payment, reservation, result, metadata)
+            store.complete_refund(reservation, refund, refund_notification(result))
+
+
+def _reserve(
+    store: PaymentStore, request: RefundRequest, payment: Payment, request_key: str | None
+) -> RefundReservation:
+    """Reuse this request's live reservation, or claim the next number (a loser recounts)."""
+    for _ in range(MAX_RESERVATION_ATTEMPTS):
+        existing = store.reservations(payment.payment_intent_id)
+        for earlier in existing:
+            live = earlier.status is not ReservationStatus.RELEASED
+            if live and request_key is not None and earlier.request_key == request_key:
+                return earlier
+        reservation = next_reservation(
+            payment, existing, request.amount, request_key, request.reason
+        )
+        if store.reserve(reservation):
+            return reservation
+    raise Unavailable("the payment is busy with other refunds; retry", {"retryable": True})
+
+
+def _refund_record(
+    payment: Payment,
+    reservation: RefundReservation,
+    result: GatewayRefund,
+    metadata: Mapping[str, str],
+) -> Refund:
+    return Refund(
         refund_id=result.id,
         payment_intent_id=payment.payment_intent_id,
         amount=result.amount,
         currency=result.currency,
         status=result.status,
-        owner_uid=owner_uid,
-        reason=request.reason,  # kept here: localstripe refuses `reason`
-        metadata=dict(request.metadata or {}),
+        owner_uid=payment.owner_uid,
+        reason=reservation.reason,  # kept by us: localstripe refuses `reason`
+        metadata=metadata,
         reservation_id=reservation.id,
     )
-    store.complete_refund(reservation, refund, refund_notification(result))
-    return refund
-
-
-def _reserve(store: PaymentStore, request: RefundRequest, payment: Payment) -> RefundReservation:
-    """Claim the next reservation number; a loser of the race recounts and tries the next."""
-    for _ in range(MAX_RESERVATION_ATTEMPTS):
-        existing = store.reservations(payment.payment_intent_id)
-        reservation = next_reservation(payment, existing, request.amount)
-        if store.reserve(reservation):
-            return reservation
-    raise Unavailable("the payment is busy with other refunds; retry", {"retryable": True})
 
 
 def refund_notification(refund: GatewayRefund) -> OutboxMessage | None:

@@ -1,8 +1,11 @@
 """Idempotency records in Firestore: ``idempotency_keys/{scoped key}``.
 
 A request claims its key with a create (the document's only precondition), so of two concurrent
-requests with one key exactly one runs. ``expires_at`` is the collection's TTL field
-(``firestore.indexes.json``): Firestore deletes records after 24 hours.
+requests with one key exactly one runs. A retry that takes over a dead request's key claims the
+next attempt the same way, by creating ``{scoped key}~{attempt}`` first in its commit: of many
+concurrent retries exactly one takes over, the others get 409 (the emulator has no isolation, so
+a read-then-set would let them all run). ``expires_at`` is the collection's TTL field
+(``firestore.indexes.json``): Firestore deletes records, and takeover claims, after 24 hours.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class FirestoreIdempotencyStore(FirestoreStore, IdempotencyStore):
         claim = {
             "fingerprint": fingerprint,
             "state": "running",
+            "attempt": 1,
             "started_at": now,
             "expires_at": now + RETENTION,
         }
@@ -46,10 +50,24 @@ class FirestoreIdempotencyStore(FirestoreStore, IdempotencyStore):
             )
         if record.get("state") == "done":
             return StoredResponse(int(record["status"]), json.loads(record["body_json"]))
-        if now - record["started_at"] > ABANDONED_AFTER:
-            ref.set(claim, **self._rpc)  # the first request died; this one takes over
-            return None
+        if now - record["started_at"] > ABANDONED_AFTER and self._take_over(key, record, claim):
+            return None  # the first request died; this one runs in its place
         raise Conflict("a request with this Idempotency-Key is still running; retry later")
+
+    def _take_over(self, key: str, record: dict[str, Any], claim: dict[str, Any]) -> bool:
+        """Claim the next attempt of a dead request's key; False if another retry claimed it."""
+        attempt = int(record.get("attempt", 1)) + 1
+        batch = self._db.batch()
+        batch.create(
+            self._db.collection(COLLECTION).document(f"{key}~{attempt}"),
+            {"attempt": attempt, "expires_at": claim["expires_at"]},
+        )
+        batch.set(self._db.collection(COLLECTION).document(key), {**claim, "attempt": attempt})
+        try:
+            batch.commit(**self._rpc)
+        except (gexc.AlreadyExists, gexc.Conflict, gexc.FailedPrecondition, gexc.Aborted):
+            return False
+        return True
 
     def finish(self, key: str, response: StoredResponse) -> None:
         self._db.collection(COLLECTION).document(key).set(

@@ -123,6 +123,8 @@ class FirestorePayments(FirestoreStore, PaymentStore):
                 "amount": reservation.amount,
                 "reserved_total": reservation.reserved_total,
                 "status": ReservationStatus.RESERVED.value,
+                "request_key": reservation.request_key,
+                "reason": reservation.reason,
                 "created_at": self._clock(),
             },
         )
@@ -290,6 +292,8 @@ def _reservation(data: Mapping[str, Any]) -> RefundReservation:
         reserved_total=int(data.get("reserved_total", 0)),
         status=ReservationStatus(data.get("status", "reserved")),
         refund_id=data.get("refund_id"),
+        request_key=data.get("request_key"),
+        reason=data.get("reason"),
     )
 
 

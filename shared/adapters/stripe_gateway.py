@@ -185,6 +185,7 @@ def refund_from_stripe(data: Mapping[str, Any]) -> GatewayRefund:
         status=RefundStatus(data.get("status") or "pending"),
         failure_reason=data.get("failure_reason"),
         created=int(data.get("created") or 0),
+        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
     )
 
 

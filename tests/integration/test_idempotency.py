@@ -177,3 +177,30 @@ def test_a_dead_requests_key_can_be_taken_over(firestore_client: Any) -> None:
         store.begin("k", "other")
     now[0] += timedelta(minutes=5)
     assert store.begin("k", "f") is None
+
+
+def test_a_dead_requests_key_is_taken_over_by_exactly_one_of_many_retries(
+    firestore_client: Any,
+) -> None:
+    now = [datetime(2026, 11, 21, tzinfo=UTC)]
+    store = FirestoreIdempotencyStore(firestore_client, clock=lambda: now[0])
+    assert store.begin("dead", "f") is None  # then its instance crashed: the key stays running
+    now[0] += timedelta(minutes=5)
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def retry() -> None:
+        barrier.wait(10)
+        try:
+            outcomes.append("runs" if store.begin("dead", "f") is None else "replayed")
+        except Conflict:
+            outcomes.append("409")
+
+    retries = [threading.Thread(target=retry) for _ in range(8)]
+    for thread in retries:
+        thread.start()
+    for thread in retries:
+        thread.join(20)
+    assert sorted(outcomes) == ["409"] * 7 + ["runs"]
+    with pytest.raises(Conflict):  # the one that took over is running now
+        store.begin("dead", "f")
