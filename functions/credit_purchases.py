@@ -24,7 +24,7 @@ class PurchaseBody(BaseModel):
 def credits_purchase(call: Call) -> Reply:
     body = call.body(PurchaseBody)
     request = PurchaseRequest(body.package_id, body.amount, body.currency, body.provider)
-    checkout = call.services.purchases.start(call.user.uid, request)
+    checkout = call.services.purchases.start(call.user.uid, request, call.request_key)
     return Reply(checkout.to_json(), 201)
 
 

@@ -138,8 +138,8 @@ class OrderStore(ABC):
     """Port: where credit orders are kept."""
 
     @abstractmethod
-    def create(self, order: CreditOrder) -> None:
-        """Store a new order (its id must be new)."""
+    def create(self, order: CreditOrder) -> bool:
+        """Store a new order; False when one with its id exists (a retried purchase made it)."""
 
     @abstractmethod
     def get(self, order_id: str) -> CreditOrder | None: ...

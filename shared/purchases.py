@@ -6,6 +6,7 @@ Credits are granted by ``shared.orders.grant_purchase_credits`` only, whoever co
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +38,11 @@ from shared.rate_limits import RateLimit, SlotCounter, enforce_rate_limit
 
 RAZORPAY = "razorpay"
 STRIPE = "stripe"
+
+
+def order_id_for(request_key: str) -> str:
+    """The order id of a keyed purchase request: the same for every retry of it."""
+    return f"ord_{hashlib.sha256(request_key.encode()).hexdigest()[:32]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +109,16 @@ class CreditPurchases:
     # Paise of credit value per minor unit of another currency (e.g. usd: 83.25 for ₹83.25/$1).
     fx_rates: Mapping[str, Decimal] = field(default_factory=dict)
 
-    def start(self, user_id: str, request: PurchaseRequest) -> Checkout:
-        """Price the purchase, create the provider's order and store ours (status created)."""
+    def start(
+        self, user_id: str, request: PurchaseRequest, request_key: str | None = None
+    ) -> Checkout:
+        """Price the purchase, create the provider's order and store ours (status created).
+
+        With the caller's ``request_key`` (its scoped ``Idempotency-Key``) the order id is
+        derived from it, so a retry whose first answer was lost makes no second order: the
+        provider finds the order it made for that id (Razorpay's unique receipt, Stripe's
+        idempotency key) and our create finds ours.
+        """
         if (request.package_id is None) == (request.amount is None):
             raise invalid_field("package_id", "give exactly one of package_id or amount")
         quote = self._quote(request)
@@ -116,7 +130,7 @@ class CreditPurchases:
             raise invalid_field("provider", "razorpay sells credits in inr only; use stripe")
         enforce_rate_limit(self.slots, self.purchase_limit, user_id, self.clock())
         gateway = self.gateways[provider]()
-        order_id = self.new_order_id()
+        order_id = order_id_for(request_key) if request_key else self.new_order_id()
         provider_order = gateway.create_order(
             order_id, quote.total, quote.currency, {"order_id": order_id, "user_id": user_id}
         )
@@ -129,7 +143,8 @@ class CreditPurchases:
             created_at=self.clock(),
             package_id=request.package_id,
         )
-        self.orders.create(order)
+        if not self.orders.create(order):
+            order = self.orders.get(order_id) or order  # the lost first attempt stored it
         return Checkout(order, gateway.key_id, provider_order.client_secret)
 
     def _quote(self, request: PurchaseRequest) -> Quote:

@@ -65,11 +65,17 @@ class FirestoreOrders(OrderStore):
         self._db = client
         self._rpc = rpc_options(timeout_seconds)
 
-    def create(self, order: CreditOrder) -> None:
+    def create(self, order: CreditOrder) -> bool:
+        from google.api_core.exceptions import AlreadyExists
+
         with _unavailable_on_outage():
-            self._db.collection(ORDERS).document(order.id).create(
-                order_to_document(order), **self._rpc
-            )
+            try:
+                self._db.collection(ORDERS).document(order.id).create(
+                    order_to_document(order), **self._rpc
+                )
+            except AlreadyExists:
+                return False
+        return True
 
     def get(self, order_id: str) -> CreditOrder | None:
         with _unavailable_on_outage():

@@ -16,14 +16,15 @@ from shared.adapters.firestore_ledger import FirestoreLedger
 from shared.adapters.firestore_orders import FirestoreOrders
 from shared.adapters.firestore_packages import FirestorePackages
 from shared.adapters.firestore_rate_limits import FirestoreSlotCounter
+from shared.adapters.razorpay_gateway import RazorpayGateway
 from shared.checkout import OrderingGateway
-from shared.errors import RateLimited
+from shared.errors import RateLimited, Unavailable
 from shared.ledger import EntryType
 from shared.orders import CreditOrder, OrderStatus, grant_purchase_credits, mark_failed
 from shared.packages import DEFAULT_PACKAGES, packages_on_sale
 from shared.payments import GatewayIntent, PaymentStatus
 from shared.pricing import quote_purchase
-from shared.purchases import CreditPurchases
+from shared.purchases import CreditPurchases, PurchaseRequest
 from shared.rate_limits import RateLimit, enforce_rate_limit
 from tests.conftest import User
 
@@ -202,3 +203,52 @@ def test_a_new_refund_in_the_same_second_never_moves_a_settled_one(firestore_cli
     taken = [-e.amount for e in entries if e.type is EntryType.REFUND]
     assert taken == [granted * third // order.total, granted - granted * third // order.total]
     assert entries[-1].balance_after == 0
+
+
+class OrdersLosingTheFirstAnswer(FirestoreOrders):
+    """Stores the first order, then answers as if the commit's answer was lost (503)."""
+
+    lost = False
+
+    def create(self, order: CreditOrder) -> bool:
+        created = super().create(order)
+        if not self.lost:
+            self.lost = True
+            raise Unavailable("the commit's answer was lost")
+        return created
+
+
+def test_a_keyed_purchase_retried_after_a_lost_answer_makes_one_order(
+    firestore_client, razorpay_sandbox
+) -> None:
+    stack = razorpay_sandbox.stack
+    gateway = RazorpayGateway(
+        stack.razorpay_key_id,
+        stack.razorpay_key_secret,
+        stack.razorpay_webhook_secret,
+        base_url=stack.razorpay_url,
+    )
+    orders = OrdersLosingTheFirstAnswer(firestore_client)
+    purchases = CreditPurchases(
+        ledger=FirestoreLedger(firestore_client),
+        orders=orders,
+        packages=FirestorePackages(firestore_client),
+        gateways={"razorpay": lambda: gateway},
+        slots=FirestoreSlotCounter(firestore_client),
+        purchase_limit=RateLimit("purchase", 10, 60),
+        verify_limit=RateLimit("verify", 10, 60),
+        clock=lambda: datetime.now(UTC),
+        new_order_id=lambda: f"ord_{uuid.uuid4().hex}",
+    )
+    request = PurchaseRequest(package_id="basic")
+    key = uuid.uuid4().hex  # the caller's scoped Idempotency-Key
+    with pytest.raises(Unavailable):
+        purchases.start("user-retry", request, key)
+    checkout = purchases.start("user-retry", request, key)  # the client's retry
+
+    order = checkout.order
+    at_razorpay = razorpay_sandbox.client.order.all({"receipt": order.id})["items"]
+    assert [o["id"] for o in at_razorpay] == [order.provider_order_id], "one Razorpay order"
+    assert [o.id for o in orders.list_for_user("user-retry", 10, None).orders] == [order.id]
+    # Without a key each request is a purchase of its own.
+    assert purchases.start("user-retry", request).order.id != order.id

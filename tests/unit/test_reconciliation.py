@@ -130,8 +130,11 @@ class MemoryOrders(OrderStore):
     def __init__(self, *orders: CreditOrder) -> None:
         self.orders = {o.id: o for o in orders}
 
-    def create(self, order: CreditOrder) -> None:
+    def create(self, order: CreditOrder) -> bool:
+        if order.id in self.orders:
+            return False
         self.orders[order.id] = order
+        return True
 
     def get(self, order_id: str) -> CreditOrder | None:
         return self.orders.get(order_id)
