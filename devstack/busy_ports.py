@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import re
 import socket
 from collections.abc import Mapping
 from pathlib import Path
 
 PROC = Path("/proc")
 TCP_LISTEN = "0A"
+# Command lines are shown to name the holder; values of flags like these are not.
+SECRET_FLAG = re.compile(r"secret|password|token|key", re.IGNORECASE)
 
 
 class PortInUse(RuntimeError):
@@ -23,10 +26,13 @@ class PortInUse(RuntimeError):
 
 def refuse_busy_ports(ports: Mapping[str, int]) -> None:
     """Raise PortInUse naming every port in ``ports`` (part → port) that cannot be bound now."""
-    busy = [f"port {port} ({part}) is in use by {holder(port)}"
+    busy = [f"  port {port} ({part}) is in use by {holder(port)}"
             for part, port in ports.items() if not bindable(port)]  # fmt: skip
     if busy:
-        raise PortInUse("; ".join(busy) + ". Stop it, or free the port, and start again.")
+        raise PortInUse(
+            "\n".join(["ports the local stack needs are taken:", *busy,
+                       "stop what holds them (or free the ports) and start again"])
+        )  # fmt: skip
 
 
 def bindable(port: int) -> bool:
@@ -73,6 +79,17 @@ def listening_inodes(port: int) -> set[str]:
 
 
 def command_line(pid_dir: Path) -> str:
-    words = (pid_dir / "cmdline").read_bytes().split(b"\0")
-    command = " ".join(word.decode(errors="replace") for word in words if word)
-    return command[:200] or "no command line"
+    """The process's command line, with what follows a secret-looking flag masked."""
+    words = [w.decode(errors="replace") for w in (pid_dir / "cmdline").read_bytes().split(b"\0")]
+    words = [w for w in words if w]
+    shown = [_masked(previous, word) for previous, word in zip(["", *words], words, strict=False)]
+    return " ".join(shown)[:200] or "no command line"
+
+
+def _masked(previous: str, word: str) -> str:
+    if previous.startswith("-") and "=" not in previous and SECRET_FLAG.search(previous):
+        return "***"  # --key-secret VALUE
+    flag, equals, _ = word.partition("=")
+    if equals and flag.startswith("-") and SECRET_FLAG.search(flag):
+        return f"{flag}=***"  # --key-secret=VALUE
+    return word

@@ -88,11 +88,10 @@ def test_make_dev_expires_a_hold_on_its_own(dev: Stack, monkeypatch: pytest.Monk
     assert any(re.search(r'"expired":\s*[1-9]', run["response"]) for run in runs), runs
 
 
-def test_the_reconcile_job_runs_on_its_schedule_with_the_schedulers_token(dev: Stack) -> None:
-    # Every 5 minutes by the registry: it has not run yet, and is not due before its slot.
-    assert scheduler_runs(dev.state_dir, "reconcile") == []
-    schedule = (dev.state_dir / "scheduler.log").read_text()
-    assert re.search(r"reconcile\s.*every 300", schedule), schedule
+def test_each_job_keeps_its_registry_schedule_unless_overridden(dev: Stack) -> None:
+    schedule = (dev.state_dir / "scheduler.log").read_text().splitlines()
+    assert "holds_expire (* * * * *) every 2 s" in schedule  # DEV_SCHEDULE_HOLDS_EXPIRE_SECONDS
+    assert "reconcile (*/5 * * * *) every 300 s" in schedule  # the registry's cron
 
 
 def signed(body: bytes, secret: str) -> dict[str, str]:
@@ -136,7 +135,10 @@ def test_a_port_in_use_stops_the_stack_at_once_naming_the_port_and_its_holder(
 ) -> None:
     script = tmp_path / "hold_a_port.py"
     script.write_text(HOLD_A_PORT)
-    holder = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    secrets = ["--api-key", "hunter2-value", "--token=hunter3-value", "--port", "1"]
+    holder = subprocess.Popen(
+        [sys.executable, str(script), *secrets], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None
         with holder.stdout:
@@ -150,7 +152,7 @@ def test_a_port_in_use_stops_the_stack_at_once_naming_the_port_and_its_holder(
         assert f"port {port}" in message
         assert "firestore" in message
         assert f"pid {holder.pid}" in message
-        assert "hold_a_port.py" in message  # the holder's command line
+        assert "hold_a_port.py --api-key *** --token=*** --port 1" in message  # secrets masked
         assert stack.processes == {}  # nothing was started
     finally:
         holder.kill()
