@@ -26,13 +26,18 @@ class PortInUse(RuntimeError):
 
 def refuse_busy_ports(ports: Mapping[str, int]) -> None:
     """Raise PortInUse naming every port in ``ports`` (part → port) that cannot be bound now."""
-    busy = [f"  port {port} ({part}) is in use by {holder(port)}"
-            for part, port in ports.items() if not bindable(port)]  # fmt: skip
+    busy = [(part, port) for part, port in ports.items() if not bindable(port)]
     if busy:
+        lines = [f"  port {port} ({part}) is in use by {holder(port)}" for part, port in busy]
         raise PortInUse(
-            "\n".join(["ports the local stack needs are taken:", *busy,
-                       "stop what holds them (or free the ports) and start again"])
-        )  # fmt: skip
+            "\n".join(
+                [
+                    "ports the local stack needs are taken:",
+                    *lines,
+                    "stop what holds them (or free the ports) and start again",
+                ]
+            )
+        )
 
 
 def bindable(port: int) -> bool:
