@@ -8,16 +8,20 @@ Tests start the same stack on free ports through ``Stack``.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import signal
 import sys
 import time
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
+from devstack.busy_ports import PortInUse, refuse_busy_ports
 from devstack.processes import Process, free_port, http_ok, port_open
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +72,21 @@ class Stack:
     stripe_secret_key: str = "sk_test_localstripe"  # noqa: S105 - a fake for localstripe
     stripe_webhook_secret: str = field(default_factory=lambda: f"whsec_{secrets.token_hex(16)}")
     event_service_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    # Cloud Scheduler's jobs (registry SCHEDULED_JOBS), on their cron schedules unless overridden
+    # here (function name → seconds). Tests that call the jobs themselves turn them off.
+    run_scheduled_jobs: bool = True
+    schedule_seconds: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str], **settings: Any) -> Stack:
+        """The stack ``make dev`` runs: the developer's Stripe webhook secret (e.g. the one
+        ``stripe listen`` prints) and DEV_SCHEDULE_<FUNCTION>_SECONDS schedules are honoured."""
+        from devstack.scheduler import interval_overrides
+
+        if environ.get("STRIPE_WEBHOOK_SECRET"):
+            settings.setdefault("stripe_webhook_secret", environ["STRIPE_WEBHOOK_SECRET"])
+        settings.setdefault("schedule_seconds", interval_overrides(environ))
+        return cls(**settings)
 
     @property
     def gateway_url(self) -> str:
@@ -125,7 +144,10 @@ class Stack:
         return self.state_dir / "service-identity-key.pem"
 
     def start(self) -> None:
+        # Before anything starts: a taken port would otherwise look ready and fail much later.
+        refuse_busy_ports(asdict(self.ports))
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.write_provider_env()
         try:
             self.start_firestore()
             self.start_auth()
@@ -136,6 +158,8 @@ class Stack:
             self.start_gateway()
             self.register_stripe_webhook()
             self.start_relay()
+            if self.run_scheduled_jobs:
+                self.start_scheduler()
         except BaseException:
             self.stop()
             raise
@@ -306,6 +330,45 @@ class Stack:
             )
         )
 
+    def start_scheduler(self) -> None:
+        """Call the scheduled jobs as Cloud Scheduler does (devstack.scheduler, scheduler.log)."""
+        ready_file = self.state_dir / "scheduler.ready"
+        ready_file.unlink(missing_ok=True)
+        every = [f"--every={name}={seconds}" for name, seconds in self.schedule_seconds.items()]
+        self._run(
+            Process(
+                "scheduler",
+                [
+                    sys.executable,
+                    "-m",
+                    "devstack.scheduler",
+                    "--gateway",
+                    self.gateway_url,
+                    "--audience",
+                    self.service_audience,
+                    "--key",
+                    str(self.service_key_path),
+                    "--email",
+                    SCHEDULER_SERVICE_EMAIL,
+                    "--ready-file",
+                    str(ready_file),
+                    *every,
+                ],
+                ready=ready_file.exists,
+                cwd=ROOT,
+            )
+        )
+
+    def write_provider_env(self) -> None:
+        """Write each provider's local settings (razorpay.env, stripe.env) for use by hand:
+        driving the sandbox's /v1 API, or signing events as the Stripe CLI does."""
+        env = self.client_env()
+        for provider in ("razorpay", "stripe"):
+            prefix = f"{provider.upper()}_"
+            (self.state_dir / f"{provider}.env").write_text(
+                "".join(f"{k}={v}\n" for k, v in env.items() if k.startswith(prefix))
+            )
+
     def stop(self) -> None:
         for process in reversed(list(self.processes.values())):
             process.stop()
@@ -326,6 +389,7 @@ class Stack:
             ("event receiver (EVENT_SERVICE_URL)", self.events_url),
             ("trigger relay (Firestore → triggers)", "logs in relay.log"),
             ("service identity certs", self.service_certs_url),
+            ("scheduler (Cloud Scheduler jobs)", "runs in scheduler.log"),
         ]
         lines = [f"  {name:<34} {where}" for name, where in rows]
         return "\n".join(
@@ -336,13 +400,17 @@ class Stack:
                 "Service token for /api/v1/usage and /api/v1/holds:",
                 f"  python -m devstack.service_tokens mint --key {self.service_key_path} \\",
                 f"    --email {METERING_SERVICE_EMAIL} --audience {self.service_audience}",
+                f"Stripe webhook secret (STRIPE_WEBHOOK_SECRET) in {self.state_dir}/stripe.env",
                 "Ctrl-C stops everything.",
             ]
         )
 
 
 def main() -> None:
-    stack = Stack()
+    try:
+        stack = Stack.from_environment(os.environ)
+    except ValueError as error:
+        sys.exit(f"make dev: {error}")
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -353,14 +421,13 @@ def main() -> None:
         from devstack.seed import seed_default_packages
 
         seed_default_packages(stack.client_env())
-        # Local-only sandbox credentials, for driving the sandbox's /v1 API by hand.
-        (stack.state_dir / "razorpay.env").write_text(
-            "".join(f"{k}={v}\n" for k, v in stack.client_env().items() if "RAZORPAY" in k)
-        )
         print(stack.describe(), flush=True)
         while all(p.popen is not None and p.popen.poll() is None for p in stack.processes.values()):
             time.sleep(1)
         print("a part of the stack exited; stopping the rest", file=sys.stderr)
+    except PortInUse as error:
+        print(f"make dev: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     finally:

@@ -41,6 +41,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ports=Ports.free(),
         state_dir=tmp_path_factory.mktemp("stack"),
         settings_env={"FIRESTORE_TIMEOUT_SECONDS": "30"},
+        # Tests call the scheduled jobs themselves: a background run would race what they assert
+        # (tests/e2e/test_local_stack.py runs a stack with its scheduler on).
+        run_scheduled_jobs=False,
     )
     local.start()
     try:

@@ -13,6 +13,8 @@ from tests.conftest import User
 CARD_OK = "4242424242424242"
 CARD_3DS = "4000000000003220"
 CARD_DECLINED = "4000000000000341"
+# Seed 004's failing card: Stripe accepts it, then declines the charge for insufficient funds.
+CARD_INSUFFICIENT_FUNDS = "4000000000009995"
 
 
 def payment_method(stripe_client: Any, number: str) -> str:

@@ -13,6 +13,7 @@ from tests.conftest import User, sign_up
 from tests.e2e.stripe_helpers import (
     CARD_3DS,
     CARD_DECLINED,
+    CARD_INSUFFICIENT_FUNDS,
     CARD_OK,
     authenticate_3ds,
     get_payment,
@@ -93,6 +94,29 @@ def test_a_declined_card_is_402_with_its_code_and_recorded_failed(
     stored = get_payment(gateway, user, pi)
     assert stored["status"] == "failed"
     assert stored["decline_code"] == "card_declined"
+
+
+def test_the_insufficient_funds_card_is_accepted_then_declines_at_charge(
+    gateway: str, user: User, stripe_client: Any
+) -> None:
+    # As on Stripe: the card itself is fine (attaching it succeeds) ...
+    customer = stripe_client.v1.customers.create()
+    attached = stripe_client.v1.payment_methods.attach(
+        payment_method(stripe_client, CARD_INSUFFICIENT_FUNDS), params={"customer": customer.id}
+    )
+    assert attached.customer == customer.id
+    # ... and the charge is what fails, with the issuer's reason.
+    response = pay(gateway, user, payment_method(stripe_client, CARD_INSUFFICIENT_FUNDS))
+    assert response.status_code == 402, response.text
+    error = response.json()["error"]
+    assert error["code"] == "card_declined"
+    assert error["details"]["decline_code"] == "insufficient_funds"
+    pi = error["details"]["payment_intent_id"]
+    stored = get_payment(gateway, user, pi)
+    assert stored["status"] == "failed"
+    assert stored["decline_code"] == "insufficient_funds"
+    at_stripe = stripe_client.v1.payment_intents.retrieve(pi).last_payment_error
+    assert (at_stripe.code, at_stripe.decline_code) == ("card_declined", "insufficient_funds")
 
 
 @pytest.mark.parametrize(
