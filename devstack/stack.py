@@ -397,9 +397,10 @@ class Stack:
                 "Local billing stack is up:",
                 *lines,
                 f"  logs in {self.state_dir}/",
-                "Service token for /api/v1/usage and /api/v1/holds:",
-                f"  python -m devstack.service_tokens mint --key {self.service_key_path} \\",
-                f"    --email {METERING_SERVICE_EMAIL} --audience {self.service_audience}",
+                "Credentials, from another terminal in this folder:",
+                "  TOKEN=$(make -s user-token)      # a new user (EMAIL=... to sign one in again)",
+                "  ADMIN=$(make -s admin-token)     # a user with the admin claim",
+                "  SERVICE=$(make -s service-token) # metering account: /api/v1/usage, holds",
                 f"Stripe webhook secret (STRIPE_WEBHOOK_SECRET) in {self.state_dir}/stripe.env",
                 "Ctrl-C stops everything.",
             ]
