@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from shared.errors import BillingError, ProviderError, invalid_field
-from shared.money import normalize_currency, require_int_amount
+from shared.money import normalize_currency, require_chargeable, require_int_amount
 from shared.outbox import OutboxMessage
 
 # Stripe's own ceiling for one charge (99,999,999 minor units); anything above is a mistake.
@@ -100,6 +100,7 @@ class PaymentRequest:
             raise invalid_field("amount", f"must be at most {MAX_PAYMENT_AMOUNT}")
         if self.currency != normalize_currency(self.currency):
             raise invalid_field("currency", "must be lower case")
+        require_chargeable(self.amount, self.currency)
         if not self.payment_method.startswith("pm_"):
             raise invalid_field("payment_method", "must be a PaymentMethod id (pm_...)")
         if len(self.metadata) > MAX_METADATA_KEYS:
