@@ -72,6 +72,10 @@ class ProviderError(BillingError):
     status = 502
 
 
+class ProviderRejected(ProviderError):
+    """The provider answered no (a 4xx): nothing was created there, and asking again is futile."""
+
+
 class Unavailable(BillingError):
     """Retryable: the caller may try again later with the same request."""
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from shared.errors import BillingError, ProviderError, invalid_field
+from shared.errors import BillingError, invalid_field
 from shared.money import normalize_currency, require_chargeable, require_int_amount
 from shared.outbox import OutboxMessage
 
@@ -132,10 +132,6 @@ class GatewayRefund:
     status: RefundStatus
     failure_reason: str | None = None
     created: int = 0  # unix seconds, as Stripe stamps it
-
-
-class ProviderRejected(ProviderError):
-    """The provider answered no: nothing was created there, so nothing needs undoing."""
 
 
 @dataclass(frozen=True, slots=True)

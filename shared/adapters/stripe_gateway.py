@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import ProviderError
+from shared.errors import ProviderError, ProviderRejected
 from shared.payments import (
     CardDeclined,
     GatewayEvent,
@@ -25,7 +25,6 @@ from shared.payments import (
     PaymentGateway,
     PaymentRequest,
     PaymentStatus,
-    ProviderRejected,
     RefundStatus,
     SignatureInvalid,
     status_from_stripe,
