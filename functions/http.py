@@ -82,6 +82,15 @@ class Call:
             raise invalid_field(name, problem)
         return value
 
+    def raw_body(self) -> bytes:
+        """The raw body (what a webhook signature covers), refused with a 400 unless UTF-8."""
+        raw = self.request.get_data(cache=True)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise invalid_field("body", "must be UTF-8 text") from exc
+        return raw
+
     def body(self, model: type[Model]) -> Model:
         """Parse the JSON body into ``model`` or raise a 400 naming each bad field."""
         declared = self.request.content_length or 0

@@ -74,13 +74,6 @@ class PaymentDeclined(BillingError):
     status = 402
 
 
-class SignatureInvalid(BillingError):
-    """A webhook whose signature, secret or timestamp does not check out: 400, nothing changes."""
-
-    code = "invalid_signature"
-    status = 400
-
-
 @dataclass(frozen=True, slots=True)
 class PaymentRequest:
     """What a client asks for; validated before any provider is called."""

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import ProviderError, ProviderRejected
+from shared.errors import InvalidRequest, ProviderError, ProviderRejected, SignatureInvalid
 from shared.payments import (
     CardDeclined,
     GatewayEvent,
@@ -26,7 +26,6 @@ from shared.payments import (
     PaymentRequest,
     PaymentStatus,
     RefundStatus,
-    SignatureInvalid,
     status_from_stripe,
 )
 
@@ -147,14 +146,16 @@ class StripeGateway(PaymentGateway):
                 payload, signature_header, self._webhook_secret, WEBHOOK_TOLERANCE_SECONDS
             )
         except stripe.SignatureVerificationError as error:
-            raise SignatureInvalid(f"Stripe-Signature: {error.user_message}") from error
+            raise SignatureInvalid("Stripe-Signature", str(error.user_message)) from error
         import json
 
         try:
             body = json.loads(payload)
             return event_from_stripe(body)
         except (ValueError, KeyError, TypeError) as error:
-            raise SignatureInvalid("signed body is not a Stripe event") from error
+            raise InvalidRequest(
+                "body: not a Stripe event", {"fields": {"body": "not a Stripe event"}}
+            ) from error
 
 
 def intent_from_stripe(data: Mapping[str, Any]) -> GatewayIntent:

@@ -9,10 +9,14 @@ answer must name the changed field, not some other one.
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from devstack.stack import Stack
 from functions.http import MAX_BODY_BYTES
@@ -244,3 +248,43 @@ def abuse_callers(stack_env: Stack) -> Callers:
     from tests.e2e.abuse import new_callers
 
     return new_callers(stack_env)
+
+
+# --- webhooks: raw bodies and signatures ---------------------------------------------------
+
+NOT_UTF8 = b'{"event": "payment.captured", "id": "evt_\xff\xfe", "payload": {}}'
+
+
+def webhook_post(stack: Stack, provider: str, body: bytes, signed: bool) -> requests.Response:
+    """POST ``body`` as the provider would, with a valid signature over it or a wrong one."""
+    if provider == "razorpay":
+        secret = stack.razorpay_webhook_secret if signed else "wrong-secret"
+        mac = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        path, headers = "/api/v1/webhooks/razorpay", {"X-Razorpay-Signature": mac}
+    else:
+        secret = stack.stripe_webhook_secret if signed else "whsec_wrong"
+        stamp = int(time.time())
+        mac = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+        path, headers = "/api/webhook", {"Stripe-Signature": f"t={stamp},v1={mac}"}
+    headers |= {"Content-Type": "application/json", "x-razorpay-event-id": "evt_bad_input_1"}
+    return requests.post(f"{stack.gateway_url}{path}", data=body, headers=headers, timeout=30)
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
+@pytest.mark.parametrize("provider", ["razorpay", "stripe"])
+def test_webhook_bodies_that_are_not_utf8_are_400(
+    stack: Stack, provider: str, signed: bool
+) -> None:
+    response = webhook_post(stack, provider, NOT_UTF8, signed)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_a_bad_webhook_signature_is_one_code_on_both_providers(stack: Stack) -> None:
+    body = b'{"id": "evt_x", "type": "payment_intent.succeeded", "event": "payment.captured"}'
+    answers = {p: webhook_post(stack, p, body, signed=False) for p in ("razorpay", "stripe")}
+    assert {p: r.status_code for p, r in answers.items()} == {"razorpay": 400, "stripe": 400}
+    errors = {p: r.json()["error"] for p, r in answers.items()}
+    assert errors["razorpay"]["code"] == errors["stripe"]["code"] == "invalid_request"
+    assert "X-Razorpay-Signature" in errors["razorpay"]["details"]["fields"]
+    assert "Stripe-Signature" in errors["stripe"]["details"]["fields"]
