@@ -37,6 +37,7 @@ from shared.idempotency import (
     scoped_key,
     validate_key,
 )
+from shared.ids import DOCUMENT_ID_PATTERN, ID_PROBLEM
 from shared.log import bind_request, get_logger
 
 log = get_logger("http")
@@ -75,8 +76,11 @@ class Call:
             raise Unauthenticated("a service identity token is required")
         return self.caller
 
-    def path_param(self, name: str, pattern: str, problem: str) -> str:
-        """Return the path's ``{name}`` if it matches ``pattern``; else a 400 naming it."""
+    def path_param(
+        self, name: str, pattern: str = DOCUMENT_ID_PATTERN, problem: str = ID_PROBLEM
+    ) -> str:
+        """Return the path's ``{name}`` if it matches ``pattern`` (a document id's by default);
+        else a 400 naming it."""
         value = self.path_params.get(name, "")
         if not re.match(pattern, value):
             raise invalid_field(name, problem)
@@ -324,5 +328,6 @@ def _validate(model: type[Model], data: object) -> Model:
         fields = {
             ".".join(str(p) for p in err["loc"]) or "body": err["msg"] for err in exc.errors()
         }
-        names = ", ".join(fields)
-        raise InvalidRequest(f"invalid fields: {names}", {"fields": fields}) from exc
+        # The message says what each field must be too (a pattern, published in it).
+        problems = "; ".join(f"{name}: {problem}" for name, problem in fields.items())
+        raise InvalidRequest(f"invalid fields: {problems}", {"fields": fields}) from exc

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,7 @@ import requests
 from devstack.stack import Stack
 from functions.http import MAX_BODY_BYTES
 from functions.registry import Auth
+from shared.ids import DOCUMENT_ID_PATTERN
 from tests.conftest import User
 from tests.e2e.abuse import Callers, Operation, footprint, json_body_operations, send, table
 
@@ -288,3 +290,74 @@ def test_a_bad_webhook_signature_is_one_code_on_both_providers(stack: Stack) -> 
     assert errors["razorpay"]["code"] == errors["stripe"]["code"] == "invalid_request"
     assert "X-Razorpay-Signature" in errors["razorpay"]["details"]["fields"]
     assert "Stripe-Signature" in errors["stripe"]["details"]["fields"]
+
+
+# --- ids that become Firestore document ids ------------------------------------------------
+
+# What production Firestore refuses as a document id (the emulator stores some of them).
+NOT_DOCUMENT_IDS = [
+    ("slash", "a/b"),
+    ("dot", "."),
+    ("dot-dot", ".."),
+    ("reserved", "__x__"),
+    ("over 1500 bytes", "x" * 1501),
+]
+ID_CASES: list[tuple[str, str, str, dict[str, Any] | None, str]] = [
+    # (auth, method, path with {id}, body with {id}, field named)
+    ("user", "GET", "/api/v1/payments/status?order_id={id}", None, "order_id"),
+    ("service", "POST", "/api/v1/holds/{id}/capture", {}, "hold_id"),
+    ("service", "POST", "/api/v1/holds/{id}/release", {}, "hold_id"),
+    ("service", "POST", "/api/v1/usage", {**EVENT, "user_id": "{id}"}, "user_id"),
+    ("service", "POST", "/api/v1/usage", {**EVENT, "event_id": "{id}"}, "event_id"),
+    ("service", "POST", "/api/v1/usage/batch", {"events": [{**EVENT, "user_id": "{id}"}]},
+     "events.0.user_id"),
+    ("service", "POST", "/api/v1/holds", {**VALID_BODIES["holds_place"], "user_id": "{id}"},
+     "user_id"),
+    ("service", "POST", "/api/v1/holds", {**VALID_BODIES["holds_place"], "hold_id": "{id}"},
+     "hold_id"),
+    ("admin", "POST", "/api/v1/admin/credits/grant",
+     {"user_id": "{id}", "amount": 100, "reason": "r"}, "user_id"),
+]  # fmt: skip
+
+
+def test_ids_firestore_cannot_hold_are_400_naming_the_field(
+    gateway: str, abuse_callers: Callers
+) -> None:
+    """Every id that names a document matches the one published pattern, or is a 400."""
+    from urllib.parse import quote
+
+    wrong: list[str] = []
+    rows: list[tuple[str, ...]] = []
+    for auth, method, path, body, field in ID_CASES:
+        headers = abuse_callers.headers(Auth(auth))
+        for label, bad in NOT_DOCUMENT_IDS:
+            if "{id}/" in path and bad in ("a/b", ".", ".."):
+                continue  # URL syntax, not an id: such a segment never reaches a function
+            url = path.replace("{id}", quote(bad, safe="") if "?" in path else bad)
+            sent = None if body is None else filled(body, abuse_callers.user.uid)
+            sent = None if sent is None else json.loads(json.dumps(sent).replace("{id}", bad))
+            response = send(gateway, method, url, headers, sent)
+            error = response.json().get("error", {})
+            rows.append((method, path, label, str(response.status_code), error.get("code", "-")))
+            named = error.get("details", {}).get("fields", {})
+            if response.status_code != 400 or field not in named:
+                wrong.append(f"{path} {label}: {response.status_code} {response.text[:150]}")
+            elif DOCUMENT_ID_PATTERN not in error["message"]:
+                wrong.append(f"{path} {label}: the message does not publish the pattern")
+    print("\n" + table(rows, ("method", "path", "id", "status", "code")))
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_razorpay_event_id_firestore_cannot_hold_is_400(stack: Stack) -> None:
+    body = b'{"event": "payment.authorized", "payload": {}}'
+    mac = hmac.new(stack.razorpay_webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Razorpay-Signature": mac}
+    for _, bad in NOT_DOCUMENT_IDS:
+        response = requests.post(
+            f"{stack.gateway_url}/api/v1/webhooks/razorpay",
+            data=body,
+            headers={**headers, "x-razorpay-event-id": bad},
+            timeout=30,
+        )
+        assert response.status_code == 400, (bad, response.text)
+        assert "x-razorpay-event-id" in response.json()["error"]["details"]["fields"]
