@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from shared.errors import BillingError, invalid_field
+from shared.ids import require_document_id
 from shared.money import normalize_currency, require_chargeable, require_int_amount
 from shared.outbox import OutboxMessage
 
@@ -98,6 +99,8 @@ class PaymentRequest:
             raise invalid_field("payment_method", "must be a PaymentMethod id (pm_...)")
         if len(self.metadata) > MAX_METADATA_KEYS:
             raise invalid_field("metadata", f"at most {MAX_METADATA_KEYS} keys")
+        if "credit_order_id" in self.metadata:  # webhooks read it as a document's name
+            require_document_id(self.metadata["credit_order_id"], "metadata.credit_order_id")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from shared.checkout import (
     RefundListingGateway,
 )
 from shared.errors import Conflict, NotFound, Unavailable, invalid_field
+from shared.ids import is_document_id
 from shared.ledger import LedgerStore
 from shared.orders import (
     CreditOrder,
@@ -206,7 +207,8 @@ class CreditPurchases:
         The same checks as verify: the payment must be for the order's total and currency,
         otherwise nothing is granted and the order is flagged.
         """
-        order = self.orders.get(order_id)
+        # The id comes from a payment's metadata: one that cannot name a document names no order.
+        order = self.orders.get(order_id) if is_document_id(order_id) else None
         if order is None or order.provider != provider:
             return None
         paid = ProviderPayment(payment_id, order.provider_order_id, amount, currency.lower(), "")

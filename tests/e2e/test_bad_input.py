@@ -361,3 +361,34 @@ def test_a_razorpay_event_id_firestore_cannot_hold_is_400(stack: Stack) -> None:
         )
         assert response.status_code == 400, (bad, response.text)
         assert "x-razorpay-event-id" in response.json()["error"]["details"]["fields"]
+
+
+def test_metadata_that_names_a_document_is_an_id_or_a_400(
+    stack: Stack, gateway: str, user: User
+) -> None:
+    """A client's card payment cannot carry a credit order id Firestore cannot hold."""
+    body = {**VALID_BODIES["stripe_payment_process"], "metadata": {"credit_order_id": "a/b"}}
+    response = send(gateway, "POST", "/api/payment/process", user.headers, body)
+    assert response.status_code == 400, response.text
+    assert "metadata.credit_order_id" in response.json()["error"]["details"]["fields"]
+
+    # And a signed event that names one anyway (made elsewhere) is no credit order: not a 500.
+    event = {
+        "id": "evt_bad_metadata_1", "object": "event", "type": "payment_intent.succeeded",
+        "created": int(time.time()),
+        "data": {"object": {"id": "pi_bad_metadata_1", "object": "payment_intent",
+                            "amount": 1000, "currency": "sgd", "status": "succeeded",
+                            "metadata": {"credit_order_id": "a/b"}}},
+    }  # fmt: skip
+    raw = json.dumps(event).encode()
+    stamp = int(time.time())
+    mac = hmac.new(
+        stack.stripe_webhook_secret.encode(), f"{stamp}.".encode() + raw, hashlib.sha256
+    ).hexdigest()
+    hook = requests.post(
+        f"{gateway}/api/webhook",
+        data=raw,
+        headers={"Stripe-Signature": f"t={stamp},v1={mac}", "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert hook.status_code == 200, hook.text
