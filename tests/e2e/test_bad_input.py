@@ -392,3 +392,12 @@ def test_metadata_that_names_a_document_is_an_id_or_a_400(
         timeout=30,
     )
     assert hook.status_code == 200, hook.text
+
+
+def test_an_unknown_payment_method_is_the_clients_400_not_a_502(gateway: str, user: User) -> None:
+    body = {**VALID_BODIES["stripe_payment_process"], "payment_method": "pm_no_such_method_123"}
+    response = send(gateway, "POST", "/api/payment/process", user.headers, body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert "payment_method" in error["details"]["fields"]
