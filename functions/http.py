@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar, overload
 
@@ -39,6 +40,7 @@ from shared.idempotency import (
 )
 from shared.ids import DOCUMENT_ID_PATTERN, ID_PROBLEM
 from shared.log import bind_request, get_logger
+from shared.rate_limits import enforce_rate_limit
 
 log = get_logger("http")
 Model = TypeVar("Model", bound=BaseModel)
@@ -75,6 +77,13 @@ class Call:
         if not isinstance(self.caller, ServiceCaller):
             raise Unauthenticated("a service identity token is required")
         return self.caller
+
+    def limit_rate(self, action: str) -> None:
+        """Count this request against the caller's per-user limit of ``action``, or 429."""
+        svc = self.services
+        enforce_rate_limit(
+            svc.rate_limit_slots, svc.rate_limit(action), self.user.uid, datetime.now(UTC)
+        )
 
     def path_param(
         self, name: str, pattern: str = DOCUMENT_ID_PATTERN, problem: str = ID_PROBLEM

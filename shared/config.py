@@ -108,9 +108,13 @@ class Settings(BaseModel):
             e.strip().lower() for e in self.service_allowed_emails.split(",") if e.strip()
         )
 
-    # Per-user fixed-window rate limits on credit purchases and checkout verification.
+    # Per-user fixed-window rate limits: credit purchases, checkout verification, card payments
+    # (card testing), usage summaries and device registrations (each costs reads or a provider).
     purchase_rate_limit: int = Field(default=10, ge=1)
     verify_rate_limit: int = Field(default=30, ge=1)
+    payment_rate_limit: int = Field(default=10, ge=1)
+    usage_summary_rate_limit: int = Field(default=30, ge=1)
+    device_rate_limit: int = Field(default=10, ge=1)
     rate_limit_window_seconds: int = Field(default=60, ge=1)
 
     @property
