@@ -120,7 +120,7 @@ class Stack:
             "STRIPE_API_BASE": self.stripe_url,
             "STRIPE_PUBLISHABLE_KEY": "pk_test_localstripe",
             # Credits sold in USD through Stripe at ₹83.25 per $1 (dev and tests only).
-            "CREDIT_FX_RATES": '{"usd": "83.25"}',
+            "CREDIT_FX_RATES": '{"usd": "8325"}',  # credit units per US dollar
             "EVENT_SERVICE_URL": self.events_url,
             "EVENT_SERVICE_SECRET": self.event_service_secret,
             "SERVICE_AUDIENCE": self.service_audience,

@@ -6,13 +6,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from functions.http import Call, Reply, endpoint
 from shared.admin_credits import change_credits
-from shared.ledger import USER_ID_PATTERN
+from shared.ids import DOCUMENT_ID_PATTERN
 
 
 class CreditChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user_id: StrictStr = Field(pattern=USER_ID_PATTERN.pattern)
+    user_id: StrictStr = Field(pattern=DOCUMENT_ID_PATTERN)
     amount: StrictInt
     reason: StrictStr = Field(min_length=1, max_length=500)
 

@@ -20,6 +20,7 @@ class DeviceBody(BaseModel):
 @endpoint(body=DeviceBody)
 def devices_register(call: Call) -> Reply:
     body = call.body(DeviceBody)
+    call.limit_rate("device")
     device = register_device(
         call.services.devices, call.user.uid, body.token, body.platform, datetime.now(UTC)
     )

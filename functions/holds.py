@@ -10,24 +10,23 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from functions.http import Call, Reply, endpoint
 from shared.errors import invalid_field
 from shared.holds import (
-    HOLD_ID_PATTERN,
     HoldRequest,
     capture_hold,
     expire_due_holds,
     place_hold,
     release_hold,
 )
-from shared.ledger import USER_ID_PATTERN
+from shared.ids import DOCUMENT_ID_PATTERN
 from shared.usage import SERVICE_PATTERN
 
 
 class HoldBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user_id: StrictStr = Field(pattern=USER_ID_PATTERN.pattern)
+    user_id: StrictStr = Field(pattern=DOCUMENT_ID_PATTERN)
     service: StrictStr = Field(pattern=SERVICE_PATTERN.pattern)
     amount: StrictInt = Field(gt=0)
-    hold_id: StrictStr | None = Field(default=None, pattern=HOLD_ID_PATTERN.pattern)
+    hold_id: StrictStr | None = Field(default=None, pattern=DOCUMENT_ID_PATTERN)
     expires_in: StrictInt | None = Field(default=None, gt=0)  # seconds
 
 
@@ -67,7 +66,7 @@ def holds_capture(call: Call) -> Reply:
     hold = capture_hold(
         call.services.ledger,
         call.services.holds,
-        call.path_params["hold_id"],
+        call.path_param("hold_id"),
         amount=amount,
         now=_now(),
         actor=call.service.email,
@@ -82,7 +81,7 @@ def holds_release(call: Call) -> Reply:
     hold = release_hold(
         call.services.ledger,
         call.services.holds,
-        call.path_params["hold_id"],
+        call.path_param("hold_id"),
         _now(),
         call.service.email,
     )

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar, overload
 
@@ -37,7 +38,9 @@ from shared.idempotency import (
     scoped_key,
     validate_key,
 )
+from shared.ids import DOCUMENT_ID_PATTERN, ID_PROBLEM
 from shared.log import bind_request, get_logger
+from shared.rate_limits import enforce_rate_limit
 
 log = get_logger("http")
 Model = TypeVar("Model", bound=BaseModel)
@@ -78,12 +81,31 @@ class Call:
             raise Unauthenticated("a service identity token is required")
         return self.caller
 
-    def path_param(self, name: str, pattern: str, problem: str) -> str:
-        """Return the path's ``{name}`` if it matches ``pattern``; else a 400 naming it."""
+    def limit_rate(self, action: str) -> None:
+        """Count this request against the caller's per-user limit of ``action``, or 429."""
+        svc = self.services
+        enforce_rate_limit(
+            svc.rate_limit_slots, svc.rate_limit(action), self.user.uid, datetime.now(UTC)
+        )
+
+    def path_param(
+        self, name: str, pattern: str = DOCUMENT_ID_PATTERN, problem: str = ID_PROBLEM
+    ) -> str:
+        """Return the path's ``{name}`` if it matches ``pattern`` (a document id's by default);
+        else a 400 naming it."""
         value = self.path_params.get(name, "")
         if not re.match(pattern, value):
             raise invalid_field(name, problem)
         return value
+
+    def raw_body(self) -> bytes:
+        """The raw body (what a webhook signature covers), refused with a 400 unless UTF-8."""
+        raw = self.request.get_data(cache=True)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise invalid_field("body", "must be UTF-8 text") from exc
+        return raw
 
     def body(self, model: type[Model]) -> Model:
         """Parse the JSON body into ``model`` or raise a 400 naming each bad field."""
@@ -318,5 +340,6 @@ def _validate(model: type[Model], data: object) -> Model:
         fields = {
             ".".join(str(p) for p in err["loc"]) or "body": err["msg"] for err in exc.errors()
         }
-        names = ", ".join(fields)
-        raise InvalidRequest(f"invalid fields: {names}", {"fields": fields}) from exc
+        # The message says what each field must be too (a pattern, published in it).
+        problems = "; ".join(f"{name}: {problem}" for name, problem in fields.items())
+        raise InvalidRequest(f"invalid fields: {problems}", {"fields": fields}) from exc

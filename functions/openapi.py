@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from functions.http import Call, Contract, Reply, endpoint
 from functions.registry import HTTP_FUNCTIONS, Auth, HttpFunction
 from shared.bootstrap import services
+from shared.ids import DOCUMENT_ID_PATTERN, ID_PROBLEM
 
 ERROR_STATUSES = {
     "400": "invalid_request: details.fields names each bad field",
@@ -29,6 +30,13 @@ ERROR_STATUSES = {
     "502": "provider_error",
     "503": "unavailable: retry later",
 }
+# Ids that name documents: one pattern, which production Firestore accepts (shared/ids.py).
+DOCUMENT_ID_SCHEMA = {
+    "type": "string",
+    "pattern": DOCUMENT_ID_PATTERN,
+    "description": "An id that names a Firestore document: " + ID_PROBLEM,
+}
+DOCUMENT_ID_REF = {"$ref": "#/components/schemas/DocumentId"}
 SECURITY: dict[Auth, list[dict[str, list[str]]]] = {
     Auth.USER: [{"firebaseIdToken": []}],
     Auth.ADMIN: [{"firebaseIdToken": []}],
@@ -65,7 +73,7 @@ def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str
 
 def _parameters(path: str, function: HttpFunction, contract: Contract) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": DOCUMENT_ID_REF}
         for name in re.findall(r"{(\w+)}", path)
     ]
     if contract.query is not None:
@@ -128,7 +136,7 @@ def build_document(version: str) -> dict[str, Any]:
     """Return the OpenAPI document for every registered HTTP function."""
     import main  # the entry points carry their contracts
 
-    components: dict[str, Any] = {}
+    components: dict[str, Any] = {"DocumentId": DOCUMENT_ID_SCHEMA}
     _schema(ErrorBody, components)
     paths: dict[str, dict[str, Any]] = {}
     for function in HTTP_FUNCTIONS:
@@ -144,7 +152,9 @@ def build_document(version: str) -> dict[str, Any]:
             "title": "billing-service",
             "version": version,
             "description": "Prepaid credits and payments for Firebase apps. Amounts are "
-            "integers in minor units; credits in credit units (100 = 1 credit).",
+            "integers in minor units; credits in credit units (100 = 1 credit). Every id that "
+            f"names a document (path ids, order_id, user_id, event_id, hold_id) matches "
+            f"{DOCUMENT_ID_PATTERN}; anything else is a 400 naming the field.",
         },
         "paths": paths,
         "components": {

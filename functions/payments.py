@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from functions.http import Call, Reply, endpoint
+from shared.ids import DOCUMENT_ID_PATTERN
 
 ProviderId = Field(min_length=1, max_length=64)
 
@@ -20,7 +21,7 @@ class VerifyBody(BaseModel):
 class StatusQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    order_id: StrictStr = Field(min_length=1, max_length=64)
+    order_id: StrictStr = Field(pattern=DOCUMENT_ID_PATTERN)
 
 
 @endpoint(body=VerifyBody)

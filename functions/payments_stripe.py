@@ -37,6 +37,7 @@ class PaymentRef(BaseModel):
 @endpoint(body=PaymentBody)
 def stripe_payment_process(call: Call) -> Reply:
     body = call.body(PaymentBody)
+    call.limit_rate("payment")  # card testing: every try costs a Stripe call, so each counts
     request = PaymentRequest(
         amount=body.amount,
         currency=body.currency.lower(),

@@ -10,7 +10,7 @@ from shared.stripe_events import handle_event
 def stripe_webhook(call: Call) -> Reply:
     svc = call.services
     event = svc.payment_gateway.verify_event(
-        call.request.get_data(cache=True), call.request.headers.get("Stripe-Signature")
+        call.raw_body(), call.request.headers.get("Stripe-Signature")
     )
     outcome = handle_event(svc.payments, event, svc.credit_order_intent, svc.credit_order_refunded)
     return Reply(outcome.to_json())

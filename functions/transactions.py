@@ -59,6 +59,7 @@ def transactions_list(call: Call) -> Reply:
 @endpoint(query=UsageQuery)
 def transactions_usage(call: Call) -> Reply:
     q = call.query(UsageQuery)
+    call.limit_rate("usage_summary")  # each summary may read up to MAX_SUMMARY_ENTRIES
     group_by = GroupBy(q.group_by)
     groups = usage_summary(call.services.ledger, call.user.uid, group_by, q.since, q.until)
     return Reply(

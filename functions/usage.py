@@ -5,9 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from functions.http import Call, Reply, endpoint
-from shared.ledger import USER_ID_PATTERN
+from shared.ids import DOCUMENT_ID_PATTERN
 from shared.usage import (
-    EVENT_ID_PATTERN,
     MAX_BATCH,
     MAX_METADATA_ENTRIES,
     SERVICE_PATTERN,
@@ -21,10 +20,10 @@ class UsageBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # The domain's own patterns, stated here too so that the OpenAPI document tells clients.
-    user_id: StrictStr = Field(pattern=USER_ID_PATTERN.pattern)
+    user_id: StrictStr = Field(pattern=DOCUMENT_ID_PATTERN)
     service: StrictStr = Field(pattern=SERVICE_PATTERN.pattern)
     amount: StrictInt = Field(gt=0)
-    event_id: StrictStr = Field(pattern=EVENT_ID_PATTERN.pattern)
+    event_id: StrictStr = Field(pattern=DOCUMENT_ID_PATTERN)
     description: StrictStr = Field(default="", max_length=500)
     metadata: dict[StrictStr, StrictStr] = Field(
         default_factory=dict, max_length=MAX_METADATA_ENTRIES

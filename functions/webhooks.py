@@ -8,7 +8,7 @@ from functions.http import Call, Reply, endpoint
 @endpoint
 def webhooks_razorpay(call: Call) -> Reply:
     outcome = call.services.razorpay_webhooks.handle(
-        call.request.get_data(cache=True),
+        call.raw_body(),
         call.request.headers.get("X-Razorpay-Signature", ""),
         call.request.headers.get("x-razorpay-event-id"),
     )

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shared.packages import PackageCatalog
     from shared.payments import PaymentGateway, PaymentStore
     from shared.purchases import CreditPurchases
+    from shared.rate_limits import RateLimit, SlotCounter
     from shared.razorpay_events import RazorpayWebhooks
     from shared.reconciliation import Reconciler
     from shared.stripe_events import CreditOrderIntent, CreditOrderRefunded
@@ -117,11 +118,28 @@ class Services:
         )
 
     @cached_property
+    def rate_limit_slots(self) -> SlotCounter:
+        from shared.adapters.firestore_rate_limits import FirestoreSlotCounter
+
+        return FirestoreSlotCounter(self.firestore, self.settings.firestore_timeout_seconds)
+
+    def rate_limit(self, action: str) -> RateLimit:
+        """The per-user limit of ``action`` (payment, usage_summary, device), from settings."""
+        from shared.rate_limits import RateLimit
+
+        s = self.settings
+        limit = {
+            "payment": s.payment_rate_limit,
+            "usage_summary": s.usage_summary_rate_limit,
+            "device": s.device_rate_limit,
+        }[action]
+        return RateLimit(action, limit, s.rate_limit_window_seconds)
+
+    @cached_property
     def purchases(self) -> CreditPurchases:
         import uuid
         from datetime import UTC, datetime
 
-        from shared.adapters.firestore_rate_limits import FirestoreSlotCounter
         from shared.purchases import RAZORPAY, STRIPE, CreditPurchases
         from shared.rate_limits import RateLimit
 
@@ -131,7 +149,7 @@ class Services:
             orders=self.orders,
             packages=self.packages,
             gateways={RAZORPAY: lambda: self.razorpay, STRIPE: lambda: self.stripe_checkout},
-            slots=FirestoreSlotCounter(self.firestore, s.firestore_timeout_seconds),
+            slots=self.rate_limit_slots,
             purchase_limit=RateLimit(
                 "purchase", s.purchase_rate_limit, s.rate_limit_window_seconds
             ),

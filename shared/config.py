@@ -10,7 +10,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from shared.money import CURRENCY_EXPONENTS
 
 
 class Settings(BaseModel):
@@ -51,8 +53,9 @@ class Settings(BaseModel):
     stripe_webhook_secret: SecretStr = SecretStr("")
     stripe_api_base: str | None = None  # set for localstripe; None means Stripe itself
     stripe_publishable_key: str = ""  # handed to clients to confirm credit purchases
-    # Credit purchases in other currencies (through Stripe): paise of credit value per minor
-    # unit, as JSON, e.g. CREDIT_FX_RATES='{"usd": "83.25"}'. Unlisted currencies are refused.
+    # Credit purchases in other currencies (through Stripe): credit units (paise of value) per
+    # one major unit of the currency, as JSON: CREDIT_FX_RATES='{"usd": "8325", "jpy": "55"}'
+    # sells $1 for ₹83.25 and ¥1 for ₹0.55 of credits. Unlisted currencies are not sold.
     credit_fx_rates: dict[str, Decimal] = Field(default_factory=dict)
 
     event_service_url: str | None = None
@@ -87,15 +90,31 @@ class Settings(BaseModel):
     reconcile_give_up_seconds: int = Field(default=3 * 24 * 3600, ge=1)
     reconcile_backoff_cap_seconds: int = Field(default=6 * 3600, ge=1)
 
+    @field_validator("credit_fx_rates")
+    @classmethod
+    def _fx_rates_price_known_currencies(cls, rates: dict[str, Decimal]) -> dict[str, Decimal]:
+        """Lower-case the codes; refuse a currency whose exponent we do not know, and INR."""
+        lowered = {code.lower(): rate for code, rate in rates.items()}
+        for code, rate in lowered.items():
+            if code not in CURRENCY_EXPONENTS or code == "inr":
+                raise ValueError(f"{code}: not a currency credits can be sold in by rate")
+            if not rate.is_finite() or rate <= 0:
+                raise ValueError(f"{code}: the rate must be a positive number")
+        return lowered
+
     @property
     def service_emails(self) -> frozenset[str]:
         return frozenset(
             e.strip().lower() for e in self.service_allowed_emails.split(",") if e.strip()
         )
 
-    # Per-user fixed-window rate limits on credit purchases and checkout verification.
+    # Per-user fixed-window rate limits: credit purchases, checkout verification, card payments
+    # (card testing), usage summaries and device registrations (each costs reads or a provider).
     purchase_rate_limit: int = Field(default=10, ge=1)
     verify_rate_limit: int = Field(default=30, ge=1)
+    payment_rate_limit: int = Field(default=10, ge=1)
+    usage_summary_rate_limit: int = Field(default=30, ge=1)
+    device_rate_limit: int = Field(default=10, ge=1)
     rate_limit_window_seconds: int = Field(default=60, ge=1)
 
     @property

@@ -10,6 +10,8 @@ from enum import StrEnum
 from shared.errors import invalid_field
 
 MAX_TOKEN_LENGTH = 4096
+# Every low-balance alert is pushed to each of a user's tokens: keep the newest few only.
+MAX_DEVICES_PER_USER = 10
 
 
 class Platform(StrEnum):
@@ -36,8 +38,8 @@ class Device:
 
 class DeviceStore(ABC):
     @abstractmethod
-    def register(self, device: Device) -> None:
-        """Store the device under its user (registering the same token again is a no-op)."""
+    def register(self, device: Device, keep: int) -> None:
+        """Store the device under its user (again: refreshed), keeping the ``keep`` newest."""
 
 
 def register_device(
@@ -47,5 +49,5 @@ def register_device(
     if not token or len(token) > MAX_TOKEN_LENGTH or any(c.isspace() for c in token):
         raise invalid_field("token", f"must be an FCM registration token (1-{MAX_TOKEN_LENGTH})")
     device = Device(user_id, token, platform, now)
-    store.register(device)
+    store.register(device, keep=MAX_DEVICES_PER_USER)
     return device

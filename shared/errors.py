@@ -23,6 +23,13 @@ class InvalidRequest(BillingError):
     status = 400
 
 
+class SignatureInvalid(InvalidRequest):
+    """A webhook whose signature does not check out, from any provider: 400 naming the header."""
+
+    def __init__(self, header: str, problem: str) -> None:
+        super().__init__(f"{header}: {problem}", {"fields": {header: problem}})
+
+
 class Unauthenticated(BillingError):
     code = "unauthenticated"
     status = 401
@@ -70,6 +77,10 @@ class RateLimited(BillingError):
 class ProviderError(BillingError):
     code = "provider_error"
     status = 502
+
+
+class ProviderRejected(ProviderError):
+    """The provider answered no (a 4xx): nothing was created there, and asking again is futile."""
 
 
 class Unavailable(BillingError):

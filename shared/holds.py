@@ -13,13 +13,13 @@ them (the same outcome again is a replay; a different one is a 409).
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.errors import Conflict, NotFound, invalid_field
+from shared.ids import require_document_id
 from shared.ledger import (
     DocumentWrite,
     EntryType,
@@ -31,7 +31,6 @@ from shared.ledger import (
 from shared.usage import SERVICE_PATTERN
 
 HOLDS = "holds"
-HOLD_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 
 class HoldStatus(StrEnum):
@@ -108,8 +107,7 @@ class HoldRequest:
         require_user_id(self.user_id)
         if not SERVICE_PATTERN.match(self.service):
             raise invalid_field("service", "must be 1-64 of a-z, 0-9, _.- starting alphanumeric")
-        if not HOLD_ID_PATTERN.match(self.hold_id):
-            raise invalid_field("hold_id", "must be 1-128 characters of letters, digits, _.:-")
+        require_document_id(self.hold_id, "hold_id")
         if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount < 1:
             raise invalid_field("amount", "must be a positive integer of credit units")
 
@@ -264,7 +262,7 @@ def _from_settlement(hold: Hold, entries: list[LedgerEntry]) -> Hold:
 
 
 def _find(holds: HoldStore, hold_id: str) -> Hold:
-    hold = holds.get(hold_id) if HOLD_ID_PATTERN.match(hold_id) else None
+    hold = holds.get(require_document_id(hold_id, "hold_id"))
     if hold is None:
         raise NotFound("no such hold", {"hold_id": hold_id})
     return hold

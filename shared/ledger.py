@@ -11,17 +11,15 @@ This module is pure: it decides what the next entries are; storing them is the s
 from __future__ import annotations
 
 import hashlib
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from shared.errors import InsufficientCredits, invalid_field
+from shared.errors import InsufficientCredits
+from shared.ids import require_document_id
 
-# Firebase uids are up to 128 characters; we also accept service-provided ids of the same shape.
-USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:@+-]{1,128}$")
 SEQ_DIGITS = 10
 
 
@@ -39,9 +37,7 @@ class EntryType(StrEnum):
 
 def require_user_id(user_id: object, field_name: str = "user_id") -> str:
     """Return ``user_id`` if it is a valid account id, else raise a 400 naming the field."""
-    if not isinstance(user_id, str) or not USER_ID_PATTERN.match(user_id):
-        raise invalid_field(field_name, "must be 1-128 characters of letters, digits or _.:@+-")
-    return user_id
+    return require_document_id(user_id, field_name)  # it names user_credits/{uid} and more
 
 
 def entry_id(user_id: str, seq: int) -> str:

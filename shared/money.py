@@ -12,16 +12,19 @@ from shared.errors import invalid_field
 
 CREDIT_UNITS_PER_CREDIT = 100
 
-# Minor-unit exponent per supported currency (ISO 4217). Zero-decimal currencies have exponent 0.
+# Currencies whose minor unit is the major unit, and those with three decimals, as Stripe lists
+# them (https://docs.stripe.com/currencies): ¥500 is amount 500, 1.000 KWD is amount 1000.
+ZERO_DECIMAL_CURRENCIES = frozenset({
+    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
+    "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf",
+})  # fmt: skip
+THREE_DECIMAL_CURRENCIES = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
+TWO_DECIMAL_CURRENCIES = frozenset(["inr", "usd", "eur", "gbp", "sgd", "aud", "cad", "chf", "aed"])
+# Minor-unit exponent per supported currency (ISO 4217): amount = major units x 10**exponent.
 CURRENCY_EXPONENTS: dict[str, int] = {
-    "inr": 2,
-    "usd": 2,
-    "eur": 2,
-    "gbp": 2,
-    "sgd": 2,
-    "aud": 2,
-    "cad": 2,
-    "jpy": 0,
+    **dict.fromkeys(TWO_DECIMAL_CURRENCIES, 2),
+    **dict.fromkeys(ZERO_DECIMAL_CURRENCIES, 0),
+    **dict.fromkeys(THREE_DECIMAL_CURRENCIES, 3),
 }
 
 # Largest amount we accept in one request: far above any real purchase, far below int64 limits.
@@ -43,6 +46,13 @@ def normalize_currency(code: object, field: str = "currency") -> str:
         supported = ", ".join(sorted(CURRENCY_EXPONENTS))
         raise invalid_field(field, f"must be one of: {supported}")
     return code.lower()
+
+
+def require_chargeable(amount: int, currency: str, field: str = "amount") -> int:
+    """Return ``amount`` if Stripe can charge it: three-decimal amounts must end in 0."""
+    if currency in THREE_DECIMAL_CURRENCIES and amount % 10:
+        raise invalid_field(field, f"{currency} amounts must be a multiple of 10 (Stripe rounds)")
+    return amount
 
 
 @dataclass(frozen=True, slots=True)

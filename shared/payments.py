@@ -15,8 +15,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from shared.errors import BillingError, ProviderError, invalid_field
-from shared.money import normalize_currency, require_int_amount
+from shared.errors import BillingError, invalid_field
+from shared.money import normalize_currency, require_chargeable, require_int_amount
 from shared.outbox import OutboxMessage
 
 # Stripe's own ceiling for one charge (99,999,999 minor units); anything above is a mistake.
@@ -94,13 +94,6 @@ class PaymentDeclined(BillingError):
     status = 402
 
 
-class SignatureInvalid(BillingError):
-    """A webhook whose signature, secret or timestamp does not check out: 400, nothing changes."""
-
-    code = "invalid_signature"
-    status = 400
-
-
 @dataclass(frozen=True, slots=True)
 class PaymentRequest:
     """What a client asks for; validated before any provider is called."""
@@ -120,6 +113,7 @@ class PaymentRequest:
             raise invalid_field("amount", f"must be at most {MAX_PAYMENT_AMOUNT}")
         if self.currency != normalize_currency(self.currency):
             raise invalid_field("currency", "must be lower case")
+        require_chargeable(self.amount, self.currency)
         if not self.payment_method.startswith("pm_"):
             raise invalid_field("payment_method", "must be a PaymentMethod id (pm_...)")
         if len(self.metadata) > MAX_METADATA_KEYS:
@@ -155,10 +149,6 @@ class GatewayRefund:
     failure_reason: str | None = None
     created: int = 0  # unix seconds, as Stripe stamps it
     metadata: Mapping[str, str] = field(default_factory=dict)
-
-
-class ProviderRejected(ProviderError):
-    """The provider answered no: nothing was created there, so nothing needs undoing."""
 
 
 @dataclass(frozen=True, slots=True)

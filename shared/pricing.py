@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from shared.errors import invalid_field
-from shared.money import Money, percent_of, percent_of_floor
+from shared.money import (
+    CURRENCY_EXPONENTS,
+    Money,
+    percent_of,
+    percent_of_floor,
+    require_chargeable,
+)
 
 PRICING_CURRENCY = "inr"
 MIN_PURCHASE_PAISE = 100_00
@@ -77,20 +83,23 @@ def quote_purchase(amount: int, field: str = "amount") -> Quote:
 
 
 def quote_foreign_purchase(
-    amount: int, currency: str, paise_per_unit: Decimal, field: str = "amount"
+    amount: int, currency: str, units_per_major: Decimal, field: str = "amount"
 ) -> Quote:
     """Price a purchase of ``amount`` minor units of another currency (paid through Stripe).
 
-    Credits are the amount's INR value at ``paise_per_unit``, rounded down to the credit unit
-    (never granting value not paid for). The ₹100-₹50,000 limits and the bonus tiers apply to
-    that INR value. No GST is added: it is charged on INR sales only (sales abroad are
-    zero-rated exports of services).
+    ``units_per_major`` is credit units (paise of value) per one major unit (1 USD, ¥1, 1 KWD);
+    the currency's exponent turns minor units into major ones, so ¥20,000 and 1.000 KWD are
+    each priced as what they are. Credits are rounded down to the credit unit (never granting
+    value not paid for). The ₹100-₹50,000 limits and the bonus tiers apply to that INR value.
+    No GST is added: it is charged on INR sales only (sales abroad are zero-rated exports).
     """
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise invalid_field(field, f"must be an integer number of {currency} minor units")
-    if amount <= 0 or paise_per_unit <= 0:
+    if amount <= 0 or units_per_major <= 0:
         raise invalid_field(field, "must be positive")
-    credits = int((Decimal(amount) * paise_per_unit).to_integral_value(rounding=ROUND_FLOOR))
+    require_chargeable(amount, currency, field)
+    value = (Decimal(amount) * units_per_major).scaleb(-CURRENCY_EXPONENTS[currency])  # exact
+    credits = int(value.to_integral_value(rounding=ROUND_FLOOR))
     if not MIN_PURCHASE_PAISE <= credits <= MAX_PURCHASE_PAISE:
         raise invalid_field(
             field, "must be worth ₹100 to ₹50,000 of credits at the configured rate"

@@ -106,7 +106,7 @@ class CreditPurchases:
     verify_limit: RateLimit
     clock: Callable[[], datetime]
     new_order_id: Callable[[], str]
-    # Paise of credit value per minor unit of another currency (e.g. usd: 83.25 for ₹83.25/$1).
+    # Credit units per one major unit of another currency (e.g. usd: 8325 for ₹83.25/$1).
     fx_rates: Mapping[str, Decimal] = field(default_factory=dict)
 
     def start(

@@ -21,7 +21,8 @@ from datetime import datetime
 from typing import Any
 
 from shared.checkout import CheckoutGateway, ProviderPayment
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, SignatureInvalid
+from shared.ids import require_document_id
 from shared.ledger import LedgerStore
 from shared.orders import (
     CreditOrder,
@@ -92,10 +93,9 @@ class RazorpayWebhooks:
     def handle(self, body: bytes, signature: str, event_id: str | None) -> WebhookOutcome:
         """Apply one signed Razorpay event at most once; raise 400 on a bad signature."""
         if not signature or not self.gateway().webhook_signature_valid(body, signature):
-            raise InvalidRequest(
-                "X-Razorpay-Signature: does not match the body",
-                {"fields": {"X-Razorpay-Signature": "invalid"}},
-            )
+            raise SignatureInvalid("X-Razorpay-Signature", "does not match the body")
+        if event_id is not None:
+            require_document_id(event_id, "x-razorpay-event-id")  # it names our dedupe record
         event_id = event_id or "body-" + hashlib.sha256(body).hexdigest()
         try:
             event = json.loads(body)

@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from shared.card_payments import record_intent
 from shared.checkout import CheckoutGateway, ProviderPayment
-from shared.errors import ProviderError
+from shared.errors import ProviderError, ProviderRejected
 from shared.ledger import LedgerStore
 from shared.log import get_logger
 from shared.orders import CreditOrder, OrderStatus, OrderStore, flag_order, grant_purchase_credits
@@ -159,22 +159,32 @@ class Reconciler:
         return ReconcileReport(outcomes)
 
     def _settle(self, item: Due, look: Callable[[Due], str | None], policy: ReconcilePolicy) -> str:
+        # Checked before asking: an item past the give-up age costs no provider call, ever.
+        if self.clock() - item.created_at >= policy.give_up_after:
+            self.queue.settle(item, "gave_up")
+            return "gave_up"
         try:
             outcome = look(item)
+        except ProviderRejected as error:
+            # A conclusive no (the provider does not know it): wait like an open checkout, so
+            # a pile of such items cannot hold the head of the queue on every run.
+            log.warning("provider refused", extra={"item": item.id, "error": error.message})
+            self._postpone(item, policy)
+            return "refused"
         except ProviderError as error:
             # No evidence either way: keep the item due, so the next run asks again.
             log.warning("provider unavailable", extra={"item": item.id, "error": error.message})
             return "provider_error"
-        now = self.clock()
         if outcome is not None:
             self.queue.settle(item, outcome)
             return outcome
-        if now - item.created_at >= policy.give_up_after:
-            self.queue.settle(item, "gave_up")
-            return "gave_up"
-        pause = min(policy.older_than * (2**item.checks), policy.backoff_cap)
-        self.queue.postpone(item, now + pause - policy.older_than)
+        self._postpone(item, policy)
         return "pending"
+
+    def _postpone(self, item: Due, policy: ReconcilePolicy) -> None:
+        """Make ``item`` due again after a pause doubling per look: 1, 2, 4 ... ages, capped."""
+        pause = min(policy.older_than * (2**item.checks), policy.backoff_cap)
+        self.queue.postpone(item, self.clock() + pause - policy.older_than)
 
     def _order(self, item: Due) -> str | None:
         """Apply what the provider says about one order; None while it is inconclusive."""

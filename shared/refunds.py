@@ -15,14 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from shared.card_payments import owned_payment
-from shared.errors import NotFound, ProviderError, Unavailable
+from shared.errors import NotFound, ProviderError, ProviderRejected, Unavailable
 from shared.outbox import OutboxMessage
 from shared.payments import (
     GatewayRefund,
     Payment,
     PaymentGateway,
     PaymentStore,
-    ProviderRejected,
     Refund,
     RefundReservation,
     RefundStatus,

@@ -79,9 +79,9 @@ def usage_summary(
     for entry_type in USAGE_TYPES:
         cursor: str | None = None
         while True:
-            page = ledger.history(
-                user_id, SUMMARY_PAGE, cursor, entry_type, since=since, until=until
-            )
+            # Never ask for more than one entry past the bound: the call's cost is the bound.
+            size = min(SUMMARY_PAGE, MAX_SUMMARY_ENTRIES + 1 - read)
+            page = ledger.history(user_id, size, cursor, entry_type, since=since, until=until)
             for entry in page.entries:
                 if group_by is GroupBy.SERVICE:
                     key = entry.service or "unknown"

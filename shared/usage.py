@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from shared.errors import BillingError, Conflict, invalid_field
+from shared.ids import require_document_id
 from shared.ledger import (
     AppendResult,
     EffectOutcome,
@@ -22,7 +23,6 @@ from shared.ledger import (
 )
 
 SERVICE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-EVENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:@+/=-]{1,128}$")
 MAX_BATCH = 100
 MAX_METADATA_ENTRIES = 20
 
@@ -40,8 +40,7 @@ class UsageEvent:
         require_user_id(self.user_id)
         if not SERVICE_PATTERN.match(self.service):
             raise invalid_field("service", "must be 1-64 of a-z, 0-9, _.- starting alphanumeric")
-        if not EVENT_ID_PATTERN.match(self.event_id):
-            raise invalid_field("event_id", "must be 1-128 characters of letters, digits, _.:@+/=-")
+        require_document_id(self.event_id, "event_id")
         if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount < 1:
             raise invalid_field("amount", "must be a positive integer of credit units")
         if len(self.metadata) > MAX_METADATA_ENTRIES:

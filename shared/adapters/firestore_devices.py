@@ -32,8 +32,9 @@ class FirestoreDeviceStore(DeviceStore):
         )
         return tokens
 
-    def register(self, device: Device) -> None:
-        self._tokens(device.user_id).document(token_id(device.token)).set(
+    def register(self, device: Device, keep: int) -> None:
+        tokens = self._tokens(device.user_id)
+        tokens.document(token_id(device.token)).set(
             {
                 "token": device.token,
                 "platform": device.platform.value,
@@ -41,6 +42,17 @@ class FirestoreDeviceStore(DeviceStore):
             },
             **self._rpc,
         )
+        # At most keep + 1 tokens exist before this, so the read below stays small.
+        docs = sorted(
+            tokens.stream(**self._rpc),
+            key=lambda d: (d.to_dict() or {}).get("registered_at") or device.registered_at,
+            reverse=True,
+        )
+        if len(docs) > keep:
+            batch = self._db.batch()
+            for stale in docs[keep:]:
+                batch.delete(stale.reference)
+            batch.commit(**self._rpc)
 
     def tokens(self, user_id: str) -> list[str]:
         docs = self._tokens(user_id).stream(**self._rpc)

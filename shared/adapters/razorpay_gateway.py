@@ -1,7 +1,8 @@
 """Razorpay through its official SDK: the only module that imports ``razorpay``.
 
 The SDK client is built on first use, pointed at ``razorpay_base_url`` when set (the local
-sandbox). Every SDK or transport error becomes our ``ProviderError`` (502). Signatures are
+sandbox). Every SDK or transport error becomes our ``ProviderError`` (502); a refusal (4xx)
+becomes ``ProviderRejected``, which callers may treat as a conclusive answer. Signatures are
 checked here with ``hmac.compare_digest``, not with the SDK's helpers, so the comparison is
 constant time by construction.
 """
@@ -16,7 +17,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from shared.checkout import CheckoutGateway, ProviderOrder, ProviderPayment
-from shared.errors import ProviderError
+from shared.errors import ProviderError, ProviderRejected
 
 T = TypeVar("T")
 
@@ -138,8 +139,10 @@ def _provider_errors() -> Iterator[None]:
 
     try:
         yield
-    except razorpay.errors.BadRequestError as exc:
-        raise ProviderError("Razorpay refused the request", {"provider_message": str(exc)}) from exc
+    except razorpay.errors.BadRequestError as exc:  # a 4xx: asking again gets the same answer
+        raise ProviderRejected(
+            "Razorpay refused the request", {"provider_message": str(exc)}
+        ) from exc
     except (
         razorpay.errors.ServerError,
         razorpay.errors.GatewayError,

@@ -2,7 +2,8 @@
 
 It pins the API version, talks minor units only, converts Stripe's objects into the
 gateway-neutral dataclasses of ``shared.payments``, and turns every SDK error into ours: a declined
-card into ``CardDeclined``, a refusal into ``ProviderRejected``, anything else into
+card into ``CardDeclined``, a refusal of the client's own input (an unknown PaymentMethod) into
+a 400 naming the field, another refusal into ``ProviderRejected``, anything else into
 ``ProviderError`` (502). ``api_base`` points it at localstripe for local runs and tests.
 
 localstripe refuses parameters it does not know (``description``, ``receipt_email`` on a
@@ -16,7 +17,13 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import ProviderError
+from shared.errors import (
+    InvalidRequest,
+    ProviderError,
+    ProviderRejected,
+    SignatureInvalid,
+    invalid_field,
+)
 from shared.payments import (
     CardDeclined,
     GatewayEvent,
@@ -25,9 +32,7 @@ from shared.payments import (
     PaymentGateway,
     PaymentRequest,
     PaymentStatus,
-    ProviderRejected,
     RefundStatus,
-    SignatureInvalid,
     status_from_stripe,
 )
 
@@ -37,6 +42,8 @@ if TYPE_CHECKING:
 API_VERSION = "2026-10-28.endive"  # the version stripe==16.1.0 is generated for
 WEBHOOK_TOLERANCE_SECONDS = 300
 
+# What a client sends to /api/payment/process that Stripe may refuse.
+PAYMENT_FIELDS = frozenset({"amount", "currency", "payment_method", "metadata"})
 _CHARGE_EVENT_STATUS = {
     "charge.succeeded": PaymentStatus.SUCCEEDED,
     "charge.failed": PaymentStatus.FAILED,
@@ -77,7 +84,7 @@ class StripeGateway(PaymentGateway):
             "payment_method": request.payment_method,
             "metadata": dict(request.metadata),
         }
-        with _converted_errors():
+        with _converted_errors(client_fields=PAYMENT_FIELDS):
             intent = self._client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": idempotency_key},
@@ -100,7 +107,7 @@ class StripeGateway(PaymentGateway):
         import stripe
 
         try:
-            with _converted_errors(decline_passes=True):
+            with _converted_errors(decline_passes=True, client_fields=PAYMENT_FIELDS):
                 intent = self._client.v1.payment_intents.confirm(
                     intent_id, options={"idempotency_key": idempotency_key}
                 )
@@ -148,14 +155,16 @@ class StripeGateway(PaymentGateway):
                 payload, signature_header, self._webhook_secret, WEBHOOK_TOLERANCE_SECONDS
             )
         except stripe.SignatureVerificationError as error:
-            raise SignatureInvalid(f"Stripe-Signature: {error.user_message}") from error
+            raise SignatureInvalid("Stripe-Signature", str(error.user_message)) from error
         import json
 
         try:
             body = json.loads(payload)
             return event_from_stripe(body)
         except (ValueError, KeyError, TypeError) as error:
-            raise SignatureInvalid("signed body is not a Stripe event") from error
+            raise InvalidRequest(
+                "body: not a Stripe event", {"fields": {"body": "not a Stripe event"}}
+            ) from error
 
 
 def intent_from_stripe(data: Mapping[str, Any]) -> GatewayIntent:
@@ -235,10 +244,18 @@ def event_from_stripe(body: Mapping[str, Any]) -> GatewayEvent:
 
 
 class _converted_errors:  # noqa: N801 - used as a statement, reads like one
-    """Turn Stripe SDK errors into ours; with ``decline_passes`` a CardError goes through."""
+    """Turn Stripe SDK errors into ours; with ``decline_passes`` a CardError goes through.
 
-    def __init__(self, decline_passes: bool = False) -> None:
+    With ``client_fields`` (a call made of the client's input), a refusal is the client's 400:
+    it names the parameter Stripe names, else ``payment_method``, the one reference Stripe can
+    fail to find or use (localstripe names none). Only outages stay 502.
+    """
+
+    def __init__(
+        self, decline_passes: bool = False, client_fields: frozenset[str] = frozenset()
+    ) -> None:
         self._decline_passes = decline_passes
+        self._client_fields = client_fields
 
     def __enter__(self) -> None:
         return None
@@ -254,6 +271,11 @@ class _converted_errors:  # noqa: N801 - used as a statement, reads like one
             return
         details = {"provider": "stripe", "provider_code": exc.code, "http_status": exc.http_status}
         message = f"Stripe: {exc.user_message or type(exc).__name__}"
+        if self._client_fields and isinstance(exc, stripe.InvalidRequestError):
+            param = getattr(exc, "param", None)
+            field = param if param in self._client_fields else "payment_method"
+            problem = f"refused by Stripe: {exc.user_message or exc.code or 'unusable'}"
+            raise invalid_field(field, problem) from exc
         if isinstance(exc, stripe.InvalidRequestError | stripe.CardError):
             raise ProviderRejected(message, details) from exc
         raise ProviderError(message, details) from exc

@@ -9,14 +9,20 @@ answer must name the changed field, not some other one.
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
+import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from devstack.stack import Stack
 from functions.http import MAX_BODY_BYTES
 from functions.registry import Auth
+from shared.ids import DOCUMENT_ID_PATTERN
 from tests.conftest import User
 from tests.e2e.abuse import Callers, Operation, footprint, json_body_operations, send, table
 
@@ -244,3 +250,154 @@ def abuse_callers(stack_env: Stack) -> Callers:
     from tests.e2e.abuse import new_callers
 
     return new_callers(stack_env)
+
+
+# --- webhooks: raw bodies and signatures ---------------------------------------------------
+
+NOT_UTF8 = b'{"event": "payment.captured", "id": "evt_\xff\xfe", "payload": {}}'
+
+
+def webhook_post(stack: Stack, provider: str, body: bytes, signed: bool) -> requests.Response:
+    """POST ``body`` as the provider would, with a valid signature over it or a wrong one."""
+    if provider == "razorpay":
+        secret = stack.razorpay_webhook_secret if signed else "wrong-secret"
+        mac = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        path, headers = "/api/v1/webhooks/razorpay", {"X-Razorpay-Signature": mac}
+    else:
+        secret = stack.stripe_webhook_secret if signed else "whsec_wrong"
+        stamp = int(time.time())
+        mac = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+        path, headers = "/api/webhook", {"Stripe-Signature": f"t={stamp},v1={mac}"}
+    headers |= {"Content-Type": "application/json", "x-razorpay-event-id": "evt_bad_input_1"}
+    return requests.post(f"{stack.gateway_url}{path}", data=body, headers=headers, timeout=30)
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
+@pytest.mark.parametrize("provider", ["razorpay", "stripe"])
+def test_webhook_bodies_that_are_not_utf8_are_400(
+    stack: Stack, provider: str, signed: bool
+) -> None:
+    response = webhook_post(stack, provider, NOT_UTF8, signed)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_a_bad_webhook_signature_is_one_code_on_both_providers(stack: Stack) -> None:
+    body = b'{"id": "evt_x", "type": "payment_intent.succeeded", "event": "payment.captured"}'
+    answers = {p: webhook_post(stack, p, body, signed=False) for p in ("razorpay", "stripe")}
+    assert {p: r.status_code for p, r in answers.items()} == {"razorpay": 400, "stripe": 400}
+    errors = {p: r.json()["error"] for p, r in answers.items()}
+    assert errors["razorpay"]["code"] == errors["stripe"]["code"] == "invalid_request"
+    assert "X-Razorpay-Signature" in errors["razorpay"]["details"]["fields"]
+    assert "Stripe-Signature" in errors["stripe"]["details"]["fields"]
+
+
+# --- ids that become Firestore document ids ------------------------------------------------
+
+# What production Firestore refuses as a document id (the emulator stores some of them).
+NOT_DOCUMENT_IDS = [
+    ("slash", "a/b"),
+    ("dot", "."),
+    ("dot-dot", ".."),
+    ("reserved", "__x__"),
+    ("over 1500 bytes", "x" * 1501),
+]
+ID_CASES: list[tuple[str, str, str, dict[str, Any] | None, str]] = [
+    # (auth, method, path with {id}, body with {id}, field named)
+    ("user", "GET", "/api/v1/payments/status?order_id={id}", None, "order_id"),
+    ("service", "POST", "/api/v1/holds/{id}/capture", {}, "hold_id"),
+    ("service", "POST", "/api/v1/holds/{id}/release", {}, "hold_id"),
+    ("service", "POST", "/api/v1/usage", {**EVENT, "user_id": "{id}"}, "user_id"),
+    ("service", "POST", "/api/v1/usage", {**EVENT, "event_id": "{id}"}, "event_id"),
+    ("service", "POST", "/api/v1/usage/batch", {"events": [{**EVENT, "user_id": "{id}"}]},
+     "events.0.user_id"),
+    ("service", "POST", "/api/v1/holds", {**VALID_BODIES["holds_place"], "user_id": "{id}"},
+     "user_id"),
+    ("service", "POST", "/api/v1/holds", {**VALID_BODIES["holds_place"], "hold_id": "{id}"},
+     "hold_id"),
+    ("admin", "POST", "/api/v1/admin/credits/grant",
+     {"user_id": "{id}", "amount": 100, "reason": "r"}, "user_id"),
+]  # fmt: skip
+
+
+def test_ids_firestore_cannot_hold_are_400_naming_the_field(
+    gateway: str, abuse_callers: Callers
+) -> None:
+    """Every id that names a document matches the one published pattern, or is a 400."""
+    from urllib.parse import quote
+
+    wrong: list[str] = []
+    rows: list[tuple[str, ...]] = []
+    for auth, method, path, body, field in ID_CASES:
+        headers = abuse_callers.headers(Auth(auth))
+        for label, bad in NOT_DOCUMENT_IDS:
+            if "{id}/" in path and bad in ("a/b", ".", ".."):
+                continue  # URL syntax, not an id: such a segment never reaches a function
+            url = path.replace("{id}", quote(bad, safe="") if "?" in path else bad)
+            sent = None if body is None else filled(body, abuse_callers.user.uid)
+            sent = None if sent is None else json.loads(json.dumps(sent).replace("{id}", bad))
+            response = send(gateway, method, url, headers, sent)
+            error = response.json().get("error", {})
+            rows.append((method, path, label, str(response.status_code), error.get("code", "-")))
+            named = error.get("details", {}).get("fields", {})
+            if response.status_code != 400 or field not in named:
+                wrong.append(f"{path} {label}: {response.status_code} {response.text[:150]}")
+            elif DOCUMENT_ID_PATTERN not in error["message"]:
+                wrong.append(f"{path} {label}: the message does not publish the pattern")
+    print("\n" + table(rows, ("method", "path", "id", "status", "code")))
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_razorpay_event_id_firestore_cannot_hold_is_400(stack: Stack) -> None:
+    body = b'{"event": "payment.authorized", "payload": {}}'
+    mac = hmac.new(stack.razorpay_webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Razorpay-Signature": mac}
+    for _, bad in NOT_DOCUMENT_IDS:
+        response = requests.post(
+            f"{stack.gateway_url}/api/v1/webhooks/razorpay",
+            data=body,
+            headers={**headers, "x-razorpay-event-id": bad},
+            timeout=30,
+        )
+        assert response.status_code == 400, (bad, response.text)
+        assert "x-razorpay-event-id" in response.json()["error"]["details"]["fields"]
+
+
+def test_metadata_that_names_a_document_is_an_id_or_a_400(
+    stack: Stack, gateway: str, user: User
+) -> None:
+    """A client's card payment cannot carry a credit order id Firestore cannot hold."""
+    body = {**VALID_BODIES["stripe_payment_process"], "metadata": {"credit_order_id": "a/b"}}
+    response = send(gateway, "POST", "/api/payment/process", user.headers, body)
+    assert response.status_code == 400, response.text
+    assert "metadata.credit_order_id" in response.json()["error"]["details"]["fields"]
+
+    # And a signed event that names one anyway (made elsewhere) is no credit order: not a 500.
+    event = {
+        "id": "evt_bad_metadata_1", "object": "event", "type": "payment_intent.succeeded",
+        "created": int(time.time()),
+        "data": {"object": {"id": "pi_bad_metadata_1", "object": "payment_intent",
+                            "amount": 1000, "currency": "sgd", "status": "succeeded",
+                            "metadata": {"credit_order_id": "a/b"}}},
+    }  # fmt: skip
+    raw = json.dumps(event).encode()
+    stamp = int(time.time())
+    mac = hmac.new(
+        stack.stripe_webhook_secret.encode(), f"{stamp}.".encode() + raw, hashlib.sha256
+    ).hexdigest()
+    hook = requests.post(
+        f"{gateway}/api/webhook",
+        data=raw,
+        headers={"Stripe-Signature": f"t={stamp},v1={mac}", "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert hook.status_code == 200, hook.text
+
+
+def test_an_unknown_payment_method_is_the_clients_400_not_a_502(gateway: str, user: User) -> None:
+    body = {**VALID_BODIES["stripe_payment_process"], "payment_method": "pm_no_such_method_123"}
+    response = send(gateway, "POST", "/api/payment/process", user.headers, body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert "payment_method" in error["details"]["fields"]

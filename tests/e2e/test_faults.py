@@ -14,9 +14,11 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -236,6 +238,41 @@ def test_reconcile_moves_a_3ds_payment_forward_when_its_webhook_was_lost(
     ours = call(private, "GET", f"/api/payment/{pi}", customer.headers).json()
     assert ours["status"] == "succeeded"
     assert pi not in reconcile(private, scheduler, older_than_seconds=0)
+
+
+def test_orders_razorpay_refuses_to_fetch_never_starve_a_paid_one(
+    private: FaultStack, customer: User, scheduler: dict[str, str], monkeypatch: Any
+) -> None:
+    """150 old orders the sandbox does not know (400) ahead of one paid with lost webhooks."""
+    from google.cloud import firestore
+
+    from shared.adapters.firestore_orders import FirestoreOrders
+    from shared.orders import CreditOrder
+    from shared.pricing import quote_purchase
+
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{private.ports.firestore}")
+    orders = FirestoreOrders(firestore.Client(project=private.project))
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)  # inside the 3-day give-up age
+    abandoned = [f"ord_gone_{uuid.uuid4().hex[:8]}_{n:03d}" for n in range(150)]
+    for n, order_id in enumerate(abandoned):
+        orders.create(
+            CreditOrder.from_quote(
+                order_id,
+                customer.uid,
+                quote_purchase(100_00),
+                provider="razorpay",
+                provider_order_id=f"order_unknown{n:03d}",  # the sandbox answers 400
+                created_at=two_days_ago + timedelta(seconds=n),
+            )
+        )
+    order = purchase(private, customer).json()
+    pay_in_sandbox(private, order["provider_order_id"])
+
+    runs = [reconcile(private, scheduler, older_than_seconds=0, limit=100) for _ in range(2)]
+    assert order["order_id"] in runs[1], "the paid order was not reached in the first two runs"
+    assert runs[1][order["order_id"]] == "granted"
+    assert balance(private, customer) == BASIC_GRANT
+    assert [runs[0].get(o) for o in abandoned[:100]] == ["refused"] * 100
 
 
 # --- providers down or timing out --------------------------------------------------------

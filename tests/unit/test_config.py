@@ -16,7 +16,7 @@ def test_settings_are_read_from_upper_case_variables_and_typed() -> None:
             "AUTH_CHECK_REVOKED": "false",
             "LEDGER_MAX_ATTEMPTS": "7",
             "FIRESTORE_TIMEOUT_SECONDS": "2.5",
-            "CREDIT_FX_RATES": '{"usd": "83.25"}',
+            "CREDIT_FX_RATES": '{"USD": "8325", "jpy": "55"}',
             "UNRELATED": "ignored",
         }
     )
@@ -25,7 +25,7 @@ def test_settings_are_read_from_upper_case_variables_and_typed() -> None:
     assert "rzp-secret" not in repr(settings)
     assert settings.auth_check_revoked is False
     assert (settings.ledger_max_attempts, settings.firestore_timeout_seconds) == (7, 2.5)
-    assert settings.credit_fx_rates == {"usd": Decimal("83.25")}
+    assert settings.credit_fx_rates == {"usd": Decimal("8325"), "jpy": Decimal("55")}
 
 
 def test_defaults_and_overrides() -> None:
@@ -40,3 +40,17 @@ def test_defaults_and_overrides() -> None:
 def test_bad_values_are_refused_at_start(environ: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         Settings.from_environment(environ)
+
+
+@pytest.mark.parametrize(
+    "rates",
+    [
+        '{"xyz": "1"}',  # no such currency: its exponent is unknown, so it cannot be priced
+        '{"usd": "0"}',
+        '{"usd": "-8325"}',
+        '{"inr": "100"}',  # INR is priced by the seed's rules, never through a rate
+    ],
+)
+def test_fx_rates_that_could_misprice_are_refused_at_start(rates: str) -> None:
+    with pytest.raises(ValidationError, match="credit_fx_rates"):
+        Settings.from_environment({"CREDIT_FX_RATES": rates})

@@ -91,7 +91,7 @@ def test_entry_ids_decode_uniquely() -> None:
     assert entry_id("a_0000000001", 2) == "a_0000000001_0000000002"
 
 
-@pytest.mark.parametrize("bad", ["", "a/b", "x" * 129, None, 5, "sp ace"])
+@pytest.mark.parametrize("bad", ["", "a/b", ".", "..", "__x__", "x" * 256, None, 5, "sp ace"])
 def test_user_ids_are_validated(bad: object) -> None:
     with pytest.raises(InvalidRequest):
         require_user_id(bad)

@@ -43,3 +43,32 @@ def test_the_document_is_served() -> None:
     response = invoke("openapi", "GET", path="/api/v1/openapi.json")
     assert response.status_code == 200
     assert response.get_json()["info"]["title"] == "billing-service"
+
+
+def test_ids_that_name_documents_publish_one_pattern() -> None:
+    from shared.ids import DOCUMENT_ID_PATTERN
+
+    document = build_document("test")
+    schemas = document["components"]["schemas"]
+    assert schemas["DocumentId"]["pattern"] == DOCUMENT_ID_PATTERN
+    assert DOCUMENT_ID_PATTERN in document["info"]["description"]
+    path_params = [
+        param
+        for item in document["paths"].values()
+        for op in item.values()
+        for param in op["parameters"]
+        if param["in"] == "path"
+    ]
+    assert path_params and all(
+        p["schema"] == {"$ref": "#/components/schemas/DocumentId"} for p in path_params
+    )
+    status = document["paths"]["/api/v1/payments/status"]["get"]["parameters"]
+    assert [p["schema"]["pattern"] for p in status if p["name"] == "order_id"] == [
+        DOCUMENT_ID_PATTERN
+    ]
+    for model, field in [
+        ("UsageBody", "user_id"),
+        ("UsageBody", "event_id"),
+        ("HoldBody", "user_id"),
+    ]:
+        assert schemas[model]["properties"][field]["pattern"] == DOCUMENT_ID_PATTERN

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 
 from shared.errors import InvalidRequest
@@ -80,16 +82,39 @@ def test_default_packages_cover_every_bonus_tier() -> None:
 
 
 def test_foreign_purchases_are_priced_at_their_inr_value_rounded_down() -> None:
-    from decimal import Decimal
-
     from shared.pricing import quote_foreign_purchase
 
-    quote = quote_foreign_purchase(2000, "usd", Decimal("83.25"))
+    usd = Decimal("8325")  # credit units per US dollar: ₹83.25/$1
+    quote = quote_foreign_purchase(2000, "usd", usd)
     assert (quote.amount, quote.tax, quote.total, quote.currency) == (2000, 0, 2000, "usd")
     assert (quote.credits, quote.bonus_credits) == (166_500, 24_975)
-    # 121 cents at 83.25 paise is 10073.25 paise: rounded down to 10073 credit units.
-    assert quote_foreign_purchase(121, "usd", Decimal("83.25")).credits == 10_073
+    # $1.21 at ₹83.25 is 10073.25 paise: rounded down to 10073 credit units.
+    assert quote_foreign_purchase(121, "usd", usd).credits == 10_073
     with pytest.raises(InvalidRequest):
-        quote_foreign_purchase(120, "usd", Decimal("83.25"))  # ₹99.90: under the minimum
+        quote_foreign_purchase(120, "usd", usd)  # ₹99.90: under the minimum
     with pytest.raises(InvalidRequest):
-        quote_foreign_purchase(60_061, "usd", Decimal("83.25"))  # over ₹50,000
+        quote_foreign_purchase(60_061, "usd", usd)  # over ₹50,000
+
+
+def test_a_yen_purchase_counts_whole_yen_zero_decimal() -> None:
+    from shared.pricing import quote_foreign_purchase
+
+    # ¥20,000 is amount 20000 (JPY has no minor unit); at ₹0.55/¥1 it is ₹11,000 of credits.
+    quote = quote_foreign_purchase(20_000, "jpy", Decimal("55"))
+    assert (quote.total, quote.currency, quote.credits) == (20_000, "jpy", 1_100_000)
+    assert quote.bonus_credits == 275_000  # the 25 % tier
+
+
+def test_a_kuwaiti_dinar_purchase_counts_fils_three_decimal() -> None:
+    from shared.pricing import quote_foreign_purchase
+
+    # 1.000 KWD is amount 1000 (fils); at ₹270/KWD 1 it is ₹270 of credits, not ₹2,700.
+    quote = quote_foreign_purchase(1_000, "kwd", Decimal("27000"))
+    assert (quote.total, quote.currency, quote.credits, quote.bonus_credits) == (
+        1_000,
+        "kwd",
+        27_000,
+        0,
+    )
+    with pytest.raises(InvalidRequest, match="multiple of 10"):
+        quote_foreign_purchase(1_005, "kwd", Decimal("27000"))  # Stripe charges whole 10 fils

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.checkout import CheckoutGateway, ProviderOrder, ProviderPayment
-from shared.errors import ProviderError
+from shared.errors import ProviderError, ProviderRejected
 from shared.ledger import (
     AccountHead,
     AppendResult,
@@ -174,13 +174,20 @@ class Razorpay(CheckoutGateway):
     name = "razorpay"
     key_id = "rzp_test"
 
-    def __init__(self, *payments: ProviderPayment, down: bool = False) -> None:
+    def __init__(
+        self, *payments: ProviderPayment, down: bool = False, knows: set[str] | None = None
+    ) -> None:
         self.payments = list(payments)
         self.down = down
+        self.knows = knows  # provider order ids it has; None: every one
+        self.asked: list[str] = []
 
     def order_payments(self, provider_order_id: str) -> list[ProviderPayment]:
+        self.asked.append(provider_order_id)
         if self.down:
             raise ProviderError("Razorpay did not answer")
+        if self.knows is not None and provider_order_id not in self.knows:
+            raise ProviderRejected("Razorpay refused the request: the id does not exist")
         return [p for p in self.payments if p.order_id == provider_order_id]
 
     def create_order(
@@ -256,3 +263,59 @@ def test_an_open_checkout_is_looked_at_later_with_backoff_then_given_up() -> Non
 
     old = MemoryQueue(Due(ORDER, "ord_1", NOW - timedelta(days=4)))
     assert reconciler(orders, old, Razorpay()).run(POLICY).to_json()["outcomes"] == {"gave_up": 1}
+
+
+def test_the_give_up_age_is_checked_before_asking_the_provider() -> None:
+    orders = MemoryOrders(order())
+    razorpay = Razorpay(down=True)  # asking would fail: the age alone decides
+    old = MemoryQueue(Due(ORDER, "ord_1", NOW - timedelta(days=4)))
+
+    assert reconciler(orders, old, razorpay).run(POLICY).to_json()["outcomes"] == {"gave_up": 1}
+    assert razorpay.asked == []
+    assert old.settled == {"ord_1": "gave_up"}
+
+
+class TimedQueue(MemoryQueue):
+    """A queue ordered by ``reconcile_from``, as the Firestore one is."""
+
+    def __init__(self, *items: Due) -> None:
+        super().__init__(*items)
+        self.due_from = {item.id: item.created_at for item in items}
+
+    def due(self, kind: str, before: datetime, limit: int) -> list[Due]:
+        waiting = [i for i in self.open if i.id not in self.settled and i.kind == kind]
+        ready = [i for i in waiting if self.due_from[i.id] <= before]
+        return sorted(ready, key=lambda i: self.due_from[i.id])[:limit]
+
+    def postpone(self, item: Due, until: datetime) -> None:
+        self.due_from[item.id] = until
+        self.open = [replace(i, checks=i.checks + 1) if i.id == item.id else i for i in self.open]
+
+
+def test_orders_the_provider_refuses_never_starve_a_paid_one() -> None:
+    """150 old orders Razorpay does not know (4xx) ahead of one paid order with lost webhooks."""
+    paid_order = replace(order(), created_at=NOW - timedelta(hours=1))
+    unknown = [
+        replace(order(), id=f"ord_x{n:03d}", provider_order_id=f"order_gone_{n}")
+        for n in range(150)
+    ]
+    orders = MemoryOrders(paid_order, *unknown)
+    queue = TimedQueue(
+        *(Due(ORDER, o.id, NOW - timedelta(days=2, minutes=n)) for n, o in enumerate(unknown)),
+        due_order(),
+    )
+    clock = [NOW]
+    run = replace(
+        reconciler(orders, queue, Razorpay(paid(), knows={"order_1"})), clock=lambda: clock[0]
+    )
+
+    outcomes: list[dict[str, int]] = []
+    for _ in range(2):  # two scheduled runs, 5 minutes apart
+        outcomes.append(run.run(POLICY).to_json()["outcomes"])  # type: ignore[arg-type]
+        clock[0] += timedelta(minutes=5)
+    assert queue.settled.get("ord_1") == "granted", outcomes
+    assert run.ledger.head("u1").balance == 55_000
+    assert outcomes[0] == {"refused": 100}
+    # Refused orders wait their backoff (due again one age later), not at the head of the queue.
+    waits = sorted(queue.due_from[o.id] for o in unknown)
+    assert waits == [NOW] * 100 + [NOW + timedelta(minutes=5)] * 50
