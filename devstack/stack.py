@@ -26,6 +26,8 @@ NODE_BIN = EMULATORS / "node_modules" / ".bin"
 DEFAULT_PROJECT = "demo-billing"
 # Service accounts the local stack allows on service endpoints (usage, holds, the scheduler).
 METERING_SERVICE_EMAIL = "metering@demo-billing.iam.gserviceaccount.com"
+# A second metering account, reporting only as the service named after it ("reports").
+REPORTS_SERVICE_EMAIL = "reports@demo-billing.iam.gserviceaccount.com"
 SCHEDULER_SERVICE_EMAIL = "scheduler@demo-billing.iam.gserviceaccount.com"
 
 
@@ -105,7 +107,9 @@ class Stack:
             "EVENT_SERVICE_URL": self.events_url,
             "EVENT_SERVICE_SECRET": self.event_service_secret,
             "SERVICE_AUDIENCE": self.service_audience,
-            "SERVICE_ALLOWED_EMAILS": f"{METERING_SERVICE_EMAIL},{SCHEDULER_SERVICE_EMAIL}",
+            "SERVICE_ALLOWED_EMAILS": ",".join(
+                (METERING_SERVICE_EMAIL, REPORTS_SERVICE_EMAIL, SCHEDULER_SERVICE_EMAIL)
+            ),
             "SERVICE_CERTS_URL": f"{self.service_certs_url}",
             "PUSH_SENDER": "log",  # no FCM from local runs: pushes are logged
         }
