@@ -66,10 +66,16 @@ class Settings(BaseModel):
     # Seconds a Firestore call may take before the request answers 503.
     firestore_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    # Service identity (usage and holds): Google-signed OIDC ID tokens of allow-listed accounts.
-    # Empty audience or allow-list refuses every service token (fail closed).
+    # Service identity: Google-signed OIDC ID tokens of allow-listed accounts, one allow-list per
+    # kind of endpoint (comma-separated emails): metering for usage and holds, scheduler for hold
+    # expiry and reconciliation. SERVICE_NAMES (JSON) lists the `service` values each metering
+    # account may send, e.g. '{"metering@p.iam.gserviceaccount.com": ["ai", "search"]}'; an
+    # account not listed may send only its own account id ("ai" for ai@p.iam...). Empty audience
+    # or allow-list refuses every service token there (fail closed).
     service_audience: str = ""
-    service_allowed_emails: str = ""  # comma-separated service account emails
+    metering_service_accounts: str = ""
+    scheduler_service_accounts: str = ""
+    service_names: dict[str, list[str]] = Field(default_factory=dict)
     service_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
 
     # Low-balance pushes: "fcm" sends through Firebase Cloud Messaging, "log" only logs (local).
@@ -86,12 +92,6 @@ class Settings(BaseModel):
     reconcile_max_per_run: int = Field(default=100, ge=1, le=500)
     reconcile_give_up_seconds: int = Field(default=3 * 24 * 3600, ge=1)
     reconcile_backoff_cap_seconds: int = Field(default=6 * 3600, ge=1)
-
-    @property
-    def service_emails(self) -> frozenset[str]:
-        return frozenset(
-            e.strip().lower() for e in self.service_allowed_emails.split(",") if e.strip()
-        )
 
     # Per-user fixed-window rate limits on credit purchases and checkout verification.
     purchase_rate_limit: int = Field(default=10, ge=1)

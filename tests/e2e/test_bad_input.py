@@ -16,7 +16,6 @@ import pytest
 
 from devstack.stack import Stack
 from functions.http import MAX_BODY_BYTES
-from functions.registry import Auth
 from tests.conftest import User
 from tests.e2e.abuse import Callers, Operation, footprint, json_body_operations, send, table
 
@@ -170,7 +169,7 @@ def test_bad_input_is_a_4xx_naming_the_problem_and_writes_nothing(
 ) -> None:
     uid = abuse_callers.user.uid
     valid = filled(VALID_BODIES[op.id], uid)
-    headers = abuse_callers.headers(op.function.auth)
+    headers = abuse_callers.headers(op.function)
     before = footprint(stack_firestore, gateway_ledger, uid)
     rows: list[tuple[str, ...]] = []
     wrong: list[str] = []
@@ -195,7 +194,7 @@ def test_unicode_text_is_kept_and_ids_must_be_plain(
     """Letters and emoji are text like any other; ids and control characters are refused."""
     reason = "Gutschrift für Ärger ✓ 😀 مرحبا"
     uid = abuse_callers.user.uid
-    admin = abuse_callers.headers(Auth.ADMIN)
+    admin = dict(abuse_callers.admin.headers)
     granted = send(gateway, "POST", "/api/v1/admin/credits/grant", admin,
                    {"user_id": uid, "amount": 100, "reason": reason})  # fmt: skip
     assert granted.status_code == 201, granted.text
@@ -222,7 +221,9 @@ def test_durations_no_clock_can_hold_are_400(
     gateway: str, abuse_callers: Callers, path: str, body: dict[str, Any], field: str
 ) -> None:
     """Found by the service fuzz pass: an age beyond timedelta's range was a 500."""
-    response = send(gateway, "POST", path, abuse_callers.service, body)
+    scheduled = path == "/api/v1/reconcile"  # the scheduler's endpoint, not a metering one
+    headers = abuse_callers.scheduler if scheduled else abuse_callers.service
+    response = send(gateway, "POST", path, headers, body)
     assert response.status_code == 400, response.text
     assert field in response.json()["error"]["details"]["fields"]
 

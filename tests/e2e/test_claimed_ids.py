@@ -84,7 +84,7 @@ def test_one_event_id_sent_for_two_users_at_once_is_charged_to_one_only(
         a, b = funded(gateway_ledger), funded(gateway_ledger)
         event_id = f"evt-{uuid.uuid4().hex}"
 
-        def charge(uid: str) -> Callable[[], requests.Response]:
+        def charge(uid: str, event_id: str = event_id) -> Callable[[], requests.Response]:
             body = {"user_id": uid, "service": "chat", "amount": 100, "event_id": event_id}
             return lambda: post(gateway, "/api/v1/usage", metering, body)
 
@@ -130,7 +130,7 @@ def test_one_hold_id_placed_for_two_users_at_once_holds_one_and_it_can_be_releas
         a, b = funded(gateway_ledger), funded(gateway_ledger)
         hold_id = f"hold-{uuid.uuid4().hex}"
 
-        def place(uid: str) -> Callable[[], requests.Response]:
+        def place(uid: str, hold_id: str = hold_id) -> Callable[[], requests.Response]:
             body = {"user_id": uid, "service": "ai", "amount": 100, "hold_id": hold_id}
             return lambda: post(gateway, "/api/v1/holds", metering, body)
 
