@@ -36,7 +36,7 @@ class AppliedButAnsweredAlreadyExists:
             answer = commit(**kwargs)  # it empties the batch's writes
             if writes_entries and self.faults_left:
                 self.faults_left -= 1
-                raise gexc.AlreadyExists("Document already exists (the retried commit)")
+                raise gexc.AlreadyExists("the retried commit")  # type: ignore[no-untyped-call]
             return answer
 
         batch.commit = applied_then_refused
@@ -46,7 +46,7 @@ class AppliedButAnsweredAlreadyExists:
 def test_an_admin_grant_without_a_key_is_applied_once_when_its_commit_is_retried(
     firestore_client: Any,
 ) -> None:
-    faulty = AppliedButAnsweredAlreadyExists(firestore_client)
+    faulty: Any = AppliedButAnsweredAlreadyExists(firestore_client)
     ledger = FirestoreLedger(faulty, sleep=lambda _: None)
 
     change = change_credits(ledger, "admin-1", "grantee", amount=500, reason="goodwill",
