@@ -2,8 +2,9 @@
 
 Runs against a gateway (the given one, or a stack of its own) once per auth kind of the registry,
 each pass over that kind's operations with a valid credential of that kind: a Firebase user's ID
-token for user endpoints, a user with the ``admin`` claim for admin endpoints, an allow-listed
-service account's ID token for service endpoints, and nothing for health and webhooks. Checks that
+token for user endpoints, a user with the ``admin`` claim for admin endpoints, the metering or the
+scheduler account's ID token for the service endpoints of that role, and nothing for health and
+webhooks. Checks that
 nothing answers 5xx and that every response matches the OpenAPI document, then audits the ledger
 invariants of every account the run touched.
 """
@@ -23,6 +24,7 @@ import requests
 
 from functions.openapi import operation_id
 from functions.registry import HTTP_FUNCTIONS, Auth
+from shared.auth import ServiceRole
 
 CHECKS = ",".join([
     "not_a_server_error",
@@ -40,10 +42,11 @@ class Credentials:
 
     user: str
     admin: str
-    service: str
+    service: str  # the metering account
+    scheduler: str
 
-    def header(self, auth: Auth) -> str | None:
-        token = {Auth.USER: self.user, Auth.ADMIN: self.admin, Auth.SERVICE: self.service}.get(auth)
+    def header(self, pass_name: str) -> str | None:
+        token = getattr(self, pass_name, None)
         return None if token is None else f"Authorization: Bearer {token}"
 
 
@@ -73,29 +76,35 @@ def admin_token(auth_host: str, project_id: str) -> str:
     return _auth_rest(auth_host, "signInWithPassword", email)
 
 
-def service_token(key_path: Path) -> str:
+def service_token(key_path: Path, email: str) -> str:
     from devstack.service_tokens import ServiceTokenIssuer
-    from devstack.stack import METERING_SERVICE_EMAIL
 
     issuer = ServiceTokenIssuer.load(key_path)
-    return issuer.mint(METERING_SERVICE_EMAIL, os.environ["SERVICE_AUDIENCE"])
+    return issuer.mint(email, os.environ["SERVICE_AUDIENCE"])
 
 
-def operation_ids(kinds: tuple[Auth, ...]) -> list[str]:
-    return [operation_id(f, m) for f in HTTP_FUNCTIONS if f.auth in kinds for m in f.methods]
+def operation_ids(kinds: tuple[Auth, ...], role: ServiceRole | None = None) -> list[str]:
+    return [
+        operation_id(f, m)
+        for f in HTTP_FUNCTIONS
+        if f.auth in kinds and f.role is role
+        for m in f.methods
+    ]
 
 
-# One pass per credential; health and webhooks share the pass without one.
-PASSES: dict[str, tuple[Auth, ...]] = {
-    "user": (Auth.USER,),
-    "admin": (Auth.ADMIN,),
-    "service": (Auth.SERVICE,),
-    "public": (Auth.NONE, Auth.WEBHOOK),
+# One pass per credential; health and webhooks share the pass without one. Service endpoints
+# answer to their role's accounts only, so each role has its pass.
+PASSES: dict[str, tuple[tuple[Auth, ...], ServiceRole | None]] = {
+    "user": ((Auth.USER,), None),
+    "admin": ((Auth.ADMIN,), None),
+    "service": ((Auth.SERVICE,), ServiceRole.METERING),
+    "scheduler": ((Auth.SERVICE,), ServiceRole.SCHEDULER),
+    "public": ((Auth.NONE, Auth.WEBHOOK), None),
 }
 
 
 def run_pass(gateway: str, name: str, header: str | None, max_examples: int, seed: int) -> int:
-    ids = operation_ids(PASSES[name])
+    ids = operation_ids(*PASSES[name])
     schemathesis = str(Path(sys.executable).parent / "schemathesis")
     command = [
         schemathesis, "run", f"{gateway}/api/v1/openapi.json", "--url", gateway,
@@ -116,12 +125,17 @@ def fuzz(gateway: str, max_examples: int, seed: int, service_key: Path) -> int:
     """Run one schemathesis pass per auth kind against ``gateway``, then audit the ledger."""
     auth_host = os.environ["FIREBASE_AUTH_EMULATOR_HOST"]
     project_id = os.environ["FIREBASE_PROJECT_ID"]
+    from devstack.stack import METERING_SERVICE_EMAIL, SCHEDULER_SERVICE_EMAIL
+
     credentials = Credentials(
-        user_token(auth_host), admin_token(auth_host, project_id), service_token(service_key)
+        user_token(auth_host),
+        admin_token(auth_host, project_id),
+        service_token(service_key, METERING_SERVICE_EMAIL),
+        service_token(service_key, SCHEDULER_SERVICE_EMAIL),
     )
     codes = {
-        name: run_pass(gateway, name, credentials.header(kinds[0]), max_examples, seed)
-        for name, kinds in PASSES.items()
+        name: run_pass(gateway, name, credentials.header(name), max_examples, seed)
+        for name in PASSES
     }
     from google.cloud import firestore
 

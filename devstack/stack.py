@@ -30,7 +30,11 @@ NODE_BIN = EMULATORS / "node_modules" / ".bin"
 DEFAULT_PROJECT = "demo-billing"
 # Service accounts the local stack allows on service endpoints (usage, holds, the scheduler).
 METERING_SERVICE_EMAIL = "metering@demo-billing.iam.gserviceaccount.com"
+# A second metering account, reporting only as the service named after it ("reports").
+REPORTS_SERVICE_EMAIL = "reports@demo-billing.iam.gserviceaccount.com"
 SCHEDULER_SERVICE_EMAIL = "scheduler@demo-billing.iam.gserviceaccount.com"
+# The `service` names the local metering account reports as (dev, tests, benchmarks).
+METERING_SERVICES = ["ai", "chat", "search", "bench", "chaos", "faults"]
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,11 @@ class Stack:
             "EVENT_SERVICE_URL": self.events_url,
             "EVENT_SERVICE_SECRET": self.event_service_secret,
             "SERVICE_AUDIENCE": self.service_audience,
-            "SERVICE_ALLOWED_EMAILS": f"{METERING_SERVICE_EMAIL},{SCHEDULER_SERVICE_EMAIL}",
+            # Least privilege: metering accounts report usage and hold credits as the services
+            # SERVICE_NAMES lists (reports@ as "reports"); the scheduler expires and reconciles.
+            "METERING_SERVICE_ACCOUNTS": f"{METERING_SERVICE_EMAIL},{REPORTS_SERVICE_EMAIL}",
+            "SCHEDULER_SERVICE_ACCOUNTS": SCHEDULER_SERVICE_EMAIL,
+            "SERVICE_NAMES": json.dumps({METERING_SERVICE_EMAIL: METERING_SERVICES}),
             "SERVICE_CERTS_URL": f"{self.service_certs_url}",
             "PUSH_SENDER": "log",  # no FCM from local runs: pushes are logged
         }

@@ -43,6 +43,7 @@ class EmptyBody(BaseModel):
 @endpoint(body=HoldBody)
 def holds_place(call: Call) -> Reply:
     body = call.body(HoldBody)
+    call.service.require_service(body.service)
     settings = call.services.settings
     ttl = body.expires_in or settings.hold_default_ttl_seconds
     if ttl > settings.hold_max_ttl_seconds:
@@ -70,6 +71,7 @@ def holds_capture(call: Call) -> Reply:
         amount=amount,
         now=_now(),
         actor=call.service.email,
+        services=call.service.services,
     )
     return Reply(hold.to_json())
 
@@ -82,8 +84,9 @@ def holds_release(call: Call) -> Reply:
         call.services.ledger,
         call.services.holds,
         call.path_param("hold_id"),
-        _now(),
-        call.service.email,
+        now=_now(),
+        actor=call.service.email,
+        services=call.service.services,
     )
     return Reply(hold.to_json())
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar, overload
 import flask
 from pydantic import BaseModel, ValidationError
 
-from functions.registry import Auth, http_function
+from functions.registry import Auth, HttpFunction, http_function
 from shared.auth import Caller, ServiceCaller
 from shared.bootstrap import Services, services
 from shared.errors import (
@@ -191,7 +191,7 @@ def _endpoint(handler: Handler, contract: Contract) -> Function:
                 raise MethodNotAllowed(
                     f"{request.method} is not allowed here", {"allowed": list(spec.methods)}
                 )
-            caller = _authenticate(request, svc, spec.auth)
+            caller = _authenticate(request, svc, spec)
             call = Call(request, svc, caller, _path_params(spec.paths, request.path))
             key = request.headers.get(KEY_HEADER)
             if key is not None and request.method in MUTATING and spec.auth in IDEMPOTENT_AUTH:
@@ -276,7 +276,8 @@ def json_response(reply: Reply) -> flask.Response:
     return response
 
 
-def _authenticate(request: flask.Request, svc: Services, auth: Auth) -> Caller | None:
+def _authenticate(request: flask.Request, svc: Services, spec: HttpFunction) -> Caller | None:
+    auth = spec.auth
     if auth not in (Auth.USER, Auth.ADMIN, Auth.SERVICE):
         return None
     header = request.headers.get("Authorization", "")
@@ -285,7 +286,9 @@ def _authenticate(request: flask.Request, svc: Services, auth: Auth) -> Caller |
         kind = "service ID token" if auth is Auth.SERVICE else "Firebase ID token"
         raise Unauthenticated(f"Authorization: Bearer <{kind}> is required")
     if auth is Auth.SERVICE:
-        return svc.service_verifier.verify(token.strip())
+        if spec.role is None:
+            raise AssertionError(f"{spec.name}: a service endpoint names its role")
+        return svc.service_access.admit(svc.service_verifier.verify(token.strip()), spec.role)
     caller = svc.token_verifier.verify(token.strip())
     if auth is Auth.ADMIN:
         caller.require_admin()

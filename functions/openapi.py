@@ -123,6 +123,9 @@ def _operation(
         "parameters": parameters,
         "responses": responses,
     }
+    if function.role is not None:
+        allow_list = f"{function.role.value.upper()}_SERVICE_ACCOUNTS"
+        operation["description"] = f"Callers: the service accounts on {allow_list}."
     if method in ("POST", "PATCH", "PUT") and contract.body is not None:
         operation["requestBody"] = {
             "required": True,
@@ -170,7 +173,8 @@ def build_document(version: str) -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
-                    "description": "Google-signed OIDC ID token of an allow-listed service account",
+                    "description": "Google-signed OIDC ID token of a service account on the "
+                    "endpoint's allow-list (metering or scheduler)",
                 },
             },
         },

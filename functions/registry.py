@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from shared.auth import ServiceRole
+
 
 class Auth(StrEnum):
     NONE = "none"  # health
     USER = "user"  # Firebase ID token
     ADMIN = "admin"  # Firebase ID token with the custom claim admin: true
-    SERVICE = "service"  # Google-signed OIDC token of an allow-listed service account
+    SERVICE = "service"  # Google-signed OIDC token of an account on the role's allow-list
     WEBHOOK = "webhook"  # the provider's signature only
 
 
@@ -30,6 +32,7 @@ class HttpFunction:
     auth: Auth
     summary: str
     aliases: tuple[str, ...] = ()  # further public paths served by the same function
+    role: ServiceRole | None = None  # Auth.SERVICE only: whose allow-list admits the caller
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -264,6 +267,7 @@ USAGE: tuple[HttpFunction, ...] = (
         ("POST",),
         Auth.SERVICE,
         "Charge one usage event, exactly once per (service, event_id)",
+        role=ServiceRole.METERING,
     ),
     HttpFunction(
         "usage_batch",
@@ -272,6 +276,7 @@ USAGE: tuple[HttpFunction, ...] = (
         ("POST",),
         Auth.SERVICE,
         "Charge up to 100 usage events, with a result per event",
+        role=ServiceRole.METERING,
     ),
 )
 
@@ -283,6 +288,7 @@ HOLDS: tuple[HttpFunction, ...] = (
         ("POST",),
         Auth.SERVICE,
         "Reserve credits (available drops, balance does not)",
+        role=ServiceRole.METERING,
     ),
     HttpFunction(
         "holds_capture",
@@ -291,6 +297,7 @@ HOLDS: tuple[HttpFunction, ...] = (
         ("POST",),
         Auth.SERVICE,
         "Capture all or part of a hold; the rest is released",
+        role=ServiceRole.METERING,
     ),
     HttpFunction(
         "holds_release",
@@ -299,6 +306,7 @@ HOLDS: tuple[HttpFunction, ...] = (
         ("POST",),
         Auth.SERVICE,
         "Release a hold",
+        role=ServiceRole.METERING,
     ),
     HttpFunction(
         "holds_expire",
@@ -307,6 +315,7 @@ HOLDS: tuple[HttpFunction, ...] = (
         ("POST",),
         Auth.SERVICE,
         "Release holds past their expiry (Cloud Scheduler calls it; see SCHEDULED_JOBS)",
+        role=ServiceRole.SCHEDULER,
     ),
 )
 
@@ -319,6 +328,7 @@ RECONCILIATION: tuple[HttpFunction, ...] = (
         ("POST",),
         Auth.SERVICE,
         "Settle credit orders and payments left open past the reconcile age, asking the provider",
+        role=ServiceRole.SCHEDULER,
     ),
 )
 
@@ -395,8 +405,8 @@ TRIGGER_FUNCTIONS: tuple[TriggerFunction, ...] = LEDGER_TRIGGERS + OUTBOX_TRIGGE
 class ScheduledJob:
     """A Cloud Scheduler job calling a registered HTTP function with an OIDC token.
 
-    The function is an ordinary ``Auth.SERVICE`` endpoint: the scheduler's service account must
-    be on the service allow-list, and the token's audience is this service.
+    The function is an ``Auth.SERVICE`` endpoint of ``ServiceRole.SCHEDULER``: the scheduler's
+    service account must be on SCHEDULER_SERVICE_ACCOUNTS, and the token's audience is this service.
     """
 
     function: str  # an HttpFunction's name

@@ -43,13 +43,17 @@ class UsageBatchBody(BaseModel):
 
 @endpoint(body=UsageBody)
 def usage_record(call: Call) -> Reply:
-    charge = record_usage(call.services.ledger, call.body(UsageBody).event(), call.service.email)
+    event = call.body(UsageBody).event()
+    call.service.require_service(event.service)
+    charge = record_usage(call.services.ledger, event, call.service.email)
     return Reply(charge.to_json(), 201)  # a repeat answers the same, marked "replayed"
 
 
 @endpoint(body=UsageBatchBody)
 def usage_batch(call: Call) -> Reply:
     events = [body.event() for body in call.body(UsageBatchBody).events]
+    for event in events:  # one event the caller may not report refuses the whole batch
+        call.service.require_service(event.service)
     outcomes = record_usage_batch(call.services.ledger, events, call.service.email)
     data = [outcome.to_json() for outcome in outcomes]
     failed = sum(1 for outcome in outcomes if outcome.error is not None)

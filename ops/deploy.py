@@ -42,6 +42,7 @@ from ops.settings_reach import (
     settings_read_by_http_function,
     settings_read_by_module,
 )
+from shared.auth import ServiceRole
 
 RUNTIME = "python311"
 CONFIG_DIR = ROOT / "deploy"
@@ -73,13 +74,9 @@ def function_url(config: DeployConfig, function: str) -> str:
     return f"https://{config.region}-{config.project}.cloudfunctions.net/{function}"
 
 
-def scheduled_functions() -> frozenset[str]:
-    return frozenset(job.function for job in SCHEDULED_JOBS)
-
-
 def invokers(config: DeployConfig, function: HttpFunction) -> tuple[str, ...]:
-    """Who may call a private endpoint: the scheduler its jobs, the metering accounts the rest."""
-    if function.name in scheduled_functions():
+    """Who may call a private endpoint: the accounts of its role (the registry says which)."""
+    if function.role is ServiceRole.SCHEDULER:
         return (config.scheduler_account,)
     return config.metering_accounts
 
@@ -97,10 +94,12 @@ def settings_of(
 
 
 def _allow_lists(config: DeployConfig, names: set[str]) -> dict[str, str]:
-    # The service's own allow-list (checked in code) matches the IAM invokers.
-    if "SERVICE_ALLOWED_EMAILS" not in names:
-        return {}
-    return {"SERVICE_ALLOWED_EMAILS": ",".join(config.service_accounts)}
+    # The service's own allow-lists (checked in code) are the IAM invokers of each role.
+    lists = {
+        "METERING_SERVICE_ACCOUNTS": ",".join(config.metering_accounts),
+        "SCHEDULER_SERVICE_ACCOUNTS": config.scheduler_account,
+    }
+    return {name: value for name, value in lists.items() if name in names}
 
 
 def _yaml(env: dict[str, str]) -> str:

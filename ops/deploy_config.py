@@ -28,6 +28,8 @@ LOCAL_ONLY = frozenset(
         "firebase_project_id",  # set from `project`, never by hand
     }
 )
+# Settings the plan derives from [service_accounts], so IAM and the code's lists never differ.
+FROM_SERVICE_ACCOUNTS = frozenset({"metering_service_accounts", "scheduler_service_accounts"})
 # Without these a deployed function cannot do its job (every service token refused, Checkout
 # without a key, notifications pending forever), so a configuration must give them.
 REQUIRED_IN_PRODUCTION = frozenset(
@@ -139,6 +141,8 @@ def _plain_settings(table: object, problems: list[str]) -> dict[str, str]:
             )
         elif field_name in LOCAL_ONLY:
             problems.append(f"settings.{key}: local development only")
+        elif field_name in FROM_SERVICE_ACCOUNTS:
+            problems.append(f"settings.{key}: set by [service_accounts]")
         elif not isinstance(value, str | int | bool):
             problems.append(f"settings.{key}: must be a string, integer or boolean")
         else:

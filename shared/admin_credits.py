@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from dataclasses import dataclass
 
-from shared.errors import invalid_field
-from shared.ledger import EntryType, LedgerEntry, LedgerStore, Posting, require_user_id
+from shared.errors import IdempotencyKeyReused, invalid_field
+from shared.ledger import (
+    EntryType,
+    IdClaim,
+    IdClaimed,
+    LedgerEntry,
+    LedgerStore,
+    Posting,
+    require_user_id,
+)
 
 MAX_ADMIN_AMOUNT = 100_000_000  # credit units (₹10,00,000): a typo guard, not a policy
 MAX_REASON_LENGTH = 500
@@ -43,7 +53,8 @@ def change_credits(
     """Grant (amount > 0) or adjust (signed, non-zero) a user's credits on an admin's word.
 
     A negative adjustment cannot take the balance below what is available (402): it corrects
-    mistakes, it does not create debt. ``request_key`` (the Idempotency-Key) makes it once-only.
+    mistakes, it does not create debt. ``request_key`` (the Idempotency-Key) makes it once-only:
+    the key is claimed for this endpoint, user and body, and any other use of it is a 422.
     """
     require_user_id(user_id)
     if adjust and amount == 0:
@@ -63,6 +74,20 @@ def change_credits(
         actor=admin_uid,
         source={"admin": admin_uid, "reason": reason},
     )
-    effect_key = f"admin:{admin_uid}:{request_key}" if request_key else None
-    result = ledger.append(user_id, [posting], effect_key=effect_key)
+    kind = entry_type.value
+    # Without a key the change still gets one of its own, before its first attempt: a commit
+    # the Firestore client retries after an internal error then replays instead of applying twice.
+    once = request_key or f"auto-{uuid.uuid4().hex}"
+    claim = None
+    if request_key:
+        terms = f"{kind}:{hashlib.sha256(reason.encode()).hexdigest()}"
+        claim = IdClaim(f"admin:{admin_uid}:{request_key}", user_id, amount, admin_uid, terms)
+    try:
+        result = ledger.append(
+            user_id, [posting], effect_key=f"admin:{kind}:{admin_uid}:{user_id}:{once}", claim=claim
+        )
+    except IdClaimed as claimed:
+        raise IdempotencyKeyReused(
+            "Idempotency-Key was already used for another endpoint, user or body"
+        ) from claimed
     return AdminChange(result.entries[-1], result.replayed)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from shared.errors import Forbidden
@@ -33,13 +34,34 @@ class TokenVerifier(ABC):
     def verify(self, token: str) -> Caller: ...
 
 
+class ServiceRole(StrEnum):
+    """Which allow-list a service endpoint answers to (least privilege per endpoint)."""
+
+    METERING = "metering"  # usage and holds: the services that spend users' credits
+    SCHEDULER = "scheduler"  # hold expiry and reconciliation: Cloud Scheduler's account
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceCaller(Caller):
-    """A verified service account calling service-to-service; ``uid`` is its email."""
+    """A verified service account calling service-to-service; ``uid`` is its email.
+
+    ``services`` are the ``service`` names it may report usage and hold credits as.
+    """
+
+    services: frozenset[str] = frozenset()
 
     @property
     def email(self) -> str:
         return self.uid
+
+    def may_act_as(self, service: str) -> bool:
+        return service in self.services
+
+    def require_service(self, service: str) -> None:
+        if not self.may_act_as(service):
+            raise Forbidden(
+                "this service account may not act as this service", {"service": service}
+            )
 
 
 class ServiceTokenVerifier(ABC):
@@ -58,3 +80,45 @@ def require_allowed_service(email: object, allowed: frozenset[str]) -> str:
     if not isinstance(email, str) or email.lower() not in allowed:
         raise Forbidden("this service account may not call this service")
     return email.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAccess:
+    """Which accounts may call which service endpoints, and as which services they report.
+
+    A metering account reports as the services ``names`` lists for it; one not listed reports
+    only as the service named by its account id (``ai@p.iam.gserviceaccount.com`` is ``ai``).
+    """
+
+    metering: frozenset[str]
+    scheduler: frozenset[str]
+    names: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(
+        cls, metering: str, scheduler: str, names: Mapping[str, Iterable[str]]
+    ) -> ServiceAccess:
+        """Build from comma-separated allow-lists and the account -> service names mapping."""
+        return cls(
+            _emails(metering),
+            _emails(scheduler),
+            {email.strip().lower(): frozenset(listed) for email, listed in names.items()},
+        )
+
+    @property
+    def accounts(self) -> frozenset[str]:
+        return self.metering | self.scheduler
+
+    def admit(self, caller: ServiceCaller, role: ServiceRole) -> ServiceCaller:
+        """Return ``caller`` with its service names if ``role``'s allow-list has it; else 403."""
+        allowed = self.metering if role is ServiceRole.METERING else self.scheduler
+        if caller.email not in allowed:
+            raise Forbidden("this service account may not call this endpoint")
+        if role is not ServiceRole.METERING:
+            return caller
+        services = self.names.get(caller.email, frozenset({caller.email.partition("@")[0]}))
+        return replace(caller, services=services)
+
+
+def _emails(listed: str) -> frozenset[str]:
+    return frozenset(e.strip().lower() for e in listed.split(",") if e.strip())

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from shared.adapters.razorpay_gateway import RazorpayGateway
     from shared.adapters.stripe_checkout import StripeCreditCheckout
     from shared.alerts import AlertStore, PushSender
-    from shared.auth import ServiceTokenVerifier, TokenVerifier
+    from shared.auth import ServiceAccess, ServiceTokenVerifier, TokenVerifier
     from shared.balances import ProjectionStore
     from shared.devices import DeviceStore
     from shared.holds import HoldStore
@@ -244,12 +244,22 @@ class Services:
         )
 
     @cached_property
+    def service_access(self) -> ServiceAccess:
+        from shared.auth import ServiceAccess
+
+        s = self.settings
+        return ServiceAccess.from_settings(
+            s.metering_service_accounts, s.scheduler_service_accounts, s.service_names
+        )
+
+    @cached_property
     def service_verifier(self) -> ServiceTokenVerifier:
         from shared.adapters.service_identity import GoogleServiceTokenVerifier
 
+        # Any allow-listed account passes here; each endpoint then admits its own role only.
         return GoogleServiceTokenVerifier(
             self.settings.service_audience,
-            self.settings.service_emails,
+            self.service_access.accounts,
             self.settings.service_certs_url,
         )
 

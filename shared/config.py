@@ -69,10 +69,16 @@ class Settings(BaseModel):
     # Seconds a Firestore call may take before the request answers 503.
     firestore_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    # Service identity (usage and holds): Google-signed OIDC ID tokens of allow-listed accounts.
-    # Empty audience or allow-list refuses every service token (fail closed).
+    # Service identity: Google-signed OIDC ID tokens of allow-listed accounts, one allow-list per
+    # kind of endpoint (comma-separated emails): metering for usage and holds, scheduler for hold
+    # expiry and reconciliation. SERVICE_NAMES (JSON) lists the `service` values each metering
+    # account may send, e.g. '{"metering@p.iam.gserviceaccount.com": ["ai", "search"]}'; an
+    # account not listed may send only its own account id ("ai" for ai@p.iam...). Empty audience
+    # or allow-list refuses every service token there (fail closed).
     service_audience: str = ""
-    service_allowed_emails: str = ""  # comma-separated service account emails
+    metering_service_accounts: str = ""
+    scheduler_service_accounts: str = ""
+    service_names: dict[str, list[str]] = Field(default_factory=dict)
     service_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
 
     # Low-balance pushes: "fcm" sends through Firebase Cloud Messaging, "log" only logs (local).
@@ -101,12 +107,6 @@ class Settings(BaseModel):
             if not rate.is_finite() or rate <= 0:
                 raise ValueError(f"{code}: the rate must be a positive number")
         return lowered
-
-    @property
-    def service_emails(self) -> frozenset[str]:
-        return frozenset(
-            e.strip().lower() for e in self.service_allowed_emails.split(",") if e.strip()
-        )
 
     # Per-user fixed-window rate limits: credit purchases, checkout verification, card payments
     # (card testing), usage summaries and device registrations (each costs reads or a provider).

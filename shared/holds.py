@@ -14,6 +14,7 @@ them (the same outcome again is a replay; a different one is a 409).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -23,6 +24,8 @@ from shared.ids import require_document_id
 from shared.ledger import (
     DocumentWrite,
     EntryType,
+    IdClaim,
+    IdClaimed,
     LedgerEntry,
     LedgerStore,
     Posting,
@@ -134,12 +137,18 @@ def place_hold(
         actor=actor,
         source={"hold_id": request.hold_id},
     )
-    result = ledger.append(
-        request.user_id,
-        [posting],
-        effect_key=f"hold:{request.hold_id}:place",
-        side_writes=[DocumentWrite(HOLDS, request.hold_id, hold.to_document(), merge=False)],
-    )
+    # Hold ids are global (holds/{hold_id}): claim the id for this account before placing it.
+    claim = IdClaim(f"hold:{request.hold_id}", request.user_id, request.amount, actor, hold.service)
+    try:
+        result = ledger.append(
+            request.user_id,
+            [posting],
+            effect_key=f"hold:{request.hold_id}:place",
+            side_writes=[DocumentWrite(HOLDS, request.hold_id, hold.to_document(), merge=False)],
+            claim=claim,
+        )
+    except IdClaimed as claimed:
+        raise _hold_id_taken(request.hold_id) from claimed
     if not result.replayed:
         return hold
     # A repeat: answer with the hold as first placed (its expiry stands), if it is the same hold.
@@ -149,8 +158,12 @@ def place_hold(
         request.service,
         request.amount,
     ) or result.entries[0].user_id != request.user_id:
-        raise Conflict("hold_id is already used for another hold", {"hold_id": request.hold_id})
+        raise _hold_id_taken(request.hold_id)
     return placed
+
+
+def _hold_id_taken(hold_id: str) -> Conflict:
+    return Conflict("hold_id is already used for another hold", {"hold_id": hold_id})
 
 
 def capture_hold(
@@ -161,9 +174,13 @@ def capture_hold(
     amount: int | None,
     now: datetime,
     actor: str,
+    services: Collection[str],
 ) -> Hold:
-    """Capture ``amount`` (default all) of a held hold and release the rest."""
-    hold = _find(holds, hold_id)
+    """Capture ``amount`` (default all) of a held hold and release the rest.
+
+    ``services`` are those the caller acts as: another service's hold is not found.
+    """
+    hold = _find(holds, hold_id, services)
     captured = hold.amount if amount is None else amount
     if isinstance(captured, bool) or not 1 <= captured <= hold.amount:
         raise invalid_field("amount", f"must be between 1 and the held {hold.amount}")
@@ -174,10 +191,17 @@ def capture_hold(
 
 
 def release_hold(
-    ledger: LedgerStore, holds: HoldStore, hold_id: str, now: datetime, actor: str
+    ledger: LedgerStore,
+    holds: HoldStore,
+    hold_id: str,
+    *,
+    now: datetime,
+    actor: str,
+    services: Collection[str],
 ) -> Hold:
-    """Release every credit of a held hold."""
-    return _settle(ledger, _find(holds, hold_id), HoldStatus.RELEASED, now=now, actor=actor)
+    """Release every credit of a held hold of one of ``services``."""
+    hold = _find(holds, hold_id, services)
+    return _settle(ledger, hold, HoldStatus.RELEASED, now=now, actor=actor)
 
 
 def expire_due_holds(ledger: LedgerStore, holds: HoldStore, now: datetime, limit: int = 100) -> int:
@@ -261,8 +285,9 @@ def _from_settlement(hold: Hold, entries: list[LedgerEntry]) -> Hold:
     return replace(hold, status=outcome, captured=captured, settled_at=entries[0].created_at)
 
 
-def _find(holds: HoldStore, hold_id: str) -> Hold:
+def _find(holds: HoldStore, hold_id: str, services: Collection[str]) -> Hold:
     hold = holds.get(require_document_id(hold_id, "hold_id"))
-    if hold is None:
+    # A hold belongs to the service that placed it; to any other it does not exist.
+    if hold is None or hold.service not in services:
         raise NotFound("no such hold", {"hold_id": hold_id})
     return hold

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from shared.errors import InsufficientCredits
+from shared.errors import BillingError, Conflict, InsufficientCredits
 from shared.ids import require_document_id
 
 SEQ_DIGITS = 10
@@ -246,19 +246,51 @@ class HistoryPage:
 
 
 @dataclass(frozen=True, slots=True)
+class IdClaim:
+    """A caller's id that is unique across accounts (usage event, hold, admin key) and its use.
+
+    The effect key guards one account only; the claim, created before the ledger commit and
+    never changed, ties the id to one account, amount, caller and ``terms`` (anything else
+    that must be the same on a repeat, e.g. the endpoint).
+    """
+
+    key: str
+    account: str
+    amount: int
+    caller: str
+    terms: str = ""
+
+    def same_use(self, other: IdClaim) -> bool:
+        return (self.account, self.amount, self.caller, self.terms) == (
+            other.account,
+            other.amount,
+            other.caller,
+            other.terms,
+        )
+
+
+class IdClaimed(Conflict):
+    """The id is claimed for another account, amount or caller; says nothing of which."""
+
+    def __init__(self) -> None:
+        super().__init__("this id is already used for another account, amount or caller")
+
+
+@dataclass(frozen=True, slots=True)
 class EffectRequest:
     """One external effect to apply at most once: its postings, under its effect key."""
 
     postings: Sequence[Posting]
     effect_key: str | None = None
+    claim: IdClaim | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class EffectOutcome:
-    """What became of one effect of a batch: applied or replayed, or refused for credits."""
+    """What became of one effect of a batch: applied or replayed, or refused (credits, claim)."""
 
     result: AppendResult | None = None
-    error: InsufficientCredits | None = None
+    error: BillingError | None = None
 
 
 # One commit holds each effect's entries and effect record plus the head pointer: well under
@@ -271,17 +303,24 @@ def plan_effects(
     requests: Sequence[EffectRequest],
     replays: Mapping[str, list[LedgerEntry]],
     now: datetime,
+    claims: Mapping[str, IdClaim] | None = None,
 ) -> tuple[list[EffectOutcome], list[AppendResult]]:
     """Decide, in order, what each effect does after ``head``; return outcomes and new results.
 
-    An effect already applied (in ``replays``, or earlier in this batch) is replayed; one the
-    account cannot afford is refused alone; the others are numbered one after another.
+    An effect whose id is claimed (in ``claims``) for another use is refused, before anything
+    else, so that no other account's entries reach its caller; an effect already applied (in
+    ``replays``, or earlier in this batch) is replayed; one the account cannot afford is refused
+    alone; the others are numbered one after another.
     """
     outcomes: list[EffectOutcome] = []
     fresh: list[AppendResult] = []
     applied: dict[str, list[LedgerEntry]] = {}
     current = head
     for request in requests:
+        claimed = (claims or {}).get(request.claim.key) if request.claim else None
+        if request.claim and claimed and not claimed.same_use(request.claim):
+            outcomes.append(EffectOutcome(error=IdClaimed()))
+            continue
         key = request.effect_key
         earlier = (replays.get(key) or applied.get(key)) if key else None
         if earlier:
@@ -301,6 +340,22 @@ def plan_effects(
     return outcomes, fresh
 
 
+def claims_to_make(
+    requests: Sequence[EffectRequest],
+    outcomes: Sequence[EffectOutcome],
+    claims: Mapping[str, IdClaim],
+) -> list[IdClaim]:
+    """Return the claims the newly applied effects need and that are not stored yet."""
+    return [
+        request.claim
+        for request, outcome in zip(requests, outcomes, strict=True)
+        if request.claim is not None
+        and request.claim.key not in claims
+        and outcome.result is not None
+        and not outcome.result.replayed
+    ]
+
+
 class LedgerStore(ABC):
     """Port: where ledger entries are kept."""
 
@@ -318,10 +373,13 @@ class LedgerStore(ABC):
         postings: Sequence[Posting],
         effect_key: str | None = None,
         side_writes: Sequence[DocumentWrite] = (),
+        claim: IdClaim | None = None,
     ) -> AppendResult:
         """Append ``postings`` as the account's next entries, at most once per ``effect_key``.
 
         ``side_writes`` are committed atomically with the entries, and only if they are new.
+        ``claim`` is created (once) before the entries; a claim for another use raises
+        ``IdClaimed`` and writes nothing.
         """
 
     @abstractmethod

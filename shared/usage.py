@@ -1,7 +1,8 @@
 """Usage reported by other services: each event is charged exactly once per (service, event_id).
 
-The ledger's effect key is the guard: ``usage:{service}:{event_id}``. A repeat of the same event
-gets the first answer back; a repeat with a different account or amount is a conflict.
+The ledger's effect key is the guard: ``usage:{service}:{event_id}``, claimed across accounts
+(see ``IdClaim``). A repeat of the same event gets the first answer back; a repeat with a
+different account, amount or caller is a conflict that says nothing of the first charge.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from shared.ledger import (
     EffectOutcome,
     EffectRequest,
     EntryType,
+    IdClaim,
+    IdClaimed,
     LedgerStore,
     Posting,
     require_user_id,
@@ -81,19 +84,37 @@ def _posting(event: UsageEvent, actor: str) -> Posting:
     )
 
 
+def _claim(event: UsageEvent, actor: str) -> IdClaim:
+    return IdClaim(event.effect_key, event.user_id, event.amount, actor)
+
+
+def _reused(event: UsageEvent) -> Conflict:
+    # Only the caller's own event id: the account it was charged to stays unsaid.
+    return Conflict(
+        "event_id was already used for a different account, amount or caller",
+        {"event_id": event.event_id},
+    )
+
+
 def _charge(event: UsageEvent, result: AppendResult) -> UsageCharge:
     entry = result.entries[0]
+    # Events charged before claims existed are guarded by their entries alone.
     if result.replayed and (entry.user_id != event.user_id or entry.amount != -event.amount):
-        raise Conflict(
-            "event_id was already used for a different account or amount",
-            {"event_id": event.event_id, "transaction_id": entry.id},
-        )
+        raise _reused(event)
     return UsageCharge(event.event_id, entry.id, entry.balance_after, result.replayed)
 
 
 def record_usage(ledger: LedgerStore, event: UsageEvent, actor: str) -> UsageCharge:
     """Deduct ``event.amount`` once; raise ``InsufficientCredits`` (nothing deducted) if short."""
-    result = ledger.append(event.user_id, [_posting(event, actor)], effect_key=event.effect_key)
+    try:
+        result = ledger.append(
+            event.user_id,
+            [_posting(event, actor)],
+            effect_key=event.effect_key,
+            claim=_claim(event, actor),
+        )
+    except IdClaimed as claimed:
+        raise _reused(event) from claimed
     return _charge(event, result)
 
 
@@ -136,7 +157,10 @@ def record_usage_batch(
     outcomes: dict[int, BatchOutcome] = {}
     for user_id, indexes in by_account.items():
         requests = [
-            EffectRequest([_posting(events[i], actor)], events[i].effect_key) for i in indexes
+            EffectRequest(
+                [_posting(events[i], actor)], events[i].effect_key, _claim(events[i], actor)
+            )
+            for i in indexes
         ]
         for index, outcome in zip(indexes, ledger.append_batch(user_id, requests), strict=True):
             outcomes[index] = _batch_outcome(events[index], outcome)
@@ -144,6 +168,8 @@ def record_usage_batch(
 
 
 def _batch_outcome(event: UsageEvent, outcome: EffectOutcome) -> BatchOutcome:
+    if isinstance(outcome.error, IdClaimed):
+        return BatchOutcome(event.event_id, error=_reused(event))
     if outcome.result is None:
         return BatchOutcome(event.event_id, error=outcome.error)
     try:

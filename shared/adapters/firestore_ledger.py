@@ -12,6 +12,11 @@ Commit layout, in this order (order matters on the emulator, which applies write
 4. set ``ledger_heads/{user_id}``: a pointer to the head, so the fast path reads head and effect in
    one round trip. It is a cache: a writer that loses a race re-reads the true head by query.
 
+Ids unique across accounts (a usage event, a hold, an admin key) are claimed before that commit,
+in a commit of their own: create ``id_claims/{sha256(key)}`` with the account, amount and caller.
+The claims are read with the head, so a repeat costs no extra round trip; a claim held for another
+use refuses the effect (``IdClaimed``) before any other account's entries are looked at.
+
 Entries and the head pointer carry the account's lifetime totals by type (``totals_after``), so
 the account view and the projection read them instead of aggregating the ledger. An account
 whose head predates them is summed once (``sums_by_type``) before its next entry is written.
@@ -45,10 +50,12 @@ from shared.ledger import (
     EffectRequest,
     EntryType,
     HistoryPage,
+    IdClaim,
     LedgerEntry,
     LedgerStore,
     Posting,
     Totals,
+    claims_to_make,
     effect_id,
     plan_effects,
 )
@@ -58,6 +65,7 @@ if TYPE_CHECKING:
 
 TRANSACTIONS = "credit_transactions"
 EFFECTS = "ledger_effects"
+CLAIMS = "id_claims"
 HEADS = "ledger_heads"
 
 # Firestore's limit on values in one "in" filter.
@@ -96,6 +104,22 @@ def totals_to_document(totals: Totals | None) -> dict[str, int] | None:
 def totals_from_document(data: Mapping[str, Any] | None) -> dict[EntryType, int] | None:
     """Decode stored totals; ``None`` (absent) marks data written before totals existed."""
     return None if data is None else {EntryType(t): int(n) for t, n in data.items()}
+
+
+def claim_to_document(claim: IdClaim) -> dict[str, Any]:
+    return {
+        "key": claim.key,
+        "account": claim.account,
+        "amount": claim.amount,
+        "caller": claim.caller,
+        "terms": claim.terms,
+    }
+
+
+def claim_from_document(data: Mapping[str, Any]) -> IdClaim:
+    return IdClaim(
+        data["key"], data["account"], int(data["amount"]), data["caller"], data.get("terms", "")
+    )
 
 
 def head_from_pointer(user_id: str, data: Mapping[str, Any]) -> AccountHead:
@@ -150,8 +174,9 @@ class FirestoreLedger(LedgerStore):
         postings: Sequence[Posting],
         effect_key: str | None = None,
         side_writes: Sequence[DocumentWrite] = (),
+        claim: IdClaim | None = None,
     ) -> AppendResult:
-        request = EffectRequest(postings, effect_key)
+        request = EffectRequest(postings, effect_key, claim)
         [outcome] = self._locked_apply(user_id, [request], side_writes)
         if outcome.error is not None:
             raise outcome.error
@@ -182,21 +207,26 @@ class FirestoreLedger(LedgerStore):
         side_writes: Sequence[DocumentWrite],
     ) -> list[EffectOutcome]:
         keys = sorted({r.effect_key for r in requests if r.effect_key})
+        claim_keys = sorted({r.claim.key for r in requests if r.claim})
         for attempt in range(self._max_attempts):
-            # First try: head pointer and effect records in one round trip. After a lost race
-            # the pointer may lag, so read the authoritative head and effects by query instead.
+            # First try: head pointer, effect records and claims in one round trip. After a lost
+            # race the pointer may lag, so read the authoritative head and effects by query.
             with _unavailable_on_outage():
                 if attempt == 0:
-                    head, replays = self._fast_read(user_id, keys)
+                    head, replays, claims = self._fast_read(user_id, keys, claim_keys)
                 else:
                     head, replays = self.head(user_id), self._effects_by_query(keys)
+                    claims = self._claims(claim_keys)
                 if head.totals is None:
                     head = replace(head, totals=self.sums_by_type(user_id, head.seq))
-            outcomes, fresh = plan_effects(head, requests, replays, self._clock())
+            outcomes, fresh = plan_effects(head, requests, replays, self._clock(), claims)
             if not fresh:
                 return outcomes  # all replayed or refused: nothing to write
             try:
                 with _unavailable_on_outage():
+                    # Claims first, in a commit of their own: the ledger commit keeps its single
+                    # precondition. A claim lost to another use shows up on the next read.
+                    self._create_claims(claims_to_make(requests, outcomes, claims))
                     self._commit(fresh, side_writes)
             except _RACE_LOST:
                 self.conflicts += 1
@@ -289,20 +319,41 @@ class FirestoreLedger(LedgerStore):
             return [entry_from_document(_data(d)) for d in query.stream(**self._rpc)]
 
     def _fast_read(
-        self, user_id: str, effect_keys: Sequence[str]
-    ) -> tuple[AccountHead, dict[str, list[LedgerEntry]]]:
+        self, user_id: str, effect_keys: Sequence[str], claim_keys: Sequence[str]
+    ) -> tuple[AccountHead, dict[str, list[LedgerEntry]], dict[str, IdClaim]]:
         refs = [self._db.collection(HEADS).document(user_id)]
         refs += [self._db.collection(EFFECTS).document(effect_id(k)) for k in effect_keys]
-        head, replays = AccountHead(user_id), {}
+        refs += [self._db.collection(CLAIMS).document(effect_id(k)) for k in claim_keys]
+        head, replays, claims = AccountHead(user_id), {}, {}
         for snapshot in self._db.get_all(refs, **self._rpc):
             if not snapshot.exists:
                 continue
             data = _data(snapshot)
-            if snapshot.reference.parent.id == HEADS:
+            collection = snapshot.reference.parent.id
+            if collection == HEADS:
                 head = head_from_pointer(user_id, data)
+            elif collection == CLAIMS:
+                claims[data["key"]] = claim_from_document(data)
             else:
                 replays[data["effect_key"]] = [entry_from_document(e) for e in data["entries"]]
-        return head, replays
+        return head, replays, claims
+
+    def _claims(self, claim_keys: Sequence[str]) -> dict[str, IdClaim]:
+        if not claim_keys:
+            return {}
+        refs = [self._db.collection(CLAIMS).document(effect_id(k)) for k in claim_keys]
+        found = [_data(s) for s in self._db.get_all(refs, **self._rpc) if s.exists]
+        return {data["key"]: claim_from_document(data) for data in found}
+
+    def _create_claims(self, claims: Sequence[IdClaim]) -> None:
+        """Create each claim, or fail whole if one exists (the emulator keeps those before it)."""
+        if not claims:
+            return
+        batch = self._db.batch()
+        for claim in claims:
+            ref = self._db.collection(CLAIMS).document(effect_id(claim.key))
+            batch.create(ref, claim_to_document(claim) | {"created_at": self._clock()})
+        batch.commit(**self._rpc)
 
     def _effects_by_query(self, effect_keys: Sequence[str]) -> dict[str, list[LedgerEntry]]:
         """Find applied effects from the entries themselves (authoritative, unlike the records)."""

@@ -10,9 +10,10 @@ from typing import Any
 import requests
 from pydantic import BaseModel
 
-from devstack.stack import METERING_SERVICE_EMAIL, Stack
+from devstack.stack import METERING_SERVICE_EMAIL, SCHEDULER_SERVICE_EMAIL, Stack
 from functions.http import MUTATING, Contract
 from functions.registry import HTTP_FUNCTIONS, Auth, HttpFunction
+from shared.auth import ServiceRole
 from tests.conftest import User, make_admin, sign_up
 
 MISSING_HOLD = "hold_missing_for_abuse"
@@ -73,19 +74,21 @@ def mutating_operations() -> list[Operation]:
 
 @dataclass(frozen=True)
 class Callers:
-    """A user who owns the account under test, an admin, and the metering service."""
+    """A user who owns the account under test, an admin, the metering service, the scheduler."""
 
     user: User
     admin: User
     service: Mapping[str, str]
+    scheduler: Mapping[str, str]
 
-    def headers(self, auth: Auth) -> dict[str, str]:
-        if auth is Auth.USER:
+    def headers(self, function: HttpFunction) -> dict[str, str]:
+        """What the function's rightful caller sends (each service endpoint has its own)."""
+        if function.auth is Auth.USER:
             return dict(self.user.headers)
-        if auth is Auth.ADMIN:
+        if function.auth is Auth.ADMIN:
             return dict(self.admin.headers)
-        if auth is Auth.SERVICE:
-            return dict(self.service)
+        if function.auth is Auth.SERVICE:
+            return dict(self.scheduler if function.role is ServiceRole.SCHEDULER else self.service)
         return {}
 
 
@@ -97,7 +100,12 @@ def service_headers_for(stack: Stack, email: str = METERING_SERVICE_EMAIL) -> di
 
 
 def new_callers(stack: Stack) -> Callers:
-    return Callers(sign_up(stack), make_admin(stack, sign_up(stack)), service_headers_for(stack))
+    return Callers(
+        sign_up(stack),
+        make_admin(stack, sign_up(stack)),
+        service_headers_for(stack),
+        service_headers_for(stack, SCHEDULER_SERVICE_EMAIL),
+    )
 
 
 def send(

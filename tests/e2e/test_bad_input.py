@@ -21,7 +21,7 @@ import requests
 
 from devstack.stack import Stack
 from functions.http import MAX_BODY_BYTES
-from functions.registry import Auth
+from functions.registry import http_function
 from shared.ids import DOCUMENT_ID_PATTERN
 from tests.conftest import User
 from tests.e2e.abuse import Callers, Operation, footprint, json_body_operations, send, table
@@ -176,7 +176,7 @@ def test_bad_input_is_a_4xx_naming_the_problem_and_writes_nothing(
 ) -> None:
     uid = abuse_callers.user.uid
     valid = filled(VALID_BODIES[op.id], uid)
-    headers = abuse_callers.headers(op.function.auth)
+    headers = abuse_callers.headers(op.function)
     before = footprint(stack_firestore, gateway_ledger, uid)
     rows: list[tuple[str, ...]] = []
     wrong: list[str] = []
@@ -201,7 +201,7 @@ def test_unicode_text_is_kept_and_ids_must_be_plain(
     """Letters and emoji are text like any other; ids and control characters are refused."""
     reason = "Gutschrift für Ärger ✓ 😀 مرحبا"
     uid = abuse_callers.user.uid
-    admin = abuse_callers.headers(Auth.ADMIN)
+    admin = dict(abuse_callers.admin.headers)
     granted = send(gateway, "POST", "/api/v1/admin/credits/grant", admin,
                    {"user_id": uid, "amount": 100, "reason": reason})  # fmt: skip
     assert granted.status_code == 201, granted.text
@@ -228,7 +228,9 @@ def test_durations_no_clock_can_hold_are_400(
     gateway: str, abuse_callers: Callers, path: str, body: dict[str, Any], field: str
 ) -> None:
     """Found by the service fuzz pass: an age beyond timedelta's range was a 500."""
-    response = send(gateway, "POST", path, abuse_callers.service, body)
+    scheduled = path == "/api/v1/reconcile"  # the scheduler's endpoint, not a metering one
+    headers = abuse_callers.scheduler if scheduled else abuse_callers.service
+    response = send(gateway, "POST", path, headers, body)
     assert response.status_code == 400, response.text
     assert field in response.json()["error"]["details"]["fields"]
 
@@ -302,6 +304,11 @@ NOT_DOCUMENT_IDS = [
     ("reserved", "__x__"),
     ("over 1500 bytes", "x" * 1501),
 ]
+ID_CASE_CALLERS = {
+    "user": "payments_status",
+    "service": "usage_record",
+    "admin": "admin_credits_grant",
+}
 ID_CASES: list[tuple[str, str, str, dict[str, Any] | None, str]] = [
     # (auth, method, path with {id}, body with {id}, field named)
     ("user", "GET", "/api/v1/payments/status?order_id={id}", None, "order_id"),
@@ -329,7 +336,8 @@ def test_ids_firestore_cannot_hold_are_400_naming_the_field(
     wrong: list[str] = []
     rows: list[tuple[str, ...]] = []
     for auth, method, path, body, field in ID_CASES:
-        headers = abuse_callers.headers(Auth(auth))
+        # each kind's rightful caller (the service rows are all metering endpoints)
+        headers = abuse_callers.headers(http_function(ID_CASE_CALLERS[auth]))
         for label, bad in NOT_DOCUMENT_IDS:
             if "{id}/" in path and bad in ("a/b", ".", ".."):
                 continue  # URL syntax, not an id: such a segment never reaches a function

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import requests
 
-from devstack.stack import SCHEDULER_SERVICE_EMAIL, Ports, Stack
+from devstack.stack import METERING_SERVICE_EMAIL, SCHEDULER_SERVICE_EMAIL, Ports, Stack
 from ops.audit import audit
 from tests.conftest import User, eventually, sign_up
 from tests.e2e.stripe_helpers import CARD_3DS, CARD_OK, authenticate_3ds, payment_method
@@ -66,6 +66,13 @@ def private(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def scheduler(private: FaultStack, service_tokens: Any) -> dict[str, str]:
     """What Cloud Scheduler sends: an OIDC token of the allow-listed scheduler account."""
     token = service_tokens.mint(SCHEDULER_SERVICE_EMAIL, private.service_audience)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def metering(private: FaultStack, service_tokens: Any) -> dict[str, str]:
+    """What a metering service sends (the scheduler's account may not report usage)."""
+    token = service_tokens.mint(METERING_SERVICE_EMAIL, private.service_audience)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -336,6 +343,7 @@ def test_firestore_timing_out_is_503_and_an_open_order_completes_afterwards(
     private: FaultStack,
     customer: User,
     scheduler: dict[str, str],
+    metering: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     order = purchase(private, customer).json()
@@ -345,7 +353,7 @@ def test_firestore_timing_out_is_503_and_an_open_order_completes_afterwards(
             call(private, "GET", "/api/v1/credits/balance", customer.headers),
             call(private, "POST", "/api/v1/payments/verify", customer.headers, json=checkout),
             call(private, "POST", "/api/v1/reconcile", scheduler, json={"older_than_seconds": 0}),
-            call(private, "POST", "/api/v1/usage", scheduler, json=usage(customer)),
+            call(private, "POST", "/api/v1/usage", metering, json=usage(customer)),
         ):
             assert_error(response, 503, "unavailable")
     # Nothing half-written: the order is still payable, and paying it grants once.
@@ -357,13 +365,13 @@ def test_firestore_timing_out_is_503_and_an_open_order_completes_afterwards(
 
 
 def test_firestore_down_is_503_and_service_resumes_when_it_is_back(
-    private: FaultStack, customer: User, scheduler: dict[str, str]
+    private: FaultStack, customer: User, scheduler: dict[str, str], metering: dict[str, str]
 ) -> None:
     with stopped(private, "firestore", private.start_firestore):
         for response in (
             call(private, "GET", "/api/v1/credits/balance", customer.headers),
             purchase(private, customer),
-            call(private, "POST", "/api/v1/usage", scheduler, json=usage(customer)),
+            call(private, "POST", "/api/v1/usage", metering, json=usage(customer)),
             call(private, "POST", "/api/v1/reconcile", scheduler, json={}),
         ):
             assert_error(response, 503, "unavailable")

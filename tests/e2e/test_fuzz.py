@@ -40,5 +40,5 @@ def test_fuzzing_finds_no_server_error_no_contract_break_and_no_ledger_damage(
     assert result.returncode == 0, summary
     assert "ledger audit after fuzzing" in result.stdout
     assert "0 problems" in result.stdout
-    for name in ("user", "admin", "service", "public"):
+    for name in ("user", "admin", "service", "scheduler", "public"):
         assert f"=== fuzz pass {name}: exit 0" in result.stdout, summary

@@ -75,9 +75,10 @@ def test_uncontended_deduction_is_two_round_trips(counted, user: User) -> None:
     assert (counter.total, counter.writes) == (1, 0), counter.calls
 
 
-def test_usage_deduction_through_its_handler_is_two_round_trips(
+def test_usage_deduction_through_its_handler_is_three_round_trips_and_a_repeat_one(
     counted, user: User, service_headers: dict[str, str]
 ) -> None:
+    # Read (head, effect record and the event id's claim together), create the claim, commit.
     services, counter = counted
     services.ledger.append(user.uid, [Posting(EntryType.GRANT, 500)])
     body = {"user_id": user.uid, "service": "bench", "amount": 10, "event_id": "e-1"}
@@ -85,10 +86,15 @@ def test_usage_deduction_through_its_handler_is_two_round_trips(
         response = invoke("usage_record", "POST", path="/api/v1/usage",
                           headers=service_headers, json=body)  # fmt: skip
     assert response.status_code == 201, response.get_data(as_text=True)
-    assert (counter.total, counter.writes) == (2, 1), counter.calls
+    assert (counter.total, counter.writes) == (3, 2), counter.calls
+    with counter.measuring():
+        replay = invoke("usage_record", "POST", path="/api/v1/usage",
+                        headers=service_headers, json=body)  # fmt: skip
+    assert replay.get_json()["replayed"] is True
+    assert (counter.total, counter.writes) == (1, 0), counter.calls
 
 
-def test_a_batch_of_100_usage_events_for_one_account_is_two_round_trips(
+def test_a_batch_of_100_usage_events_for_one_account_is_three_round_trips(
     counted, user: User, service_headers: dict[str, str]
 ) -> None:
     services, counter = counted
@@ -100,7 +106,8 @@ def test_a_batch_of_100_usage_events_for_one_account_is_two_round_trips(
                           headers=service_headers, json={"events": events})  # fmt: skip
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["charged"] == 100
-    assert (counter.total, counter.writes) == (2, 1), counter.calls
+    # One read, one commit creating the 100 claims, one ledger commit.
+    assert (counter.total, counter.writes) == (3, 2), counter.calls
     assert services.ledger.head(user.uid).balance == 9_900
     with counter.measuring():
         replay = invoke("usage_batch", "POST", path="/api/v1/usage/batch",

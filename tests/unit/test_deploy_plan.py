@@ -94,7 +94,9 @@ def test_every_function_gets_every_setting_it_reads(deploy: Plan) -> None:
 
 def test_the_analysis_sees_what_the_code_reads() -> None:
     # Known facts of the code, so the analysis cannot silently go blind.
-    assert {"service_audience", "service_allowed_emails"} <= reads("usage_record")
+    assert {"service_audience", "metering_service_accounts", "service_names"} <= reads(
+        "usage_record"
+    )
     assert {"razorpay_key_id", "stripe_publishable_key", "credit_fx_rates"} <= reads(
         "credits_purchase"
     )
@@ -144,6 +146,9 @@ def test_service_endpoints_are_private_with_exactly_their_callers(
             else list(config.metering_accounts)
         )
         assert members == [f"serviceAccount:{a}" for a in expected]
+        env = env_of(deploy, args)  # the code's own allow-lists are the same accounts
+        assert env["METERING_SERVICE_ACCOUNTS"] == ",".join(config.metering_accounts)
+        assert env["SCHEDULER_SERVICE_ACCOUNTS"] == config.scheduler_account
         service = function.name.replace("_", "-")
         assert any(
             f"run services set-iam-policy {service} {policy.relative_to(ROOT)}" in s.line

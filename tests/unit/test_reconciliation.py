@@ -16,6 +16,7 @@ from shared.ledger import (
     EffectOutcome,
     EffectRequest,
     HistoryPage,
+    IdClaim,
     LedgerEntry,
     LedgerStore,
     Posting,
@@ -105,6 +106,7 @@ class MemoryLedger(LedgerStore):
         postings: Sequence[Posting],
         effect_key: str | None = None,
         side_writes: Sequence[DocumentWrite] = (),
+        claim: IdClaim | None = None,
     ) -> AppendResult:
         [outcome], fresh = plan_effects(
             self.head(user_id), [EffectRequest(postings, effect_key)], self.effects, NOW
