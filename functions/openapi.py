@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from functions.http import Call, Contract, Reply, endpoint
 from functions.registry import HTTP_FUNCTIONS, Auth, HttpFunction
 from shared.bootstrap import services
+from shared.errors import error_codes
 from shared.ids import DOCUMENT_ID_PATTERN, ID_PROBLEM
 
 ERROR_STATUSES = {
@@ -141,6 +142,11 @@ def build_document(version: str) -> dict[str, Any]:
 
     components: dict[str, Any] = {"DocumentId": DOCUMENT_ID_SCHEMA}
     _schema(ErrorBody, components)
+    codes = error_codes()  # the one table of codes (README "Error codes" lists the same)
+    components["ErrorDetail"]["properties"]["code"]["enum"] = sorted(codes)
+    components["ErrorDetail"]["properties"]["code"]["description"] = ", ".join(
+        f"{code} ({status})" for code, status in sorted(codes.items(), key=lambda c: (c[1], c[0]))
+    )
     paths: dict[str, dict[str, Any]] = {}
     for function in HTTP_FUNCTIONS:
         contract: Contract = getattr(getattr(main, function.name), "contract", Contract())

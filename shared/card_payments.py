@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from shared.errors import NotFound
+from shared.errors import NotFound, PaymentDeclined
 from shared.outbox import OutboxMessage
 from shared.payments import (
     CardDeclined,
     GatewayIntent,
     Payment,
-    PaymentDeclined,
     PaymentGateway,
     PaymentRequest,
     PaymentStatus,

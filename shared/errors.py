@@ -55,6 +55,13 @@ class InsufficientCredits(BillingError):
     status = 402
 
 
+class PaymentDeclined(BillingError):
+    """The card was declined: 402 with Stripe's decline code (seed 004)."""
+
+    code = "card_declined"
+    status = 402
+
+
 class Conflict(BillingError):
     code = "conflict"
     status = 409
@@ -97,3 +104,19 @@ class LedgerContention(Unavailable):
 def invalid_field(field: str, problem: str) -> InvalidRequest:
     """Build the 400 for one bad field, naming it in ``details``."""
     return InvalidRequest(f"{field}: {problem}", {"fields": {field: problem}})
+
+
+def error_codes() -> dict[str, int]:
+    """Every error code the service answers with, and its HTTP status: the one table of them.
+
+    Each code is a ``BillingError`` class of this module (subclasses elsewhere refine a case but
+    reuse their parent's code), plus ``internal`` for the 500 that carries no details.
+    """
+    codes: dict[str, int] = {}
+    pending: list[type[BillingError]] = [BillingError]
+    while pending:
+        error = pending.pop()
+        if codes.setdefault(error.code, error.status) != error.status:
+            raise AssertionError(f"{error.code} answers with two statuses")
+        pending.extend(error.__subclasses__())
+    return codes

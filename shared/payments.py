@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from shared.errors import BillingError, invalid_field
+from shared.errors import invalid_field
 from shared.money import normalize_currency, require_chargeable, require_int_amount
 from shared.outbox import OutboxMessage
 
@@ -85,13 +85,6 @@ def current_refund_status(reached: Mapping[int, object]) -> RefundStatus:
     """Return the highest-ranked refund status among those recorded (ranks as keys)."""
     top = max(reached)
     return next(status for status, rank in _REFUND_RANKS.items() if rank == top)
-
-
-class PaymentDeclined(BillingError):
-    """The card was declined: 402 with Stripe's decline code (seed 004)."""
-
-    code = "card_declined"
-    status = 402
 
 
 @dataclass(frozen=True, slots=True)
