@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_DIR := devstack/emulators
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: install dev test lint format firebase-json clean bench deploy deploy-check audit fuzz user-token admin-token service-token
+.PHONY: install tools dev test lint format firebase-json clean bench deploy deploy-check audit fuzz user-token admin-token service-token
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,13 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	cd $(NODE_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(PY_STAMP) $(NODE_STAMP)
+tools:  ## curl and jq, which the README walkthroughs (and their test) use
+	@command -v jq >/dev/null && command -v curl >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq jq curl >/dev/null; } \
+		|| echo "could not install jq and curl: install them to run the README walkthroughs" >&2
+
+install: $(PY_STAMP) $(NODE_STAMP) tools
 
 dev: install  ## run the whole service locally on the default ports
 	$(BIN)/python -m devstack.stack

@@ -267,9 +267,14 @@ def error_reply(error: BillingError) -> Reply:
     return Reply(body, error.status, headers)
 
 
+def _json_value(value: object) -> str:
+    """Timestamps as RFC 3339 with a ``T`` everywhere (api.md); anything else as its text."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
 def json_response(reply: Reply) -> flask.Response:
     response = flask.Response(
-        json.dumps(reply.body, default=str), reply.status, mimetype="application/json"
+        json.dumps(reply.body, default=_json_value), reply.status, mimetype="application/json"
     )
     for name, value in reply.headers.items():
         response.headers[name] = value

@@ -1,0 +1,66 @@
+"""Every walkthrough in the README runs as written, twice in a row, on the stack `make dev` runs.
+
+The blocks are read from README.md's "Trying it by hand" section and run with bash against a
+stack on the default ports and ``.stack/`` (as ``make dev`` starts it), so a README that drifts
+from the service fails here.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from devstack.busy_ports import PortInUse
+from devstack.seed import seed_default_packages
+from devstack.stack import ROOT, Ports, Stack
+
+pytestmark = pytest.mark.stack
+
+
+def walkthroughs() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Trying it by hand", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.*?)```", section, re.S)
+
+
+@pytest.fixture(scope="module")
+def dev_stack() -> Iterator[Stack]:
+    # The scheduler expires holds every 2 s here (walkthrough 5 waits for it either way).
+    stack = Stack.from_environment({"DEV_SCHEDULE_HOLDS_EXPIRE_SECONDS": "2"}, ports=Ports())
+    try:
+        stack.start()
+    except PortInUse as busy:
+        pytest.skip(f"the README's ports are taken (is `make dev` running?): {busy}")
+    try:
+        seed_default_packages(stack.client_env())
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_the_readme_has_the_walkthroughs() -> None:
+    assert len(walkthroughs()) == 5
+
+
+@pytest.mark.parametrize("number", range(1, len(walkthroughs()) + 1))
+def test_a_walkthrough_runs_as_written_twice(dev_stack: Stack, number: int) -> None:
+    missing = [tool for tool in ("jq", "curl", "make") if shutil.which(tool) is None]
+    assert not missing, f"install {missing} (`make test` installs them with apt)"
+    block = walkthroughs()[number - 1]
+    for run in (1, 2):
+        done = subprocess.run(
+            ["/bin/bash", "-euo", "pipefail", "-c", block],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+        assert done.returncode == 0, (
+            f"walkthrough {number}, run {run}: exit {done.returncode}\n"
+            f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
