@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import requests
 
 from devstack.stack import Stack
@@ -64,7 +66,12 @@ def test_admin_token_carries_the_admin_claim(stack: Stack) -> None:
 def test_service_token_is_accepted_on_service_endpoints(stack: Stack) -> None:
     answer = requests.post(
         f"{stack.gateway_url}/api/v1/usage",
-        json={"user_id": "nobody-yet", "service": "walkthrough", "amount": 1, "event_id": "e-1"},
+        json={
+            "user_id": "nobody-yet",
+            "service": "ai",
+            "amount": 1,
+            "event_id": f"e-{uuid.uuid4().hex}",
+        },
         headers={"Authorization": f"Bearer {service_token(stack, 'metering')}"},
         timeout=10,
     )
