@@ -250,7 +250,8 @@ def _run_idempotently(handler: Handler, call: Call, endpoint_name: str, key: str
         store.abandon(scoped)
         raise
     if is_replayable(reply.status):
-        store.finish(scoped, StoredResponse(reply.status, reply.body))
+        # Stored as sent, so a replay is the identical answer (timestamps included).
+        store.finish(scoped, StoredResponse(reply.status, json.loads(encode_body(reply.body))))
     else:
         store.abandon(scoped)
     return reply
@@ -272,10 +273,13 @@ def _json_value(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
+def encode_body(body: Mapping[str, Any]) -> str:
+    """The one JSON encoding of an answer's body."""
+    return json.dumps(body, default=_json_value)
+
+
 def json_response(reply: Reply) -> flask.Response:
-    response = flask.Response(
-        json.dumps(reply.body, default=_json_value), reply.status, mimetype="application/json"
-    )
+    response = flask.Response(encode_body(reply.body), reply.status, mimetype="application/json")
     for name, value in reply.headers.items():
         response.headers[name] = value
     return response
