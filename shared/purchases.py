@@ -13,12 +13,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.checkout import (
-    CheckoutGateway,
-    OrderingGateway,
-    ProviderPayment,
-    RefundListingGateway,
-)
 from shared.errors import Conflict, NotFound, Unavailable, invalid_field
 from shared.ledger import LedgerStore
 from shared.orders import (
@@ -34,6 +28,12 @@ from shared.orders import (
 from shared.packages import PackageCatalog, find_package
 from shared.payments import GatewayIntent, PaymentStatus
 from shared.pricing import PRICING_CURRENCY, Quote, quote_foreign_purchase, quote_purchase
+from shared.providers import (
+    CheckoutGateway,
+    OrderingGateway,
+    ProviderPayment,
+    RefundListingGateway,
+)
 from shared.rate_limits import RateLimit, SlotCounter, enforce_rate_limit
 
 RAZORPAY = "razorpay"

@@ -21,13 +21,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.card_payments import record_intent
-from shared.checkout import CheckoutGateway, ProviderPayment
 from shared.errors import ProviderError, ProviderRejected
 from shared.ledger import LedgerStore
 from shared.log import get_logger
 from shared.orders import CreditOrder, OrderStatus, OrderStore, flag_order, grant_purchase_credits
 from shared.orders import mark_failed as mark_order_failed
-from shared.payments import GatewayIntent, PaymentGateway, PaymentStatus, PaymentStore
+from shared.payments import GatewayIntent, PaymentStatus, PaymentStore
+from shared.providers import CheckoutGateway, PaymentGateway, ProviderPayment
 from shared.purchases import RAZORPAY, STRIPE, payment_mismatches
 
 log = get_logger("reconciliation")

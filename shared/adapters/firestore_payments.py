@@ -1,4 +1,4 @@
-"""Payments, refunds, webhook events and their outbox notifications on Firestore.
+"""Payments, refunds, disputes and their outbox notifications on Firestore.
 
 Every change that others may race on is guarded by the *create* of a deterministic document,
 placed first in its commit (design.md's concurrency rule; the emulator has no isolation):
@@ -25,11 +25,9 @@ from typing import TYPE_CHECKING, Any
 from google.api_core import exceptions as gexc
 
 from shared.adapters.firestore_client import FirestoreStore, outages_unavailable
-from shared.adapters.firestore_processed_events import PROCESSED_EVENT_RETENTION
 from shared.disputes import disputes_view
 from shared.outbox import OUTBOX, OutboxMessage
 from shared.payments import (
-    GatewayEvent,
     GatewayIntent,
     GatewayRefund,
     Payment,
@@ -51,7 +49,6 @@ PAYMENTS = "payments"
 TRANSITIONS = "payment_transitions"
 RESERVATIONS = "payment_refunds"
 REFUNDS = "refunds"
-EVENTS = "stripe_events"
 CHECKOUT_SESSIONS = "stripe_checkout_sessions"
 
 _RACE_LOST = (gexc.AlreadyExists, gexc.Conflict, gexc.FailedPrecondition, gexc.Aborted)
@@ -209,21 +206,6 @@ class FirestorePayments(FirestoreStore, PaymentStore):
         self._doc(CHECKOUT_SESSIONS, str(session["id"])).set(
             {**session, "last_event": event_type, "updated_at": self._clock()},
             merge=True,
-            **self._rpc,
-        )
-
-    def event_seen(self, event_id: str) -> bool:
-        return bool(self._doc(EVENTS, event_id).get(**self._rpc).exists)
-
-    def mark_event(self, event: GatewayEvent) -> None:
-        now = self._clock()
-        self._doc(EVENTS, event.id).set(
-            {
-                "type": event.type,
-                "created": event.created,
-                "processed_at": now,
-                "expires_at": now + PROCESSED_EVENT_RETENTION,
-            },
             **self._rpc,
         )
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.checkout import ProviderPayment
 from shared.errors import RateLimited
 from shared.orders import CreditOrder, refund_clawback
 from shared.pricing import quote_purchase
+from shared.providers import ProviderPayment
 from shared.purchases import payment_mismatches
 from shared.rate_limits import RateLimit, SlotCounter, enforce_rate_limit
 
