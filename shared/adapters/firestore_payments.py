@@ -22,9 +22,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from google.api_core import exceptions as gexc
-
-from shared.adapters.firestore_client import FirestoreStore, outages_unavailable
+from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
 from shared.disputes import disputes_view
 from shared.outbox import OUTBOX, OutboxMessage
 from shared.payments import (
@@ -51,10 +49,7 @@ RESERVATIONS = "payment_refunds"
 REFUNDS = "refunds"
 CHECKOUT_SESSIONS = "stripe_checkout_sessions"
 
-_RACE_LOST = (gexc.AlreadyExists, gexc.Conflict, gexc.FailedPrecondition, gexc.Aborted)
 
-
-@outages_unavailable
 class FirestorePayments(FirestoreStore, PaymentStore):
     def create_payment(
         self, intent: GatewayIntent, request: PaymentRequest, owner_uid: str | None
@@ -103,10 +98,8 @@ class FirestorePayments(FirestoreStore, PaymentStore):
         return payment_from_document(payment_intent_id, data)
 
     def reservations(self, payment_intent_id: str) -> list[RefundReservation]:
-        from google.cloud.firestore_v1.base_query import FieldFilter
-
         query = self._db.collection(RESERVATIONS).where(
-            filter=FieldFilter("payment_intent_id", "==", payment_intent_id)
+            filter=field_filter("payment_intent_id", "==", payment_intent_id)
         )
         return [_reservation(d.to_dict() or {}) for d in query.stream(**self._rpc)]
 
@@ -220,7 +213,7 @@ class FirestorePayments(FirestoreStore, PaymentStore):
         """Commit; False when the guard (the first create) was already taken."""
         try:
             batch.commit(**self._rpc)
-        except _RACE_LOST:
+        except race_lost():
             return False
         return True
 

@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from shared.adapters.firestore_client import FirestoreStore, outages_unavailable
+from shared.adapters.firestore_client import FirestoreStore
 from shared.providers import ProcessedEvents, ProviderEvent
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ def processed_event_id(provider: str, event_id: str) -> str:
     return f"{provider}:{event_id if safe else hashlib.sha256(event_id.encode()).hexdigest()}"
 
 
-@outages_unavailable
 class FirestoreProcessedEvents(FirestoreStore, ProcessedEvents):
     def _ref(self, event: ProviderEvent) -> firestore.DocumentReference:
         return self._db.collection(WEBHOOK_EVENTS).document(
