@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from shared.payments import GatewayIntent, GatewayRefund, PaymentRequest, PaymentStatus
@@ -25,13 +26,23 @@ class ProviderOrder:
     client_secret: str | None = None  # Stripe: what Stripe.js confirms the payment with
 
 
+class ProviderPaymentStatus(StrEnum):
+    """A credit order's payment at its provider (Razorpay's lifecycle; Stripe's maps onto it)."""
+
+    CREATED = "created"
+    AUTHORIZED = "authorized"  # the money is held: ours to capture
+    CAPTURED = "captured"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderPayment:
     id: str
     order_id: str | None
     amount: int
     currency: str  # lower case
-    status: str  # the provider's own word: created, authorized, captured, refunded, failed
+    status: ProviderPaymentStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,13 @@ from shared.orders import (
     mark_failed,
     record_dispute,
 )
-from shared.providers import CheckoutGateway, ProcessedEvents, ProviderEvent, ProviderPayment
+from shared.providers import (
+    CheckoutGateway,
+    ProcessedEvents,
+    ProviderEvent,
+    ProviderPayment,
+    ProviderPaymentStatus,
+)
 from shared.purchases import RAZORPAY, payment_mismatches
 
 GRANTING_EVENTS = frozenset({"payment.captured", "order.paid"})
@@ -91,7 +97,7 @@ class RazorpayWebhooks:
             details = {"payment_id": payment.id, "problems": problems, "at": self.clock()}
             flag_order(self.orders, order.id, "payment_mismatch", details)
             return "flagged: payment does not match the order"
-        if payment.status != "captured":
+        if payment.status is not ProviderPaymentStatus.CAPTURED:
             return f"ignored: payment {payment.status}"
         result = grant_purchase_credits(
             self.ledger, order, RAZORPAY, payment.id, now=self.clock(), event_id=event_id
@@ -119,7 +125,7 @@ class RazorpayWebhooks:
         if order.paid_at is None:
             # Events arrive out of order: a refunded payment was captured, so grant it first
             # (once, as ever) and then take the refund back, rather than lose the clawback.
-            captured = replace(payment, status="captured")
+            captured = replace(payment, status=ProviderPaymentStatus.CAPTURED)
             if self._grant(captured, event.id) not in ("granted", "already granted"):
                 return "ignored: refund of an order that was never granted"
         claw_back_refund(

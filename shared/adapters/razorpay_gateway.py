@@ -26,6 +26,7 @@ from shared.providers import (
     ProviderEvent,
     ProviderOrder,
     ProviderPayment,
+    ProviderPaymentStatus,
     ProviderRefund,
 )
 
@@ -99,8 +100,9 @@ class RazorpayGateway(CheckoutGateway):
         return None
 
     def fetch_payment(self, payment_id: str) -> ProviderPayment:
-        payment = self._call(lambda: self.client.payment.fetch(payment_id, timeout=self._timeout))
-        return _payment(payment)
+        return self._call(
+            lambda: _payment(self.client.payment.fetch(payment_id, timeout=self._timeout))
+        )
 
     def order_payments(self, provider_order_id: str) -> list[ProviderPayment]:
         found = self._call(
@@ -110,10 +112,11 @@ class RazorpayGateway(CheckoutGateway):
 
     def capture_payment(self, payment_id: str, amount: int, currency: str) -> ProviderPayment:
         data = {"currency": currency.upper()}  # a fresh dict: the SDK mutates its argument
-        payment = self._call(
-            lambda: self.client.payment.capture(payment_id, amount, data, timeout=self._timeout)
+        return self._call(
+            lambda: _payment(
+                self.client.payment.capture(payment_id, amount, data, timeout=self._timeout)
+            )
         )
-        return _payment(payment)
 
     def checkout_signature_valid(self, order_id: str, payment_id: str, signature: str) -> bool:
         if not self._key_secret:
@@ -154,7 +157,7 @@ def _payment(data: Mapping[str, Any]) -> ProviderPayment:
         order_id=data.get("order_id"),
         amount=int(data["amount"]),
         currency=str(data["currency"]).lower(),
-        status=str(data["status"]),
+        status=ProviderPaymentStatus(data["status"]),
     )
 
 
@@ -169,7 +172,7 @@ def event_from_razorpay(event_id: str, body: Mapping[str, Any]) -> ProviderEvent
         provider=RazorpayGateway.name,
         id=event_id,
         type=name,
-        payment=_payment({"status": "", **payment}) if payment else None,
+        payment=_payment(payment) if payment else None,
         decline_code=payment.get("error_code") if payment else None,
         failure_message=payment.get("error_description") if payment else None,
     )

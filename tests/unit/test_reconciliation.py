@@ -23,7 +23,13 @@ from shared.ledger import (
 )
 from shared.orders import CreditOrder, OrderPage, OrderStatus, OrderStore
 from shared.pricing import quote_purchase
-from shared.providers import CheckoutGateway, ProviderEvent, ProviderOrder, ProviderPayment
+from shared.providers import (
+    CheckoutGateway,
+    ProviderEvent,
+    ProviderOrder,
+    ProviderPayment,
+    ProviderPaymentStatus,
+)
 from shared.reconciliation import (
     ORDER,
     Action,
@@ -56,7 +62,7 @@ def order(status: OrderStatus = OrderStatus.CREATED) -> CreditOrder:
 
 
 def paid(status: str = "captured", amount: int = 59_000, pay_id: str = "pay_1") -> ProviderPayment:
-    return ProviderPayment(pay_id, "order_1", amount, "inr", status)
+    return ProviderPayment(pay_id, "order_1", amount, "inr", ProviderPaymentStatus(status))
 
 
 # --- decisions -----------------------------------------------------------------------------
