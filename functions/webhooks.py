@@ -1,4 +1,4 @@
-"""Payment provider webhooks: authenticated by the provider's signature over the raw body."""
+"""Razorpay's webhook: its adapter verifies and parses the raw body, the domain applies it once."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from functions.http import Call, Reply, endpoint
 
 @endpoint
 def webhooks_razorpay(call: Call) -> Reply:
-    outcome = call.services.razorpay_webhooks.handle(
+    svc, headers = call.services, call.request.headers
+    event = svc.razorpay.verify_event(
         call.raw_body(),
-        call.request.headers.get("X-Razorpay-Signature", ""),
-        call.request.headers.get("x-razorpay-event-id"),
+        headers.get("X-Razorpay-Signature"),
+        headers.get("x-razorpay-event-id"),
     )
-    return Reply(outcome.to_json())
+    return Reply(svc.razorpay_webhooks.apply(event).to_json())

@@ -29,12 +29,13 @@ if TYPE_CHECKING:
     from shared.ledger import LedgerStore
     from shared.orders import OrderStore
     from shared.packages import PackageCatalog
-    from shared.payments import PaymentGateway, PaymentStore
+    from shared.payments import PaymentStore
+    from shared.providers import PaymentGateway, ProcessedEvents
     from shared.purchases import CreditPurchases
     from shared.rate_limits import RateLimit, SlotCounter
     from shared.razorpay_events import RazorpayWebhooks
     from shared.reconciliation import Reconciler
-    from shared.stripe_events import CreditOrderIntent, CreditOrderRefunded
+    from shared.stripe_events import CreditOrderIntent, CreditOrderRefunded, StripeWebhooks
 
 
 @dataclass
@@ -166,20 +167,34 @@ class Services:
         return StripeCreditCheckout(self.payment_gateway, self.settings.stripe_publishable_key)
 
     @cached_property
+    def processed_events(self) -> ProcessedEvents:
+        from shared.adapters.firestore_processed_events import FirestoreProcessedEvents
+
+        return FirestoreProcessedEvents(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
     def razorpay_webhooks(self) -> RazorpayWebhooks:
         from datetime import UTC, datetime
 
-        from shared.adapters.firestore_processed_events import FirestoreProcessedEvents
         from shared.razorpay_events import RazorpayWebhooks
 
         return RazorpayWebhooks(
             gateway=lambda: self.razorpay,
             ledger=self.ledger,
             orders=self.orders,
-            processed=FirestoreProcessedEvents(
-                self.firestore, self.settings.firestore_timeout_seconds
-            ),
+            processed=self.processed_events,
             clock=lambda: datetime.now(UTC),
+        )
+
+    @cached_property
+    def stripe_webhooks(self) -> StripeWebhooks:
+        from shared.stripe_events import StripeWebhooks
+
+        return StripeWebhooks(
+            payments=self.payments,
+            processed=self.processed_events,
+            credit_order_intent=self.credit_order_intent,
+            credit_order_refunded=self.credit_order_refunded,
         )
 
     @cached_property

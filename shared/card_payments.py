@@ -11,11 +11,11 @@ from shared.payments import (
     CardDeclined,
     GatewayIntent,
     Payment,
-    PaymentGateway,
     PaymentRequest,
     PaymentStatus,
     PaymentStore,
 )
+from shared.providers import PaymentGateway
 
 # Outcomes the event service hears about; intermediate states are not notified.
 NOTIFIED = (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELED)

@@ -144,28 +144,6 @@ class GatewayRefund:
     metadata: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class GatewayEvent:
-    """A verified webhook event, already converted to our terms by the gateway.
-
-    ``payment_status`` is what the event says about its payment (PaymentIntent and Charge
-    events); ``dispute`` and ``checkout_session`` carry the plain fields we record.
-    """
-
-    id: str
-    type: str
-    created: int
-    payment_intent_id: str | None = None
-    intent: GatewayIntent | None = None
-    payment_status: PaymentStatus | None = None
-    decline_code: str | None = None
-    failure_message: str | None = None
-    refunds: tuple[GatewayRefund, ...] = ()
-    dispute: Mapping[str, Any] | None = None
-    checkout_session: Mapping[str, Any] | None = None
-    metadata: Mapping[str, str] = field(default_factory=dict)
-
-
 class CardDeclined(Exception):
     """Raised by a gateway when the card is declined at confirmation."""
 
@@ -174,42 +152,6 @@ class CardDeclined(Exception):
         self.code = code
         self.decline_code = decline_code
         self.message = message
-
-
-class PaymentGateway(ABC):
-    """The port every card gateway implements (Stripe today)."""
-
-    @abstractmethod
-    def create_intent(self, request: PaymentRequest, idempotency_key: str) -> GatewayIntent: ...
-
-    @abstractmethod
-    def create_credit_intent(
-        self, amount: int, currency: str, metadata: Mapping[str, str], idempotency_key: str
-    ) -> GatewayIntent:
-        """Create an unconfirmed intent for a credit order; the client confirms it."""
-
-    @abstractmethod
-    def confirm_intent(self, intent_id: str, idempotency_key: str) -> GatewayIntent:
-        """Confirm; raise ``CardDeclined`` when the card is declined."""
-
-    @abstractmethod
-    def retrieve_intent(self, intent_id: str) -> GatewayIntent: ...
-
-    @abstractmethod
-    def create_refund(
-        self, intent_id: str, amount: int, metadata: Mapping[str, str], idempotency_key: str
-    ) -> GatewayRefund: ...
-
-    @abstractmethod
-    def retrieve_refund(self, refund_id: str) -> GatewayRefund: ...
-
-    @abstractmethod
-    def refunds_of(self, intent_id: str) -> list[GatewayRefund]:
-        """Every refund of a PaymentIntent, whoever made it (our API, the Dashboard, ...)."""
-
-    @abstractmethod
-    def verify_event(self, payload: bytes, signature_header: str | None) -> GatewayEvent:
-        """Check the signature (and its age) and parse; raise ``SignatureInvalid`` otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,13 +200,6 @@ class Payment:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
-
-
-def status_from_stripe(stripe_status: str, has_payment_error: bool) -> PaymentStatus:
-    """Map Stripe's PaymentIntent status to ours: a declined attempt is ``failed``."""
-    if stripe_status == "requires_payment_method" and has_payment_error:
-        return PaymentStatus.FAILED
-    return PaymentStatus(stripe_status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,9 +350,3 @@ class PaymentStore(ABC):
 
     @abstractmethod
     def record_checkout_session(self, session: Mapping[str, Any], event_type: str) -> None: ...
-
-    @abstractmethod
-    def event_seen(self, event_id: str) -> bool: ...
-
-    @abstractmethod
-    def mark_event(self, event: GatewayEvent) -> None: ...

@@ -13,12 +13,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.checkout import (
-    CheckoutGateway,
-    OrderingGateway,
-    ProviderPayment,
-    RefundListingGateway,
-)
 from shared.errors import Conflict, NotFound, Unavailable, invalid_field
 from shared.ledger import LedgerStore
 from shared.orders import (
@@ -34,6 +28,13 @@ from shared.orders import (
 from shared.packages import PackageCatalog, find_package
 from shared.payments import GatewayIntent, PaymentStatus
 from shared.pricing import PRICING_CURRENCY, Quote, quote_foreign_purchase, quote_purchase
+from shared.providers import (
+    CheckoutGateway,
+    OrderingGateway,
+    ProviderPayment,
+    ProviderPaymentStatus,
+    RefundListingGateway,
+)
 from shared.rate_limits import RateLimit, SlotCounter, enforce_rate_limit
 
 RAZORPAY = "razorpay"
@@ -189,9 +190,9 @@ class CreditPurchases:
                 {"payment_id": payment.id, "problems": problems, "at": self.clock()},
             )
             raise Conflict("the payment does not match the order", {"problems": problems})
-        if payment.status == "authorized":
+        if payment.status is ProviderPaymentStatus.AUTHORIZED:
             payment = gateway.capture_payment(payment.id, order.total, order.currency)
-        if payment.status != "captured":
+        if payment.status is not ProviderPaymentStatus.CAPTURED:
             raise Conflict(
                 f"the payment is {payment.status}, not captured", {"status": payment.status}
             )
@@ -223,7 +224,7 @@ class CreditPurchases:
                 intent.id,  # a Stripe credit order's provider order is its PaymentIntent
                 intent.amount_received or intent.amount,
                 intent.currency.lower(),
-                "captured",
+                ProviderPaymentStatus.CAPTURED,
             )
             self.credit_order_paid(order, paid, event_id=event_id)
         return True

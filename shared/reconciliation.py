@@ -21,13 +21,18 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.card_payments import record_intent
-from shared.checkout import CheckoutGateway, ProviderPayment
 from shared.errors import ProviderError, ProviderRejected
 from shared.ledger import LedgerStore
 from shared.log import get_logger
 from shared.orders import CreditOrder, OrderStatus, OrderStore, flag_order, grant_purchase_credits
 from shared.orders import mark_failed as mark_order_failed
-from shared.payments import GatewayIntent, PaymentGateway, PaymentStatus, PaymentStore
+from shared.payments import GatewayIntent, PaymentStatus, PaymentStore
+from shared.providers import (
+    CheckoutGateway,
+    PaymentGateway,
+    ProviderPayment,
+    ProviderPaymentStatus,
+)
 from shared.purchases import RAZORPAY, STRIPE, payment_mismatches
 
 log = get_logger("reconciliation")
@@ -55,7 +60,10 @@ def decide(order: CreditOrder, payments: Sequence[ProviderPayment]) -> Decision:
     """Decide what an order's provider payments mean for it (pure)."""
     if order.status is OrderStatus.PAID:
         return Decision(Action.WAIT)
-    for wanted, action in (("captured", Action.GRANT), ("authorized", Action.CAPTURE)):
+    for wanted, action in (
+        (ProviderPaymentStatus.CAPTURED, Action.GRANT),
+        (ProviderPaymentStatus.AUTHORIZED, Action.CAPTURE),
+    ):
         candidates = [p for p in payments if p.status == wanted]
         for payment in candidates:
             if not payment_mismatches(order, payment, order.provider_order_id):
@@ -63,7 +71,7 @@ def decide(order: CreditOrder, payments: Sequence[ProviderPayment]) -> Decision:
         if candidates:
             problems = payment_mismatches(order, candidates[0], order.provider_order_id)
             return Decision(Action.FLAG, candidates[0], problems)
-    all_failed = bool(payments) and all(p.status == "failed" for p in payments)
+    all_failed = bool(payments) and all(p.status is ProviderPaymentStatus.FAILED for p in payments)
     if all_failed and order.status is OrderStatus.CREATED:
         return Decision(Action.FAIL, payments[-1])
     return Decision(Action.WAIT)
@@ -71,11 +79,12 @@ def decide(order: CreditOrder, payments: Sequence[ProviderPayment]) -> Decision:
 
 def payment_of_intent(intent: GatewayIntent, provider_order_id: str) -> ProviderPayment:
     """A Stripe credit order's PaymentIntent in the words ``decide`` reads."""
+    # Automatic capture: requires_capture never happens here.
     status = {
-        PaymentStatus.SUCCEEDED: "captured",
-        PaymentStatus.FAILED: "failed",
-        PaymentStatus.CANCELED: "failed",
-    }.get(intent.status, "created")  # automatic capture: requires_capture never happens here
+        PaymentStatus.SUCCEEDED: ProviderPaymentStatus.CAPTURED,
+        PaymentStatus.FAILED: ProviderPaymentStatus.FAILED,
+        PaymentStatus.CANCELED: ProviderPaymentStatus.FAILED,
+    }.get(intent.status, ProviderPaymentStatus.CREATED)
     amount = intent.amount_received or intent.amount
     return ProviderPayment(intent.id, provider_order_id, amount, intent.currency, status)
 
@@ -195,7 +204,7 @@ class Reconciler:
         payment = decision.payment
         if decision.action is Action.CAPTURE and payment is not None:
             payment = self.razorpay().capture_payment(payment.id, order.total, order.currency)
-            if payment.status != "captured":
+            if payment.status is not ProviderPaymentStatus.CAPTURED:
                 return None
         if decision.action in (Action.GRANT, Action.CAPTURE) and payment is not None:
             result = grant_purchase_credits(

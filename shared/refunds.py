@@ -20,7 +20,6 @@ from shared.outbox import OutboxMessage
 from shared.payments import (
     GatewayRefund,
     Payment,
-    PaymentGateway,
     PaymentStore,
     Refund,
     RefundReservation,
@@ -28,6 +27,7 @@ from shared.payments import (
     ReservationStatus,
     next_reservation,
 )
+from shared.providers import PaymentGateway
 
 MAX_RESERVATION_ATTEMPTS = 20
 # The refund's metadata key that ties a provider refund to the reservation it was made for.

@@ -1,8 +1,10 @@
-"""Stripe webhook events: verified by the gateway, deduplicated on event id, applied forward only.
+"""Stripe webhooks: apply each verified event once, forward only.
 
-A replayed event costs one read and writes nothing. Concurrent deliveries of one event (or of
-two events saying the same thing) are safe because every effect is guarded by its own
-deterministic document (see ``shared.adapters.firestore_payments``), not by the event record.
+The adapter (``shared.adapters.stripe_gateway``) has checked the signature over the raw body and
+converted the event; here it is deduplicated on its id and applied. A replayed event costs one
+read and writes nothing. Concurrent deliveries of one event (or of two events saying the same
+thing) are safe because every effect is guarded by its own deterministic document (see
+``shared.adapters.firestore_payments``), not by the event record.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from shared.card_payments import record_intent
 from shared.disputes import dispute_rank
 from shared.log import get_logger
 from shared.outbox import OutboxMessage
-from shared.payments import GatewayEvent, GatewayIntent, PaymentStore
+from shared.payments import GatewayIntent, PaymentStore
+from shared.providers import ProcessedEvents, ProviderEvent
 from shared.refunds import record_refund
 
 log = get_logger("stripe_events")
@@ -62,31 +65,40 @@ class EventOutcome:
         }
 
 
-def handle_event(
-    store: PaymentStore,
-    event: GatewayEvent,
-    credit_order_intent: CreditOrderIntent | None = None,
-    credit_order_refunded: CreditOrderRefunded | None = None,
-) -> EventOutcome:
-    if store.event_seen(event.id):
-        return EventOutcome(event.id, event.type, duplicate=True)
-    if event.type.startswith("payment_intent.") and event.intent is not None:
-        if credit_order_intent is None or not credit_order_intent(event.intent, event.id):
-            record_intent(store, event.intent)
-    elif event.type in ("charge.succeeded", "charge.failed"):
-        _on_charge(store, event)
-    elif event.type == "charge.refunded":
-        _on_refunded(store, event, credit_order_refunded)
-    elif event.type.startswith("charge.dispute.") and event.dispute and event.payment_intent_id:
-        _on_dispute(store, event)
-    elif event.type.startswith("checkout.session.") and event.checkout_session:
-        store.record_checkout_session(event.checkout_session, event.type)
-    store.mark_event(event)
-    return EventOutcome(event.id, event.type, handled=event.type in HANDLED)
+@dataclass
+class StripeWebhooks:
+    payments: PaymentStore
+    processed: ProcessedEvents
+    credit_order_intent: CreditOrderIntent | None = None
+    credit_order_refunded: CreditOrderRefunded | None = None
+
+    def apply(self, event: ProviderEvent) -> EventOutcome:
+        """Apply one verified Stripe event at most once."""
+        if self.processed.seen(event):
+            return EventOutcome(event.id, event.type, duplicate=True)
+        self._apply(event)
+        handled = event.type in HANDLED
+        self.processed.record(event, "handled" if handled else "ignored")
+        return EventOutcome(event.id, event.type, handled=handled)
+
+    def _apply(self, event: ProviderEvent) -> None:
+        store = self.payments
+        if event.type.startswith("payment_intent.") and event.intent is not None:
+            credit_order_intent = self.credit_order_intent
+            if credit_order_intent is None or not credit_order_intent(event.intent, event.id):
+                record_intent(store, event.intent)
+        elif event.type in ("charge.succeeded", "charge.failed"):
+            _on_charge(store, event)
+        elif event.type == "charge.refunded":
+            _on_refunded(store, event, self.credit_order_refunded)
+        elif event.type.startswith("charge.dispute.") and event.dispute and event.payment_intent_id:
+            _on_dispute(store, event)
+        elif event.type.startswith("checkout.session.") and event.checkout_session:
+            store.record_checkout_session(event.checkout_session, event.type)
 
 
 def _on_refunded(
-    store: PaymentStore, event: GatewayEvent, credit_order_refunded: CreditOrderRefunded | None
+    store: PaymentStore, event: ProviderEvent, credit_order_refunded: CreditOrderRefunded | None
 ) -> None:
     for refund in event.refunds:  # seed-004 refunds, when the charge lists them
         known = store.refund(refund.id)
@@ -98,7 +110,7 @@ def _on_refunded(
         credit_order_refunded(event.payment_intent_id)
 
 
-def _on_charge(store: PaymentStore, event: GatewayEvent) -> None:
+def _on_charge(store: PaymentStore, event: ProviderEvent) -> None:
     if not event.payment_intent_id or event.payment_status is None:
         return
     payment = store.payment(event.payment_intent_id)
@@ -117,7 +129,7 @@ def _on_charge(store: PaymentStore, event: GatewayEvent) -> None:
     record_intent(store, intent)
 
 
-def _on_dispute(store: PaymentStore, event: GatewayEvent) -> None:
+def _on_dispute(store: PaymentStore, event: ProviderEvent) -> None:
     assert event.dispute is not None and event.payment_intent_id is not None
     suffix = event.type.removeprefix("charge.dispute.")
     dispute_id, status = str(event.dispute["id"]), event.dispute.get("status")

@@ -12,27 +12,17 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from shared.accounts import ACCOUNTS, AccountSnapshot, AccountStore
-from shared.adapters.firestore_client import rpc_options
-from shared.adapters.firestore_ledger import (
-    HEADS,
-    _unavailable_on_outage,
-    head_from_pointer,
-    sums_by_type,
-)
+from shared.adapters.firestore_client import FirestoreStore
+from shared.adapters.firestore_ledger import HEADS, head_from_pointer, sums_by_type
 from shared.ledger import AccountHead, EntryType
 
 if TYPE_CHECKING:
-    from google.cloud import firestore
+    pass
 
 
-class FirestoreAccounts(AccountStore):
-    def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
-        self._db = client
-        self._rpc = rpc_options(timeout_seconds)
-
+class FirestoreAccounts(FirestoreStore, AccountStore):
     def settings(self, user_id: str) -> Mapping[str, object]:
-        with _unavailable_on_outage():
-            snapshot = self._db.collection(ACCOUNTS).document(user_id).get(**self._rpc)
+        snapshot = self._db.collection(ACCOUNTS).document(user_id).get(**self._rpc)
         data = snapshot.to_dict() if snapshot.exists else None
         settings = (data or {}).get("settings")
         return dict(settings) if isinstance(settings, dict) else {}
@@ -41,8 +31,7 @@ class FirestoreAccounts(AccountStore):
         refs = [self._db.collection(HEADS).document(user_id),
                 self._db.collection(ACCOUNTS).document(user_id)]  # fmt: skip
         head, updated_at, settings = AccountHead(user_id), None, {}
-        with _unavailable_on_outage():
-            snapshots = list(self._db.get_all(refs, **self._rpc))  # one round trip
+        snapshots = list(self._db.get_all(refs, **self._rpc))  # one round trip
         for snapshot in snapshots:
             data = snapshot.to_dict() if snapshot.exists else None
             if not data:
@@ -55,12 +44,11 @@ class FirestoreAccounts(AccountStore):
         return AccountSnapshot(head, updated_at, settings)
 
     def merge_settings(self, user_id: str, settings: Mapping[str, object]) -> None:
-        with _unavailable_on_outage():
-            self._db.collection(ACCOUNTS).document(user_id).set(
-                {"user_id": user_id, "settings": dict(settings)},
-                merge=True,
-                **self._rpc,
-            )
+        self._db.collection(ACCOUNTS).document(user_id).set(
+            {"user_id": user_id, "settings": dict(settings)},
+            merge=True,
+            **self._rpc,
+        )
 
     def totals(self, user_id: str, up_to_seq: int) -> Mapping[EntryType, int]:
         return sums_by_type(self._db, user_id, up_to_seq, self._rpc)

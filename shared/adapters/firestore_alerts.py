@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from google.api_core import exceptions as gexc
-
-from shared.adapters.firestore_client import outages_unavailable, rpc_options
+from shared.adapters.firestore_client import FirestoreStore, race_lost
 from shared.adapters.firestore_devices import FirestoreDeviceStore
 from shared.adapters.firestore_ledger import TRANSACTIONS, entry_from_document
 from shared.alerts import LOW_BALANCE_ALERTS, AlertStore, LowBalanceAlert, PushStatus
@@ -18,11 +16,9 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
 
-@outages_unavailable
-class FirestoreAlertStore(AlertStore):
+class FirestoreAlertStore(FirestoreStore, AlertStore):
     def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
-        self._db = client
-        self._rpc = rpc_options(timeout_seconds)
+        super().__init__(client, timeout_seconds)
         self._devices = FirestoreDeviceStore(client, timeout_seconds)
 
     def threshold(self, user_id: str) -> int | None:
@@ -44,7 +40,7 @@ class FirestoreAlertStore(AlertStore):
         ref = self._db.collection(LOW_BALANCE_ALERTS).document(alert.id)
         try:
             ref.create(alert.to_document(), **self._rpc)
-        except (gexc.AlreadyExists, gexc.Conflict, gexc.FailedPrecondition):
+        except race_lost():
             stored = ref.get(**self._rpc).to_dict() or {}
             return PushStatus(stored.get("push_status", PushStatus.SENT.value))
         return None

@@ -1,8 +1,14 @@
-"""Build the Firestore client: once per instance, on first use, never at import time.
+"""The Firestore client and the one style of every Firestore store.
 
-Every adapter call passes ``rpc_options(timeout)``: the timeout then bounds the call *with* its
-retries. The client's default retries keep trying an unreachable database for minutes (measured
-here: about five for one document read), so a request would hang instead of answering 503.
+The client is built once per instance, on first use, never at import time.
+Every store inherits ``FirestoreStore``, which gives it:
+- the client, and ``rpc_options(timeout)`` for each call: the timeout then bounds the call *with*
+  its retries (the client's default retries keep trying an unreachable database for minutes,
+  measured here: about five for one document read, so a request would hang instead of 503);
+- ``unavailable_on_outage`` around every public method, so an outage is our 503 everywhere;
+- a clock.
+Queries filter with ``field_filter``; a create (or commit) that lost to a concurrent writer
+raises one of ``race_lost()``.
 """
 
 from __future__ import annotations
@@ -11,14 +17,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from inspect import isfunction
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import Unavailable
 
 if TYPE_CHECKING:
     from google.cloud import firestore
-
-AdapterClass = TypeVar("AdapterClass", bound=type)
 
 # Short first pauses: a blip is over in milliseconds; an outage is over in far more than a request.
 RETRY_INITIAL_SECONDS = 0.05
@@ -64,12 +69,27 @@ def unavailable_on_outage() -> Iterator[None]:
         raise Unavailable("the database is unavailable; retry the request") from exc
 
 
-def outages_unavailable(cls: AdapterClass) -> AdapterClass:
-    """Class decorator: every public method of a Firestore adapter answers an outage with 503."""
-    for name, member in list(vars(cls).items()):
-        if callable(member) and not name.startswith("_"):
-            setattr(cls, name, _mapped(member))
-    return cls
+def race_lost() -> tuple[type[Exception], ...]:
+    """What a guarded create or commit raises when a concurrent writer got there first.
+
+    Production answers AlreadyExists (create) or FailedPrecondition/Aborted (commit); the
+    emulator may answer Conflict. A function, not a constant: importing this module stays cheap.
+    """
+    from google.api_core import exceptions
+
+    return (
+        exceptions.AlreadyExists,
+        exceptions.Conflict,
+        exceptions.FailedPrecondition,
+        exceptions.Aborted,
+    )
+
+
+def field_filter(field: str, op: str, value: object) -> Any:
+    """A query filter (``query.where(filter=field_filter("user_id", "==", uid))``)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    return FieldFilter(field, op, value)
 
 
 def _mapped(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -87,7 +107,16 @@ def ping(client: firestore.Client, timeout_seconds: float) -> None:
 
 
 class FirestoreStore:
-    """Base of the Firestore adapters: the client, per-call options with a timeout, a clock."""
+    """Base of every Firestore store: the client, per-call options with a timeout, a clock.
+
+    Every public method a subclass defines answers an outage with our 503.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, member in list(vars(cls).items()):
+            if isfunction(member) and not name.startswith("_"):
+                setattr(cls, name, _mapped(member))
 
     def __init__(
         self,

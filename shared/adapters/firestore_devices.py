@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from shared.adapters.firestore_client import outages_unavailable, rpc_options
+from shared.adapters.firestore_client import FirestoreStore
 from shared.alerts import USER_DEVICES
 from shared.devices import Device, DeviceStore
 
@@ -20,12 +20,7 @@ def token_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@outages_unavailable
-class FirestoreDeviceStore(DeviceStore):
-    def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
-        self._db = client
-        self._rpc = rpc_options(timeout_seconds)
-
+class FirestoreDeviceStore(FirestoreStore, DeviceStore):
     def _tokens(self, user_id: str) -> firestore.CollectionReference:
         tokens: firestore.CollectionReference = (
             self._db.collection(USER_DEVICES).document(user_id).collection(TOKENS)

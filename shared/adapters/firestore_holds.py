@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.adapters.firestore_client import outages_unavailable, rpc_options
+from shared.adapters.firestore_client import FirestoreStore, field_filter
 from shared.holds import HOLDS, Hold, HoldStatus, HoldStore
 
 if TYPE_CHECKING:
-    from google.cloud import firestore
+    pass
 
 
 def hold_from_document(data: dict[str, Any]) -> Hold:
@@ -26,24 +26,17 @@ def hold_from_document(data: dict[str, Any]) -> Hold:
     )
 
 
-@outages_unavailable
-class FirestoreHoldStore(HoldStore):
-    def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
-        self._db = client
-        self._rpc = rpc_options(timeout_seconds)
-
+class FirestoreHoldStore(FirestoreStore, HoldStore):
     def get(self, hold_id: str) -> Hold | None:
         snapshot = self._db.collection(HOLDS).document(hold_id).get(**self._rpc)
         data = snapshot.to_dict() if snapshot.exists else None
         return hold_from_document(data) if data else None
 
     def due(self, now: datetime, limit: int) -> list[Hold]:
-        from google.cloud.firestore_v1.base_query import FieldFilter
-
         query = (
             self._db.collection(HOLDS)
-            .where(filter=FieldFilter("status", "==", HoldStatus.HELD.value))
-            .where(filter=FieldFilter("expires_at", "<=", now))
+            .where(filter=field_filter("status", "==", HoldStatus.HELD.value))
+            .where(filter=field_filter("expires_at", "<=", now))
             .order_by("expires_at")
             .limit(limit)
         )

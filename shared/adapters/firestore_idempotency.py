@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from google.api_core import exceptions as gexc
-
-from shared.adapters.firestore_client import FirestoreStore, outages_unavailable
+from shared.adapters.firestore_client import FirestoreStore, race_lost
 from shared.errors import Conflict, IdempotencyKeyReused
 from shared.idempotency import ABANDONED_AFTER, RETENTION, IdempotencyStore, StoredResponse
 
@@ -25,7 +23,6 @@ if TYPE_CHECKING:
 COLLECTION = "idempotency_keys"
 
 
-@outages_unavailable
 class FirestoreIdempotencyStore(FirestoreStore, IdempotencyStore):
     def begin(self, key: str, fingerprint: str) -> StoredResponse | None:
         ref = self._db.collection(COLLECTION).document(key)
@@ -40,7 +37,7 @@ class FirestoreIdempotencyStore(FirestoreStore, IdempotencyStore):
         try:
             ref.create(claim, **self._rpc)
             return None
-        except gexc.AlreadyExists:
+        except race_lost():
             pass
         record: dict[str, Any] = ref.get(**self._rpc).to_dict() or {}
         if record.get("fingerprint") != fingerprint:
@@ -65,7 +62,7 @@ class FirestoreIdempotencyStore(FirestoreStore, IdempotencyStore):
         batch.set(self._db.collection(COLLECTION).document(key), {**claim, "attempt": attempt})
         try:
             batch.commit(**self._rpc)
-        except (gexc.AlreadyExists, gexc.Conflict, gexc.FailedPrecondition, gexc.Aborted):
+        except race_lost():
             return False
         return True
 

@@ -37,10 +37,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from google.api_core import exceptions as gexc
-
-from shared.adapters.firestore_client import rpc_options
-from shared.errors import InvalidRequest, LedgerContention, Unavailable
+from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
+from shared.errors import InvalidRequest, LedgerContention
 from shared.ledger import (
     MAX_EFFECTS_PER_COMMIT,
     AccountHead,
@@ -74,9 +72,6 @@ IN_QUERY_LIMIT = 30
 # Losing the race means someone else just wrote: retry soon, with jitter so losers spread out.
 BACKOFF_BASE_SECONDS = 0.005
 BACKOFF_CAP_SECONDS = 0.25
-
-_RACE_LOST = (gexc.AlreadyExists, gexc.Conflict, gexc.FailedPrecondition, gexc.Aborted)
-_UNREACHABLE = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.RetryError)
 
 
 def entry_to_document(entry: LedgerEntry) -> dict[str, Any]:
@@ -146,7 +141,7 @@ def entry_from_document(data: Mapping[str, Any]) -> LedgerEntry:
     )
 
 
-class FirestoreLedger(LedgerStore):
+class FirestoreLedger(FirestoreStore, LedgerStore):
     """``LedgerStore`` on a Firestore database."""
 
     def __init__(
@@ -157,10 +152,8 @@ class FirestoreLedger(LedgerStore):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._db = client
+        super().__init__(client, timeout_seconds, clock)
         self._max_attempts = max_attempts
-        self._rpc = rpc_options(timeout_seconds)
-        self._clock = clock
         self._sleep = sleep
         self.conflicts = 0  # races lost since construction; read by benchmarks
         self._account_locks: weakref.WeakValueDictionary[str, _AccountLock] = (
@@ -211,24 +204,22 @@ class FirestoreLedger(LedgerStore):
         for attempt in range(self._max_attempts):
             # First try: head pointer, effect records and claims in one round trip. After a lost
             # race the pointer may lag, so read the authoritative head and effects by query.
-            with _unavailable_on_outage():
-                if attempt == 0:
-                    head, replays, claims = self._fast_read(user_id, keys, claim_keys)
-                else:
-                    head, replays = self.head(user_id), self._effects_by_query(keys)
-                    claims = self._claims(claim_keys)
-                if head.totals is None:
-                    head = replace(head, totals=self.sums_by_type(user_id, head.seq))
+            if attempt == 0:
+                head, replays, claims = self._fast_read(user_id, keys, claim_keys)
+            else:
+                head, replays = self.head(user_id), self._effects_by_query(keys)
+                claims = self._claims(claim_keys)
+            if head.totals is None:
+                head = replace(head, totals=self.sums_by_type(user_id, head.seq))
             outcomes, fresh = plan_effects(head, requests, replays, self._clock(), claims)
             if not fresh:
                 return outcomes  # all replayed or refused: nothing to write
             try:
-                with _unavailable_on_outage():
-                    # Claims first, in a commit of their own: the ledger commit keeps its single
-                    # precondition. A claim lost to another use shows up on the next read.
-                    self._create_claims(claims_to_make(requests, outcomes, claims))
-                    self._commit(fresh, side_writes)
-            except _RACE_LOST:
+                # Claims first, in a commit of their own: the ledger commit keeps its single
+                # precondition. A claim lost to another use shows up on the next read.
+                self._create_claims(claims_to_make(requests, outcomes, claims))
+                self._commit(fresh, side_writes)
+            except race_lost():
                 self.conflicts += 1
                 self._sleep(_jittered_backoff(attempt))
                 continue
@@ -240,12 +231,11 @@ class FirestoreLedger(LedgerStore):
     def head(self, user_id: str) -> AccountHead:
         query = (
             self._db.collection(TRANSACTIONS)
-            .where(filter=_eq("user_id", user_id))
+            .where(filter=field_filter("user_id", "==", user_id))
             .order_by("seq", direction="DESCENDING")
             .limit(1)
         )
-        with _unavailable_on_outage():
-            docs = list(query.stream(**self._rpc))
+        docs = list(query.stream(**self._rpc))
         return entry_from_document(_data(docs[0])).head if docs else AccountHead(user_id)
 
     def sums_by_type(self, user_id: str, up_to_seq: int) -> dict[EntryType, int]:
@@ -267,17 +257,18 @@ class FirestoreLedger(LedgerStore):
             highest = below if highest is None else min(highest, below)
         if lowest is not None and highest is not None and lowest > highest:
             return HistoryPage([], None)
-        query = self._db.collection(TRANSACTIONS).where(filter=_eq("user_id", user_id))
+        query = self._db.collection(TRANSACTIONS).where(
+            filter=field_filter("user_id", "==", user_id)
+        )
         if entry_type is not None:
-            query = query.where(filter=_eq("type", entry_type.value))
+            query = query.where(filter=field_filter("type", "==", entry_type.value))
         # Range filters on seq rather than start_after: same index, and the emulator supports it.
         if lowest is not None:
-            query = query.where(filter=_cmp("seq", ">=", lowest))
+            query = query.where(filter=field_filter("seq", ">=", lowest))
         if highest is not None:
-            query = query.where(filter=_cmp("seq", "<=", highest))
+            query = query.where(filter=field_filter("seq", "<=", highest))
         query = query.order_by("seq", direction="DESCENDING")
-        with _unavailable_on_outage():
-            docs = list(query.limit(limit + 1).stream(**self._rpc))
+        docs = list(query.limit(limit + 1).stream(**self._rpc))
         entries = [entry_from_document(_data(doc)) for doc in docs[:limit]]
         next_cursor = str(entries[-1].seq) if len(docs) > limit else None
         return HistoryPage(entries, next_cursor)
@@ -292,31 +283,35 @@ class FirestoreLedger(LedgerStore):
         shape. An empty range comes back as (1, 0).
         """
         lowest = highest = None
-        base = self._db.collection(TRANSACTIONS).where(filter=_eq("user_id", user_id))
-        with _unavailable_on_outage():
-            if since is not None:
-                query = base.where(filter=_cmp("created_at", ">=", since)).order_by("created_at")
-                docs = list(query.limit(1).stream(**self._rpc))
-                if not docs:
-                    return 1, 0
-                lowest = int(_data(docs[0])["seq"])
-            if until is not None:
-                query = base.where(filter=_cmp("created_at", "<", until)).order_by(
-                    "created_at", direction="DESCENDING"
-                )
-                docs = list(query.limit(1).stream(**self._rpc))
-                if not docs:
-                    return 1, 0
-                highest = int(_data(docs[0])["seq"])
+        base = self._db.collection(TRANSACTIONS).where(
+            filter=field_filter("user_id", "==", user_id)
+        )
+        if since is not None:
+            query = base.where(filter=field_filter("created_at", ">=", since)).order_by(
+                "created_at"
+            )
+            docs = list(query.limit(1).stream(**self._rpc))
+            if not docs:
+                return 1, 0
+            lowest = int(_data(docs[0])["seq"])
+        if until is not None:
+            query = base.where(filter=field_filter("created_at", "<", until)).order_by(
+                "created_at", direction="DESCENDING"
+            )
+            docs = list(query.limit(1).stream(**self._rpc))
+            if not docs:
+                return 1, 0
+            highest = int(_data(docs[0])["seq"])
         return lowest, highest
 
     def entries(self, user_id: str) -> list[LedgerEntry]:
         """Return every entry of an account, oldest first (audits and tests)."""
         query = (
-            self._db.collection(TRANSACTIONS).where(filter=_eq("user_id", user_id)).order_by("seq")
+            self._db.collection(TRANSACTIONS)
+            .where(filter=field_filter("user_id", "==", user_id))
+            .order_by("seq")
         )
-        with _unavailable_on_outage():
-            return [entry_from_document(_data(d)) for d in query.stream(**self._rpc)]
+        return [entry_from_document(_data(d)) for d in query.stream(**self._rpc)]
 
     def _fast_read(
         self, user_id: str, effect_keys: Sequence[str], claim_keys: Sequence[str]
@@ -360,7 +355,9 @@ class FirestoreLedger(LedgerStore):
         found: dict[str, list[LedgerEntry]] = {}
         for start in range(0, len(effect_keys), IN_QUERY_LIMIT):
             chunk = list(effect_keys[start : start + IN_QUERY_LIMIT])
-            query = self._db.collection(TRANSACTIONS).where(filter=_cmp("effect_key", "in", chunk))
+            query = self._db.collection(TRANSACTIONS).where(
+                filter=field_filter("effect_key", "in", chunk)
+            )
             for snapshot in query.stream(**self._rpc):
                 entry = entry_from_document(_data(snapshot))
                 found.setdefault(entry.effect_key or "", []).append(entry)
@@ -416,13 +413,12 @@ def sums_by_type(
     for entry_type in EntryType:
         query = (
             db.collection(TRANSACTIONS)
-            .where(filter=_eq("user_id", user_id))
-            .where(filter=_eq("type", entry_type.value))
-            .where(filter=_cmp("seq", "<=", up_to_seq))
+            .where(filter=field_filter("user_id", "==", user_id))
+            .where(filter=field_filter("type", "==", entry_type.value))
+            .where(filter=field_filter("seq", "<=", up_to_seq))
         )
         aggregation: Any = query.sum("amount", alias="total")  # the SDK's stubs are wrong here
-        with _unavailable_on_outage():
-            results = aggregation.get(**rpc)
+        results = aggregation.get(**rpc)
         value = results[0][0].value if results and results[0] else 0
         if value:
             sums[entry_type] = int(value)
@@ -444,16 +440,6 @@ def _jittered_backoff(attempt: int) -> float:
     return random.uniform(0, cap)  # noqa: S311 - spreading retries, not security
 
 
-def _eq(field: str, value: object) -> Any:
-    return _cmp(field, "==", value)
-
-
-def _cmp(field: str, op: str, value: object) -> Any:
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    return FieldFilter(field, op, value)
-
-
 def _data(snapshot: Any) -> dict[str, Any]:
     data = snapshot.to_dict()
     if data is None:
@@ -467,16 +453,3 @@ def _cursor_seq(cursor: str) -> int:
             "cursor: not a cursor this service issued", {"fields": {"cursor": "invalid"}}
         )
     return int(cursor)
-
-
-class _unavailable_on_outage:  # noqa: N801 - used as a statement, reads like one
-    """Turn 'Firestore did not answer' into our retryable 503."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> None:
-        if exc is not None and isinstance(exc, _UNREACHABLE):
-            raise Unavailable("the database is unavailable; retry the request") from exc

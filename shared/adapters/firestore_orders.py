@@ -6,14 +6,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.adapters.firestore_client import rpc_options
-from shared.adapters.firestore_ledger import _cmp, _eq, _unavailable_on_outage
+from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
 from shared.disputes import disputes_view
 from shared.errors import invalid_field
 from shared.orders import ORDERS, CreditOrder, OrderPage, OrderStatus, OrderStore
 
 if TYPE_CHECKING:
-    from google.cloud import firestore
+    pass
 
 
 def order_to_document(order: CreditOrder) -> dict[str, Any]:
@@ -60,37 +59,28 @@ def order_from_document(order_id: str, data: Mapping[str, Any]) -> CreditOrder:
     )
 
 
-class FirestoreOrders(OrderStore):
-    def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
-        self._db = client
-        self._rpc = rpc_options(timeout_seconds)
-
+class FirestoreOrders(FirestoreStore, OrderStore):
     def create(self, order: CreditOrder) -> bool:
-        from google.api_core.exceptions import AlreadyExists
-
-        with _unavailable_on_outage():
-            try:
-                self._db.collection(ORDERS).document(order.id).create(
-                    order_to_document(order), **self._rpc
-                )
-            except AlreadyExists:
-                return False
+        try:
+            self._db.collection(ORDERS).document(order.id).create(
+                order_to_document(order), **self._rpc
+            )
+        except race_lost():
+            return False
         return True
 
     def get(self, order_id: str) -> CreditOrder | None:
-        with _unavailable_on_outage():
-            snapshot = self._db.collection(ORDERS).document(order_id).get(**self._rpc)
+        snapshot = self._db.collection(ORDERS).document(order_id).get(**self._rpc)
         data = snapshot.to_dict() if snapshot.exists else None
         return order_from_document(order_id, data) if data else None
 
     def by_provider_order(self, provider: str, provider_order_id: str) -> CreditOrder | None:
         query = (
             self._db.collection(ORDERS)
-            .where(filter=_eq("provider_order_id", provider_order_id))
+            .where(filter=field_filter("provider_order_id", "==", provider_order_id))
             .limit(5)
         )
-        with _unavailable_on_outage():
-            docs = list(query.stream(**self._rpc))
+        docs = list(query.stream(**self._rpc))
         for doc in docs:
             data = doc.to_dict() or {}
             if data.get("provider") == provider:
@@ -98,21 +88,17 @@ class FirestoreOrders(OrderStore):
         return None
 
     def list_for_user(self, user_id: str, limit: int, cursor: str | None) -> OrderPage:
-        query = self._db.collection(ORDERS).where(filter=_eq("user_id", user_id))
+        query = self._db.collection(ORDERS).where(filter=field_filter("user_id", "==", user_id))
         if cursor is not None:
-            query = query.where(filter=_cmp("created_at", "<", _cursor_time(cursor)))
+            query = query.where(filter=field_filter("created_at", "<", _cursor_time(cursor)))
         query = query.order_by("created_at", direction="DESCENDING").limit(limit + 1)
-        with _unavailable_on_outage():
-            docs = list(query.stream(**self._rpc))
+        docs = list(query.stream(**self._rpc))
         orders = [order_from_document(d.id, d.to_dict() or {}) for d in docs[:limit]]
         next_cursor = orders[-1].created_at.isoformat() if len(docs) > limit else None
         return OrderPage(orders, next_cursor)
 
     def merge(self, order_id: str, fields: Mapping[str, Any]) -> None:
-        with _unavailable_on_outage():
-            self._db.collection(ORDERS).document(order_id).set(
-                dict(fields), merge=True, **self._rpc
-            )
+        self._db.collection(ORDERS).document(order_id).set(dict(fields), merge=True, **self._rpc)
 
 
 def _cursor_time(cursor: str) -> datetime:

@@ -5,26 +5,20 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from shared.adapters.firestore_client import rpc_options
-from shared.adapters.firestore_ledger import _unavailable_on_outage
+from shared.adapters.firestore_client import FirestoreStore
 from shared.errors import InvalidRequest
 from shared.packages import CreditPackage, PackageCatalog
 
 if TYPE_CHECKING:
-    from google.cloud import firestore
+    pass
 
 PACKAGES = "credit_packages"
 log = logging.getLogger("billing.packages")
 
 
-class FirestorePackages(PackageCatalog):
-    def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
-        self._db = client
-        self._rpc = rpc_options(timeout_seconds)
-
+class FirestorePackages(FirestoreStore, PackageCatalog):
     def stored(self) -> list[CreditPackage]:
-        with _unavailable_on_outage():
-            docs = list(self._db.collection(PACKAGES).stream(**self._rpc))
+        docs = list(self._db.collection(PACKAGES).stream(**self._rpc))
         packages = []
         for doc in docs:
             data = doc.to_dict() or {}

@@ -1,4 +1,4 @@
-"""Payments, refunds, webhook events and their outbox notifications on Firestore.
+"""Payments, refunds, disputes and their outbox notifications on Firestore.
 
 Every change that others may race on is guarded by the *create* of a deterministic document,
 placed first in its commit (design.md's concurrency rule; the emulator has no isolation):
@@ -22,14 +22,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from google.api_core import exceptions as gexc
-
-from shared.adapters.firestore_client import FirestoreStore, outages_unavailable
-from shared.adapters.firestore_processed_events import PROCESSED_EVENT_RETENTION
+from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
 from shared.disputes import disputes_view
 from shared.outbox import OUTBOX, OutboxMessage
 from shared.payments import (
-    GatewayEvent,
     GatewayIntent,
     GatewayRefund,
     Payment,
@@ -51,13 +47,9 @@ PAYMENTS = "payments"
 TRANSITIONS = "payment_transitions"
 RESERVATIONS = "payment_refunds"
 REFUNDS = "refunds"
-EVENTS = "stripe_events"
 CHECKOUT_SESSIONS = "stripe_checkout_sessions"
 
-_RACE_LOST = (gexc.AlreadyExists, gexc.Conflict, gexc.FailedPrecondition, gexc.Aborted)
 
-
-@outages_unavailable
 class FirestorePayments(FirestoreStore, PaymentStore):
     def create_payment(
         self, intent: GatewayIntent, request: PaymentRequest, owner_uid: str | None
@@ -106,10 +98,8 @@ class FirestorePayments(FirestoreStore, PaymentStore):
         return payment_from_document(payment_intent_id, data)
 
     def reservations(self, payment_intent_id: str) -> list[RefundReservation]:
-        from google.cloud.firestore_v1.base_query import FieldFilter
-
         query = self._db.collection(RESERVATIONS).where(
-            filter=FieldFilter("payment_intent_id", "==", payment_intent_id)
+            filter=field_filter("payment_intent_id", "==", payment_intent_id)
         )
         return [_reservation(d.to_dict() or {}) for d in query.stream(**self._rpc)]
 
@@ -212,21 +202,6 @@ class FirestorePayments(FirestoreStore, PaymentStore):
             **self._rpc,
         )
 
-    def event_seen(self, event_id: str) -> bool:
-        return bool(self._doc(EVENTS, event_id).get(**self._rpc).exists)
-
-    def mark_event(self, event: GatewayEvent) -> None:
-        now = self._clock()
-        self._doc(EVENTS, event.id).set(
-            {
-                "type": event.type,
-                "created": event.created,
-                "processed_at": now,
-                "expires_at": now + PROCESSED_EVENT_RETENTION,
-            },
-            **self._rpc,
-        )
-
     def _doc(self, collection: str, document_id: str) -> Any:
         return self._db.collection(collection).document(document_id)
 
@@ -238,7 +213,7 @@ class FirestorePayments(FirestoreStore, PaymentStore):
         """Commit; False when the guard (the first create) was already taken."""
         try:
             batch.commit(**self._rpc)
-        except _RACE_LOST:
+        except race_lost():
             return False
         return True
 

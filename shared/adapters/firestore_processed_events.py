@@ -1,4 +1,4 @@
-"""Processed webhook events on Firestore: ``webhook_events/{provider}:{event_id}``."""
+"""Processed webhook events of every provider: ``webhook_events/{provider}:{event_id}``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from shared.adapters.firestore_client import FirestoreStore
-from shared.adapters.firestore_ledger import _unavailable_on_outage
-from shared.razorpay_events import ProcessedEvents
+from shared.providers import ProcessedEvents, ProviderEvent
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -21,31 +20,32 @@ SAFE_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 PROCESSED_EVENT_RETENTION = timedelta(days=30)
 
 
+def processed_event_id(provider: str, event_id: str) -> str:
+    """The record's document id; ids that are not short and safe are hashed into a valid one."""
+    safe = SAFE_ID.fullmatch(event_id)
+    return f"{provider}:{event_id if safe else hashlib.sha256(event_id.encode()).hexdigest()}"
+
+
 class FirestoreProcessedEvents(FirestoreStore, ProcessedEvents):
-    def _ref(self, provider: str, event_id: str) -> firestore.DocumentReference:
-        # Provider ids are short and safe; anything else is hashed into a valid document id.
-        key = (
-            event_id
-            if SAFE_ID.fullmatch(event_id)
-            else hashlib.sha256(event_id.encode()).hexdigest()
+    def _ref(self, event: ProviderEvent) -> firestore.DocumentReference:
+        return self._db.collection(WEBHOOK_EVENTS).document(
+            processed_event_id(event.provider, event.id)
         )
-        return self._db.collection(WEBHOOK_EVENTS).document(f"{provider}:{key}")
 
-    def seen(self, provider: str, event_id: str) -> bool:
-        with _unavailable_on_outage():
-            return bool(self._ref(provider, event_id).get(**self._rpc).exists)
+    def seen(self, event: ProviderEvent) -> bool:
+        return bool(self._ref(event).get(**self._rpc).exists)
 
-    def record(self, provider: str, event_id: str, event: str, outcome: str) -> None:
+    def record(self, event: ProviderEvent, outcome: str) -> None:
         now = self._clock()
-        with _unavailable_on_outage():
-            self._ref(provider, event_id).set(
-                {
-                    "provider": provider,
-                    "event_id": event_id,
-                    "event": event,
-                    "outcome": outcome,
-                    "processed_at": now,
-                    "expires_at": now + PROCESSED_EVENT_RETENTION,
-                },
-                **self._rpc,
-            )
+        self._ref(event).set(
+            {
+                "provider": event.provider,
+                "event_id": event.id,
+                "event": event.type,
+                "created": event.created,
+                "outcome": outcome,
+                "processed_at": now,
+                "expires_at": now + PROCESSED_EVENT_RETENTION,
+            },
+            **self._rpc,
+        )

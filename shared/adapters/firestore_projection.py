@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from shared.adapters.firestore_client import outages_unavailable, rpc_options
+from shared.adapters.firestore_client import FirestoreStore, field_filter
 from shared.adapters.firestore_ledger import TRANSACTIONS, entry_from_document, sums_by_type
 from shared.balances import USER_CREDITS, BalanceProjection, ProjectionStore
 from shared.ledger import EntryType, LedgerEntry
@@ -13,16 +13,11 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
 
-@outages_unavailable
-class FirestoreProjectionStore(ProjectionStore):
-    def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
-        self._db = client
-        self._rpc = rpc_options(timeout_seconds)
-
+class FirestoreProjectionStore(FirestoreStore, ProjectionStore):
     def head_entry(self, user_id: str) -> LedgerEntry | None:
         query = (
             self._db.collection(TRANSACTIONS)
-            .where(filter=_filter("user_id", "==", user_id))
+            .where(filter=field_filter("user_id", "==", user_id))
             .order_by("seq", direction="DESCENDING")
             .limit(1)
         )
@@ -57,9 +52,3 @@ class FirestoreProjectionStore(ProjectionStore):
 
         written: bool = write(self._db.transaction())
         return written
-
-
-def _filter(field: str, op: str, value: object) -> Any:
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    return FieldFilter(field, op, value)

@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.adapters.firestore_client import FirestoreStore, outages_unavailable
-from shared.adapters.firestore_ledger import _cmp
+from shared.adapters.firestore_client import FirestoreStore, field_filter
 from shared.adapters.firestore_payments import PAYMENTS
 from shared.orders import ORDERS, OrderStatus
 from shared.reconciliation import ORDER, Due, ReconcileQueue
@@ -26,13 +25,12 @@ CHECKS = "reconcile_checks"
 OPEN_ORDER_STATUSES = [OrderStatus.CREATED.value, OrderStatus.FAILED.value]
 
 
-@outages_unavailable
 class FirestoreReconcileQueue(FirestoreStore, ReconcileQueue):
     def due(self, kind: str, before: datetime, limit: int) -> list[Due]:
         query: Any = self._db.collection(_collection(kind))
         if kind == ORDER:
-            query = query.where(filter=_cmp("status", "in", OPEN_ORDER_STATUSES))
-        query = query.where(filter=_cmp(FIELD, "<=", before)).order_by(FIELD).limit(limit)
+            query = query.where(filter=field_filter("status", "in", OPEN_ORDER_STATUSES))
+        query = query.where(filter=field_filter(FIELD, "<=", before)).order_by(FIELD).limit(limit)
         return [_due(kind, doc.id, doc.to_dict() or {}) for doc in query.stream(**self._rpc)]
 
     def postpone(self, item: Due, until: datetime) -> None:

@@ -4,20 +4,31 @@ The SDK client is built on first use, pointed at ``razorpay_base_url`` when set 
 sandbox). Every SDK or transport error becomes our ``ProviderError`` (502); a refusal (4xx)
 becomes ``ProviderRejected``, which callers may treat as a conclusive answer. Signatures are
 checked here with ``hmac.compare_digest``, not with the SDK's helpers, so the comparison is
-constant time by construction.
+constant time by construction. Webhooks are verified and parsed here too: the domain receives a
+``ProviderEvent``, never Razorpay's JSON.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import cached_property
 from typing import Any, TypeVar
 
-from shared.checkout import CheckoutGateway, ProviderOrder, ProviderPayment
-from shared.errors import ProviderError, ProviderRejected
+from shared.errors import InvalidRequest, ProviderError, ProviderRejected, SignatureInvalid
+from shared.ids import require_document_id
+from shared.providers import (
+    CheckoutGateway,
+    ProviderEvent,
+    ProviderOrder,
+    ProviderPayment,
+    ProviderPaymentStatus,
+    ProviderRefund,
+)
 
 T = TypeVar("T")
 
@@ -89,8 +100,9 @@ class RazorpayGateway(CheckoutGateway):
         return None
 
     def fetch_payment(self, payment_id: str) -> ProviderPayment:
-        payment = self._call(lambda: self.client.payment.fetch(payment_id, timeout=self._timeout))
-        return _payment(payment)
+        return self._call(
+            lambda: _payment(self.client.payment.fetch(payment_id, timeout=self._timeout))
+        )
 
     def order_payments(self, provider_order_id: str) -> list[ProviderPayment]:
         found = self._call(
@@ -100,10 +112,11 @@ class RazorpayGateway(CheckoutGateway):
 
     def capture_payment(self, payment_id: str, amount: int, currency: str) -> ProviderPayment:
         data = {"currency": currency.upper()}  # a fresh dict: the SDK mutates its argument
-        payment = self._call(
-            lambda: self.client.payment.capture(payment_id, amount, data, timeout=self._timeout)
+        return self._call(
+            lambda: _payment(
+                self.client.payment.capture(payment_id, amount, data, timeout=self._timeout)
+            )
         )
-        return _payment(payment)
 
     def checkout_signature_valid(self, order_id: str, payment_id: str, signature: str) -> bool:
         if not self._key_secret:
@@ -111,7 +124,23 @@ class RazorpayGateway(CheckoutGateway):
         expected = hmac_hex(self._key_secret, f"{order_id}|{payment_id}".encode())
         return hmac.compare_digest(expected.encode(), signature.encode())
 
-    def webhook_signature_valid(self, body: bytes, signature: str) -> bool:
+    def verify_event(
+        self, body: bytes, signature: str | None, event_id: str | None
+    ) -> ProviderEvent:
+        """Check the signature over the raw body, then parse; dedupe on ``x-razorpay-event-id``."""
+        if not signature or not self._webhook_signature_valid(body, signature):
+            raise SignatureInvalid("X-Razorpay-Signature", "does not match the body")
+        if event_id is not None:
+            require_document_id(event_id, "x-razorpay-event-id")  # it names our dedupe record
+        event_id = event_id or "body-" + hashlib.sha256(body).hexdigest()
+        try:
+            return event_from_razorpay(event_id, json.loads(body))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InvalidRequest(
+                "body: not a Razorpay event", {"fields": {"body": "invalid"}}
+            ) from exc
+
+    def _webhook_signature_valid(self, body: bytes, signature: str) -> bool:
         if not self._webhook_secret:
             return False
         expected = hmac_hex(self._webhook_secret, body)
@@ -128,8 +157,45 @@ def _payment(data: Mapping[str, Any]) -> ProviderPayment:
         order_id=data.get("order_id"),
         amount=int(data["amount"]),
         currency=str(data["currency"]).lower(),
-        status=str(data["status"]),
+        status=ProviderPaymentStatus(data["status"]),
     )
+
+
+def event_from_razorpay(event_id: str, body: Mapping[str, Any]) -> ProviderEvent:
+    """Convert a Razorpay webhook (JSON) into the neutral event the domain applies."""
+    name = str(body["event"])
+    payload = body.get("payload") or {}
+    payment = _entity(payload, "payment")
+    refund = _entity(payload, "refund")
+    dispute = _entity(payload, "dispute")
+    event = ProviderEvent(
+        provider=RazorpayGateway.name,
+        id=event_id,
+        type=name,
+        payment=_payment(payment) if payment else None,
+        decline_code=payment.get("error_code") if payment else None,
+        failure_message=payment.get("error_description") if payment else None,
+    )
+    if refund and payment:
+        amount = int(refund["amount"])
+        event = replace(
+            event,
+            # Refunds are processed one at a time: the payment's total refunded includes this one.
+            refund=ProviderRefund(
+                str(refund["id"]), amount, int(refund.get("created_at") or 0), True
+            ),
+            refunded_before=int(payment.get("amount_refunded") or amount) - amount,
+        )
+    if dispute:
+        fields = ("id", "status", "amount", "reason_code", "payment_id")
+        event = replace(event, dispute={key: dispute.get(key) for key in fields})
+    return event
+
+
+def _entity(payload: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
+    wrapper = payload.get(kind)
+    entity = wrapper.get("entity") if isinstance(wrapper, Mapping) else None
+    return entity if isinstance(entity, Mapping) else None
 
 
 @contextmanager

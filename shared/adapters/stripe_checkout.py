@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shared.checkout import ProviderOrder, ProviderRefund, RefundListingGateway
-from shared.payments import CREDIT_ORDER_METADATA_KEY, PaymentGateway, RefundStatus
+from shared.payments import CREDIT_ORDER_METADATA_KEY, RefundStatus
+from shared.providers import (
+    PaymentGateway,
+    ProviderOrder,
+    ProviderRefund,
+    RefundListingGateway,
+)
 
 # A refund in these states is sending the money back (a failed or canceled one is not).
 RETURNING_MONEY = frozenset({RefundStatus.PENDING, RefundStatus.SUCCEEDED})

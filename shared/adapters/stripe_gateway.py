@@ -1,9 +1,10 @@
 """Stripe, the only module that imports the ``stripe`` SDK.
 
-It pins the API version, talks minor units only, converts Stripe's objects into the
-gateway-neutral dataclasses of ``shared.payments``, and turns every SDK error into ours: a declined
-card into ``CardDeclined``, a refusal of the client's own input (an unknown PaymentMethod) into
-a 400 naming the field, another refusal into ``ProviderRejected``, anything else into
+It pins the API version, talks minor units only, verifies and converts webhooks, converts
+Stripe's objects and status words into the gateway-neutral dataclasses of ``shared.payments``
+and ``shared.providers``, and turns every SDK error into ours: a declined card into
+``CardDeclined``, a refusal of the client's own input (an unknown PaymentMethod) into a 400
+naming the field, another refusal into ``ProviderRejected``, anything else into
 ``ProviderError`` (502). ``api_base`` points it at localstripe for local runs and tests.
 
 localstripe refuses parameters it does not know (``description``, ``receipt_email`` on a
@@ -26,15 +27,13 @@ from shared.errors import (
 )
 from shared.payments import (
     CardDeclined,
-    GatewayEvent,
     GatewayIntent,
     GatewayRefund,
-    PaymentGateway,
     PaymentRequest,
     PaymentStatus,
     RefundStatus,
-    status_from_stripe,
 )
+from shared.providers import PaymentGateway, ProviderEvent
 
 if TYPE_CHECKING:
     import stripe
@@ -147,24 +146,30 @@ class StripeGateway(PaymentGateway):
             page = self._client.v1.refunds.list(params=params)  # type: ignore[arg-type]
             return [refund_from_stripe(r.to_dict()) for r in page.auto_paging_iter()]
 
-    def verify_event(self, payload: bytes, signature_header: str | None) -> GatewayEvent:
+    def verify_event(self, body: bytes, signature: str | None) -> ProviderEvent:
         import stripe
 
         try:
             stripe.WebhookSignature.verify_header(
-                payload, signature_header, self._webhook_secret, WEBHOOK_TOLERANCE_SECONDS
+                body, signature, self._webhook_secret, WEBHOOK_TOLERANCE_SECONDS
             )
         except stripe.SignatureVerificationError as error:
             raise SignatureInvalid("Stripe-Signature", str(error.user_message)) from error
         import json
 
         try:
-            body = json.loads(payload)
-            return event_from_stripe(body)
+            return event_from_stripe(json.loads(body))
         except (ValueError, KeyError, TypeError) as error:
             raise InvalidRequest(
                 "body: not a Stripe event", {"fields": {"body": "not a Stripe event"}}
             ) from error
+
+
+def status_from_stripe(stripe_status: str, has_payment_error: bool) -> PaymentStatus:
+    """Map Stripe's PaymentIntent status to ours: a declined attempt is ``failed``."""
+    if stripe_status == "requires_payment_method" and has_payment_error:
+        return PaymentStatus.FAILED
+    return PaymentStatus(stripe_status)
 
 
 def intent_from_stripe(data: Mapping[str, Any]) -> GatewayIntent:
@@ -198,13 +203,18 @@ def refund_from_stripe(data: Mapping[str, Any]) -> GatewayRefund:
     )
 
 
-def event_from_stripe(body: Mapping[str, Any]) -> GatewayEvent:
+def event_from_stripe(body: Mapping[str, Any]) -> ProviderEvent:
     """Convert a Stripe event (JSON) into the fields our handlers use."""
     event_type, obj = str(body["type"]), body["data"]["object"]
-    base: dict[str, Any] = {"id": str(body["id"]), "type": event_type, "created": body["created"]}
+    base: dict[str, Any] = {
+        "provider": "stripe",
+        "id": str(body["id"]),
+        "type": event_type,
+        "created": body["created"],
+    }
     if event_type.startswith("payment_intent."):
         intent = intent_from_stripe(obj)
-        return GatewayEvent(
+        return ProviderEvent(
             **base,
             payment_intent_id=intent.id,
             intent=intent,
@@ -215,7 +225,7 @@ def event_from_stripe(body: Mapping[str, Any]) -> GatewayEvent:
         )
     if event_type in _CHARGE_EVENT_STATUS or event_type == "charge.refunded":
         refunds = (obj.get("refunds") or {}).get("data") or []
-        return GatewayEvent(
+        return ProviderEvent(
             **base,
             payment_intent_id=obj.get("payment_intent"),
             payment_status=_CHARGE_EVENT_STATUS.get(event_type),
@@ -228,19 +238,19 @@ def event_from_stripe(body: Mapping[str, Any]) -> GatewayEvent:
         dispute = {
             key: obj.get(key) for key in ("id", "status", "amount", "currency", "reason", "charge")
         }
-        return GatewayEvent(**base, payment_intent_id=obj.get("payment_intent"), dispute=dispute)
+        return ProviderEvent(**base, payment_intent_id=obj.get("payment_intent"), dispute=dispute)
     if event_type.startswith("checkout.session."):
         session = {
             key: obj.get(key)
             for key in ("id", "status", "payment_status", "payment_intent", "amount_total")
         }
-        return GatewayEvent(
+        return ProviderEvent(
             **base,
             payment_intent_id=obj.get("payment_intent"),
             checkout_session=session,
             metadata=obj.get("metadata") or {},
         )
-    return GatewayEvent(**base)
+    return ProviderEvent(**base)
 
 
 class _converted_errors:  # noqa: N801 - used as a statement, reads like one

@@ -98,7 +98,21 @@ def test_bad_signatures_are_400_and_change_nothing(  # noqa: PLR0917 - pytest fi
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "invalid_request"
     assert get_payment(gateway, user, pi)["status"] == "requires_action"
-    assert not stack_firestore.collection("stripe_events").document(event_id).get().exists
+    processed = stack_firestore.collection("webhook_events").document(f"stripe:{event_id}")
+    assert not processed.get().exists
+
+
+def test_processed_stripe_events_are_kept_in_the_one_processed_events_store(
+    stack: Stack, gateway: str, stack_firestore: Any
+) -> None:
+    event_id = f"evt_{uuid.uuid4().hex[:16]}"
+    body = event("customer.created", {"id": "cus_1", "object": "customer"}, event_id)
+    assert send(gateway, body, stack.stripe_webhook_secret).json()["handled"] is False
+    record = stack_firestore.collection("webhook_events").document(f"stripe:{event_id}").get()
+    assert record.exists
+    assert record.to_dict()["provider"] == "stripe"
+    assert record.to_dict()["expires_at"] > record.to_dict()["processed_at"]
+    assert send(gateway, body, stack.stripe_webhook_secret).json()["duplicate"] is True
 
 
 def test_out_of_order_events_end_in_the_right_state(

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.checkout import ProviderPayment
 from shared.errors import RateLimited
 from shared.orders import CreditOrder, refund_clawback
 from shared.pricing import quote_purchase
+from shared.providers import ProviderPayment, ProviderPaymentStatus
 from shared.purchases import payment_mismatches
 from shared.rate_limits import RateLimit, SlotCounter, enforce_rate_limit
 
@@ -50,9 +50,9 @@ def test_proportional_clawback_rounds_down() -> None:
 
 def test_payment_mismatches_name_each_problem() -> None:
     o = order()
-    good = ProviderPayment("pay_1", "order_1", o.total, "inr", "captured")
+    good = ProviderPayment("pay_1", "order_1", o.total, "inr", ProviderPaymentStatus.CAPTURED)
     assert payment_mismatches(o, good, "order_1") == {}
-    bad = ProviderPayment("pay_1", "order_2", 100, "usd", "captured")
+    bad = ProviderPayment("pay_1", "order_2", 100, "usd", ProviderPaymentStatus.CAPTURED)
     assert set(payment_mismatches(o, bad, "order_1")) == {"order_id", "amount", "currency"}
 
 

@@ -206,7 +206,7 @@ def test_collections_that_expire_have_ttl_policies() -> None:
     ttl = {
         (o["collectionGroup"], o["fieldPath"]) for o in indexes["fieldOverrides"] if o.get("ttl")
     }
-    expiring = {"idempotency_keys", "rate_limits", "webhook_events", "stripe_events"}
+    expiring = {"idempotency_keys", "rate_limits", "webhook_events"}
     assert {(c, "expires_at") for c in expiring} <= ttl
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shared.adapters.stripe_gateway import status_from_stripe
 from shared.errors import InvalidRequest
 from shared.outbox import sign, verify
 from shared.payments import (
@@ -14,7 +15,6 @@ from shared.payments import (
     ReservationStatus,
     current_status,
     next_reservation,
-    status_from_stripe,
 )
 
 

@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.checkout import CheckoutGateway, ProviderOrder, ProviderPayment
 from shared.errors import ProviderError, ProviderRejected
 from shared.ledger import (
     AccountHead,
@@ -24,6 +23,13 @@ from shared.ledger import (
 )
 from shared.orders import CreditOrder, OrderPage, OrderStatus, OrderStore
 from shared.pricing import quote_purchase
+from shared.providers import (
+    CheckoutGateway,
+    ProviderEvent,
+    ProviderOrder,
+    ProviderPayment,
+    ProviderPaymentStatus,
+)
 from shared.reconciliation import (
     ORDER,
     Action,
@@ -56,7 +62,7 @@ def order(status: OrderStatus = OrderStatus.CREATED) -> CreditOrder:
 
 
 def paid(status: str = "captured", amount: int = 59_000, pay_id: str = "pay_1") -> ProviderPayment:
-    return ProviderPayment(pay_id, "order_1", amount, "inr", status)
+    return ProviderPayment(pay_id, "order_1", amount, "inr", ProviderPaymentStatus(status))
 
 
 # --- decisions -----------------------------------------------------------------------------
@@ -206,8 +212,10 @@ class Razorpay(CheckoutGateway):
     def checkout_signature_valid(self, order_id: str, payment_id: str, signature: str) -> bool:
         return False
 
-    def webhook_signature_valid(self, body: bytes, signature: str) -> bool:
-        return False
+    def verify_event(
+        self, body: bytes, signature: str | None, event_id: str | None
+    ) -> ProviderEvent:
+        raise NotImplementedError
 
 
 def reconciler(orders: MemoryOrders, queue: MemoryQueue, razorpay: Razorpay) -> Reconciler:
