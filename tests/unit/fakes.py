@@ -1,0 +1,442 @@
+"""In-memory implementations of the domain's ports, for service-layer tests in milliseconds.
+
+Each fake keeps the port's promises that the use cases rely on (an effect applied at most once,
+a claim refusing another use, side writes landing with their entries, create-only creates) and
+nothing more: no I/O, no clock, no threads. Names that other work may move (provider types)
+are imported here only, so a move is fixed in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.accounts import AccountSnapshot, AccountStore
+from shared.checkout import (
+    CheckoutGateway,
+    ProviderOrder,
+    ProviderPayment,
+    ProviderRefund,
+    RefundListingGateway,
+)
+from shared.errors import ProviderError, ProviderRejected
+from shared.holds import HOLDS, Hold, HoldStatus, HoldStore
+from shared.ledger import (
+    AccountHead,
+    AppendResult,
+    DocumentWrite,
+    EffectOutcome,
+    EffectRequest,
+    EntryType,
+    HistoryPage,
+    IdClaim,
+    LedgerEntry,
+    LedgerStore,
+    Posting,
+    claims_to_make,
+    plan_effects,
+)
+from shared.orders import ORDERS, CreditOrder, OrderPage, OrderStatus, OrderStore
+from shared.packages import CreditPackage, PackageCatalog
+from shared.rate_limits import SlotCounter
+from shared.razorpay_events import ProcessedEvents
+from shared.reconciliation import Due, ReconcileQueue
+
+NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+
+__all__ = [
+    "NOW",
+    "Clock",
+    "MemoryAccounts",
+    "MemoryHolds",
+    "MemoryLedger",
+    "MemoryOrders",
+    "MemoryPackages",
+    "MemoryProcessedEvents",
+    "MemoryQueue",
+    "MemorySlots",
+    "Razorpay",
+    "StripeCheckout",
+]
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def deep_merge(into: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``fields`` into a copy of ``into`` the way a Firestore ``set(merge=True)`` does."""
+    merged = dict(into)
+    for key, value in fields.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# --- ledger ---------------------------------------------------------------------------------
+
+
+class MemoryLedger(LedgerStore):
+    """The ledger's rules on a list: effects at most once, claims first, side writes with entries.
+
+    Side writes go to the fake store that owns their collection (``sinks``); a write to a
+    collection nobody owns is kept in ``documents`` so that a test can still see it.
+    """
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self.entries: list[LedgerEntry] = []
+        self.effects: dict[str, list[LedgerEntry]] = {}
+        self.claims: dict[str, IdClaim] = {}
+        self.sinks: dict[str, Callable[[DocumentWrite], None]] = {}
+        self.documents: dict[tuple[str, str], dict[str, Any]] = {}
+        self.clock = clock or Clock()
+
+    def append(
+        self,
+        user_id: str,
+        postings: Sequence[Posting],
+        effect_key: str | None = None,
+        side_writes: Sequence[DocumentWrite] = (),
+        claim: IdClaim | None = None,
+    ) -> AppendResult:
+        [outcome] = self._apply(user_id, [EffectRequest(postings, effect_key, claim)], side_writes)
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.result is not None
+        return outcome.result
+
+    def append_batch(self, user_id: str, requests: Sequence[EffectRequest]) -> list[EffectOutcome]:
+        return self._apply(user_id, requests, ())
+
+    def _apply(
+        self,
+        user_id: str,
+        requests: Sequence[EffectRequest],
+        side_writes: Sequence[DocumentWrite],
+    ) -> list[EffectOutcome]:
+        outcomes, fresh = plan_effects(
+            self.head(user_id), requests, self.effects, self.clock(), self.claims
+        )
+        if not fresh:
+            return outcomes
+        for made in claims_to_make(requests, outcomes, self.claims):
+            self.claims[made.key] = made
+        for result in fresh:
+            self.entries += result.entries
+            key = result.entries[0].effect_key
+            if key:
+                self.effects[key] = result.entries
+        for write in side_writes:
+            self.write(write)
+        return outcomes
+
+    def write(self, write: DocumentWrite) -> None:
+        sink = self.sinks.get(write.collection)
+        if sink is not None:
+            sink(write)
+            return
+        where = (write.collection, write.document_id)
+        before = self.documents.get(where, {}) if write.merge else {}
+        self.documents[where] = deep_merge(before, write.data)
+
+    def head(self, user_id: str) -> AccountHead:
+        mine = self.of(user_id)
+        return mine[-1].head if mine else AccountHead(user_id)
+
+    def of(self, user_id: str) -> list[LedgerEntry]:
+        return [e for e in self.entries if e.user_id == user_id]
+
+    def history(
+        self,
+        user_id: str,
+        limit: int,
+        cursor: str | None = None,
+        entry_type: EntryType | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> HistoryPage:
+        below = int(cursor) if cursor else None
+        found = [
+            e
+            for e in reversed(self.of(user_id))
+            if (entry_type is None or e.type is entry_type)
+            and (below is None or e.seq < below)
+            and (since is None or e.created_at >= since)
+            and (until is None or e.created_at < until)
+        ]
+        page = found[:limit]
+        return HistoryPage(page, str(page[-1].seq) if len(found) > limit else None)
+
+
+# --- stores ---------------------------------------------------------------------------------
+
+
+class MemoryOrders(OrderStore):
+    """Credit orders by id; receives the ledger's side writes to ``credit_orders``."""
+
+    def __init__(self, *orders: CreditOrder, ledger: MemoryLedger | None = None) -> None:
+        self.orders = {o.id: o for o in orders}
+        if ledger is not None:
+            self.receive_side_writes(ledger)
+
+    def receive_side_writes(self, ledger: MemoryLedger) -> None:
+        ledger.sinks[ORDERS] = lambda write: self.merge(write.document_id, write.data)
+
+    def create(self, order: CreditOrder) -> bool:
+        if order.id in self.orders:
+            return False
+        self.orders[order.id] = order
+        return True
+
+    def get(self, order_id: str) -> CreditOrder | None:
+        return self.orders.get(order_id)
+
+    def by_provider_order(self, provider: str, provider_order_id: str) -> CreditOrder | None:
+        return next(
+            (
+                o
+                for o in self.orders.values()
+                if (o.provider, o.provider_order_id) == (provider, provider_order_id)
+            ),
+            None,
+        )
+
+    def list_for_user(self, user_id: str, limit: int, cursor: str | None) -> OrderPage:
+        mine = sorted(
+            (o for o in self.orders.values() if o.user_id == user_id),
+            key=lambda o: (o.created_at, o.id),
+            reverse=True,
+        )
+        if cursor is not None:
+            ids = [o.id for o in mine]
+            mine = mine[ids.index(cursor) + 1 :] if cursor in ids else []
+        page = mine[:limit]
+        return OrderPage(page, page[-1].id if len(mine) > limit else None)
+
+    def merge(self, order_id: str, fields: Mapping[str, Any]) -> None:
+        order = self.orders[order_id]
+        changes: dict[str, Any] = {}
+        for name, value in fields.items():
+            if name == "status":
+                changes["status"] = OrderStatus(value)
+            elif name in ("flags", "refunds", "disputes"):
+                changes[name] = deep_merge(getattr(order, name), value)
+            elif name in ("provider_payment_id", "paid_at", "failure"):
+                changes[name] = value
+        self.orders[order_id] = replace(order, **changes)
+
+
+class MemoryHolds(HoldStore):
+    """Holds by id; receives the ledger's side writes to ``holds`` (storage shape in, Hold out)."""
+
+    def __init__(self, ledger: MemoryLedger) -> None:
+        self.documents: dict[str, dict[str, Any]] = {}
+        ledger.sinks[HOLDS] = self._written
+
+    def _written(self, write: DocumentWrite) -> None:
+        before = self.documents.get(write.document_id, {}) if write.merge else {}
+        self.documents[write.document_id] = deep_merge(before, write.data)
+
+    def get(self, hold_id: str) -> Hold | None:
+        data = self.documents.get(hold_id)
+        return _hold(data) if data else None
+
+    def due(self, now: datetime, limit: int) -> list[Hold]:
+        held = [_hold(d) for d in self.documents.values()]
+        due = [h for h in held if h.status is HoldStatus.HELD and h.expires_at <= now]
+        return sorted(due, key=lambda h: h.expires_at)[:limit]
+
+
+def _hold(data: Mapping[str, Any]) -> Hold:
+    return Hold(
+        hold_id=data["hold_id"],
+        user_id=data["user_id"],
+        service=data["service"],
+        amount=int(data["amount"]),
+        status=HoldStatus(data["status"]),
+        expires_at=data["expires_at"],
+        created_at=data["created_at"],
+        captured=int(data.get("captured") or 0),
+        settled_at=data.get("settled_at"),
+    )
+
+
+class MemoryAccounts(AccountStore):
+    """Account settings, with the head read from the ledger (the pointer every commit writes)."""
+
+    def __init__(self, ledger: MemoryLedger) -> None:
+        self.ledger = ledger
+        self.stored: dict[str, dict[str, object]] = {}
+
+    def settings(self, user_id: str) -> Mapping[str, object]:
+        return dict(self.stored.get(user_id, {}))
+
+    def merge_settings(self, user_id: str, settings: Mapping[str, object]) -> None:
+        self.stored[user_id] = {**self.stored.get(user_id, {}), **settings}
+
+    def snapshot(self, user_id: str) -> AccountSnapshot:
+        mine = self.ledger.of(user_id)
+        updated = mine[-1].created_at if mine else None
+        return AccountSnapshot(self.ledger.head(user_id), updated, self.settings(user_id))
+
+    def totals(self, user_id: str, up_to_seq: int) -> Mapping[EntryType, int]:
+        sums: dict[EntryType, int] = {}
+        for entry in self.ledger.of(user_id):
+            if entry.seq <= up_to_seq:
+                sums[entry.type] = sums.get(entry.type, 0) + entry.amount
+        return sums
+
+
+class MemoryPackages(PackageCatalog):
+    def __init__(self, *packages: CreditPackage) -> None:
+        self.packages = list(packages)
+
+    def stored(self) -> list[CreditPackage]:
+        return list(self.packages)
+
+
+class MemorySlots(SlotCounter):
+    """Rate-limit slots: a bucket holds at most ``limit`` takes."""
+
+    def __init__(self) -> None:
+        self.taken: dict[str, int] = {}
+
+    def take(self, bucket: str, limit: int, expires_at: datetime) -> bool:
+        if self.taken.get(bucket, 0) >= limit:
+            return False
+        self.taken[bucket] = self.taken.get(bucket, 0) + 1
+        return True
+
+
+class MemoryQueue(ReconcileQueue):
+    """Reconciliation's queue: items in the order given, settled or postponed by id."""
+
+    def __init__(self, *items: Due) -> None:
+        self.open = list(items)
+        self.settled: dict[str, str] = {}
+        self.postponed: dict[str, datetime] = {}
+
+    def due(self, kind: str, before: datetime, limit: int) -> list[Due]:
+        return [i for i in self.open if i.kind == kind and i.id not in self.settled][:limit]
+
+    def postpone(self, item: Due, until: datetime) -> None:
+        self.postponed[item.id] = until
+
+    def settle(self, item: Due, outcome: str) -> None:
+        self.settled[item.id] = outcome
+
+
+class MemoryProcessedEvents(ProcessedEvents):
+    def __init__(self) -> None:
+        self.recorded: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def seen(self, provider: str, event_id: str) -> bool:
+        return (provider, event_id) in self.recorded
+
+    def record(self, provider: str, event_id: str, event: str, outcome: str) -> None:
+        self.recorded[(provider, event_id)] = (event, outcome)
+
+
+# --- providers ------------------------------------------------------------------------------
+
+
+@dataclass
+class Razorpay(CheckoutGateway, RefundListingGateway):
+    """Razorpay as the domain sees it: orders, payments, signatures that are right or wrong."""
+
+    name: str = "razorpay"
+    key_id: str = "rzp_test_fake"
+    payments: list[ProviderPayment] = field(default_factory=list)
+    refunds: dict[str, list[ProviderRefund]] = field(default_factory=dict)
+    orders: dict[str, ProviderOrder] = field(default_factory=dict)
+    captured: list[str] = field(default_factory=list)
+    down: bool = False
+    knows: set[str] | None = None  # provider order ids it has; None: every one
+    good_signature: str = "good"
+    asked: list[str] = field(default_factory=list)
+
+    def create_order(
+        self, order_id: str, amount: int, currency: str, notes: Mapping[str, str]
+    ) -> ProviderOrder:
+        self._answer()
+        # Like Razorpay's unique receipt: the same order id finds the same provider order.
+        made = self.orders.get(order_id) or ProviderOrder(
+            f"order_{len(self.orders) + 1}", amount, currency, order_id
+        )
+        self.orders[order_id] = made
+        return made
+
+    def pay(self, provider_order_id: str, amount: int, status: str = "captured") -> str:
+        """A customer pays the order in Checkout; return the payment id."""
+        payment = ProviderPayment(
+            f"pay_{len(self.payments) + 1}", provider_order_id, amount, "inr", status
+        )
+        self.payments.append(payment)
+        return payment.id
+
+    def fetch_payment(self, payment_id: str) -> ProviderPayment:
+        self._answer()
+        found = [p for p in self.payments if p.id == payment_id]
+        if not found:
+            raise ProviderRejected("Razorpay refused the request: the id does not exist")
+        return found[-1]
+
+    def order_payments(self, provider_order_id: str) -> list[ProviderPayment]:
+        self.asked.append(provider_order_id)
+        self._answer()
+        if self.knows is not None and provider_order_id not in self.knows:
+            raise ProviderRejected("Razorpay refused the request: the id does not exist")
+        return [p for p in self.payments if p.order_id == provider_order_id]
+
+    def capture_payment(self, payment_id: str, amount: int, currency: str) -> ProviderPayment:
+        self._answer()
+        payment = replace(self.fetch_payment(payment_id), status="captured")
+        self.payments = [payment if p.id == payment_id else p for p in self.payments]
+        self.captured.append(payment_id)
+        return payment
+
+    def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
+        self._answer()
+        return list(self.refunds.get(provider_order_id, []))
+
+    def checkout_signature_valid(self, order_id: str, payment_id: str, signature: str) -> bool:
+        return signature == self.good_signature
+
+    def webhook_signature_valid(self, body: bytes, signature: str) -> bool:
+        return signature == self.good_signature
+
+    def _answer(self) -> None:
+        if self.down:
+            raise ProviderError("Razorpay did not answer")
+
+
+@dataclass
+class StripeCheckout(RefundListingGateway):
+    """Stripe as the credit checkout sees it: one PaymentIntent per order id."""
+
+    name: str = "stripe"
+    key_id: str = "pk_test_fake"
+    intents: dict[str, ProviderOrder] = field(default_factory=dict)
+
+    def create_order(
+        self, order_id: str, amount: int, currency: str, notes: Mapping[str, str]
+    ) -> ProviderOrder:
+        made = self.intents.get(order_id) or ProviderOrder(
+            f"pi_{len(self.intents) + 1}", amount, currency, order_id, client_secret="pi_secret"
+        )
+        self.intents[order_id] = made
+        return made
+
+    def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
+        return []
