@@ -21,6 +21,7 @@ from shared.checkout import (
     ProviderRefund,
     RefundListingGateway,
 )
+from shared.devices import Device, DeviceStore
 from shared.errors import ProviderError, ProviderRejected
 from shared.holds import HOLDS, Hold, HoldStatus, HoldStore
 from shared.ledger import (
@@ -50,6 +51,7 @@ __all__ = [
     "NOW",
     "Clock",
     "MemoryAccounts",
+    "MemoryDevices",
     "MemoryHolds",
     "MemoryLedger",
     "MemoryOrders",
@@ -296,6 +298,17 @@ class MemoryAccounts(AccountStore):
             if entry.seq <= up_to_seq:
                 sums[entry.type] = sums.get(entry.type, 0) + entry.amount
         return sums
+
+
+class MemoryDevices(DeviceStore):
+    """Each user's devices by token, newest last, keeping the ``keep`` newest."""
+
+    def __init__(self) -> None:
+        self.devices: dict[str, list[Device]] = {}
+
+    def register(self, device: Device, keep: int) -> None:
+        others = [d for d in self.devices.get(device.user_id, []) if d.token != device.token]
+        self.devices[device.user_id] = [*others, device][-keep:]
 
 
 class MemoryPackages(PackageCatalog):
