@@ -8,6 +8,7 @@ are imported here only, so a move is fixed in one place.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -41,8 +42,9 @@ from shared.ledger import (
 )
 from shared.orders import ORDERS, CreditOrder, OrderPage, OrderStatus, OrderStore
 from shared.packages import CreditPackage, PackageCatalog
+from shared.payments import GatewayIntent, PaymentStatus
 from shared.rate_limits import SlotCounter
-from shared.razorpay_events import ProcessedEvents
+from shared.razorpay_events import ProcessedEvents, RazorpayWebhooks, WebhookOutcome
 from shared.reconciliation import Due, ReconcileQueue
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -61,6 +63,9 @@ __all__ = [
     "MemorySlots",
     "Razorpay",
     "StripeCheckout",
+    "credit_intent",
+    "deliver_razorpay",
+    "razorpay_payment",
 ]
 
 
@@ -441,6 +446,7 @@ class StripeCheckout(RefundListingGateway):
     name: str = "stripe"
     key_id: str = "pk_test_fake"
     intents: dict[str, ProviderOrder] = field(default_factory=dict)
+    refunds: dict[str, list[ProviderRefund]] = field(default_factory=dict)  # by intent id
 
     def create_order(
         self, order_id: str, amount: int, currency: str, notes: Mapping[str, str]
@@ -452,4 +458,46 @@ class StripeCheckout(RefundListingGateway):
         return made
 
     def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
-        return []
+        return list(self.refunds.get(provider_order_id, []))
+
+
+# --- provider events --------------------------------------------------------------------------
+# How a provider's event reaches the domain is being reshaped (one neutral event type): the tests
+# build and deliver events only through these helpers, so that reshaping is followed here alone.
+
+
+def razorpay_payment(
+    payment_id: str, order_id: str, amount: int, status: str = "captured", **extra: object
+) -> dict[str, object]:
+    """A Razorpay payment entity, as its webhooks carry it."""
+    return {
+        "id": payment_id,
+        "order_id": order_id,
+        "amount": amount,
+        "currency": "INR",
+        "status": status,
+        **extra,
+    }
+
+
+def deliver_razorpay(
+    webhooks: RazorpayWebhooks,
+    event: str,
+    event_id: str,
+    signature: str = "good",
+    **entities: Mapping[str, object],
+) -> WebhookOutcome:
+    """Deliver one signed Razorpay webhook (``payment=``, ``refund=``, ``dispute=`` entities)."""
+    payload = {kind: {"entity": dict(entity)} for kind, entity in entities.items()}
+    body = json.dumps({"event": event, "payload": payload}).encode()
+    return webhooks.handle(body, signature, event_id)
+
+
+def credit_intent(
+    intent_id: str, amount: int, currency: str, succeeded: bool = True
+) -> GatewayIntent:
+    """A Stripe PaymentIntent event's intent, as the gateway hands it to the domain."""
+    status = PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.PROCESSING
+    return GatewayIntent(
+        intent_id, amount, currency, status, None, amount_received=amount if succeeded else 0
+    )
