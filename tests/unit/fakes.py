@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.accounts import AccountSnapshot, AccountStore
+from shared.auth import Caller, TokenVerifier
+from shared.balances import BalanceProjection, ProjectionStore
 from shared.checkout import (
     CheckoutGateway,
     ProviderOrder,
@@ -24,8 +26,15 @@ from shared.checkout import (
 )
 from shared.devices import Device, DeviceStore
 from shared.disputes import disputes_view
-from shared.errors import ProviderError, ProviderRejected
+from shared.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    ProviderError,
+    ProviderRejected,
+    Unauthenticated,
+)
 from shared.holds import HOLDS, Hold, HoldStatus, HoldStore
+from shared.idempotency import ABANDONED_AFTER, IdempotencyStore, StoredResponse
 from shared.ledger import (
     AccountHead,
     AppendResult,
@@ -72,17 +81,20 @@ __all__ = [
     "MemoryAccounts",
     "MemoryDevices",
     "MemoryHolds",
+    "MemoryIdempotency",
     "MemoryLedger",
     "MemoryOrders",
     "MemoryPackages",
     "MemoryPayments",
     "MemoryProcessedEvents",
+    "MemoryProjections",
     "MemoryQueue",
     "MemorySlots",
     "Razorpay",
     "RefundStatus",
     "Stripe",
     "StripeCheckout",
+    "TokensAreUids",
     "credit_intent",
     "deliver_razorpay",
     "gateway_refund",
@@ -771,3 +783,81 @@ def gateway_refund(
 ) -> GatewayRefund:
     """A refund as Stripe reports it (its answer, its list, a ``charge.refunded`` event)."""
     return GatewayRefund(refund_id, intent_id, amount, currency, status)
+
+
+# --- projection, idempotency, identity --------------------------------------------------------
+
+
+class MemoryProjections(ProjectionStore):
+    """``user_credits`` projections over a fake ledger; writes only move forward."""
+
+    def __init__(self, ledger: MemoryLedger) -> None:
+        self.ledger = ledger
+        self.stored: dict[str, BalanceProjection] = {}
+        self.writes = 0
+
+    def head_entry(self, user_id: str) -> LedgerEntry | None:
+        mine = self.ledger.of(user_id)
+        return mine[-1] if mine else None
+
+    def sums_by_type(self, user_id: str, up_to_seq: int) -> dict[EntryType, int]:
+        sums: dict[EntryType, int] = {}
+        for entry in self.ledger.of(user_id):
+            if entry.seq <= up_to_seq:
+                sums[entry.type] = sums.get(entry.type, 0) + entry.amount
+        return sums
+
+    def projected_seq(self, user_id: str) -> int:
+        stored = self.stored.get(user_id)
+        return stored.seq if stored else 0
+
+    def write_if_newer(self, projection: BalanceProjection) -> bool:
+        if self.projected_seq(projection.user_id) >= projection.seq:
+            return False
+        self.stored[projection.user_id] = projection
+        self.writes += 1
+        return True
+
+
+class MemoryIdempotency(IdempotencyStore):
+    """Idempotency records: a key is claimed once, answers are stored as the first reply."""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self.clock = clock or Clock()
+        self.records: dict[str, tuple[str, datetime, StoredResponse | None]] = {}
+
+    def begin(self, key: str, fingerprint: str) -> StoredResponse | None:
+        now = self.clock()
+        if key not in self.records:
+            self.records[key] = (fingerprint, now, None)
+            return None
+        first, started, stored = self.records[key]
+        if first != fingerprint:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used with a different request",
+                {"fields": {"Idempotency-Key": "already used with other parameters"}},
+            )
+        if stored is not None:
+            return stored
+        if now - started > ABANDONED_AFTER:
+            self.records[key] = (fingerprint, now, None)
+            return None
+        raise Conflict("a request with this Idempotency-Key is still running; retry later")
+
+    def finish(self, key: str, response: StoredResponse) -> None:
+        fingerprint, started, _ = self.records[key]
+        self.records[key] = (fingerprint, started, response)
+
+    def abandon(self, key: str) -> None:
+        self.records.pop(key, None)
+
+
+class TokensAreUids(TokenVerifier):
+    """Bearer ``uid-<name>`` is user ``uid-<name>``; ``admin-<name>`` also has the admin claim."""
+
+    def verify(self, token: str) -> Caller:
+        if token.startswith("admin-"):
+            return Caller(uid=token, claims={"admin": True})
+        if not token.startswith("uid-"):
+            raise Unauthenticated("bad token")
+        return Caller(uid=token)
