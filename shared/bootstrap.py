@@ -52,6 +52,7 @@ class ServiceParts(TypedDict, total=False):
     payments: PaymentStore
     payment_gateway: PaymentGateway
     holds: HoldStore
+    rate_limit_slots: SlotCounter
     outbox_delivery: OutboxDelivery
     push_sender: PushSender
 

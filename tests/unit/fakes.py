@@ -577,6 +577,7 @@ class MemoryPayments(PaymentStore):
             "customer_email": request.customer_email,
             "amount_refunded": 0,
             "disputes": {},
+            "created_at": self.clock(),
         }
         self.payment_states[intent.id] = {intent.status.rank: {"status": intent.status}}
 
@@ -618,6 +619,8 @@ class MemoryPayments(PaymentStore):
             failure_message=states[status.rank].get("failure_message"),
             amount_refunded=record["amount_refunded"],
             disputes=disputes_view(record.get("disputes") or {}),
+            created_at=record.get("created_at"),
+            updated_at=record.get("created_at"),
         )
 
     def reservations(self, payment_intent_id: str) -> list[RefundReservation]:
@@ -819,12 +822,19 @@ class MemoryProjections(ProjectionStore):
         return True
 
 
+@dataclass(frozen=True)
+class _StoredText:
+    status: int
+    body: str
+
+
 class MemoryIdempotency(IdempotencyStore):
     """Idempotency records: a key is claimed once, answers are stored as the first reply."""
 
     def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self.clock = clock or Clock()
-        self.records: dict[str, tuple[str, datetime, StoredResponse | None]] = {}
+        # The answer is kept as JSON text, as the Firestore adapter keeps it.
+        self.records: dict[str, tuple[str, datetime, _StoredText | None]] = {}
 
     def begin(self, key: str, fingerprint: str) -> StoredResponse | None:
         now = self.clock()
@@ -838,7 +848,7 @@ class MemoryIdempotency(IdempotencyStore):
                 {"fields": {"Idempotency-Key": "already used with other parameters"}},
             )
         if stored is not None:
-            return stored
+            return StoredResponse(stored.status, json.loads(stored.body))
         if now - started > ABANDONED_AFTER:
             self.records[key] = (fingerprint, now, None)
             return None
@@ -846,7 +856,8 @@ class MemoryIdempotency(IdempotencyStore):
 
     def finish(self, key: str, response: StoredResponse) -> None:
         fingerprint, started, _ = self.records[key]
-        self.records[key] = (fingerprint, started, response)
+        text = json.dumps(response.body, default=str)
+        self.records[key] = (fingerprint, started, _StoredText(response.status, text))
 
     def abandon(self, key: str) -> None:
         self.records.pop(key, None)

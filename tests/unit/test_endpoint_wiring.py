@@ -12,10 +12,19 @@ import flask
 import pytest
 
 from functions.admin import admin_credits_grant
+from functions.payments_stripe import stripe_payment_process
 from shared import bootstrap
 from shared.bootstrap import ServiceParts, Services
 from shared.config import Settings
-from tests.unit.fakes import MemoryIdempotency, MemoryLedger, TokensAreUids
+from tests.unit.fakes import (
+    NOW,
+    MemoryIdempotency,
+    MemoryLedger,
+    MemoryPayments,
+    MemorySlots,
+    Stripe,
+    TokensAreUids,
+)
 
 
 @pytest.fixture
@@ -76,3 +85,30 @@ def test_bad_input_is_400_naming_the_field_and_changes_nothing(ledger: MemoryLed
     assert refused.status_code == 400
     assert "amount" in refused.get_json()["error"]["details"]["fields"]
     assert ledger.entries == []
+
+
+def pay(body: dict[str, Any], key: str) -> flask.Response:
+    headers = {"Authorization": "Bearer uid-alice", "Idempotency-Key": key}
+    app = flask.Flask(__name__)
+    with app.test_request_context("/v1/payments", method="POST", json=body, headers=headers):
+        return stripe_payment_process(flask.request)
+
+
+def test_a_replayed_answer_is_the_first_answer_timestamps_included() -> None:
+    stripe, payments = Stripe(), MemoryPayments()
+    parts = ServiceParts(
+        payments=payments,
+        payment_gateway=stripe,
+        idempotency=MemoryIdempotency(),
+        rate_limit_slots=MemorySlots(),
+        token_verifier=TokensAreUids(),
+    )
+    bootstrap.override(Services(Settings(), overrides=parts))
+    try:
+        body = {"amount": 5_000, "currency": "usd", "payment_method": "pm_card_visa"}
+        first, again = pay(body, "k1"), pay(body, "k1")
+    finally:
+        bootstrap.override(None)
+    assert first.get_json()["created_at"] == NOW.isoformat()  # RFC 3339, with a T
+    assert again.get_data() == first.get_data()
+    assert len(stripe.intents) == 1
