@@ -7,14 +7,13 @@ from typing import Any
 import flask
 
 from shared import bootstrap
-from shared.bootstrap import Services
+from shared.bootstrap import ServiceParts, Services
 from shared.config import Settings
 
 
 def wire_with_client(client: Any) -> Services:
     """Install services that use ``client`` for Firestore (e.g. an RPC-counting one)."""
-    services = Services(Settings.from_environment())
-    services.__dict__["firestore"] = client
+    services = Services(Settings.from_environment(), overrides=ServiceParts(firestore=client))
     bootstrap.override(services)
     return services
 

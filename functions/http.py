@@ -250,8 +250,8 @@ def _run_idempotently(handler: Handler, call: Call, endpoint_name: str, key: str
         store.abandon(scoped)
         raise
     if is_replayable(reply.status):
-        # Stored as sent, so a replay is the identical answer (timestamps included).
-        store.finish(scoped, StoredResponse(reply.status, json.loads(encode_body(reply.body))))
+        # Stored as sent (timestamps already RFC 3339), so that a replay is the first answer.
+        store.finish(scoped, StoredResponse(reply.status, _wire_body(reply)))
     else:
         store.abandon(scoped)
     return reply
@@ -273,13 +273,18 @@ def _json_value(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def encode_body(body: Mapping[str, Any]) -> str:
-    """The one JSON encoding of an answer's body."""
-    return json.dumps(body, default=_json_value)
+def _wire_body(reply: Reply) -> dict[str, Any]:
+    """The body as clients receive it: plain JSON values only."""
+    body: dict[str, Any] = json.loads(_encode(reply))
+    return body
+
+
+def _encode(reply: Reply) -> str:
+    return json.dumps(reply.body, default=_json_value)
 
 
 def json_response(reply: Reply) -> flask.Response:
-    response = flask.Response(encode_body(reply.body), reply.status, mimetype="application/json")
+    response = flask.Response(_encode(reply), reply.status, mimetype="application/json")
     for name, value in reply.headers.items():
         response.headers[name] = value
     return response

@@ -1,14 +1,15 @@
 """The one place where the service is wired: settings, clients and adapters.
 
 Everything is built lazily, once per instance, on first use, so importing an entry point costs
-no client and no network. Tests replace parts with ``override``.
+no client and no network. Tests and benchmarks hand in ready-made parts with
+``Services(settings, overrides=ServiceParts(...))`` and install the result with ``override``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from shared.config import Settings, get_settings
 from shared.log import configure_logging
@@ -38,15 +39,40 @@ if TYPE_CHECKING:
     from shared.stripe_events import CreditOrderIntent, CreditOrderRefunded, StripeWebhooks
 
 
+class ServiceParts(TypedDict, total=False):
+    """Parts a test or benchmark may supply ready-made instead of having them built."""
+
+    firestore: firestore.Client
+    ledger: LedgerStore
+    idempotency: IdempotencyStore
+    token_verifier: TokenVerifier
+    service_verifier: ServiceTokenVerifier
+    orders: OrderStore
+    accounts: AccountStore
+    packages: PackageCatalog
+    payments: PaymentStore
+    payment_gateway: PaymentGateway
+    holds: HoldStore
+    rate_limit_slots: SlotCounter
+    outbox_delivery: OutboxDelivery
+    push_sender: PushSender
+
+
 @dataclass
 class Services:
     """This instance's wired services; attributes are built on first access."""
 
     settings: Settings = field(default_factory=get_settings)
+    overrides: InitVar[ServiceParts | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, overrides: ServiceParts | None) -> None:
         # Seed 000's DEBUG=true turns on debug logs whatever LOG_LEVEL says.
         configure_logging("DEBUG" if self.settings.debug else self.settings.log_level)
+        for name, part in (overrides or {}).items():
+            if not isinstance(getattr(type(self), name, None), cached_property):
+                raise TypeError(f"{name} is not a part of Services")
+            # A supplied part takes the place a cached_property would fill on first access.
+            self.__dict__[name] = part
 
     @cached_property
     def firestore(self) -> firestore.Client:

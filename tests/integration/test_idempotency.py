@@ -15,7 +15,7 @@ from functions.http import Call, Reply, endpoint
 from functions.registry import Auth, HttpFunction
 from shared.adapters.firestore_idempotency import FirestoreIdempotencyStore
 from shared.auth import Caller, TokenVerifier
-from shared.bootstrap import Services
+from shared.bootstrap import ServiceParts, Services
 from shared.config import Settings
 from shared.errors import Conflict, IdempotencyKeyReused, InsufficientCredits, Unauthenticated
 
@@ -31,10 +31,14 @@ class TokensAreUids(TokenVerifier):
 
 @pytest.fixture
 def services(firestore_client: Any, monkeypatch: pytest.MonkeyPatch) -> Services:
-    svc = Services(Settings.from_environment())
-    svc.__dict__["firestore"] = firestore_client
-    svc.__dict__["idempotency"] = FirestoreIdempotencyStore(firestore_client)
-    svc.__dict__["token_verifier"] = TokensAreUids()
+    svc = Services(
+        Settings.from_environment(),
+        overrides=ServiceParts(
+            firestore=firestore_client,
+            idempotency=FirestoreIdempotencyStore(firestore_client),
+            token_verifier=TokensAreUids(),
+        ),
+    )
     monkeypatch.setattr(http, "services", lambda: svc)
     return svc
 

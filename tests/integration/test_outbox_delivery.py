@@ -21,7 +21,7 @@ from shared.adapters.firestore_events import (
     encode_document_event,
     full_name,
 )
-from shared.bootstrap import Services
+from shared.bootstrap import ServiceParts, Services
 from shared.outbox import OutboxMessage
 
 pytestmark = pytest.mark.stack
@@ -52,11 +52,10 @@ def sleeps(
 ) -> list[float]:
     """Wire this process like a deployed trigger on the test's project; record backoff pauses."""
     monkeypatch.setenv("FIREBASE_PROJECT_ID", project_id)
-    services = Services()
+    client = Services().firestore
     paused: list[float] = []
-    services.__dict__["outbox_delivery"] = OutboxDelivery(
-        services.firestore, receiver[1], SECRET, max_attempts=4, sleep=paused.append
-    )
+    delivery = OutboxDelivery(client, receiver[1], SECRET, max_attempts=4, sleep=paused.append)
+    services = Services(overrides=ServiceParts(firestore=client, outbox_delivery=delivery))
     bootstrap.override(services)
     return paused
 

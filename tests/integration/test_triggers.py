@@ -39,9 +39,9 @@ class RecordingPushSender(PushSender):
 def pushes(project_id: str) -> RecordingPushSender:
     sender = RecordingPushSender()
     wired = bootstrap.Services(
-        Settings.from_environment(firebase_project_id=project_id, push_sender="log")
+        Settings.from_environment(firebase_project_id=project_id, push_sender="log"),
+        overrides=bootstrap.ServiceParts(push_sender=sender),
     )
-    wired.push_sender = sender
     bootstrap.override(wired)
     return sender
 

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.errors import ProviderError, ProviderRejected
-from shared.ledger import (
-    AccountHead,
-    AppendResult,
-    DocumentWrite,
-    EffectOutcome,
-    EffectRequest,
-    HistoryPage,
-    IdClaim,
-    LedgerEntry,
-    LedgerStore,
-    Posting,
-    plan_effects,
-)
-from shared.orders import CreditOrder, OrderPage, OrderStatus, OrderStore
+from shared.orders import CreditOrder, OrderStatus
 from shared.pricing import quote_purchase
 from shared.providers import (
-    CheckoutGateway,
-    ProviderEvent,
-    ProviderOrder,
     ProviderPayment,
     ProviderPaymentStatus,
 )
@@ -35,10 +17,10 @@ from shared.reconciliation import (
     Action,
     Due,
     ReconcilePolicy,
-    ReconcileQueue,
     Reconciler,
     decide,
 )
+from tests.unit.fakes import MemoryLedger, MemoryOrders, MemoryQueue, Razorpay
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 POLICY = ReconcilePolicy(
@@ -97,137 +79,22 @@ def test_nothing_conclusive_waits() -> None:
 # --- a run over fakes ----------------------------------------------------------------------
 
 
-class MemoryLedger(LedgerStore):
-    def __init__(self, orders: MemoryOrders) -> None:
-        self.entries: list[LedgerEntry] = []
-        self.effects: dict[str, list[LedgerEntry]] = {}
-        self.orders = orders
-
-    def append_batch(self, user_id: str, requests: Sequence[EffectRequest]) -> list[EffectOutcome]:
-        raise NotImplementedError
-
-    def append(
-        self,
-        user_id: str,
-        postings: Sequence[Posting],
-        effect_key: str | None = None,
-        side_writes: Sequence[DocumentWrite] = (),
-        claim: IdClaim | None = None,
-    ) -> AppendResult:
-        [outcome], fresh = plan_effects(
-            self.head(user_id), [EffectRequest(postings, effect_key)], self.effects, NOW
-        )
-        for result in fresh:
-            self.entries += result.entries
-            if effect_key:
-                self.effects[effect_key] = result.entries
-            for write in side_writes:
-                self.orders.merge(write.document_id, write.data)
-        assert outcome.result is not None
-        return outcome.result
-
-    def head(self, user_id: str) -> AccountHead:
-        mine = [e for e in self.entries if e.user_id == user_id]
-        return mine[-1].head if mine else AccountHead(user_id)
-
-    def history(self, *args: Any, **kwargs: Any) -> HistoryPage:
-        raise NotImplementedError
+def razorpay(*payments: ProviderPayment, **faults: Any) -> Razorpay:
+    return Razorpay(payments=list(payments), **faults)
 
 
-class MemoryOrders(OrderStore):
-    def __init__(self, *orders: CreditOrder) -> None:
-        self.orders = {o.id: o for o in orders}
-
-    def create(self, order: CreditOrder) -> bool:
-        if order.id in self.orders:
-            return False
-        self.orders[order.id] = order
-        return True
-
-    def get(self, order_id: str) -> CreditOrder | None:
-        return self.orders.get(order_id)
-
-    def by_provider_order(self, provider: str, provider_order_id: str) -> CreditOrder | None:
-        raise NotImplementedError
-
-    def list_for_user(self, user_id: str, limit: int, cursor: str | None) -> OrderPage:
-        raise NotImplementedError
-
-    def merge(self, order_id: str, fields: Mapping[str, Any]) -> None:
-        known = {k: v for k, v in fields.items() if k in ("provider_payment_id", "paid_at")}
-        status = fields.get("status")
-        updated = replace(self.orders[order_id], **known)
-        if isinstance(status, str):
-            updated = replace(updated, status=OrderStatus(status))
-        self.orders[order_id] = updated
-
-
-class MemoryQueue(ReconcileQueue):
-    def __init__(self, *items: Due) -> None:
-        self.open = list(items)
-        self.settled: dict[str, str] = {}
-        self.postponed: dict[str, datetime] = {}
-
-    def due(self, kind: str, before: datetime, limit: int) -> list[Due]:
-        return [i for i in self.open if i.kind == kind and i.id not in self.settled][:limit]
-
-    def postpone(self, item: Due, until: datetime) -> None:
-        self.postponed[item.id] = until
-
-    def settle(self, item: Due, outcome: str) -> None:
-        self.settled[item.id] = outcome
-
-
-class Razorpay(CheckoutGateway):
-    name = "razorpay"
-    key_id = "rzp_test"
-
-    def __init__(
-        self, *payments: ProviderPayment, down: bool = False, knows: set[str] | None = None
-    ) -> None:
-        self.payments = list(payments)
-        self.down = down
-        self.knows = knows  # provider order ids it has; None: every one
-        self.asked: list[str] = []
-
-    def order_payments(self, provider_order_id: str) -> list[ProviderPayment]:
-        self.asked.append(provider_order_id)
-        if self.down:
-            raise ProviderError("Razorpay did not answer")
-        if self.knows is not None and provider_order_id not in self.knows:
-            raise ProviderRejected("Razorpay refused the request: the id does not exist")
-        return [p for p in self.payments if p.order_id == provider_order_id]
-
-    def create_order(
-        self, order_id: str, amount: int, currency: str, notes: Mapping[str, str]
-    ) -> ProviderOrder:
-        raise NotImplementedError
-
-    def fetch_payment(self, payment_id: str) -> ProviderPayment:
-        raise NotImplementedError
-
-    def capture_payment(self, payment_id: str, amount: int, currency: str) -> ProviderPayment:
-        raise NotImplementedError
-
-    def checkout_signature_valid(self, order_id: str, payment_id: str, signature: str) -> bool:
-        return False
-
-    def verify_event(
-        self, body: bytes, signature: str | None, event_id: str | None
-    ) -> ProviderEvent:
-        raise NotImplementedError
-
-
-def reconciler(orders: MemoryOrders, queue: MemoryQueue, razorpay: Razorpay) -> Reconciler:
+def reconciler(orders: MemoryOrders, queue: MemoryQueue, gateway: Razorpay) -> Reconciler:
     def no_stripe() -> Any:
         raise AssertionError("no Stripe item in this run")
 
+    ledger = MemoryLedger(clock=lambda: NOW)
+    orders.receive_side_writes(ledger)
     return Reconciler(
-        ledger=MemoryLedger(orders),
+        ledger=ledger,
         orders=orders,
         payments=None,  # type: ignore[arg-type]  # no payment is due in these runs
         queue=queue,
-        razorpay=lambda: razorpay,
+        razorpay=lambda: gateway,
         stripe=no_stripe,
         clock=lambda: NOW,
     )
@@ -239,7 +106,7 @@ def due_order() -> Due:
 
 def test_a_purchase_whose_webhook_was_lost_is_granted_once() -> None:
     orders, queue = MemoryOrders(order()), MemoryQueue(due_order())
-    run = reconciler(orders, queue, Razorpay(paid()))
+    run = reconciler(orders, queue, razorpay(paid()))
 
     report = run.run(POLICY).to_json()
     assert report["outcomes"] == {"granted": 1}
@@ -254,7 +121,7 @@ def test_a_purchase_whose_webhook_was_lost_is_granted_once() -> None:
 
 def test_an_unreachable_provider_changes_nothing_and_keeps_the_order_due() -> None:
     orders, queue = MemoryOrders(order()), MemoryQueue(due_order())
-    run = reconciler(orders, queue, Razorpay(paid(), down=True))
+    run = reconciler(orders, queue, razorpay(paid(), down=True))
 
     assert run.run(POLICY).to_json()["outcomes"] == {"provider_error": 1}
     assert orders.orders["ord_1"].status is OrderStatus.CREATED
@@ -265,23 +132,23 @@ def test_an_open_checkout_is_looked_at_later_with_backoff_then_given_up() -> Non
     orders = MemoryOrders(order())
     third_look = replace(due_order(), checks=2)
     queue = MemoryQueue(third_look)
-    run = reconciler(orders, queue, Razorpay())
+    run = reconciler(orders, queue, razorpay())
 
     assert run.run(POLICY).to_json()["outcomes"] == {"pending": 1}
     # Due again after 4 x the age (15, 30, 60 min ...): reconcile_from moves to now + 45 min.
     assert queue.postponed["ord_1"] == NOW + timedelta(minutes=45)
 
     old = MemoryQueue(Due(ORDER, "ord_1", NOW - timedelta(days=4)))
-    assert reconciler(orders, old, Razorpay()).run(POLICY).to_json()["outcomes"] == {"gave_up": 1}
+    assert reconciler(orders, old, razorpay()).run(POLICY).to_json()["outcomes"] == {"gave_up": 1}
 
 
 def test_the_give_up_age_is_checked_before_asking_the_provider() -> None:
     orders = MemoryOrders(order())
-    razorpay = Razorpay(down=True)  # asking would fail: the age alone decides
+    down = razorpay(down=True)  # asking would fail: the age alone decides
     old = MemoryQueue(Due(ORDER, "ord_1", NOW - timedelta(days=4)))
 
-    assert reconciler(orders, old, razorpay).run(POLICY).to_json()["outcomes"] == {"gave_up": 1}
-    assert razorpay.asked == []
+    assert reconciler(orders, old, down).run(POLICY).to_json()["outcomes"] == {"gave_up": 1}
+    assert down.asked == []
     assert old.settled == {"ord_1": "gave_up"}
 
 
@@ -316,7 +183,7 @@ def test_orders_the_provider_refuses_never_starve_a_paid_one() -> None:
     )
     clock = [NOW]
     run = replace(
-        reconciler(orders, queue, Razorpay(paid(), knows={"order_1"})), clock=lambda: clock[0]
+        reconciler(orders, queue, razorpay(paid(), knows={"order_1"})), clock=lambda: clock[0]
     )
 
     outcomes: list[dict[str, int]] = []

@@ -1,0 +1,168 @@
+"""Razorpay and Stripe as the credit checkout sees them, and their webhook events.
+
+How a provider's event reaches the domain is being reshaped (one neutral event type): tests
+build and deliver events only through these helpers, so that reshaping is followed here alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from shared.adapters.razorpay_gateway import event_from_razorpay
+from shared.errors import ProviderError, ProviderRejected, SignatureInvalid
+from shared.payments import GatewayIntent, PaymentStatus
+from shared.providers import (
+    CheckoutGateway,
+    ProviderEvent,
+    ProviderOrder,
+    ProviderPayment,
+    ProviderPaymentStatus,
+    ProviderRefund,
+    RefundListingGateway,
+)
+from shared.razorpay_events import RazorpayWebhooks, WebhookOutcome
+
+
+@dataclass
+class Razorpay(CheckoutGateway, RefundListingGateway):
+    """Razorpay as the domain sees it: orders, payments, signatures that are right or wrong."""
+
+    name: str = "razorpay"
+    key_id: str = "rzp_test_fake"
+    payments: list[ProviderPayment] = field(default_factory=list)
+    refunds: dict[str, list[ProviderRefund]] = field(default_factory=dict)
+    orders: dict[str, ProviderOrder] = field(default_factory=dict)
+    captured: list[str] = field(default_factory=list)
+    down: bool = False
+    knows: set[str] | None = None  # provider order ids it has; None: every one
+    good_signature: str = "good"
+    asked: list[str] = field(default_factory=list)
+
+    def create_order(
+        self, order_id: str, amount: int, currency: str, notes: Mapping[str, str]
+    ) -> ProviderOrder:
+        self._answer()
+        # Like Razorpay's unique receipt: the same order id finds the same provider order.
+        made = self.orders.get(order_id) or ProviderOrder(
+            f"order_{len(self.orders) + 1}", amount, currency, order_id
+        )
+        self.orders[order_id] = made
+        return made
+
+    def pay(self, provider_order_id: str, amount: int, status: str = "captured") -> str:
+        """A customer pays the order in Checkout; return the payment id."""
+        payment = ProviderPayment(
+            f"pay_{len(self.payments) + 1}",
+            provider_order_id,
+            amount,
+            "inr",
+            ProviderPaymentStatus(status),
+        )
+        self.payments.append(payment)
+        return payment.id
+
+    def fetch_payment(self, payment_id: str) -> ProviderPayment:
+        self._answer()
+        found = [p for p in self.payments if p.id == payment_id]
+        if not found:
+            raise ProviderRejected("Razorpay refused the request: the id does not exist")
+        return found[-1]
+
+    def order_payments(self, provider_order_id: str) -> list[ProviderPayment]:
+        self.asked.append(provider_order_id)
+        self._answer()
+        if self.knows is not None and provider_order_id not in self.knows:
+            raise ProviderRejected("Razorpay refused the request: the id does not exist")
+        return [p for p in self.payments if p.order_id == provider_order_id]
+
+    def capture_payment(self, payment_id: str, amount: int, currency: str) -> ProviderPayment:
+        self._answer()
+        payment = replace(self.fetch_payment(payment_id), status=ProviderPaymentStatus.CAPTURED)
+        self.payments = [payment if p.id == payment_id else p for p in self.payments]
+        self.captured.append(payment_id)
+        return payment
+
+    def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
+        self._answer()
+        return list(self.refunds.get(provider_order_id, []))
+
+    def checkout_signature_valid(self, order_id: str, payment_id: str, signature: str) -> bool:
+        return signature == self.good_signature
+
+    def verify_event(
+        self, body: bytes, signature: str | None, event_id: str | None
+    ) -> ProviderEvent:
+        """Signature right or wrong; the JSON converted as the real adapter converts it."""
+        if signature != self.good_signature:
+            raise SignatureInvalid("X-Razorpay-Signature", "does not match the body")
+        return event_from_razorpay(event_id or "no-id", json.loads(body))
+
+    def _answer(self) -> None:
+        if self.down:
+            raise ProviderError("Razorpay did not answer")
+
+
+@dataclass
+class StripeCheckout(RefundListingGateway):
+    """Stripe as the credit checkout sees it: one PaymentIntent per order id."""
+
+    name: str = "stripe"
+    key_id: str = "pk_test_fake"
+    intents: dict[str, ProviderOrder] = field(default_factory=dict)
+    refunds: dict[str, list[ProviderRefund]] = field(default_factory=dict)  # by intent id
+
+    def create_order(
+        self, order_id: str, amount: int, currency: str, notes: Mapping[str, str]
+    ) -> ProviderOrder:
+        made = self.intents.get(order_id) or ProviderOrder(
+            f"pi_{len(self.intents) + 1}", amount, currency, order_id, client_secret="pi_secret"
+        )
+        self.intents[order_id] = made
+        return made
+
+    def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
+        return list(self.refunds.get(provider_order_id, []))
+
+
+# --- provider events --------------------------------------------------------------------------
+# How a provider's event reaches the domain is being reshaped (one neutral event type): the tests
+# build and deliver events only through these helpers, so that reshaping is followed here alone.
+
+
+def razorpay_payment(
+    payment_id: str, order_id: str, amount: int, status: str = "captured", **extra: object
+) -> dict[str, object]:
+    """A Razorpay payment entity, as its webhooks carry it."""
+    return {
+        "id": payment_id,
+        "order_id": order_id,
+        "amount": amount,
+        "currency": "INR",
+        "status": status,
+        **extra,
+    }
+
+
+def deliver_razorpay(
+    webhooks: RazorpayWebhooks,
+    event: str,
+    event_id: str,
+    signature: str = "good",
+    **entities: Mapping[str, object],
+) -> WebhookOutcome:
+    """Deliver one signed Razorpay webhook (``payment=``, ``refund=``, ``dispute=`` entities)."""
+    payload = {kind: {"entity": dict(entity)} for kind, entity in entities.items()}
+    body = json.dumps({"event": event, "payload": payload}).encode()
+    return webhooks.apply(webhooks.gateway().verify_event(body, signature, event_id))
+
+
+def credit_intent(
+    intent_id: str, amount: int, currency: str, succeeded: bool = True
+) -> GatewayIntent:
+    """A Stripe PaymentIntent event's intent, as the gateway hands it to the domain."""
+    status = PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.PROCESSING
+    return GatewayIntent(
+        intent_id, amount, currency, status, None, amount_received=amount if succeeded else 0
+    )

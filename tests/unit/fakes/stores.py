@@ -1,0 +1,284 @@
+"""In-memory stores: orders, holds, accounts, devices, packages, slots, queues, records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from shared.accounts import AccountSnapshot, AccountStore
+from shared.auth import Caller, TokenVerifier
+from shared.balances import BalanceProjection, ProjectionStore
+from shared.devices import Device, DeviceStore
+from shared.errors import Conflict, IdempotencyKeyReused, Unauthenticated
+from shared.holds import HOLDS, Hold, HoldStatus, HoldStore
+from shared.idempotency import ABANDONED_AFTER, IdempotencyStore, StoredResponse
+from shared.ledger import DocumentWrite, EntryType, LedgerEntry
+from shared.orders import ORDERS, CreditOrder, OrderPage, OrderStatus, OrderStore
+from shared.packages import CreditPackage, PackageCatalog
+from shared.providers import ProcessedEvents, ProviderEvent
+from shared.rate_limits import SlotCounter
+from shared.reconciliation import Due, ReconcileQueue
+from tests.unit.fakes.ledger import Clock, MemoryLedger, deep_merge
+
+
+class MemoryOrders(OrderStore):
+    """Credit orders by id; receives the ledger's side writes to ``credit_orders``."""
+
+    def __init__(self, *orders: CreditOrder, ledger: MemoryLedger | None = None) -> None:
+        self.orders = {o.id: o for o in orders}
+        if ledger is not None:
+            self.receive_side_writes(ledger)
+
+    def receive_side_writes(self, ledger: MemoryLedger) -> None:
+        ledger.sinks[ORDERS] = lambda write: self.merge(write.document_id, write.data)
+
+    def create(self, order: CreditOrder) -> bool:
+        if order.id in self.orders:
+            return False
+        self.orders[order.id] = order
+        return True
+
+    def get(self, order_id: str) -> CreditOrder | None:
+        return self.orders.get(order_id)
+
+    def by_provider_order(self, provider: str, provider_order_id: str) -> CreditOrder | None:
+        return next(
+            (
+                o
+                for o in self.orders.values()
+                if (o.provider, o.provider_order_id) == (provider, provider_order_id)
+            ),
+            None,
+        )
+
+    def list_for_user(self, user_id: str, limit: int, cursor: str | None) -> OrderPage:
+        mine = sorted(
+            (o for o in self.orders.values() if o.user_id == user_id),
+            key=lambda o: (o.created_at, o.id),
+            reverse=True,
+        )
+        if cursor is not None:
+            ids = [o.id for o in mine]
+            mine = mine[ids.index(cursor) + 1 :] if cursor in ids else []
+        page = mine[:limit]
+        return OrderPage(page, page[-1].id if len(mine) > limit else None)
+
+    def merge(self, order_id: str, fields: Mapping[str, Any]) -> None:
+        order = self.orders[order_id]
+        changes: dict[str, Any] = {}
+        for name, value in fields.items():
+            if name == "status":
+                changes["status"] = OrderStatus(value)
+            elif name in ("flags", "refunds", "disputes"):
+                changes[name] = deep_merge(getattr(order, name), value)
+            elif name in ("provider_payment_id", "paid_at", "failure"):
+                changes[name] = value
+        self.orders[order_id] = replace(order, **changes)
+
+
+class MemoryHolds(HoldStore):
+    """Holds by id; receives the ledger's side writes to ``holds`` (storage shape in, Hold out)."""
+
+    def __init__(self, ledger: MemoryLedger) -> None:
+        self.documents: dict[str, dict[str, Any]] = {}
+        ledger.sinks[HOLDS] = self._written
+
+    def _written(self, write: DocumentWrite) -> None:
+        before = self.documents.get(write.document_id, {}) if write.merge else {}
+        self.documents[write.document_id] = deep_merge(before, write.data)
+
+    def get(self, hold_id: str) -> Hold | None:
+        data = self.documents.get(hold_id)
+        return _hold(data) if data else None
+
+    def due(self, now: datetime, limit: int) -> list[Hold]:
+        held = [_hold(d) for d in self.documents.values()]
+        due = [h for h in held if h.status is HoldStatus.HELD and h.expires_at <= now]
+        return sorted(due, key=lambda h: h.expires_at)[:limit]
+
+
+def _hold(data: Mapping[str, Any]) -> Hold:
+    return Hold(
+        hold_id=data["hold_id"],
+        user_id=data["user_id"],
+        service=data["service"],
+        amount=int(data["amount"]),
+        status=HoldStatus(data["status"]),
+        expires_at=data["expires_at"],
+        created_at=data["created_at"],
+        captured=int(data.get("captured") or 0),
+        settled_at=data.get("settled_at"),
+    )
+
+
+class MemoryAccounts(AccountStore):
+    """Account settings, with the head read from the ledger (the pointer every commit writes)."""
+
+    def __init__(self, ledger: MemoryLedger) -> None:
+        self.ledger = ledger
+        self.stored: dict[str, dict[str, object]] = {}
+
+    def settings(self, user_id: str) -> Mapping[str, object]:
+        return dict(self.stored.get(user_id, {}))
+
+    def merge_settings(self, user_id: str, settings: Mapping[str, object]) -> None:
+        self.stored[user_id] = {**self.stored.get(user_id, {}), **settings}
+
+    def snapshot(self, user_id: str) -> AccountSnapshot:
+        mine = self.ledger.of(user_id)
+        updated = mine[-1].created_at if mine else None
+        return AccountSnapshot(self.ledger.head(user_id), updated, self.settings(user_id))
+
+    def totals(self, user_id: str, up_to_seq: int) -> Mapping[EntryType, int]:
+        sums: dict[EntryType, int] = {}
+        for entry in self.ledger.of(user_id):
+            if entry.seq <= up_to_seq:
+                sums[entry.type] = sums.get(entry.type, 0) + entry.amount
+        return sums
+
+
+class MemoryDevices(DeviceStore):
+    """Each user's devices by token, newest last, keeping the ``keep`` newest."""
+
+    def __init__(self) -> None:
+        self.devices: dict[str, list[Device]] = {}
+
+    def register(self, device: Device, keep: int) -> None:
+        others = [d for d in self.devices.get(device.user_id, []) if d.token != device.token]
+        self.devices[device.user_id] = [*others, device][-keep:]
+
+
+class MemoryPackages(PackageCatalog):
+    def __init__(self, *packages: CreditPackage) -> None:
+        self.packages = list(packages)
+
+    def stored(self) -> list[CreditPackage]:
+        return list(self.packages)
+
+
+class MemorySlots(SlotCounter):
+    """Rate-limit slots: a bucket holds at most ``limit`` takes."""
+
+    def __init__(self) -> None:
+        self.taken: dict[str, int] = {}
+
+    def take(self, bucket: str, limit: int, expires_at: datetime) -> bool:
+        if self.taken.get(bucket, 0) >= limit:
+            return False
+        self.taken[bucket] = self.taken.get(bucket, 0) + 1
+        return True
+
+
+class MemoryQueue(ReconcileQueue):
+    """Reconciliation's queue: items in the order given, settled or postponed by id."""
+
+    def __init__(self, *items: Due) -> None:
+        self.open = list(items)
+        self.settled: dict[str, str] = {}
+        self.postponed: dict[str, datetime] = {}
+
+    def due(self, kind: str, before: datetime, limit: int) -> list[Due]:
+        return [i for i in self.open if i.kind == kind and i.id not in self.settled][:limit]
+
+    def postpone(self, item: Due, until: datetime) -> None:
+        self.postponed[item.id] = until
+
+    def settle(self, item: Due, outcome: str) -> None:
+        self.settled[item.id] = outcome
+
+
+class MemoryProcessedEvents(ProcessedEvents):
+    def __init__(self) -> None:
+        self.recorded: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def seen(self, event: ProviderEvent) -> bool:
+        return (event.provider, event.id) in self.recorded
+
+    def record(self, event: ProviderEvent, outcome: str) -> None:
+        self.recorded[(event.provider, event.id)] = (event.type, outcome)
+
+
+class MemoryProjections(ProjectionStore):
+    """``user_credits`` projections over a fake ledger; writes only move forward."""
+
+    def __init__(self, ledger: MemoryLedger) -> None:
+        self.ledger = ledger
+        self.stored: dict[str, BalanceProjection] = {}
+        self.writes = 0
+
+    def head_entry(self, user_id: str) -> LedgerEntry | None:
+        mine = self.ledger.of(user_id)
+        return mine[-1] if mine else None
+
+    def sums_by_type(self, user_id: str, up_to_seq: int) -> dict[EntryType, int]:
+        sums: dict[EntryType, int] = {}
+        for entry in self.ledger.of(user_id):
+            if entry.seq <= up_to_seq:
+                sums[entry.type] = sums.get(entry.type, 0) + entry.amount
+        return sums
+
+    def projected_seq(self, user_id: str) -> int:
+        stored = self.stored.get(user_id)
+        return stored.seq if stored else 0
+
+    def write_if_newer(self, projection: BalanceProjection) -> bool:
+        if self.projected_seq(projection.user_id) >= projection.seq:
+            return False
+        self.stored[projection.user_id] = projection
+        self.writes += 1
+        return True
+
+
+@dataclass(frozen=True)
+class _StoredText:
+    status: int
+    body: str
+
+
+class MemoryIdempotency(IdempotencyStore):
+    """Idempotency records: a key is claimed once, answers are stored as the first reply."""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self.clock = clock or Clock()
+        # The answer is kept as JSON text, as the Firestore adapter keeps it.
+        self.records: dict[str, tuple[str, datetime, _StoredText | None]] = {}
+
+    def begin(self, key: str, fingerprint: str) -> StoredResponse | None:
+        now = self.clock()
+        if key not in self.records:
+            self.records[key] = (fingerprint, now, None)
+            return None
+        first, started, stored = self.records[key]
+        if first != fingerprint:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used with a different request",
+                {"fields": {"Idempotency-Key": "already used with other parameters"}},
+            )
+        if stored is not None:
+            return StoredResponse(stored.status, json.loads(stored.body))
+        if now - started > ABANDONED_AFTER:
+            self.records[key] = (fingerprint, now, None)
+            return None
+        raise Conflict("a request with this Idempotency-Key is still running; retry later")
+
+    def finish(self, key: str, response: StoredResponse) -> None:
+        fingerprint, started, _ = self.records[key]
+        text = json.dumps(response.body, default=str)
+        self.records[key] = (fingerprint, started, _StoredText(response.status, text))
+
+    def abandon(self, key: str) -> None:
+        self.records.pop(key, None)
+
+
+class TokensAreUids(TokenVerifier):
+    """Bearer ``uid-<name>`` is user ``uid-<name>``; ``admin-<name>`` also has the admin claim."""
+
+    def verify(self, token: str) -> Caller:
+        if token.startswith("admin-"):
+            return Caller(uid=token, claims={"admin": True})
+        if not token.startswith("uid-"):
+            raise Unauthenticated("bad token")
+        return Caller(uid=token)

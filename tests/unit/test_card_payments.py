@@ -1,0 +1,274 @@
+"""Card payments, refunds and Stripe webhooks on fakes (seed 004): outcomes once, forward only."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.card_payments import owned_payment, process_payment, verify_payment
+from shared.errors import InvalidRequest, NotFound, PaymentDeclined, ProviderError, ProviderRejected
+from shared.payments import PaymentRequest, PaymentStatus
+from shared.refunds import RefundRequest, owned_refund, refund_payment, verify_refund
+from tests.unit.fakes import (
+    DECLINED_CARD,
+    THREE_D_SECURE_CARD,
+    MemoryPayments,
+    RefundStatus,
+    Stripe,
+    deliver_stripe,
+    gateway_refund,
+    stripe_event,
+)
+
+
+def pay(
+    stripe: Stripe,
+    store: MemoryPayments,
+    card: str = "pm_card_visa",
+    key: str | None = None,
+    amount: int = 5_000,
+) -> str:
+    request = PaymentRequest(amount, "usd", card, metadata={"order": "o1"})
+    return process_payment(stripe, store, request, "alice", key).payment_intent_id
+
+
+def notified(store: MemoryPayments) -> list[str]:
+    return sorted(store.outbox)
+
+
+# --- process and verify -----------------------------------------------------------------------
+
+
+def test_a_card_payment_succeeds_is_recorded_and_notified_once() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+
+    payment = owned_payment(store, intent_id, "alice")
+    assert (payment.status, payment.amount, payment.currency) == (
+        PaymentStatus.SUCCEEDED,
+        5_000,
+        "usd",
+    )
+    assert notified(store) == [f"payment.succeeded.{intent_id}"]
+
+
+def test_a_retry_with_the_same_key_charges_once() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    first, again = pay(stripe, store, key="k1"), pay(stripe, store, key="k1")
+    assert first == again
+    assert len(stripe.intents) == 1 and len(store.outbox) == 1
+
+
+def test_a_declined_card_is_recorded_failed_and_answers_402() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    with pytest.raises(PaymentDeclined) as declined:
+        pay(stripe, store, DECLINED_CARD)
+    intent_id = declined.value.details["payment_intent_id"]
+    assert declined.value.details["decline_code"] == "generic_decline"
+    payment = owned_payment(store, str(intent_id), "alice")
+    assert (payment.status, payment.decline_code) == (PaymentStatus.FAILED, "generic_decline")
+    assert notified(store) == [f"payment.failed.{intent_id}"]
+
+
+def test_a_3d_secure_payment_waits_for_the_customer_then_verify_moves_it_forward() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store, THREE_D_SECURE_CARD)
+    assert owned_payment(store, intent_id, "alice").requires_action
+    assert store.outbox == {}
+
+    stripe.move(intent_id, PaymentStatus.SUCCEEDED)  # the customer passed 3-D Secure
+    checked = verify_payment(stripe, store, intent_id, "alice")
+    assert checked.verified and checked.payment.status is PaymentStatus.SUCCEEDED
+    verify_payment(stripe, store, intent_id, "alice")
+    assert notified(store) == [f"payment.succeeded.{intent_id}"]
+
+
+def test_another_users_payment_is_not_found_and_not_refreshed() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store, THREE_D_SECURE_CARD)
+    stripe.move(intent_id, PaymentStatus.SUCCEEDED)
+    with pytest.raises(NotFound):
+        verify_payment(stripe, store, intent_id, "mallory")
+    assert owned_payment(store, intent_id, "alice").requires_action
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "card", "metadata", "named"),
+    [
+        (0, "usd", "pm_card_visa", {}, "amount"),
+        (5_000, "USD", "pm_card_visa", {}, "currency"),
+        (5_000, "usd", "tok_visa", {}, "payment_method"),
+        (5_000, "usd", "pm_card_visa", {"order_id": "x"}, "metadata.order_id"),
+    ],
+)
+def test_a_payment_request_that_cannot_be_charged_is_refused_naming_the_field(
+    amount: int, currency: str, card: str, metadata: dict[str, str], named: str
+) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        PaymentRequest(amount, currency, card, metadata=metadata)
+    assert list(refused.value.details["fields"]) == [named]
+
+
+# --- refunds ----------------------------------------------------------------------------------
+
+
+def test_partial_refunds_add_up_to_the_payment_and_no_further() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    first = refund_payment(stripe, store, RefundRequest(intent_id, 3_000), "alice")
+    rest = refund_payment(stripe, store, RefundRequest(intent_id), "alice")  # everything left
+
+    assert (first.amount, rest.amount) == (3_000, 2_000)
+    assert owned_payment(store, intent_id, "alice").amount_refunded == 5_000
+    with pytest.raises(InvalidRequest) as refused:
+        refund_payment(stripe, store, RefundRequest(intent_id, 1), "alice")
+    assert list(refused.value.details["fields"]) == ["amount"]
+    assert len(stripe.refunds) == 2
+
+
+def test_a_refund_beyond_what_is_left_is_refused_and_reserves_nothing() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    with pytest.raises(InvalidRequest):
+        refund_payment(stripe, store, RefundRequest(intent_id, 5_001), "alice")
+    assert store.reserved == {} and stripe.refunds == {}
+
+
+def test_a_payment_that_did_not_succeed_cannot_be_refunded() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store, THREE_D_SECURE_CARD)
+    with pytest.raises(InvalidRequest) as refused:
+        refund_payment(stripe, store, RefundRequest(intent_id), "alice")
+    assert list(refused.value.details["fields"]) == ["payment_intent_id"]
+
+
+def test_a_refund_retried_with_the_same_key_refunds_once() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    first = refund_payment(stripe, store, RefundRequest(intent_id, 1_000), "alice", "k1")
+    again = refund_payment(stripe, store, RefundRequest(intent_id, 1_000), "alice", "k1")
+    assert first.refund_id == again.refund_id
+    assert owned_payment(store, intent_id, "alice").amount_refunded == 1_000
+
+
+def test_a_refund_whose_answer_was_lost_is_settled_by_the_next_request_not_made_twice() -> None:
+    stripe, store = Stripe(lose_refund_answers=True), MemoryPayments()
+    intent_id = pay(stripe, store)
+    with pytest.raises(ProviderError):
+        refund_payment(stripe, store, RefundRequest(intent_id, 4_000), "alice")
+
+    stripe.lose_refund_answers = False
+    with pytest.raises(InvalidRequest):  # the lost refund counts: only 1,000 is left
+        refund_payment(stripe, store, RefundRequest(intent_id, 4_000), "alice")
+    assert owned_payment(store, intent_id, "alice").amount_refunded == 4_000
+    assert len(stripe.refunds) == 1
+    last = refund_payment(stripe, store, RefundRequest(intent_id), "alice")
+    assert last.amount == 1_000
+
+
+def test_a_refund_the_provider_refuses_releases_its_reservation() -> None:
+    stripe, store = Stripe(refuse_refunds=True), MemoryPayments()
+    intent_id = pay(stripe, store)
+    with pytest.raises(ProviderRejected):
+        refund_payment(stripe, store, RefundRequest(intent_id, 5_000), "alice")
+    stripe.refuse_refunds = False
+    assert refund_payment(stripe, store, RefundRequest(intent_id, 5_000), "alice").amount == 5_000
+
+
+def test_another_users_refund_is_not_found() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    with pytest.raises(NotFound):
+        refund_payment(stripe, store, RefundRequest(intent_id), "mallory")
+    refund = refund_payment(stripe, store, RefundRequest(intent_id), "alice")
+    with pytest.raises(NotFound):
+        owned_refund(store, refund.refund_id, "mallory")
+    with pytest.raises(NotFound):
+        verify_refund(stripe, store, refund.refund_id, "mallory")
+
+
+def test_verify_refund_moves_forward_only() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    refund = refund_payment(stripe, store, RefundRequest(intent_id), "alice")
+    # Stripe answers an older state than the one we recorded
+    stripe.refunds[refund.refund_id] = gateway_refund(
+        refund.refund_id, intent_id, 5_000, RefundStatus.PENDING
+    )
+    known, at_stripe = verify_refund(stripe, store, refund.refund_id, "alice")
+    assert (known.status, at_stripe) == (RefundStatus.SUCCEEDED, RefundStatus.PENDING)
+
+
+# --- Stripe webhooks --------------------------------------------------------------------------
+
+
+def test_an_intent_event_is_applied_once_and_its_replay_is_a_duplicate() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store, THREE_D_SECURE_CARD)
+    event = stripe_event(
+        "evt_1",
+        "payment_intent.succeeded",
+        payment_intent_id=intent_id,
+        intent=stripe.move(intent_id, PaymentStatus.SUCCEEDED),
+    )
+    assert not deliver_stripe(store, event).duplicate
+    assert deliver_stripe(store, event).duplicate
+    assert owned_payment(store, intent_id, "alice").status is PaymentStatus.SUCCEEDED
+    assert notified(store) == [f"payment.succeeded.{intent_id}"]
+
+
+def test_a_late_failure_event_never_moves_a_succeeded_payment_back() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    late = stripe_event(
+        "evt_0", "charge.failed", payment_intent_id=intent_id, payment_status=PaymentStatus.FAILED
+    )
+    deliver_stripe(store, late)
+    assert owned_payment(store, intent_id, "alice").status is PaymentStatus.SUCCEEDED
+    assert notified(store) == [f"payment.succeeded.{intent_id}"]
+
+
+def test_an_intent_event_of_a_credit_order_is_left_to_the_credits_work() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store, THREE_D_SECURE_CARD)
+    seen: list[str] = []
+
+    def credit_order_intent(intent: object, event_id: str) -> bool:
+        seen.append(event_id)
+        return True
+
+    event = stripe_event(
+        "evt_1", "payment_intent.succeeded", intent=stripe.move(intent_id, PaymentStatus.SUCCEEDED)
+    )
+    deliver_stripe(store, event, credit_order_intent)
+    assert seen == ["evt_1"]
+    assert owned_payment(store, intent_id, "alice").requires_action  # no seed-004 record change
+
+
+def test_a_refund_event_moves_our_refund_forward_and_asks_the_credits_work() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    refund = refund_payment(stripe, store, RefundRequest(intent_id), "alice")
+    failed = gateway_refund(refund.refund_id, intent_id, 5_000, RefundStatus.FAILED)
+    asked: list[str] = []
+    event = stripe_event("evt_r", "charge.refunded", payment_intent_id=intent_id, refunds=(failed,))
+    deliver_stripe(store, event, None, asked.append)
+
+    assert owned_refund(store, refund.refund_id, "alice").status is RefundStatus.FAILED
+    assert asked == [intent_id]
+    assert f"refund.failed.{refund.refund_id}" in store.outbox
+
+
+def test_a_dispute_is_recorded_and_a_late_earlier_state_notifies_nothing() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    won = {"id": "dp_1", "status": "won", "amount": 5_000}
+    opened = {"id": "dp_1", "status": "needs_response", "amount": 5_000}
+    deliver_stripe(
+        store, stripe_event("e1", "charge.dispute.closed", payment_intent_id=intent_id, dispute=won)
+    )
+    deliver_stripe(
+        store,
+        stripe_event("e2", "charge.dispute.created", payment_intent_id=intent_id, dispute=opened),
+    )
+    assert owned_payment(store, intent_id, "alice").disputes["dp_1"]["status"] == "won"
+    assert [k for k in store.outbox if "dispute" in k] == ["payment.dispute_closed.dp_1.won"]
