@@ -77,7 +77,9 @@ class RazorpayGateway(CheckoutGateway):
         }
         try:
             created = self._call(lambda: self.client.order.create(data, timeout=self._timeout))
-        except ProviderError:
+        except ProviderRejected:
+            # Refused (4xx), e.g. "receipt should be unique": an earlier attempt made the order.
+            # An outage (5xx, timeout) is not looked into: the client's retry comes back here.
             created = self._order_with_receipt(order_id, amount, currency)
             if created is None:
                 raise
