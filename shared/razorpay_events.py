@@ -24,6 +24,7 @@ from shared.checkout import CheckoutGateway, ProviderPayment
 from shared.errors import InvalidRequest, SignatureInvalid
 from shared.ids import require_document_id
 from shared.ledger import LedgerStore
+from shared.log import get_logger
 from shared.orders import (
     CreditOrder,
     OrderStatus,
@@ -36,6 +37,7 @@ from shared.orders import (
 )
 from shared.purchases import RAZORPAY, payment_mismatches
 
+log = get_logger("webhooks")
 GRANTING_EVENTS = frozenset({"payment.captured", "order.paid"})
 
 
@@ -93,6 +95,7 @@ class RazorpayWebhooks:
     def handle(self, body: bytes, signature: str, event_id: str | None) -> WebhookOutcome:
         """Apply one signed Razorpay event at most once; raise 400 on a bad signature."""
         if not signature or not self.gateway().webhook_signature_valid(body, signature):
+            log.warning("webhook signature invalid", extra={"provider": RAZORPAY})
             raise SignatureInvalid("X-Razorpay-Signature", "does not match the body")
         if event_id is not None:
             require_document_id(event_id, "x-razorpay-event-id")  # it names our dedupe record
