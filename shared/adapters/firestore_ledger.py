@@ -237,7 +237,7 @@ class FirestoreLedger(LedgerStore):
                 continue
             _log_entries(outcomes)
             return outcomes
-        log.warning("ledger contention", extra={"attempts": self._max_attempts})
+        log.warning("ledger contention", extra={"user_id": user_id, "attempts": self._max_attempts})
         raise LedgerContention(
             "the account is busy; retry the request", {"user_id": user_id, "retryable": True}
         )
