@@ -289,7 +289,21 @@ ALERTS = (
 )
 
 
-# --- make metrics: the same figures from local logs ---------------------------------------
+# --- make metrics and the e2e check: the same figures from local logs ---------------------
+
+
+def unproven(lines: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Each metric whose filter matches none of ``lines``, or whose matched lines lack a field
+    it extracts (or hold it with the wrong type): empty when every metric is sound."""
+    seen = list(lines)
+    found = []
+    for metric in METRICS:
+        hits = [line for line in seen if metric.matches(line)]
+        if not hits:
+            found.append(f"{metric.name}: `{metric.filter}` matched none of {len(seen)} lines")
+        problems = sorted({problem for line in hits for problem in metric.problems(line)})
+        found += [f"{metric.name}: {problem}" for problem in problems]
+    return found
 
 
 def log_files(folder: Path) -> list[Path]:
@@ -299,7 +313,7 @@ def log_files(folder: Path) -> list[Path]:
 def report(lines: Iterable[Mapping[str, Any]]) -> str:
     """A table of each metric: lines counted, per label values, and the value's spread."""
     seen = list(lines)
-    out = [f"{'metric':<36} {'labels':<54} {'count':>7}  values"]
+    out = [f"{'metric':<36} {'labels':<64} {'count':>7}  values"]
     for metric in METRICS:
         hits = [line for line in seen if metric.matches(line)]
         groups: Counter[str] = Counter()
@@ -310,10 +324,10 @@ def report(lines: Iterable[Mapping[str, Any]]) -> str:
             if metric.value is not None:
                 values.setdefault(key, []).append(float(line.get(metric.value) or 0))
         if not groups:
-            out.append(f"{metric.name:<36} {'(no lines)':<54} {0:>7}")
+            out.append(f"{metric.name:<36} {'(no lines)':<64} {0:>7}")
         for key, count in sorted(groups.items()):
             spread = _spread(values.get(key, []), metric.unit)
-            out.append(f"{metric.name:<36} {key:<54} {count:>7}  {spread}")
+            out.append(f"{metric.name:<36} {key:<64} {count:>7}  {spread}")
     return "\n".join(out)
 
 
@@ -322,8 +336,9 @@ def _spread(values: list[float], unit: str) -> str:
         return ""
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    total = f"sum {sum(ordered):g} " if unit != "ms" else ""
-    return f"{total}p50 {statistics.median(ordered):g} p95 {p95:g} max {ordered[-1]:g} {unit}"
+    total = f"sum {sum(ordered):g}, " if unit != "ms" else ""
+    unit = "" if unit == "1" else f" {unit}"
+    return f"{total}p50 {statistics.median(ordered):g}, p95 {p95:g}, max {ordered[-1]:g}{unit}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ import requests
 
 from devstack.stack import SCHEDULER_SERVICE_EMAIL, Stack
 from ops.log_filter import payloads
-from ops.metrics import METRICS, report
+from ops.metrics import report, unproven
 from shared.adapters.firestore_ledger import FirestoreLedger
 from shared.config import Settings
 from shared.ledger import EntryType, Posting, entry_id
@@ -168,8 +168,4 @@ def test_every_metric_counts_lines_the_suite_really_logged(
     files = sorted(tmp_path_factory.getbasetemp().rglob("*.log"))
     lines = list(payloads(files))
     print(report(lines))
-    for metric in METRICS:
-        hits = [line for line in lines if metric.matches(line)]
-        assert hits, f"{metric.name}: `{metric.filter}` matched none of {len(lines)} lines"
-        problems = {problem for line in hits for problem in metric.problems(line)}
-        assert not problems, f"{metric.name}: {sorted(problems)[:5]}"
+    assert unproven(lines) == []

@@ -14,7 +14,7 @@ import pytest
 from ops.deploy import Plan, config_path, plan
 from ops.deploy_config import load
 from ops.log_filter import UnsupportedFilter, matches, parse_filter
-from ops.metrics import ALERTS, BY_NAME, DASHBOARD, METRICS, USER_METRIC, report
+from ops.metrics import ALERTS, BY_NAME, DASHBOARD, METRICS, USER_METRIC, report, unproven
 from ops.settings_reach import ROOT
 
 REQUEST = {
@@ -165,5 +165,14 @@ def test_make_metrics_prints_each_metric_from_local_lines(tmp_path: Path) -> Non
 
     table = report(payloads([log]))
     assert "function=usage_record,status_class=5xx,error_code=unavailable" in table
-    assert "entry_type=usage,service=ai" in table and "sum 1200" in table
+    assert "entry_type=usage,service=ai" in table and "sum 1200," in table
     assert "billing_low_balance_alerts" in table and "(no lines)" in table
+
+
+def test_a_metric_whose_filter_matches_nothing_or_whose_fields_are_untyped_is_unproven() -> None:
+    untyped = {**REQUEST, "status_class": 5, "latency_ms": "12"}
+    found = unproven([untyped])
+    assert "billing_requests: status_class=5 is not a string" in found
+    assert "billing_request_latency: latency_ms='12' is not a number" in found
+    assert any(f.startswith("billing_low_balance_alerts: `") for f in found)
+    assert not any(f.startswith("billing_requests: `") for f in found)  # it matched
