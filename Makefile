@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_DIR := devstack/emulators
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: install tools dev test lint format firebase-json clean bench deploy deploy-check audit fuzz user-token admin-token service-token
+.PHONY: install tools dev test lint format firebase-json clean bench deploy deploy-check audit fuzz metrics user-token admin-token service-token
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,9 @@ service-token: $(PY_STAMP)  ## OIDC token of the local metering (or ROLE=schedul
 
 audit: $(PY_STAMP)  ## check the ledger invariants of every account (local emulator by default)
 	FIRESTORE_EMULATOR_HOST=$${FIRESTORE_EMULATOR_HOST:-127.0.0.1:8080} $(BIN)/python -m ops.audit
+
+metrics: $(PY_STAMP)  ## the production metrics table from the local stack's logs (LOGS=.stack)
+	$(BIN)/python -m ops.metrics --logs $(or $(LOGS),.stack)
 
 fuzz: install  ## schemathesis over every endpoint, then a ledger audit (MAX_EXAMPLES=..., SEED=...)
 	$(BIN)/python -m devstack.fuzz --max-examples $(or $(MAX_EXAMPLES),50) $(if $(SEED),--seed $(SEED),)

@@ -3,6 +3,8 @@
 ``make dev`` starts it and points EVENT_SERVICE_URL at it; watch ``.stack/event-receiver.log``.
 It acts on each event id once (a redelivery is answered 200 and reported as a duplicate), and
 ``--fail-first N`` answers 503 to the first N requests, to watch retries and parking.
+``POST /_receiver/refuse`` ``{"event_id": ...}`` makes it answer 503 to that event from then on
+(an event service that keeps failing one notification, on cue: tests park it so).
 """
 
 from __future__ import annotations
@@ -29,13 +31,21 @@ class EventReceiver:
         self.requests = 0
         self.rejected = 0
         self.acted_on: dict[str, dict[str, Any]] = {}
+        self.refused: set[str] = set()  # event ids answered 503, on cue
         self._lock = threading.Lock()
+
+    def refuse(self, event_id: str) -> None:
+        with self._lock:
+            self.refused.add(event_id)
 
     def receive(self, body: bytes, headers: dict[str, str]) -> int:
         with self._lock:
             self.requests += 1
             if self.requests <= self.fail_first:
                 self.echo(f"[receiver] failing request {self.requests} on purpose (503)")
+                return 503
+            if headers.get(EVENT_ID_HEADER) in self.refused:
+                self.echo(f"[receiver] refusing {headers.get(EVENT_ID_HEADER)} on cue (503)")
                 return 503
             if not verify(body, headers.get(SIGNATURE_HEADER), self.secret, int(time.time())):
                 self.rejected += 1
@@ -57,7 +67,11 @@ def serve(receiver: EventReceiver, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status = receiver.receive(body, dict(self.headers.items()))
+            if self.path == "/_receiver/refuse":
+                receiver.refuse(str(json.loads(body)["event_id"]))
+                status = 200
+            else:
+                status = receiver.receive(body, dict(self.headers.items()))
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()

@@ -214,6 +214,7 @@ def _endpoint(handler: Handler, contract: Contract) -> Function:
                 "method": request.method,
                 "path": request.path,
                 "status": reply.status,
+                "status_class": f"{reply.status // 100}xx",
                 "latency_ms": round((time.perf_counter() - started) * 1000, 1),
                 "error_code": reply.body.get("error", {}).get("code")
                 if reply.status >= 400

@@ -7,7 +7,8 @@ from an env-vars file, secrets from Secret Manager by name) — service endpoint
 ``roles/run.invoker`` for exactly their callers and the service audience accepted; one Cloud
 Scheduler job per scheduled job, created or updated; then ``firebase deploy`` of rules, indexes
 and TTL policies (``firestore.indexes.json`` fieldOverrides) and the public hosting rewrites in
-the configured region.
+the configured region; last, monitoring (``ops.metrics``): the log-based metrics, the dashboard
+(``ops/dashboard.json``) and the alert policies, each created or updated in place.
 
 Every command is one shell line, printed as it is run. No secret value is ever read or printed:
 the plan names Secret Manager secrets only. The files the commands read (env-vars, IAM policies,
@@ -37,6 +38,7 @@ from functions.registry import (
 )
 from ops import bytecode
 from ops.deploy_config import ConfigError, DeployConfig, load
+from ops.metrics import ALERTS, DASHBOARD, METRICS
 from ops.settings_reach import (
     ROOT,
     settings_read_by_http_function,
@@ -220,9 +222,67 @@ def _scheduler_step(config: DeployConfig, job: ScheduledJob) -> Step:
     create = shlex.join(
         [*jobs, "create", "http", job.function, *shared, "--headers=Content-Type=application/json"]
     )
-    # Re-running the deploy updates the job instead of failing on "already exists".
-    line = f"if {describe} >/dev/null 2>&1; then {update}; else {create}; fi"
+    line = _create_or_update(describe, update, create)
     return Step(f"Cloud Scheduler job {job.function} ({job.schedule}): {job.summary}", line)
+
+
+def _create_or_update(exists: str, update: str, create: str) -> str:
+    # Re-running the deploy updates what is there instead of failing on "already exists".
+    return f"if {exists} >/dev/null 2>&1; then {update}; else {create}; fi"
+
+
+def _monitoring_steps(config: DeployConfig, out: Path, files: dict[Path, str]) -> list[Step]:
+    """Log-based metrics first (the dashboard and the alerts chart and watch them)."""
+    project = f"--project={config.project}"
+    steps = []
+    for metric in METRICS:
+        path = out / "metrics" / f"{metric.name}.json"
+        files[path] = json.dumps(metric.log_metric(), indent=2) + "\n"
+        source = f"--config-from-file={path.relative_to(ROOT)}"
+        command = ["gcloud", "logging", "metrics"]
+        line = _create_or_update(
+            shlex.join([*command, "describe", metric.name, project]),
+            shlex.join([*command, "update", metric.name, source, project]),
+            shlex.join([*command, "create", metric.name, source, project]),
+        )
+        steps.append(Step(f"log-based metric {metric.name}: {metric.description}", line))
+    # The dashboard's id is fixed, so the deploy finds and replaces it.
+    name = f"projects/{config.project}/dashboards/billing-service"
+    dashboard = out / "dashboard.json"
+    files[dashboard] = json.dumps({"name": name, **json.loads(DASHBOARD.read_text())}, indent=2)
+    source = f"--config-from-file={dashboard.relative_to(ROOT)}"
+    command = ["gcloud", "monitoring", "dashboards"]
+    line = _create_or_update(
+        shlex.join([*command, "describe", name, project]),
+        shlex.join([*command, "update", name, source, project]),
+        shlex.join([*command, "create", source, project]),
+    )
+    steps.append(Step("Cloud Monitoring dashboard billing-service", line))
+    for alert in ALERTS:
+        path = out / "alerts" / f"{alert.id}.json"
+        policy = alert.policy(config.notification_channels)
+        files[path] = json.dumps(policy, indent=2) + "\n"
+        source = f"--policy-from-file={path.relative_to(ROOT)}"
+        command = ["gcloud", "monitoring", "policies"]
+        # Policies get server-made ids: find this one by its display name.
+        find = shlex.join(
+            [
+                *command,
+                "list",
+                f"--filter=displayName={json.dumps(policy['displayName'])}",
+                "--format=value(name)",
+                "--limit=1",
+                project,
+            ]
+        )
+        line = (
+            f'POLICY=$({find}); if [ -n "$POLICY" ]; then '
+            f'{shlex.join([*command, "update"])} "$POLICY" {source} {project}; '
+            f"else {shlex.join([*command, 'create', source, project])}; fi"
+        )
+        channels = ", ".join(config.notification_channels)
+        steps.append(Step(f"alert policy {policy['displayName']} (pages {channels})", line))
+    return steps
 
 
 def hosting_config(region: str) -> dict[str, object]:
@@ -258,6 +318,7 @@ def plan(config: DeployConfig) -> Plan:
     ]
     what = "Firestore rules, indexes and TTL policies (fieldOverrides), Hosting rewrites"
     steps.append(Step(what, shlex.join(firebase)))
+    steps += _monitoring_steps(config, out, files)
     return Plan(steps, files)
 
 

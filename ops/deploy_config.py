@@ -44,6 +44,9 @@ SECRET_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 # What a pasted key looks like (Stripe sk_/rk_/whsec_, Razorpay rzp_): never a secret's name.
 SECRET_VALUE = re.compile(r"^(sk|rk|whsec|rzp)_")
+NOTIFICATION_CHANNEL = re.compile(
+    r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/notificationChannels/\w+$"
+)
 
 
 class ConfigError(ValueError):
@@ -64,6 +67,8 @@ class DeployConfig:
     scheduler_account: str
     settings: dict[str, str] = field(default_factory=dict)  # ENV_NAME -> plain value
     secrets: dict[str, str] = field(default_factory=dict)  # ENV_NAME -> Secret Manager name
+    # Who the alert policies page (Cloud Monitoring notification channels).
+    notification_channels: tuple[str, ...] = ()
 
     @property
     def service_accounts(self) -> tuple[str, ...]:
@@ -81,7 +86,15 @@ def load(path: Path) -> DeployConfig:
 
 def parse(name: str, raw: dict[str, Any]) -> DeployConfig:
     problems: list[str] = []
-    known = {"project", "region", "firestore_location", "service_accounts", "settings", "secrets"}
+    known = {
+        "project",
+        "region",
+        "firestore_location",
+        "service_accounts",
+        "settings",
+        "secrets",
+        "monitoring",
+    }
     problems += [f"{key}: unknown key" for key in raw if key not in known]
 
     def text(key: str, pattern: re.Pattern[str], table: dict[str, Any] = raw) -> str:
@@ -112,6 +125,7 @@ def parse(name: str, raw: dict[str, Any]) -> DeployConfig:
 
     settings = _plain_settings(raw.get("settings", {}), problems)
     secrets = _secrets(raw.get("secrets", {}), problems)
+    channels = _notification_channels(raw.get("monitoring", {}), problems)
     if problems:
         raise ConfigError(problems)
     return DeployConfig(
@@ -123,7 +137,23 @@ def parse(name: str, raw: dict[str, Any]) -> DeployConfig:
         scheduler_account=scheduler,
         settings=settings,
         secrets=secrets,
+        notification_channels=channels,
     )
+
+
+def _notification_channels(table: object, problems: list[str]) -> tuple[str, ...]:
+    # An alert that notifies nobody is a dashboard nobody watches: at least one channel.
+    channels = table.get("notification_channels") if isinstance(table, dict) else None
+    if not isinstance(channels, list) or not channels:
+        problems.append("monitoring.notification_channels: list at least one channel")
+        return ()
+    for channel in channels:
+        if not isinstance(channel, str) or not NOTIFICATION_CHANNEL.match(channel):
+            problems.append(
+                f"monitoring.notification_channels: {channel!r} is not "
+                "projects/<project>/notificationChannels/<id>"
+            )
+    return tuple(c for c in channels if isinstance(c, str))
 
 
 def _plain_settings(table: object, problems: list[str]) -> dict[str, str]:

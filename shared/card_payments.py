@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from shared.errors import NotFound, PaymentDeclined
+from shared.log import get_logger
 from shared.outbox import OutboxMessage
 from shared.payments import (
     CardDeclined,
@@ -18,6 +19,7 @@ from shared.payments import (
 from shared.providers import PaymentGateway
 
 # Outcomes the event service hears about; intermediate states are not notified.
+log = get_logger("payments")
 NOTIFIED = (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELED)
 
 
@@ -98,7 +100,11 @@ def record_intent(store: PaymentStore, intent: GatewayIntent) -> bool:
         known = store.payment(intent.id)
         if known is not None and known.status.rank > intent.status.rank:
             notify = None
-    return store.record_status(intent.id, intent.status, details, notify, intent=intent)
+    recorded = store.record_status(intent.id, intent.status, details, notify, intent=intent)
+    if recorded and notify is not None:  # an outcome, reached for the first time
+        outcome = {"kind": "card", "provider": "stripe", "outcome": intent.status.value}
+        log.info("payment outcome", extra=outcome)
+    return recorded
 
 
 def payment_notification(intent: GatewayIntent) -> OutboxMessage | None:

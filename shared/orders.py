@@ -27,9 +27,11 @@ from enum import StrEnum
 from typing import Any
 
 from shared.ledger import AppendResult, DocumentWrite, EntryType, LedgerStore, Posting
+from shared.log import get_logger
 from shared.pricing import Quote
 
 ORDERS = "credit_orders"
+log = get_logger("payments")
 
 
 class OrderStatus(StrEnum):
@@ -211,6 +213,9 @@ def grant_purchase_credits(
     result: AppendResult = ledger.append(
         order.user_id, postings, effect_key=order.grant_effect_key, side_writes=[paid]
     )
+    if not result.replayed:
+        outcome = {"kind": "credit_purchase", "provider": provider, "outcome": "succeeded"}
+        log.info("payment outcome", extra=outcome)
     granted = sum(entry.amount for entry in result.entries)
     # On a replay the effect's own head is history: answer with today's balance.
     balance = ledger.head(order.user_id).balance if result.replayed else result.head.balance
@@ -226,6 +231,8 @@ def mark_failed(orders: OrderStore, order: CreditOrder, failure: Mapping[str, An
     if order.status is OrderStatus.PAID:
         return
     orders.merge(order.id, {"status": OrderStatus.FAILED.value, "failure": dict(failure)})
+    outcome = {"kind": "credit_purchase", "provider": order.provider, "outcome": "failed"}
+    log.info("payment outcome", extra=outcome)
     again = orders.get(order.id)
     if again is not None and again.paid_at is not None:
         orders.merge(order.id, {"status": OrderStatus.PAID.value})

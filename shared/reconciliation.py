@@ -164,7 +164,9 @@ class Reconciler:
         outcomes = []
         for kind, look in ((ORDER, self._order), (PAYMENT, self._payment)):
             for item in self.queue.due(kind, before, policy.limit):
-                outcomes.append(Outcome(kind, item.id, self._settle(item, look, policy)))
+                outcome = Outcome(kind, item.id, self._settle(item, look, policy))
+                log.info("reconciliation item", extra={"kind": kind, "outcome": outcome.outcome})
+                outcomes.append(outcome)
         return ReconcileReport(outcomes)
 
     def _settle(self, item: Due, look: Callable[[Due], str | None], policy: ReconcilePolicy) -> str:

@@ -117,7 +117,8 @@ class OutboxDelivery:
                 merge=True,
                 **self._rpc,
             )
-            log.error("notification parked", extra={"id": event_id, "attempts": attempts})
+            parked = {"id": event_id, "type": str(data["type"]), "attempts": attempts}
+            log.error("notification parked", extra=parked)
             return OutboxStatus.PARKED
         ref.set(
             {

@@ -57,9 +57,12 @@ from shared.ledger import (
     effect_id,
     plan_effects,
 )
+from shared.log import get_logger
 
 if TYPE_CHECKING:
     from google.cloud import firestore
+
+log = get_logger("ledger")
 
 TRANSACTIONS = "credit_transactions"
 EFFECTS = "ledger_effects"
@@ -223,7 +226,9 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
                 self.conflicts += 1
                 self._sleep(_jittered_backoff(attempt))
                 continue
+            _log_entries(outcomes)
             return outcomes
+        log.warning("ledger contention", extra={"user_id": user_id, "attempts": self._max_attempts})
         raise LedgerContention(
             "the account is busy; retry the request", {"user_id": user_id, "retryable": True}
         )
@@ -432,6 +437,21 @@ class _AccountLock:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+
+
+def _log_entries(outcomes: Sequence[EffectOutcome]) -> None:
+    """Log one "ledger entry" per entry written (a replay writes none): the credits metric."""
+    for outcome in outcomes:
+        if outcome.result is not None and not outcome.result.replayed:
+            for entry in outcome.result.entries:
+                log.info(
+                    "ledger entry",
+                    extra={
+                        "entry_type": entry.type.value,
+                        "credits": abs(entry.amount),  # the type says which way they went
+                        "service": entry.service,
+                    },
+                )
 
 
 def _jittered_backoff(attempt: int) -> float:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from shared.errors import InvalidRequest, ProviderError, ProviderRejected, SignatureInvalid
 from shared.ids import require_document_id
+from shared.log import get_logger
 from shared.providers import (
     CheckoutGateway,
     ProviderEvent,
@@ -31,6 +32,7 @@ from shared.providers import (
 )
 
 T = TypeVar("T")
+log = get_logger("webhooks")
 
 
 def hmac_hex(secret: str, message: bytes) -> str:
@@ -131,6 +133,7 @@ class RazorpayGateway(CheckoutGateway):
     ) -> ProviderEvent:
         """Check the signature over the raw body, then parse; dedupe on ``x-razorpay-event-id``."""
         if not signature or not self._webhook_signature_valid(body, signature):
+            log.warning("webhook signature invalid", extra={"provider": self.name})
             raise SignatureInvalid("X-Razorpay-Signature", "does not match the body")
         if event_id is not None:
             require_document_id(event_id, "x-razorpay-event-id")  # it names our dedupe record

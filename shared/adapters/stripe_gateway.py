@@ -25,6 +25,7 @@ from shared.errors import (
     SignatureInvalid,
     invalid_field,
 )
+from shared.log import get_logger
 from shared.payments import (
     CardDeclined,
     GatewayIntent,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 API_VERSION = "2026-10-28.endive"  # the version stripe==16.1.0 is generated for
 WEBHOOK_TOLERANCE_SECONDS = 300
+log = get_logger("webhooks")
 
 # What a client sends to /api/payment/process that Stripe may refuse.
 PAYMENT_FIELDS = frozenset({"amount", "currency", "payment_method", "metadata"})
@@ -154,6 +156,7 @@ class StripeGateway(PaymentGateway):
                 body, signature, self._webhook_secret, WEBHOOK_TOLERANCE_SECONDS
             )
         except stripe.SignatureVerificationError as error:
+            log.warning("webhook signature invalid", extra={"provider": "stripe"})
             raise SignatureInvalid("Stripe-Signature", str(error.user_message)) from error
         import json
 
