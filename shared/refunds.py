@@ -68,7 +68,7 @@ def refund_payment(
         raise
     refund = _refund_record(payment, reservation, result, metadata)
     store.complete_refund(reservation, refund, refund_notification(result))
-    return refund
+    return owned_refund(store, refund.refund_id, owner_uid)  # as stored: with its times
 
 
 def _settle_unconfirmed(gateway: PaymentGateway, store: PaymentStore, payment: Payment) -> None:
