@@ -30,13 +30,6 @@ class Verification:
     def verified(self) -> bool:
         return self.payment.status is self.provider_status
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            **self.payment.to_json(),
-            "verified": self.verified,
-            "provider_status": self.provider_status.value,
-        }
-
 
 def process_payment(
     gateway: PaymentGateway,

@@ -240,25 +240,6 @@ class Payment:
     def requires_action(self) -> bool:
         return self.status is PaymentStatus.REQUIRES_ACTION
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "payment_intent_id": self.payment_intent_id,
-            "status": self.status.value,
-            "client_secret": self.client_secret,
-            "requires_action": self.requires_action,
-            "amount": self.amount,
-            "currency": self.currency,
-            "amount_refunded": self.amount_refunded,
-            "description": self.description,
-            "metadata": dict(self.metadata),
-            "customer_email": self.customer_email,
-            "decline_code": self.decline_code,
-            "failure_message": self.failure_message,
-            "disputes": {k: dict(v) for k, v in self.disputes.items()},
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
-
 
 def status_from_stripe(stripe_status: str, has_payment_error: bool) -> PaymentStatus:
     """Map Stripe's PaymentIntent status to ours: a declined attempt is ``failed``."""
@@ -282,19 +263,6 @@ class Refund:
     reservation_id: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "refund_id": self.refund_id,
-            "status": self.status.value,
-            "amount": self.amount,
-            "currency": self.currency,
-            "payment_intent_id": self.payment_intent_id,
-            "reason": self.reason,
-            "metadata": dict(self.metadata),
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
 
 
 class ReservationStatus(StrEnum):

@@ -52,15 +52,6 @@ class EventOutcome:
     duplicate: bool = False
     handled: bool = True
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "received": True,
-            "id": self.event_id,
-            "type": self.type,
-            "duplicate": self.duplicate,
-            "handled": self.handled,
-        }
-
 
 def handle_event(
     store: PaymentStore,
