@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from shared.errors import NotFound, PaymentDeclined
-from shared.outbox import OutboxMessage
+from shared.outbox import OutboxMessage, outcome_notification
 from shared.payments import (
     CardDeclined,
     GatewayIntent,
@@ -16,9 +16,6 @@ from shared.payments import (
     PaymentStatus,
     PaymentStore,
 )
-
-# Outcomes the event service hears about; intermediate states are not notified.
-NOTIFIED = (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +92,12 @@ def record_intent(store: PaymentStore, intent: GatewayIntent) -> bool:
 
 
 def payment_notification(intent: GatewayIntent) -> OutboxMessage | None:
-    if intent.status not in NOTIFIED:
-        return None
-    return OutboxMessage(
-        type=f"payment.{intent.status.value}",
-        subject_id=intent.id,
-        data={
+    return outcome_notification(
+        "payment",
+        intent.id,
+        intent.status.value,
+        {
             "payment_intent_id": intent.id,
-            "status": intent.status.value,
             "amount": intent.amount,
             "currency": intent.currency,
             "metadata": dict(intent.metadata),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -297,7 +297,3 @@ def record_dispute(
     status = str(details.get("status"))
     state = {"event": event, **dict(details)}
     orders.merge(order_id, {"disputes": {dispute_id: {"states": {status: state}}}})
-
-
-def with_status(order: CreditOrder, status: OrderStatus) -> CreditOrder:
-    return replace(order, status=status)

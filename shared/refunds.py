@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from shared.card_payments import owned_payment
 from shared.errors import NotFound, ProviderError, ProviderRejected, Unavailable
-from shared.outbox import OutboxMessage
+from shared.outbox import OutboxMessage, outcome_notification
 from shared.payments import (
     GatewayRefund,
     Payment,
@@ -130,17 +130,15 @@ def _refund_record(
 
 
 def refund_notification(refund: GatewayRefund) -> OutboxMessage | None:
-    if refund.status not in (RefundStatus.SUCCEEDED, RefundStatus.FAILED, RefundStatus.CANCELED):
-        return None
-    return OutboxMessage(
-        type=f"refund.{refund.status.value}",
-        subject_id=refund.id,
-        data={
+    return outcome_notification(
+        "refund",
+        refund.id,
+        refund.status.value,
+        {
             "refund_id": refund.id,
             "payment_intent_id": refund.payment_intent_id,
             "amount": refund.amount,
             "currency": refund.currency,
-            "status": refund.status.value,
         },
     )
 
