@@ -9,8 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
-from shared.payments import Refund, RefundStatus
-from shared.refunds import RefundRequest, owned_refund, refund_payment, verify_refund
+from shared.refunds import (
+    Refund,
+    RefundRequest,
+    RefundStatus,
+    owned_refund,
+    refund_payment,
+    verify_refund,
+)
 
 REFUND_ID = r"^(re|pyr)_[A-Za-z0-9_]{1,250}$"
 

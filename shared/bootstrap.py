@@ -29,11 +29,11 @@ if TYPE_CHECKING:
     from shared.ledger import LedgerStore
     from shared.orders import OrderStore
     from shared.packages import PackageCatalog
-    from shared.payments import PaymentGateway, PaymentStore
     from shared.purchases import CreditPurchases
     from shared.rate_limits import RateLimit, SlotCounter
     from shared.razorpay_events import RazorpayWebhooks
     from shared.reconciliation import Reconciler
+    from shared.refunds import RefundGateway, RefundStore
     from shared.stripe_events import CreditOrderIntent, CreditOrderRefunded
 
 
@@ -183,7 +183,7 @@ class Services:
         )
 
     @cached_property
-    def payment_gateway(self) -> PaymentGateway:
+    def payment_gateway(self) -> RefundGateway:
         from shared.adapters.stripe_gateway import StripeGateway
 
         return StripeGateway(
@@ -194,7 +194,7 @@ class Services:
         )
 
     @cached_property
-    def payments(self) -> PaymentStore:
+    def payments(self) -> RefundStore:
         from shared.adapters.firestore_payments import FirestorePayments
 
         return FirestorePayments(self.firestore, self.settings.firestore_timeout_seconds)

@@ -15,7 +15,7 @@ from shared.disputes import dispute_rank
 from shared.log import get_logger
 from shared.outbox import OutboxMessage
 from shared.payments import GatewayEvent, GatewayIntent, PaymentStore
-from shared.refunds import record_refund
+from shared.refunds import RefundStore, record_refund
 
 log = get_logger("stripe_events")
 
@@ -54,7 +54,7 @@ class EventOutcome:
 
 
 def handle_event(
-    store: PaymentStore,
+    store: RefundStore,
     event: GatewayEvent,
     credit_order_intent: CreditOrderIntent | None = None,
     credit_order_refunded: CreditOrderRefunded | None = None,
@@ -77,7 +77,7 @@ def handle_event(
 
 
 def _on_refunded(
-    store: PaymentStore, event: GatewayEvent, credit_order_refunded: CreditOrderRefunded | None
+    store: RefundStore, event: GatewayEvent, credit_order_refunded: CreditOrderRefunded | None
 ) -> None:
     for refund in event.refunds:  # seed-004 refunds, when the charge lists them
         known = store.refund(refund.id)

@@ -31,17 +31,19 @@ from shared.outbox import OUTBOX, OutboxMessage
 from shared.payments import (
     GatewayEvent,
     GatewayIntent,
-    GatewayRefund,
     Payment,
     PaymentRequest,
     PaymentStatus,
-    PaymentStore,
+    current_status,
+)
+from shared.refunds import (
+    GatewayRefund,
     Refund,
     RefundReservation,
     RefundStatus,
+    RefundStore,
     ReservationStatus,
     current_refund_status,
-    current_status,
 )
 
 if TYPE_CHECKING:
@@ -58,7 +60,7 @@ _RACE_LOST = (gexc.AlreadyExists, gexc.Conflict, gexc.FailedPrecondition, gexc.A
 
 
 @outages_unavailable
-class FirestorePayments(FirestoreStore, PaymentStore):
+class FirestorePayments(FirestoreStore, RefundStore):
     def create_payment(
         self, intent: GatewayIntent, request: PaymentRequest, owner_uid: str | None
     ) -> None:

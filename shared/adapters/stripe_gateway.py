@@ -28,13 +28,11 @@ from shared.payments import (
     CardDeclined,
     GatewayEvent,
     GatewayIntent,
-    GatewayRefund,
-    PaymentGateway,
     PaymentRequest,
     PaymentStatus,
-    RefundStatus,
     status_from_stripe,
 )
+from shared.refunds import GatewayRefund, RefundGateway, RefundStatus
 
 if TYPE_CHECKING:
     import stripe
@@ -50,7 +48,7 @@ _CHARGE_EVENT_STATUS = {
 }
 
 
-class StripeGateway(PaymentGateway):
+class StripeGateway(RefundGateway):
     def __init__(
         self,
         secret_key: str,
