@@ -16,7 +16,6 @@ from shared.errors import invalid_field
 from shared.ledger import AccountHead, EntryType
 from shared.pricing import DEFAULT_LOW_BALANCE_THRESHOLD
 
-ACCOUNTS = "user_credits"
 MAX_LOW_BALANCE_THRESHOLD = 100_000_000  # credit units: ₹10,00,000, far above any real need
 
 

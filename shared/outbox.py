@@ -45,16 +45,6 @@ class OutboxMessage:
     def id(self) -> str:
         return f"{self.type}.{self.subject_id}"
 
-    def to_document(self, now: datetime) -> dict[str, Any]:
-        return {
-            "event_id": self.id,
-            "type": self.type,
-            "data": dict(self.data),
-            "status": OutboxStatus.PENDING.value,
-            "attempts": 0,
-            "created_at": now,
-        }
-
 
 # The outcomes the event service hears of a payment or a refund; intermediate states are not
 # notified.

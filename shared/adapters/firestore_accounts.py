@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from shared.accounts import ACCOUNTS, AccountSnapshot, AccountStore
+from shared.accounts import AccountSnapshot, AccountStore
 from shared.adapters.firestore_client import rpc_options
 from shared.adapters.firestore_ledger import (
     HEADS,
@@ -24,6 +24,10 @@ from shared.ledger import AccountHead, EntryType
 if TYPE_CHECKING:
     from google.cloud import firestore
 
+# The account document: its settings, and beside them the balance projection's fields
+# (firestore_projection) that alerts read too (firestore_alerts).
+USER_CREDITS = "user_credits"
+
 
 class FirestoreAccounts(AccountStore):
     def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
@@ -32,14 +36,14 @@ class FirestoreAccounts(AccountStore):
 
     def settings(self, user_id: str) -> Mapping[str, object]:
         with _unavailable_on_outage():
-            snapshot = self._db.collection(ACCOUNTS).document(user_id).get(**self._rpc)
+            snapshot = self._db.collection(USER_CREDITS).document(user_id).get(**self._rpc)
         data = snapshot.to_dict() if snapshot.exists else None
         settings = (data or {}).get("settings")
         return dict(settings) if isinstance(settings, dict) else {}
 
     def snapshot(self, user_id: str) -> AccountSnapshot:
         refs = [self._db.collection(HEADS).document(user_id),
-                self._db.collection(ACCOUNTS).document(user_id)]  # fmt: skip
+                self._db.collection(USER_CREDITS).document(user_id)]  # fmt: skip
         head, updated_at, settings = AccountHead(user_id), None, {}
         with _unavailable_on_outage():
             snapshots = list(self._db.get_all(refs, **self._rpc))  # one round trip
@@ -56,7 +60,7 @@ class FirestoreAccounts(AccountStore):
 
     def merge_settings(self, user_id: str, settings: Mapping[str, object]) -> None:
         with _unavailable_on_outage():
-            self._db.collection(ACCOUNTS).document(user_id).set(
+            self._db.collection(USER_CREDITS).document(user_id).set(
                 {"user_id": user_id, "settings": dict(settings)},
                 merge=True,
                 **self._rpc,

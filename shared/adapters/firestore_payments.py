@@ -27,7 +27,7 @@ from google.api_core import exceptions as gexc
 from shared.adapters.firestore_client import FirestoreStore, outages_unavailable
 from shared.adapters.firestore_processed_events import PROCESSED_EVENT_RETENTION
 from shared.disputes import disputes_view
-from shared.outbox import OUTBOX, OutboxMessage
+from shared.outbox import OUTBOX, OutboxMessage, OutboxStatus
 from shared.payments import (
     GatewayEvent,
     GatewayIntent,
@@ -234,7 +234,7 @@ class FirestorePayments(FirestoreStore, RefundStore):
 
     def _add_outbox(self, batch: Any, notify: OutboxMessage | None, now: datetime) -> None:
         if notify is not None:
-            batch.create(self._doc(OUTBOX, notify.id), notify.to_document(now))
+            batch.create(self._doc(OUTBOX, notify.id), outbox_document(notify, now))
 
     def _commit_guarded(self, batch: Any) -> bool:
         """Commit; False when the guard (the first create) was already taken."""
@@ -336,3 +336,15 @@ def _refund_from_document(data: Mapping[str, Any]) -> Refund:
         created_at=data.get("created_at"),
         updated_at=data.get("updated_at"),
     )
+
+
+def outbox_document(message: OutboxMessage, now: datetime) -> dict[str, Any]:
+    """An outbox document as ``event_service.OutboxDelivery`` reads and updates it."""
+    return {
+        "event_id": message.id,
+        "type": message.type,
+        "data": dict(message.data),
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "created_at": now,
+    }
