@@ -50,3 +50,18 @@ def test_a_new_refund_answers_when_it_was_created(
         f"{gateway}/api/refund/{answer['refund_id']}", headers=user.headers, timeout=10
     ).json()
     assert answer["created_at"] == stored["created_at"]
+
+
+def test_a_replayed_answer_writes_its_timestamps_as_the_first_did(
+    gateway: str, user: User, stripe_client: Any
+) -> None:
+    pm = payment_method(stripe_client, CARD_OK)
+    headers = {**user.headers, "Idempotency-Key": f"replay-stamps-{pm}"}
+    body = {"amount": 1000, "currency": "sgd", "payment_method": pm}
+    first, again = (
+        requests.post(f"{gateway}/api/payment/process", json=body, headers=headers, timeout=30)
+        for _ in range(2)
+    )
+    assert again.headers.get("Idempotent-Replayed") == "true", again.text
+    assert_rfc3339(again.json())
+    assert timestamps(again.json()) == timestamps(first.json())
