@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
-from shared.admin_credits import AdminChange, change_credits
+from shared.admin_credits import MAX_ADMIN_AMOUNT, MAX_REASON_LENGTH, AdminChange, change_credits
 from shared.ids import DOCUMENT_ID_PATTERN
 from shared.ledger import EntryType
 
@@ -17,8 +17,12 @@ class CreditChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     user_id: StrictStr = Field(pattern=DOCUMENT_ID_PATTERN)
-    amount: StrictInt
-    reason: StrictStr = Field(min_length=1, max_length=500)
+    # Bounds stated for clients; the domain enforces them (a grant is positive, neither is zero).
+    amount: StrictInt = Field(
+        json_schema_extra={"minimum": -MAX_ADMIN_AMOUNT, "maximum": MAX_ADMIN_AMOUNT},
+        description="Credit units, not zero; a grant is positive, an adjustment signed",
+    )
+    reason: StrictStr = Field(min_length=1, max_length=MAX_REASON_LENGTH)
 
 
 class ChangeJson(TypedDict):

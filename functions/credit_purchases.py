@@ -11,6 +11,7 @@ from functions.http import Call, Reply, endpoint
 from functions.params import ListQuery
 from functions.wire import OrderJson, OrderTerms, order_json, terms_json
 from shared.orders import OrderStatus
+from shared.pricing import MAX_PURCHASE_PAISE, MIN_PURCHASE_PAISE
 from shared.purchases import Checkout, PurchaseRequest
 
 
@@ -20,8 +21,8 @@ class PurchaseBody(BaseModel):
     package_id: StrictStr | None = Field(default=None, min_length=1, max_length=64)
     amount: StrictInt | None = Field(
         default=None,
-        description="Minor units before tax: in INR from 10000 to 5000000 (Rs 100 to Rs 50,000); "
-        "in another currency its equivalent, priced by the service.",
+        description=f"Minor units before tax: in INR from {MIN_PURCHASE_PAISE} to "
+        f"{MAX_PURCHASE_PAISE} paise; in another currency its equivalent, priced by the service.",
     )
     currency: StrictStr | None = Field(default=None, min_length=3, max_length=3)
     provider: Literal["razorpay", "stripe"] | None = None

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
 from shared.accounts import (
+    MAX_LOW_BALANCE_THRESHOLD,
     Account,
     Balance,
     read_account,
@@ -26,7 +27,11 @@ from shared.ledger import EntryType
 class AccountPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    low_balance_threshold: StrictInt
+    # Bounds stated for clients; the domain enforces them.
+    low_balance_threshold: StrictInt = Field(
+        json_schema_extra={"minimum": 0, "maximum": MAX_LOW_BALANCE_THRESHOLD},
+        description="Credit units",
+    )
 
 
 class BalanceJson(TypedDict):

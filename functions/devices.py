@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
-from shared.devices import Device, Platform, register_device
+from shared.devices import MAX_TOKEN_LENGTH, Device, Platform, register_device
 
 
 class DeviceBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: StrictStr
+    # Bounds stated for clients; the domain enforces them (and refuses whitespace).
+    token: StrictStr = Field(json_schema_extra={"minLength": 1, "maxLength": MAX_TOKEN_LENGTH})
     platform: Platform = Platform.ANDROID
 
 

@@ -57,7 +57,7 @@ def test_a_replayed_answer_writes_its_timestamps_as_the_first_did(
 ) -> None:
     pm = payment_method(stripe_client, CARD_OK)
     headers = {**user.headers, "Idempotency-Key": f"replay-stamps-{pm}"}
-    body = {"amount": 1000, "currency": "sgd", "payment_method": pm}
+    body: dict[str, Any] = {"amount": 1000, "currency": "sgd", "payment_method": pm}
     first, again = (
         requests.post(f"{gateway}/api/payment/process", json=body, headers=headers, timeout=30)
         for _ in range(2)
