@@ -2,19 +2,52 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
-from shared.admin_credits import change_credits
+from shared.admin_credits import MAX_ADMIN_AMOUNT, MAX_REASON_LENGTH, AdminChange, change_credits
 from shared.ids import DOCUMENT_ID_PATTERN
+from shared.ledger import EntryType
 
 
 class CreditChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     user_id: StrictStr = Field(pattern=DOCUMENT_ID_PATTERN)
-    amount: StrictInt
-    reason: StrictStr = Field(min_length=1, max_length=500)
+    # Bounds stated for clients; the domain enforces them (a grant is positive, neither is zero).
+    amount: StrictInt = Field(
+        json_schema_extra={"minimum": -MAX_ADMIN_AMOUNT, "maximum": MAX_ADMIN_AMOUNT},
+        description="Credit units, not zero; a grant is positive, an adjustment signed",
+    )
+    reason: StrictStr = Field(min_length=1, max_length=MAX_REASON_LENGTH)
+
+
+class ChangeJson(TypedDict):
+    transaction_id: str
+    user_id: str
+    type: EntryType
+    amount: int
+    balance_after: int
+    reason: str
+    actor: str | None
+    created_at: datetime
+
+
+def change_json(change: AdminChange) -> ChangeJson:
+    entry = change.entry
+    return {
+        "transaction_id": entry.id,
+        "user_id": entry.user_id,
+        "type": entry.type,
+        "amount": entry.amount,
+        "balance_after": entry.balance_after,
+        "reason": entry.description,
+        "actor": entry.actor,
+        "created_at": entry.created_at,
+    }
 
 
 def _change(call: Call, adjust: bool) -> Reply:
@@ -28,14 +61,14 @@ def _change(call: Call, adjust: bool) -> Reply:
         adjust=adjust,
         request_key=call.request.headers.get("Idempotency-Key"),
     )
-    return Reply(change.to_json(), 200 if change.replayed else 201)
+    return Reply(change_json(change), 200 if change.replayed else 201)
 
 
-@endpoint(body=CreditChange)
+@endpoint(body=CreditChange, response=ChangeJson)
 def admin_credits_grant(call: Call) -> Reply:
     return _change(call, adjust=False)
 
 
-@endpoint(body=CreditChange)
+@endpoint(body=CreditChange, response=ChangeJson)
 def admin_credits_adjust(call: Call) -> Reply:
     return _change(call, adjust=True)

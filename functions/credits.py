@@ -6,24 +6,89 @@ the purchase domain.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, StrictInt
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
-from shared.accounts import read_account, read_balance, update_low_balance_threshold
+from shared.accounts import (
+    MAX_LOW_BALANCE_THRESHOLD,
+    Account,
+    Balance,
+    read_account,
+    read_balance,
+    update_low_balance_threshold,
+)
+from shared.ledger import EntryType
 
 
 class AccountPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    low_balance_threshold: StrictInt
+    # Bounds stated for clients; the domain enforces them.
+    low_balance_threshold: StrictInt = Field(
+        json_schema_extra={"minimum": 0, "maximum": MAX_LOW_BALANCE_THRESHOLD},
+        description="Credit units",
+    )
 
 
-@endpoint
+class BalanceJson(TypedDict):
+    user_id: str
+    balance: int
+    held: int
+    available: int
+    low_balance_threshold: int
+    updated_at: datetime | None
+
+
+class AccountJson(BalanceJson):
+    total_purchased: int
+    total_bonus: int
+    total_granted: int
+    total_used: int
+    total_refunded: int
+    total_adjusted: int
+    settings: dict[str, Any]
+
+
+def balance_json(balance: Balance) -> BalanceJson:
+    return {
+        "user_id": balance.user_id,
+        "balance": balance.balance,
+        "held": balance.held,
+        "available": balance.available,
+        "low_balance_threshold": balance.low_balance_threshold,
+        "updated_at": balance.updated_at,
+    }
+
+
+def account_json(account: Account) -> AccountJson:
+    def total(*types: EntryType) -> int:
+        return sum(account.totals.get(t, 0) for t in types)
+
+    return {
+        **balance_json(account.balance),
+        "total_purchased": total(EntryType.PURCHASE),
+        "total_bonus": total(EntryType.BONUS),
+        "total_granted": total(EntryType.GRANT),
+        "total_used": -total(EntryType.USAGE, EntryType.HOLD_CAPTURE),
+        "total_refunded": -total(EntryType.REFUND),
+        "total_adjusted": total(EntryType.ADJUSTMENT),
+        "settings": {
+            "low_balance_threshold": account.balance.low_balance_threshold,
+            **dict(account.settings),
+        },
+    }
+
+
+@endpoint(response=BalanceJson)
 def credits_balance(call: Call) -> Reply:
-    return Reply(read_balance(call.services.accounts, call.user.uid).to_json())
+    return Reply(balance_json(read_balance(call.services.accounts, call.user.uid)))
 
 
-@endpoint(body=AccountPatch)
+@endpoint(body=AccountPatch, response=AccountJson)
 def credits_account(call: Call) -> Reply:
     accounts = call.services.accounts
     if call.request.method == "PATCH":
@@ -31,4 +96,4 @@ def credits_account(call: Call) -> Reply:
         account = update_low_balance_threshold(accounts, call.user.uid, patch.low_balance_threshold)
     else:
         account = read_account(accounts, call.user.uid)
-    return Reply(account.to_json())
+    return Reply(account_json(account))

@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from typing_extensions import TypedDict
+
 from functions.http import Call, Reply, endpoint
 from shared.adapters.firestore_client import ping
 from shared.log import get_logger
 
 log = get_logger("health")
 PING_TIMEOUT_SECONDS = 2.0
+Check = Literal["ok", "unavailable"]
 
 
-def _firestore_check(call: Call) -> str:
+class Checks(TypedDict):
+    firestore: Check
+
+
+class HealthJson(TypedDict):
+    status: Literal["healthy", "degraded"]
+    service: str
+    version: str
+    checks: Checks
+
+
+class ReadyJson(TypedDict):
+    status: Literal["ready", "unavailable"]
+    checks: Checks
+
+
+class LiveJson(TypedDict):
+    status: Literal["alive"]
+
+
+class RootHealthJson(TypedDict):
+    status: Literal["healthy"]
+    service: str
+
+
+def _firestore_check(call: Call) -> Check:
     try:
         ping(call.services.firestore, PING_TIMEOUT_SECONDS)
     except Exception as exc:  # any failure to answer means "not ready", never a 500
@@ -19,36 +49,37 @@ def _firestore_check(call: Call) -> str:
     return "ok"
 
 
-@endpoint
+@endpoint(response=HealthJson)
 def health(call: Call) -> Reply:
     settings = call.services.settings
     firestore = _firestore_check(call)
-    status = "healthy" if firestore == "ok" else "degraded"
-    return Reply(
-        {
-            "status": status,
-            "service": settings.service_name,
-            "version": settings.version,
-            "checks": {"firestore": firestore},
-        }
-    )
+    answer: HealthJson = {
+        "status": "healthy" if firestore == "ok" else "degraded",
+        "service": settings.service_name,
+        "version": settings.version,
+        "checks": {"firestore": firestore},
+    }
+    return Reply(answer)
 
 
-@endpoint
+@endpoint(response=ReadyJson)
 def health_ready(call: Call) -> Reply:
     firestore = _firestore_check(call)
     ready = firestore == "ok"
-    return Reply(
-        {"status": "ready" if ready else "unavailable", "checks": {"firestore": firestore}},
-        200 if ready else 503,
-    )
+    answer: ReadyJson = {
+        "status": "ready" if ready else "unavailable",
+        "checks": {"firestore": firestore},
+    }
+    return Reply(answer, 200 if ready else 503)
 
 
-@endpoint
+@endpoint(response=LiveJson)
 def health_live(call: Call) -> Reply:
-    return Reply({"status": "alive"})
+    answer: LiveJson = {"status": "alive"}
+    return Reply(answer)
 
 
-@endpoint
+@endpoint(response=RootHealthJson)
 def health_root(call: Call) -> Reply:
-    return Reply({"status": "healthy", "service": call.services.settings.service_name})
+    answer: RootHealthJson = {"status": "healthy", "service": call.services.settings.service_name}
+    return Reply(answer)

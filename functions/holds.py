@@ -6,28 +6,30 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
+from functions.params import ServiceCharge
 from shared.errors import invalid_field
 from shared.holds import (
+    Hold,
     HoldRequest,
+    HoldStatus,
     capture_hold,
     expire_due_holds,
     place_hold,
     release_hold,
 )
 from shared.ids import DOCUMENT_ID_PATTERN
-from shared.usage import SERVICE_PATTERN
 
 
-class HoldBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    user_id: StrictStr = Field(pattern=DOCUMENT_ID_PATTERN)
-    service: StrictStr = Field(pattern=SERVICE_PATTERN.pattern)
-    amount: StrictInt = Field(gt=0)
+class HoldBody(ServiceCharge):
     hold_id: StrictStr | None = Field(default=None, pattern=DOCUMENT_ID_PATTERN)
-    expires_in: StrictInt | None = Field(default=None, gt=0)  # seconds
+    expires_in: StrictInt | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds; at most the configured HOLD_MAX_TTL_SECONDS (400 beyond it)",
+    )
 
 
 class CaptureBody(BaseModel):
@@ -40,7 +42,39 @@ class EmptyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-@endpoint(body=HoldBody)
+class HoldJson(TypedDict):
+    hold_id: str
+    user_id: str
+    service: str
+    amount: int
+    status: HoldStatus
+    captured: int
+    released: int
+    expires_at: datetime
+    created_at: datetime
+    settled_at: datetime | None
+
+
+class ExpiredJson(TypedDict):
+    expired: int
+
+
+def hold_json(hold: Hold) -> HoldJson:
+    return {
+        "hold_id": hold.hold_id,
+        "user_id": hold.user_id,
+        "service": hold.service,
+        "amount": hold.amount,
+        "status": hold.status,
+        "captured": hold.captured,
+        "released": hold.amount - hold.captured if hold.settled_at else 0,
+        "expires_at": hold.expires_at,
+        "created_at": hold.created_at,
+        "settled_at": hold.settled_at,
+    }
+
+
+@endpoint(body=HoldBody, response=HoldJson)
 def holds_place(call: Call) -> Reply:
     body = call.body(HoldBody)
     call.service.require_service(body.service)
@@ -58,10 +92,10 @@ def holds_place(call: Call) -> Reply:
     hold = place_hold(
         call.services.ledger, call.services.holds, request, _now(), call.service.email
     )
-    return Reply(hold.to_json(), 201)
+    return Reply(hold_json(hold), 201)
 
 
-@endpoint(body=CaptureBody)
+@endpoint(body=CaptureBody, response=HoldJson)
 def holds_capture(call: Call) -> Reply:
     amount = call.body(CaptureBody).amount
     hold = capture_hold(
@@ -73,10 +107,10 @@ def holds_capture(call: Call) -> Reply:
         actor=call.service.email,
         services=call.service.services,
     )
-    return Reply(hold.to_json())
+    return Reply(hold_json(hold))
 
 
-@endpoint(body=EmptyBody)
+@endpoint(body=EmptyBody, response=HoldJson)
 def holds_release(call: Call) -> Reply:
     if call.request.get_data(cache=True):
         call.body(EmptyBody)
@@ -88,14 +122,15 @@ def holds_release(call: Call) -> Reply:
         actor=call.service.email,
         services=call.service.services,
     )
-    return Reply(hold.to_json())
+    return Reply(hold_json(hold))
 
 
-@endpoint
+@endpoint(response=ExpiredJson)
 def holds_expire(call: Call) -> Reply:
     """Cloud Scheduler's target (see SCHEDULED_JOBS): release every hold past its expiry."""
     expired = expire_due_holds(call.services.ledger, call.services.holds, _now())
-    return Reply({"expired": expired})
+    answer: ExpiredJson = {"expired": expired}
+    return Reply(answer)
 
 
 def _now() -> datetime:

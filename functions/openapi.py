@@ -1,6 +1,9 @@
-"""The OpenAPI 3.1 document, built from the registry and the pydantic models handlers validate with.
+"""The OpenAPI 3.1 document, built from the registry and each endpoint's contract: the pydantic
+models its handler validates with and the TypedDict its answer is built as.
 
-Served at ``GET /api/v1/openapi.json``; built once per instance on first request.
+Served at ``GET /api/v1/openapi.json``; built once per instance on first request. Only this
+function turns the answers' TypedDicts into JSON Schema, so no other function's cold start pays
+for it.
 """
 
 from __future__ import annotations
@@ -9,9 +12,10 @@ import re
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
+from typing_extensions import TypedDict
 
-from functions.http import Call, Contract, Reply, endpoint
+from functions.http import MAX_BODY_BYTES, Call, Contract, ErrorBody, Reply, endpoint
 from functions.registry import HTTP_FUNCTIONS, Auth, HttpFunction
 from shared.bootstrap import services
 from shared.errors import error_codes
@@ -38,6 +42,7 @@ DOCUMENT_ID_SCHEMA = {
     "description": "An id that names a Firestore document: " + ID_PROBLEM,
 }
 DOCUMENT_ID_REF = {"$ref": "#/components/schemas/DocumentId"}
+REF_TEMPLATE = "#/components/schemas/{model}"
 SECURITY: dict[Auth, list[dict[str, list[str]]]] = {
     Auth.USER: [{"firebaseIdToken": []}],
     Auth.ADMIN: [{"firebaseIdToken": []}],
@@ -47,16 +52,13 @@ SECURITY: dict[Auth, list[dict[str, list[str]]]] = {
 }
 
 
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    details: dict[str, Any]
+class OpenApiDocument(TypedDict):
+    """This document (OpenAPI 3.1)."""
 
-
-class ErrorBody(BaseModel):
-    """Every error the service answers with."""
-
-    error: ErrorDetail
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
 
 
 def operation_id(function: HttpFunction, method: str) -> str:
@@ -65,11 +67,22 @@ def operation_id(function: HttpFunction, method: str) -> str:
 
 
 def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    for name, definition in schema.pop("$defs", {}).items():
-        components[name] = definition
-    components[model.__name__] = schema
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+    return _component(
+        model.__name__, model.model_json_schema(ref_template=REF_TEMPLATE), components
+    )
+
+
+def _answer_schema(answer: type, components: dict[str, Any]) -> dict[str, str]:
+    """The JSON Schema of a TypedDict answer, as the client reads it (timestamps as text)."""
+    schema = TypeAdapter(answer).json_schema(mode="serialization", ref_template=REF_TEMPLATE)
+    return _component(answer.__name__, schema, components)
+
+
+def _component(name: str, schema: dict[str, Any], components: dict[str, Any]) -> dict[str, str]:
+    for nested, definition in schema.pop("$defs", {}).items():
+        components[nested] = definition
+    components[name] = schema
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _parameters(path: str, function: HttpFunction, contract: Contract) -> list[dict[str, Any]]:
@@ -91,14 +104,14 @@ def _operation(
     function: HttpFunction, method: str, path: str, contract: Contract, components: dict[str, Any]
 ) -> dict[str, Any]:
     success = "201" if method == "POST" and function.auth is not Auth.WEBHOOK else "200"
+    if contract.response is None:
+        raise AssertionError(f"{function.name}: @endpoint names the answer's shape (response=)")
+    answer = {"application/json": {"schema": _answer_schema(contract.response, components)}}
     responses: dict[str, Any] = {
-        success: {
-            "description": "success",
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        },
+        success: {"description": "success", "content": answer},
         "200" if success == "201" else "201": {
             "description": "success (replayed or already done)",
-            "content": {"application/json": {"schema": {"type": "object"}}},
+            "content": answer,
         },
     }
     for status, text in ERROR_STATUSES.items():
@@ -130,23 +143,19 @@ def _operation(
     if method in ("POST", "PATCH", "PUT") and contract.body is not None:
         operation["requestBody"] = {
             "required": True,
+            "description": f"JSON, at most {MAX_BODY_BYTES} bytes (a larger body is a 400)",
             "content": {"application/json": {"schema": _schema(contract.body, components)}},
         }
     return operation
 
 
 @cache
-def build_document(version: str) -> dict[str, Any]:
+def build_document(version: str) -> OpenApiDocument:
     """Return the OpenAPI document for every registered HTTP function."""
     import main  # the entry points carry their contracts
 
     components: dict[str, Any] = {"DocumentId": DOCUMENT_ID_SCHEMA}
-    _schema(ErrorBody, components)
-    codes = error_codes()  # the one table of codes (README "Error codes" lists the same)
-    components["ErrorDetail"]["properties"]["code"]["enum"] = sorted(codes)
-    components["ErrorDetail"]["properties"]["code"]["description"] = ", ".join(
-        f"{code} ({status})" for code, status in sorted(codes.items(), key=lambda c: (c[1], c[0]))
-    )
+    _answer_schema(ErrorBody, components)
     paths: dict[str, dict[str, Any]] = {}
     for function in HTTP_FUNCTIONS:
         contract: Contract = getattr(getattr(main, function.name), "contract", Contract())
@@ -155,6 +164,12 @@ def build_document(version: str) -> dict[str, Any]:
                 paths.setdefault(path, {})[method.lower()] = _operation(
                     function, method, path, contract, components
                 )
+    # After the answers: a batch's failed events carry the same ErrorDetail.
+    codes = error_codes()  # the one table of codes (README "Error codes" lists the same)
+    components["ErrorDetail"]["properties"]["code"]["enum"] = sorted(codes)
+    components["ErrorDetail"]["properties"]["code"]["description"] = ", ".join(
+        f"{code} ({status})" for code, status in sorted(codes.items(), key=lambda c: (c[1], c[0]))
+    )
     return {
         "openapi": "3.1.0",
         "info": {
@@ -163,7 +178,9 @@ def build_document(version: str) -> dict[str, Any]:
             "description": "Prepaid credits and payments for Firebase apps. Amounts are "
             "integers in minor units; credits in credit units (100 = 1 credit). Every id that "
             f"names a document (path ids, order_id, user_id, event_id, hold_id) matches "
-            f"{DOCUMENT_ID_PATTERN}; anything else is a 400 naming the field.",
+            f"{DOCUMENT_ID_PATTERN}; anything else is a 400 naming the field. Request bodies "
+            f"are JSON of at most {MAX_BODY_BYTES} bytes; lists take ?limit= (1-100, default "
+            "20) and ?cursor=. Timestamps are RFC 3339 in UTC with a T.",
         },
         "paths": paths,
         "components": {
@@ -187,6 +204,6 @@ def build_document(version: str) -> dict[str, Any]:
     }
 
 
-@endpoint
+@endpoint(response=OpenApiDocument)
 def openapi(call: Call) -> Reply:
     return Reply(build_document(services().settings.version))

@@ -1,11 +1,21 @@
-"""Request models shared by several resources' handlers (lists, time ranges)."""
+"""Request models shared by several resources' handlers (lists, time ranges, service bodies)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+)
+
+from shared.ids import DOCUMENT_ID_PATTERN, SERVICE_PATTERN
 
 
 def _utc(value: object) -> object:
@@ -39,3 +49,16 @@ class ListQuery(BaseModel):
 
     limit: int = Field(default=20, ge=1, le=100)
     cursor: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ServiceCharge(BaseModel):
+    """What a service's usage event and hold both name: whose credits, for which service, how many.
+
+    The domain's own patterns, stated here too so that the OpenAPI document tells clients.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: StrictStr = Field(pattern=DOCUMENT_ID_PATTERN)
+    service: StrictStr = Field(pattern=SERVICE_PATTERN.pattern)
+    amount: StrictInt = Field(gt=0, description="Credit units")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
+from functions.wire import OrderJson, order_json
 from shared.ids import DOCUMENT_ID_PATTERN
 
 ProviderId = Field(min_length=1, max_length=64)
@@ -24,24 +28,29 @@ class StatusQuery(BaseModel):
     order_id: StrictStr = Field(pattern=DOCUMENT_ID_PATTERN)
 
 
-@endpoint(body=VerifyBody)
+class VerifiedJson(TypedDict):
+    order_id: str
+    status: Literal["paid"]
+    credits_granted: int
+    balance: int
+
+
+@endpoint(body=VerifyBody, response=VerifiedJson)
 def payments_verify(call: Call) -> Reply:
     body = call.body(VerifyBody)
     grant = call.services.purchases.verify_razorpay(
         call.user.uid, body.razorpay_order_id, body.razorpay_payment_id, body.razorpay_signature
     )
-    return Reply(
-        {
-            "order_id": grant.order_id,
-            "status": "paid",
-            "credits_granted": grant.credits_granted,
-            "balance": grant.balance,
-        }
-    )
+    verified: VerifiedJson = {
+        "order_id": grant.order_id,
+        "status": "paid",
+        "credits_granted": grant.credits_granted,
+        "balance": grant.balance,
+    }
+    return Reply(verified)
 
 
-@endpoint(query=StatusQuery)
+@endpoint(query=StatusQuery, response=OrderJson)
 def payments_status(call: Call) -> Reply:
     query = call.query(StatusQuery)
-    order = call.services.purchases.order_of(call.user.uid, query.order_id)
-    return Reply(order.to_json())
+    return Reply(order_json(call.services.purchases.order_of(call.user.uid, query.order_id)))

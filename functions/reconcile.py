@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
-from shared.reconciliation import ReconcilePolicy
+from shared.reconciliation import ReconcilePolicy, ReconcileReport
 
 # A year: far beyond the give-up age, and well inside what a timedelta can hold (the fuzz run
 # found 4e17 seconds answering 500).
@@ -23,7 +24,30 @@ class ReconcileBody(BaseModel):
     limit: StrictInt | None = Field(default=None, ge=1, le=500)
 
 
-@endpoint(body=ReconcileBody)
+class OutcomeJson(TypedDict):
+    kind: str
+    id: str
+    outcome: str
+
+
+class ReportJson(TypedDict):
+    checked: int
+    outcomes: dict[str, int]  # how many of each outcome
+    data: list[OutcomeJson]
+
+
+def report_json(report: ReconcileReport) -> ReportJson:
+    counts: dict[str, int] = {}
+    for item in report.outcomes:
+        counts[item.outcome] = counts.get(item.outcome, 0) + 1
+    return {
+        "checked": len(report.outcomes),
+        "outcomes": counts,
+        "data": [{"kind": o.kind, "id": o.id, "outcome": o.outcome} for o in report.outcomes],
+    }
+
+
+@endpoint(body=ReconcileBody, response=ReportJson)
 def reconcile(call: Call) -> Reply:
     body = call.body(ReconcileBody)
     settings = call.services.settings
@@ -36,4 +60,4 @@ def reconcile(call: Call) -> Reply:
         give_up_after=timedelta(seconds=settings.reconcile_give_up_seconds),
         backoff_cap=timedelta(seconds=settings.reconcile_backoff_cap_seconds),
     )
-    return Reply(call.services.reconciler.run(policy).to_json())
+    return Reply(report_json(call.services.reconciler.run(policy)))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
 from functions.params import ListQuery, UtcDatetime
-from shared.ledger import EntryType
-from shared.transactions import GroupBy, entry_to_json, history, usage_summary
+from shared.ledger import EntryType, LedgerEntry
+from shared.transactions import GroupBy, history, usage_summary
 
 # Literals rather than the enums, so the OpenAPI query parameters carry their values inline.
 EntryTypeName = Literal[
@@ -39,7 +41,54 @@ class UsageQuery(BaseModel):
     until: UtcDatetime | None = Field(default=None, alias="to")
 
 
-@endpoint(query=TransactionsQuery)
+class EntryJson(TypedDict):
+    id: str
+    seq: int
+    type: EntryType
+    amount: int
+    balance_after: int
+    held_after: int
+    created_at: datetime
+    description: str
+    service: str | None
+    actor: str | None
+    source: dict[str, str]
+
+
+class EntryPage(TypedDict):
+    data: list[EntryJson]
+    next_cursor: str | None
+
+
+class UsageGroupJson(TypedDict):
+    key: str
+    amount: int
+    count: int
+
+
+class UsageSummaryJson(TypedDict):
+    data: list[UsageGroupJson]
+    total: int
+    group_by: GroupBy
+
+
+def entry_json(entry: LedgerEntry) -> EntryJson:
+    return {
+        "id": entry.id,
+        "seq": entry.seq,
+        "type": entry.type,
+        "amount": entry.amount,
+        "balance_after": entry.balance_after,
+        "held_after": entry.held_after,
+        "created_at": entry.created_at,
+        "description": entry.description,
+        "service": entry.service,
+        "actor": entry.actor,
+        "source": dict(entry.source),
+    }
+
+
+@endpoint(query=TransactionsQuery, response=EntryPage)
 def transactions_list(call: Call) -> Reply:
     q = call.query(TransactionsQuery)
     page = history(
@@ -51,21 +100,22 @@ def transactions_list(call: Call) -> Reply:
         since=q.since,
         until=q.until,
     )
-    return Reply(
-        {"data": [entry_to_json(e) for e in page.entries], "next_cursor": page.next_cursor}
-    )
+    entries: EntryPage = {
+        "data": [entry_json(e) for e in page.entries],
+        "next_cursor": page.next_cursor,
+    }
+    return Reply(entries)
 
 
-@endpoint(query=UsageQuery)
+@endpoint(query=UsageQuery, response=UsageSummaryJson)
 def transactions_usage(call: Call) -> Reply:
     q = call.query(UsageQuery)
     call.limit_rate("usage_summary")  # each summary may read up to MAX_SUMMARY_ENTRIES
     group_by = GroupBy(q.group_by)
     groups = usage_summary(call.services.ledger, call.user.uid, group_by, q.since, q.until)
-    return Reply(
-        {
-            "data": [{"key": g.key, "amount": g.amount, "count": g.count} for g in groups],
-            "total": sum(g.amount for g in groups),
-            "group_by": group_by.value,
-        }
-    )
+    summary: UsageSummaryJson = {
+        "data": [{"key": g.key, "amount": g.amount, "count": g.count} for g in groups],
+        "total": sum(g.amount for g in groups),
+        "group_by": group_by,
+    }
+    return Reply(summary)

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from typing_extensions import TypedDict
+
 from functions.http import Call, Reply, endpoint
 
 
-@endpoint
+class RazorpayReceiptJson(TypedDict):
+    received: Literal[True]
+    event_id: str
+    event: str
+    outcome: str
+    duplicate: bool
+
+
+@endpoint(response=RazorpayReceiptJson)
 def webhooks_razorpay(call: Call) -> Reply:
     svc, headers = call.services, call.request.headers
     event = svc.razorpay.verify_event(
@@ -13,4 +25,12 @@ def webhooks_razorpay(call: Call) -> Reply:
         headers.get("X-Razorpay-Signature"),
         headers.get("x-razorpay-event-id"),
     )
-    return Reply(svc.razorpay_webhooks.apply(event).to_json())
+    outcome = svc.razorpay_webhooks.apply(event)
+    receipt: RazorpayReceiptJson = {
+        "received": True,
+        "event_id": outcome.event_id,
+        "event": outcome.event,
+        "outcome": outcome.outcome,
+        "duplicate": outcome.duplicate,
+    }
+    return Reply(receipt)

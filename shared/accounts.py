@@ -16,7 +16,6 @@ from shared.errors import invalid_field
 from shared.ledger import AccountHead, EntryType
 from shared.pricing import DEFAULT_LOW_BALANCE_THRESHOLD
 
-ACCOUNTS = "user_credits"
 MAX_LOW_BALANCE_THRESHOLD = 100_000_000  # credit units: ₹10,00,000, far above any real need
 
 
@@ -60,40 +59,12 @@ class Balance:
     low_balance_threshold: int
     updated_at: datetime | None
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "user_id": self.user_id,
-            "balance": self.balance,
-            "held": self.held,
-            "available": self.available,
-            "low_balance_threshold": self.low_balance_threshold,
-            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class Account:
     balance: Balance
     totals: Mapping[EntryType, int]
     settings: Mapping[str, object] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, object]:
-        def total(*types: EntryType) -> int:
-            return sum(self.totals.get(t, 0) for t in types)
-
-        return {
-            **self.balance.to_json(),
-            "total_purchased": total(EntryType.PURCHASE),
-            "total_bonus": total(EntryType.BONUS),
-            "total_granted": total(EntryType.GRANT),
-            "total_used": -total(EntryType.USAGE, EntryType.HOLD_CAPTURE),
-            "total_refunded": -total(EntryType.REFUND),
-            "total_adjusted": total(EntryType.ADJUSTMENT),
-            "settings": {
-                "low_balance_threshold": self.balance.low_balance_threshold,
-                **dict(self.settings),
-            },
-        }
 
 
 def low_balance_threshold(settings: Mapping[str, object]) -> int:

@@ -26,19 +26,6 @@ class AdminChange:
     entry: LedgerEntry
     replayed: bool
 
-    def to_json(self) -> dict[str, object]:
-        entry = self.entry
-        return {
-            "transaction_id": entry.id,
-            "user_id": entry.user_id,
-            "type": entry.type.value,
-            "amount": entry.amount,
-            "balance_after": entry.balance_after,
-            "reason": entry.description,
-            "actor": entry.actor,
-            "created_at": entry.created_at.isoformat(),
-        }
-
 
 def change_credits(
     ledger: LedgerStore,

@@ -22,9 +22,6 @@ from enum import StrEnum
 from shared.ledger import AccountHead, EntryType, LedgerEntry, entry_id
 from shared.pricing import DEFAULT_LOW_BALANCE_THRESHOLD
 
-LOW_BALANCE_ALERTS = "low_balance_alerts"
-USER_DEVICES = "user_devices"
-
 
 class PushStatus(StrEnum):
     PENDING = "pending"
@@ -55,20 +52,6 @@ class LowBalanceAlert:
             f"You have {_credits(self.available_after)} credits left, below your alert level of "
             f"{_credits(self.threshold)}. Top up to keep going."
         )
-
-    def to_document(self) -> dict[str, object]:
-        return {
-            "user_id": self.user_id,
-            "seq": self.seq,
-            "transaction_id": self.id,
-            "threshold": self.threshold,
-            "available_before": self.available_before,
-            "available_after": self.available_after,
-            "title": self.title,
-            "body": self.body,
-            "created_at": self.created_at,
-            "push_status": PushStatus.PENDING.value,
-        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,6 @@ from datetime import datetime
 from shared.errors import Unavailable
 from shared.ledger import EntryType, LedgerEntry
 
-USER_CREDITS = "user_credits"
 MAX_ROUNDS = 8
 
 
@@ -59,22 +58,6 @@ class BalanceProjection:
     @property
     def available(self) -> int:
         return self.balance - self.held
-
-    def to_document(self) -> dict[str, object]:
-        """Fields of ``user_credits/{uid}`` this projection owns (``settings`` is not one)."""
-        return {
-            "user_id": self.user_id,
-            "seq": self.seq,
-            "balance": self.balance,
-            "held": self.held,
-            "available": self.available,
-            "total_purchased": self.totals.purchased,
-            "total_bonus": self.totals.bonus,
-            "total_granted": self.totals.granted,
-            "total_used": self.totals.used,
-            "total_refunded": self.totals.refunded,
-            "updated_at": self.updated_at,
-        }
 
 
 class ProjectionStore(ABC):

@@ -30,12 +30,12 @@ if TYPE_CHECKING:
     from shared.ledger import LedgerStore
     from shared.orders import OrderStore
     from shared.packages import PackageCatalog
-    from shared.payments import PaymentStore
-    from shared.providers import PaymentGateway, ProcessedEvents
+    from shared.providers import ProcessedEvents
     from shared.purchases import CreditPurchases
     from shared.rate_limits import RateLimit, SlotCounter
     from shared.razorpay_events import RazorpayWebhooks
     from shared.reconciliation import Reconciler
+    from shared.refunds import RefundGateway, RefundStore
     from shared.stripe_events import CreditOrderIntent, CreditOrderRefunded, StripeWebhooks
 
 
@@ -50,8 +50,8 @@ class ServiceParts(TypedDict, total=False):
     orders: OrderStore
     accounts: AccountStore
     packages: PackageCatalog
-    payments: PaymentStore
-    payment_gateway: PaymentGateway
+    payments: RefundStore
+    payment_gateway: RefundGateway
     holds: HoldStore
     rate_limit_slots: SlotCounter
     outbox_delivery: OutboxDelivery
@@ -224,7 +224,7 @@ class Services:
         )
 
     @cached_property
-    def payment_gateway(self) -> PaymentGateway:
+    def payment_gateway(self) -> RefundGateway:
         from shared.adapters.stripe_gateway import StripeGateway
 
         return StripeGateway(
@@ -235,7 +235,7 @@ class Services:
         )
 
     @cached_property
-    def payments(self) -> PaymentStore:
+    def payments(self) -> RefundStore:
         from shared.adapters.firestore_payments import FirestorePayments
 
         return FirestorePayments(self.firestore, self.settings.firestore_timeout_seconds)

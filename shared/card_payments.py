@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from shared.errors import NotFound, PaymentDeclined
 from shared.log import get_logger
-from shared.outbox import OutboxMessage
+from shared.outbox import OutboxMessage, outcome_notification
 from shared.payments import (
     CardDeclined,
     GatewayIntent,
@@ -18,9 +18,7 @@ from shared.payments import (
 )
 from shared.providers import PaymentGateway
 
-# Outcomes the event service hears about; intermediate states are not notified.
 log = get_logger("payments")
-NOTIFIED = (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +29,6 @@ class Verification:
     @property
     def verified(self) -> bool:
         return self.payment.status is self.provider_status
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            **self.payment.to_json(),
-            "verified": self.verified,
-            "provider_status": self.provider_status.value,
-        }
 
 
 def process_payment(
@@ -108,14 +99,12 @@ def record_intent(store: PaymentStore, intent: GatewayIntent) -> bool:
 
 
 def payment_notification(intent: GatewayIntent) -> OutboxMessage | None:
-    if intent.status not in NOTIFIED:
-        return None
-    return OutboxMessage(
-        type=f"payment.{intent.status.value}",
-        subject_id=intent.id,
-        data={
+    return outcome_notification(
+        "payment",
+        intent.id,
+        intent.status.value,
+        {
             "payment_intent_id": intent.id,
-            "status": intent.status.value,
             "amount": intent.amount,
             "currency": intent.currency,
             "metadata": dict(intent.metadata),

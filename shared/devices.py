@@ -27,14 +27,6 @@ class Device:
     platform: Platform
     registered_at: datetime
 
-    def to_json(self) -> dict[str, object]:
-        # The token is the user's own; echo only its tail, as a card number's last digits.
-        return {
-            "token_suffix": self.token[-8:],
-            "platform": self.platform.value,
-            "registered_at": self.registered_at.isoformat(),
-        }
-
 
 class DeviceStore(ABC):
     @abstractmethod

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.errors import Conflict, NotFound, invalid_field
-from shared.ids import require_document_id
+from shared.ids import SERVICE_PATTERN, require_document_id
 from shared.ledger import (
     DocumentWrite,
     EntryType,
@@ -31,7 +31,6 @@ from shared.ledger import (
     Posting,
     require_user_id,
 )
-from shared.usage import SERVICE_PATTERN
 
 HOLDS = "holds"
 
@@ -58,20 +57,6 @@ class Hold:
     created_at: datetime
     captured: int = 0
     settled_at: datetime | None = None
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "hold_id": self.hold_id,
-            "user_id": self.user_id,
-            "service": self.service,
-            "amount": self.amount,
-            "status": self.status.value,
-            "captured": self.captured,
-            "released": self.amount - self.captured if self.settled_at else 0,
-            "expires_at": self.expires_at.isoformat(),
-            "created_at": self.created_at.isoformat(),
-            "settled_at": self.settled_at.isoformat() if self.settled_at else None,
-        }
 
     def to_document(self) -> dict[str, object]:
         return {

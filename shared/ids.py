@@ -15,6 +15,8 @@ from shared.errors import invalid_field
 DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@+=-]{0,254}$"
 DOCUMENT_ID = re.compile(DOCUMENT_ID_PATTERN)
 ID_PROBLEM = f"must match {DOCUMENT_ID_PATTERN} (1-255 letters, digits or _.:@+=-)"
+# The name a service reports usage and holds under (a metering caller's allow-listed services).
+SERVICE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
 def is_document_id(value: object) -> bool:

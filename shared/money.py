@@ -6,11 +6,7 @@ Credits are credit units: 100 units = 1 credit = ₹1 of value, so one credit un
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from shared.errors import invalid_field
-
-CREDIT_UNITS_PER_CREDIT = 100
 
 # Currencies whose minor unit is the major unit, and those with three decimals, as Stripe lists
 # them (https://docs.stripe.com/currencies): ¥500 is amount 500, 1.000 KWD is amount 1000.
@@ -53,31 +49,6 @@ def require_chargeable(amount: int, currency: str, field: str = "amount") -> int
     if currency in THREE_DECIMAL_CURRENCIES and amount % 10:
         raise invalid_field(field, f"{currency} amounts must be a multiple of 10 (Stripe rounds)")
     return amount
-
-
-@dataclass(frozen=True, slots=True)
-class Money:
-    """An amount of one currency in its minor units."""
-
-    amount: int
-    currency: str
-
-    def __post_init__(self) -> None:
-        require_int_amount(self.amount)
-        if self.currency != normalize_currency(self.currency):
-            raise invalid_field("currency", "must be lower case")
-
-    def __add__(self, other: Money) -> Money:
-        self._same_currency(other)
-        return Money(self.amount + other.amount, self.currency)
-
-    def __sub__(self, other: Money) -> Money:
-        self._same_currency(other)
-        return Money(self.amount - other.amount, self.currency)
-
-    def _same_currency(self, other: Money) -> None:
-        if other.currency != self.currency:
-            raise ValueError(f"cannot combine {self.currency} with {other.currency}")
 
 
 def percent_of(amount: int, percent: int) -> int:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -99,27 +99,24 @@ class CreditOrder:
     def grant_effect_key(self) -> str:
         return grant_effect_key(self.id)
 
-    def to_json(self) -> dict[str, object]:
-        """The order as the API shows it."""
-        return {
-            "order_id": self.id,
-            "provider": self.provider,
-            "provider_order_id": self.provider_order_id,
-            "provider_payment_id": self.provider_payment_id,
-            "package_id": self.package_id,
-            "amount": self.amount,
-            "tax": self.tax,
-            "total": self.total,
-            "currency": self.currency,
-            "credits": self.credits,
-            "bonus_credits": self.bonus_credits,
-            "status": self.status.value,
-            "created_at": self.created_at.isoformat(),
-            "paid_at": self.paid_at.isoformat() if self.paid_at else None,
-            "flags": dict(self.flags),
-            "refunds": dict(self.refunds),
-            "disputes": dict(self.disputes),
-        }
+
+# The order's terms: what the user pays and gets. Its document and its answers (the order and
+# the checkout) each carry them under these names.
+ORDER_TERMS = (
+    "provider",
+    "provider_order_id",
+    "package_id",
+    "amount",
+    "tax",
+    "total",
+    "currency",
+    "credits",
+    "bonus_credits",
+)
+
+
+def order_terms(order: CreditOrder) -> dict[str, object]:
+    return {name: getattr(order, name) for name in ORDER_TERMS}
 
 
 def grant_effect_key(order_id: str) -> str:
@@ -307,7 +304,3 @@ def record_dispute(
     status = str(details.get("status"))
     state = {"event": event, **dict(details)}
     orders.merge(order_id, {"disputes": {dispute_id: {"states": {status: state}}}})
-
-
-def with_status(order: CreditOrder, status: OrderStatus) -> CreditOrder:
-    return replace(order, status=status)

@@ -2,8 +2,9 @@
 
 An outcome (payment succeeded, refund succeeded, ...) is written as an outbox document in the
 same commit as the state change; a trigger delivers it as signed JSON, at least once, retrying
-with backoff, and parks it (visible, never lost) after ``MAX_ATTEMPTS`` failures. The document id
-is the event id, deterministic from what happened, so the receiver can dedupe on it.
+with backoff, and parks it (visible, never lost) after ``OUTBOX_MAX_ATTEMPTS`` failures (a
+setting). The document id is the event id, deterministic from what happened, so the receiver
+can dedupe on it.
 
 Signature: header ``X-Billing-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>`` over
 ``"<t>.<raw body>"`` with the shared secret, the same scheme Stripe uses for its webhooks.
@@ -23,7 +24,6 @@ from typing import Any
 OUTBOX = "outbox"
 SIGNATURE_HEADER = "X-Billing-Signature"
 EVENT_ID_HEADER = "X-Billing-Event-Id"
-MAX_ATTEMPTS = 5
 SIGNATURE_TOLERANCE_SECONDS = 300
 
 
@@ -45,15 +45,20 @@ class OutboxMessage:
     def id(self) -> str:
         return f"{self.type}.{self.subject_id}"
 
-    def to_document(self, now: datetime) -> dict[str, Any]:
-        return {
-            "event_id": self.id,
-            "type": self.type,
-            "data": dict(self.data),
-            "status": OutboxStatus.PENDING.value,
-            "attempts": 0,
-            "created_at": now,
-        }
+
+# The outcomes the event service hears of a payment or a refund; intermediate states are not
+# notified.
+NOTIFIED_OUTCOMES = frozenset({"succeeded", "failed", "canceled"})
+
+
+def outcome_notification(
+    kind: str, subject_id: str, status: str, data: Mapping[str, Any]
+) -> OutboxMessage | None:
+    """The event service's notice that ``kind`` ``subject_id`` reached ``status`` (e.g.
+    ``payment.succeeded``), or None when ``status`` is not an outcome."""
+    if status not in NOTIFIED_OUTCOMES:
+        return None
+    return OutboxMessage(f"{kind}.{status}", subject_id, {**data, "status": status})
 
 
 def payload(document: Mapping[str, Any]) -> bytes:

@@ -19,19 +19,6 @@ class CreditPackage:
     def quote(self) -> Quote:
         return quote_purchase(self.amount)
 
-    def to_json(self) -> dict[str, object]:
-        quote = self.quote
-        return {
-            "id": self.id,
-            "name": self.name,
-            "amount": quote.amount,
-            "currency": quote.currency,
-            "tax": quote.tax,
-            "total": quote.total,
-            "credits": quote.credits,
-            "bonus_credits": quote.bonus_credits,
-        }
-
 
 DEFAULT_PACKAGES: tuple[CreditPackage, ...] = (
     CreditPackage("starter", "Starter", 100_00),

@@ -1,4 +1,5 @@
-"""Card payments (seed 004): gateway-neutral records, the forward-only state rule, and the ports.
+"""Card payments (seed 004): gateway-neutral records, the forward-only state rule, and the ports
+(refunds of them: ``shared.refunds``).
 
 A payment's state only moves forward. Each state ever reached is recorded under its rank, and
 the payment's status is the highest-ranked one, so writers that race (the API call and a webhook,
@@ -13,11 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import invalid_field
 from shared.money import normalize_currency, require_chargeable, require_int_amount
 from shared.outbox import OutboxMessage
+
+if TYPE_CHECKING:  # a webhook event may carry refunds; refunds.py builds on this module
+    pass
 
 # Stripe's own ceiling for one charge (99,999,999 minor units); anything above is a mistake.
 MAX_PAYMENT_AMOUNT = 99_999_999
@@ -62,29 +66,6 @@ def status_of_rank(rank: int) -> PaymentStatus:
 def current_status(reached: Mapping[int, object]) -> PaymentStatus:
     """Return the highest-ranked status among those recorded (ranks as keys)."""
     return status_of_rank(max(reached))
-
-
-class RefundStatus(StrEnum):
-    """A refund's status, in its forward-only order (as ``PaymentStatus``)."""
-
-    PENDING = "pending"
-    REQUIRES_ACTION = "requires_action"
-    SUCCEEDED = "succeeded"
-    CANCELED = "canceled"
-    FAILED = "failed"  # last: Stripe documents refunds that fail after reporting success
-
-    @property
-    def rank(self) -> int:
-        return _REFUND_RANKS[self]
-
-
-_REFUND_RANKS = {status: (index + 1) * 10 for index, status in enumerate(RefundStatus)}
-
-
-def current_refund_status(reached: Mapping[int, object]) -> RefundStatus:
-    """Return the highest-ranked refund status among those recorded (ranks as keys)."""
-    top = max(reached)
-    return next(status for status, rank in _REFUND_RANKS.items() if rank == top)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,18 +113,6 @@ class GatewayIntent:
     metadata: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class GatewayRefund:
-    id: str
-    payment_intent_id: str
-    amount: int
-    currency: str
-    status: RefundStatus
-    failure_reason: str | None = None
-    created: int = 0  # unix seconds, as Stripe stamps it
-    metadata: Mapping[str, str] = field(default_factory=dict)
-
-
 class CardDeclined(Exception):
     """Raised by a gateway when the card is declined at confirmation."""
 
@@ -182,122 +151,7 @@ class Payment:
     def requires_action(self) -> bool:
         return self.status is PaymentStatus.REQUIRES_ACTION
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "payment_intent_id": self.payment_intent_id,
-            "status": self.status.value,
-            "client_secret": self.client_secret,
-            "requires_action": self.requires_action,
-            "amount": self.amount,
-            "currency": self.currency,
-            "amount_refunded": self.amount_refunded,
-            "description": self.description,
-            "metadata": dict(self.metadata),
-            "customer_email": self.customer_email,
-            "decline_code": self.decline_code,
-            "failure_message": self.failure_message,
-            "disputes": {k: dict(v) for k, v in self.disputes.items()},
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
 
-
-@dataclass(frozen=True, slots=True)
-class Refund:
-    """Our record of a refund, as the API returns it."""
-
-    refund_id: str
-    payment_intent_id: str
-    amount: int
-    currency: str
-    status: RefundStatus
-    owner_uid: str | None
-    reason: str | None = None
-    metadata: Mapping[str, str] = field(default_factory=dict)
-    reservation_id: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "refund_id": self.refund_id,
-            "status": self.status.value,
-            "amount": self.amount,
-            "currency": self.currency,
-            "payment_intent_id": self.payment_intent_id,
-            "reason": self.reason,
-            "metadata": dict(self.metadata),
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
-
-
-class ReservationStatus(StrEnum):
-    RESERVED = "reserved"  # counted against the payment; the provider call is under way
-    SUCCEEDED = "succeeded"
-    RELEASED = "released"  # the provider refused: the amount is refundable again
-
-
-@dataclass(frozen=True, slots=True)
-class RefundReservation:
-    """A claim on part of a payment, made before the provider is asked to refund it.
-
-    Reservation ``n`` of a payment has the deterministic id ``{payment_intent_id}_{n}``; creating
-    it is the first write of its commit, so of two concurrent refunds only one gets number ``n``
-    and the other re-reads and recounts (the concurrency rule of design.md).
-    """
-
-    payment_intent_id: str
-    number: int
-    amount: int
-    reserved_total: int  # sum of live reservations including this one, when it was made
-    status: ReservationStatus = ReservationStatus.RESERVED
-    refund_id: str | None = None
-    # The caller-scoped Idempotency-Key of the request that made it: its retries reuse it.
-    request_key: str | None = None
-    reason: str | None = None  # kept here for the refund record (localstripe refuses `reason`)
-
-    @property
-    def id(self) -> str:
-        return reservation_id(self.payment_intent_id, self.number)
-
-
-def reservation_id(payment_intent_id: str, number: int) -> str:
-    return f"{payment_intent_id}_{number:04d}"
-
-
-def next_reservation(
-    payment: Payment,
-    existing: list[RefundReservation],
-    amount: int | None,
-    request_key: str | None = None,
-    reason: str | None = None,
-) -> RefundReservation:
-    """Decide the next reservation of ``payment``, or raise a 400 if it does not fit."""
-    if payment.status is not PaymentStatus.SUCCEEDED:
-        raise invalid_field(
-            "payment_intent_id", f"payment is {payment.status.value}, not refundable"
-        )
-    live = sum(r.amount for r in existing if r.status is not ReservationStatus.RELEASED)
-    refundable = payment.captured - live
-    wanted = refundable if amount is None else amount
-    if amount is not None:
-        require_int_amount(amount)
-        if amount <= 0:
-            raise invalid_field("amount", "must be a positive integer in minor units")
-    if refundable <= 0:
-        raise invalid_field("amount", "nothing left to refund on this payment")
-    if wanted > refundable:
-        raise invalid_field("amount", f"at most {refundable} is refundable")
-    number = max((r.number for r in existing), default=0) + 1
-    return RefundReservation(
-        payment.payment_intent_id,
-        number,
-        wanted,
-        live + wanted,
-        request_key=request_key,
-        reason=reason,
-    )
 
 
 class PaymentStore(ABC):
@@ -321,27 +175,6 @@ class PaymentStore(ABC):
 
     @abstractmethod
     def payment(self, payment_intent_id: str) -> Payment | None: ...
-
-    @abstractmethod
-    def reservations(self, payment_intent_id: str) -> list[RefundReservation]: ...
-
-    @abstractmethod
-    def reserve(self, reservation: RefundReservation) -> bool:
-        """Create the reservation; False when a concurrent refund took its number first."""
-
-    @abstractmethod
-    def complete_refund(
-        self, reservation: RefundReservation, refund: Refund, notify: OutboxMessage | None
-    ) -> None: ...
-
-    @abstractmethod
-    def release(self, reservation: RefundReservation, reason: str) -> None: ...
-
-    @abstractmethod
-    def refund(self, refund_id: str) -> Refund | None: ...
-
-    @abstractmethod
-    def update_refund(self, refund: GatewayRefund, notify: OutboxMessage | None) -> bool: ...
 
     @abstractmethod
     def record_dispute(

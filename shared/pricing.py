@@ -16,7 +16,6 @@ from decimal import ROUND_FLOOR, Decimal
 from shared.errors import invalid_field
 from shared.money import (
     CURRENCY_EXPONENTS,
-    Money,
     percent_of,
     percent_of_floor,
     require_chargeable,
@@ -47,10 +46,6 @@ class Quote:
     currency: str
     credits: int
     bonus_credits: int
-
-    @property
-    def total_money(self) -> Money:
-        return Money(self.total, self.currency)
 
 
 def bonus_percent(amount: int) -> int:

@@ -12,9 +12,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.payments import GatewayIntent, GatewayRefund, PaymentRequest, PaymentStatus
+from shared.payments import GatewayIntent, PaymentRequest, PaymentStatus
+
+if TYPE_CHECKING:
+    from shared.refunds import GatewayRefund
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +143,7 @@ class RefundListingGateway(OrderingGateway):
 
 
 class PaymentGateway(ABC):
-    """The port every card gateway implements (Stripe today)."""
+    """The port every card gateway implements (Stripe today); ``RefundGateway`` adds refunds."""
 
     @abstractmethod
     def create_intent(self, request: PaymentRequest, idempotency_key: str) -> GatewayIntent: ...
@@ -157,18 +160,6 @@ class PaymentGateway(ABC):
 
     @abstractmethod
     def retrieve_intent(self, intent_id: str) -> GatewayIntent: ...
-
-    @abstractmethod
-    def create_refund(
-        self, intent_id: str, amount: int, metadata: Mapping[str, str], idempotency_key: str
-    ) -> GatewayRefund: ...
-
-    @abstractmethod
-    def retrieve_refund(self, refund_id: str) -> GatewayRefund: ...
-
-    @abstractmethod
-    def refunds_of(self, intent_id: str) -> list[GatewayRefund]:
-        """Every refund of a PaymentIntent, whoever made it (our API, the Dashboard, ...)."""
 
     @abstractmethod
     def verify_event(self, body: bytes, signature: str | None) -> ProviderEvent:

@@ -62,25 +62,6 @@ class Checkout:
     key_id: str
     client_secret: str | None = None
 
-    def to_json(self) -> dict[str, object]:
-        order = self.order
-        secret = {"client_secret": self.client_secret} if self.client_secret else {}
-        return {
-            **secret,
-            "order_id": order.id,
-            "provider": order.provider,
-            "provider_order_id": order.provider_order_id,
-            "package_id": order.package_id,
-            "amount": order.amount,
-            "tax": order.tax,
-            "total": order.total,
-            "currency": order.currency,
-            "credits": order.credits,
-            "bonus_credits": order.bonus_credits,
-            "status": order.status.value,
-            "key_id": self.key_id,
-        }
-
 
 def payment_mismatches(
     order: CreditOrder, payment: ProviderPayment, provider_order_id: str

@@ -47,15 +47,6 @@ class WebhookOutcome:
     outcome: str
     duplicate: bool = False
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "received": True,
-            "event_id": self.event_id,
-            "event": self.event,
-            "outcome": self.outcome,
-            "duplicate": self.duplicate,
-        }
-
 
 @dataclass
 class RazorpayWebhooks:

@@ -129,23 +129,10 @@ class Outcome:
     id: str
     outcome: str
 
-    def to_json(self) -> dict[str, str]:
-        return {"kind": self.kind, "id": self.id, "outcome": self.outcome}
-
 
 @dataclass(frozen=True, slots=True)
 class ReconcileReport:
     outcomes: list[Outcome]
-
-    def to_json(self) -> dict[str, object]:
-        counts: dict[str, int] = {}
-        for item in self.outcomes:
-            counts[item.outcome] = counts.get(item.outcome, 0) + 1
-        return {
-            "checked": len(self.outcomes),
-            "outcomes": counts,
-            "data": [item.to_json() for item in self.outcomes],
-        }
 
 
 @dataclass

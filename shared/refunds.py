@@ -11,22 +11,17 @@ Idempotency-Key) reuses its reservation instead of taking another.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
 
 from shared.card_payments import owned_payment
-from shared.errors import NotFound, ProviderError, ProviderRejected, Unavailable
-from shared.outbox import OutboxMessage
-from shared.payments import (
-    GatewayRefund,
-    Payment,
-    PaymentStore,
-    Refund,
-    RefundReservation,
-    RefundStatus,
-    ReservationStatus,
-    next_reservation,
-)
+from shared.errors import NotFound, ProviderError, ProviderRejected, Unavailable, invalid_field
+from shared.money import require_int_amount
+from shared.outbox import OutboxMessage, outcome_notification
+from shared.payments import Payment, PaymentStatus, PaymentStore
 from shared.providers import PaymentGateway
 
 MAX_RESERVATION_ATTEMPTS = 20
@@ -42,9 +37,170 @@ class RefundRequest:
     metadata: Mapping[str, str] | None = None
 
 
+class RefundStatus(StrEnum):
+    """A refund's status, in its forward-only order (as ``PaymentStatus``)."""
+
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"
+    FAILED = "failed"  # last: Stripe documents refunds that fail after reporting success
+
+    @property
+    def rank(self) -> int:
+        return _REFUND_RANKS[self]
+
+
+_REFUND_RANKS = {status: (index + 1) * 10 for index, status in enumerate(RefundStatus)}
+
+
+def current_refund_status(reached: Mapping[int, object]) -> RefundStatus:
+    """Return the highest-ranked refund status among those recorded (ranks as keys)."""
+    top = max(reached)
+    return next(status for status, rank in _REFUND_RANKS.items() if rank == top)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRefund:
+    id: str
+    payment_intent_id: str
+    amount: int
+    currency: str
+    status: RefundStatus
+    failure_reason: str | None = None
+    created: int = 0  # unix seconds, as Stripe stamps it
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """Our record of a refund, as the API returns it."""
+
+    refund_id: str
+    payment_intent_id: str
+    amount: int
+    currency: str
+    status: RefundStatus
+    owner_uid: str | None
+    reason: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    reservation_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class ReservationStatus(StrEnum):
+    RESERVED = "reserved"  # counted against the payment; the provider call is under way
+    SUCCEEDED = "succeeded"
+    RELEASED = "released"  # the provider refused: the amount is refundable again
+
+
+@dataclass(frozen=True, slots=True)
+class RefundReservation:
+    """A claim on part of a payment, made before the provider is asked to refund it.
+
+    Reservation ``n`` of a payment has the deterministic id ``{payment_intent_id}_{n}``; creating
+    it is the first write of its commit, so of two concurrent refunds only one gets number ``n``
+    and the other re-reads and recounts (the concurrency rule of design.md).
+    """
+
+    payment_intent_id: str
+    number: int
+    amount: int
+    reserved_total: int  # sum of live reservations including this one, when it was made
+    status: ReservationStatus = ReservationStatus.RESERVED
+    refund_id: str | None = None
+    # The caller-scoped Idempotency-Key of the request that made it: its retries reuse it.
+    request_key: str | None = None
+    reason: str | None = None  # kept here for the refund record (localstripe refuses `reason`)
+
+    @property
+    def id(self) -> str:
+        return reservation_id(self.payment_intent_id, self.number)
+
+
+def reservation_id(payment_intent_id: str, number: int) -> str:
+    return f"{payment_intent_id}_{number:04d}"
+
+
+def next_reservation(
+    payment: Payment,
+    existing: list[RefundReservation],
+    amount: int | None,
+    request_key: str | None = None,
+    reason: str | None = None,
+) -> RefundReservation:
+    """Decide the next reservation of ``payment``, or raise a 400 if it does not fit."""
+    if payment.status is not PaymentStatus.SUCCEEDED:
+        raise invalid_field(
+            "payment_intent_id", f"payment is {payment.status.value}, not refundable"
+        )
+    live = sum(r.amount for r in existing if r.status is not ReservationStatus.RELEASED)
+    refundable = payment.captured - live
+    wanted = refundable if amount is None else amount
+    if amount is not None:
+        require_int_amount(amount)
+        if amount <= 0:
+            raise invalid_field("amount", "must be a positive integer in minor units")
+    if refundable <= 0:
+        raise invalid_field("amount", "nothing left to refund on this payment")
+    if wanted > refundable:
+        raise invalid_field("amount", f"at most {refundable} is refundable")
+    number = max((r.number for r in existing), default=0) + 1
+    return RefundReservation(
+        payment.payment_intent_id,
+        number,
+        wanted,
+        live + wanted,
+        request_key=request_key,
+        reason=reason,
+    )
+
+
+class RefundGateway(PaymentGateway):
+    """A card gateway that refunds too (Stripe)."""
+
+    @abstractmethod
+    def create_refund(
+        self, intent_id: str, amount: int, metadata: Mapping[str, str], idempotency_key: str
+    ) -> GatewayRefund: ...
+
+    @abstractmethod
+    def retrieve_refund(self, refund_id: str) -> GatewayRefund: ...
+
+    @abstractmethod
+    def refunds_of(self, intent_id: str) -> list[GatewayRefund]:
+        """Every refund of a PaymentIntent, whoever made it (our API, the Dashboard, ...)."""
+
+
+class RefundStore(PaymentStore):
+    """Where payments are kept, with their refunds and the reservations made for them."""
+
+    @abstractmethod
+    def reservations(self, payment_intent_id: str) -> list[RefundReservation]: ...
+
+    @abstractmethod
+    def reserve(self, reservation: RefundReservation) -> bool:
+        """Create the reservation; False when a concurrent refund took its number first."""
+
+    @abstractmethod
+    def complete_refund(
+        self, reservation: RefundReservation, refund: Refund, notify: OutboxMessage | None
+    ) -> None: ...
+
+    @abstractmethod
+    def release(self, reservation: RefundReservation, reason: str) -> None: ...
+
+    @abstractmethod
+    def refund(self, refund_id: str) -> Refund | None: ...
+
+    @abstractmethod
+    def update_refund(self, refund: GatewayRefund, notify: OutboxMessage | None) -> bool: ...
+
+
 def refund_payment(
-    gateway: PaymentGateway,
-    store: PaymentStore,
+    gateway: RefundGateway,
+    store: RefundStore,
     request: RefundRequest,
     owner_uid: str | None,
     request_key: str | None = None,
@@ -68,10 +224,10 @@ def refund_payment(
         raise
     refund = _refund_record(payment, reservation, result, metadata)
     store.complete_refund(reservation, refund, refund_notification(result))
-    return refund
+    return owned_refund(store, refund.refund_id, owner_uid)  # as stored: with its times
 
 
-def _settle_unconfirmed(gateway: PaymentGateway, store: PaymentStore, payment: Payment) -> None:
+def _settle_unconfirmed(gateway: RefundGateway, store: RefundStore, payment: Payment) -> None:
     """Complete the reservations whose refund the gateway made though its answer was lost.
 
     A reservation the gateway has no refund for stays counted: its request may still be under
@@ -93,7 +249,7 @@ def _settle_unconfirmed(gateway: PaymentGateway, store: PaymentStore, payment: P
 
 
 def _reserve(
-    store: PaymentStore, request: RefundRequest, payment: Payment, request_key: str | None
+    store: RefundStore, request: RefundRequest, payment: Payment, request_key: str | None
 ) -> RefundReservation:
     """Reuse this request's live reservation, or claim the next number (a loser recounts)."""
     for _ in range(MAX_RESERVATION_ATTEMPTS):
@@ -130,22 +286,20 @@ def _refund_record(
 
 
 def refund_notification(refund: GatewayRefund) -> OutboxMessage | None:
-    if refund.status not in (RefundStatus.SUCCEEDED, RefundStatus.FAILED, RefundStatus.CANCELED):
-        return None
-    return OutboxMessage(
-        type=f"refund.{refund.status.value}",
-        subject_id=refund.id,
-        data={
+    return outcome_notification(
+        "refund",
+        refund.id,
+        refund.status.value,
+        {
             "refund_id": refund.id,
             "payment_intent_id": refund.payment_intent_id,
             "amount": refund.amount,
             "currency": refund.currency,
-            "status": refund.status.value,
         },
     )
 
 
-def record_refund(store: PaymentStore, result: GatewayRefund, known: Refund) -> bool:
+def record_refund(store: RefundStore, result: GatewayRefund, known: Refund) -> bool:
     """Record the refund's state the gateway reports (forward only); notify it once.
 
     A state the refund is already past (a late ``pending`` after ``succeeded``) is kept as
@@ -157,7 +311,7 @@ def record_refund(store: PaymentStore, result: GatewayRefund, known: Refund) -> 
     return store.update_refund(result, notify)
 
 
-def owned_refund(store: PaymentStore, refund_id: str, owner_uid: str | None) -> Refund:
+def owned_refund(store: RefundStore, refund_id: str, owner_uid: str | None) -> Refund:
     refund = store.refund(refund_id)
     if refund is None or refund.owner_uid != owner_uid:
         raise NotFound(f"no refund {refund_id}", {"refund_id": refund_id})
@@ -165,7 +319,7 @@ def owned_refund(store: PaymentStore, refund_id: str, owner_uid: str | None) -> 
 
 
 def verify_refund(
-    gateway: PaymentGateway, store: PaymentStore, refund_id: str, owner_uid: str | None
+    gateway: RefundGateway, store: RefundStore, refund_id: str, owner_uid: str | None
 ) -> tuple[Refund, RefundStatus]:
     """Refresh our refund from the gateway; return it and the gateway's status."""
     known = owned_refund(store, refund_id, owner_uid)

@@ -18,7 +18,7 @@ from shared.log import get_logger
 from shared.outbox import OutboxMessage
 from shared.payments import GatewayIntent, PaymentStore
 from shared.providers import ProcessedEvents, ProviderEvent
-from shared.refunds import record_refund
+from shared.refunds import RefundStore, record_refund
 
 log = get_logger("stripe_events")
 
@@ -55,19 +55,10 @@ class EventOutcome:
     duplicate: bool = False
     handled: bool = True
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "received": True,
-            "id": self.event_id,
-            "type": self.type,
-            "duplicate": self.duplicate,
-            "handled": self.handled,
-        }
-
 
 @dataclass
 class StripeWebhooks:
-    payments: PaymentStore
+    payments: RefundStore
     processed: ProcessedEvents
     credit_order_intent: CreditOrderIntent | None = None
     credit_order_refunded: CreditOrderRefunded | None = None
@@ -98,7 +89,7 @@ class StripeWebhooks:
 
 
 def _on_refunded(
-    store: PaymentStore, event: ProviderEvent, credit_order_refunded: CreditOrderRefunded | None
+    store: RefundStore, event: ProviderEvent, credit_order_refunded: CreditOrderRefunded | None
 ) -> None:
     for refund in event.refunds:  # seed-004 refunds, when the charge lists them
         known = store.refund(refund.id)

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.errors import invalid_field
-from shared.ledger import EntryType, HistoryPage, LedgerEntry, LedgerStore
+from shared.ledger import EntryType, HistoryPage, LedgerStore
 
 USAGE_TYPES = (EntryType.USAGE, EntryType.HOLD_CAPTURE)
 # A summary reads at most this many entries; a longer range must be narrowed with from/to.
@@ -19,22 +19,6 @@ SUMMARY_PAGE = 500
 class GroupBy(StrEnum):
     SERVICE = "service"
     DAY = "day"
-
-
-def entry_to_json(entry: LedgerEntry) -> dict[str, object]:
-    return {
-        "id": entry.id,
-        "seq": entry.seq,
-        "type": entry.type.value,
-        "amount": entry.amount,
-        "balance_after": entry.balance_after,
-        "held_after": entry.held_after,
-        "created_at": entry.created_at.isoformat(),
-        "description": entry.description,
-        "service": entry.service,
-        "actor": entry.actor,
-        "source": dict(entry.source),
-    }
 
 
 def check_range(since: datetime | None, until: datetime | None) -> None:

@@ -7,12 +7,11 @@ different account, amount or caller is a conflict that says nothing of the first
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from shared.errors import BillingError, Conflict, invalid_field
-from shared.ids import require_document_id
+from shared.ids import SERVICE_PATTERN, require_document_id
 from shared.ledger import (
     AppendResult,
     EffectOutcome,
@@ -25,7 +24,6 @@ from shared.ledger import (
     require_user_id,
 )
 
-SERVICE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 MAX_BATCH = 100
 MAX_METADATA_ENTRIES = 20
 
@@ -62,14 +60,6 @@ class UsageCharge:
     transaction_id: str
     balance_after: int
     replayed: bool
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "event_id": self.event_id,
-            "transaction_id": self.transaction_id,
-            "balance_after": self.balance_after,
-            "replayed": self.replayed,
-        }
 
 
 def _posting(event: UsageEvent, actor: str) -> Posting:
@@ -125,20 +115,6 @@ class BatchOutcome:
     event_id: str
     charge: UsageCharge | None = None
     error: BillingError | None = None
-
-    def to_json(self) -> dict[str, object]:
-        if self.charge is not None:
-            return {"status": "charged", **self.charge.to_json()}
-        assert self.error is not None
-        return {
-            "event_id": self.event_id,
-            "status": "failed",
-            "error": {
-                "code": self.error.code,
-                "message": self.error.message,
-                "details": self.error.details,
-            },
-        }
 
 
 def record_usage_batch(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from shared.accounts import ACCOUNTS, AccountSnapshot, AccountStore
+from shared.accounts import AccountSnapshot, AccountStore
 from shared.adapters.firestore_client import FirestoreStore
 from shared.adapters.firestore_ledger import HEADS, head_from_pointer, sums_by_type
 from shared.ledger import AccountHead, EntryType
@@ -19,17 +19,21 @@ from shared.ledger import AccountHead, EntryType
 if TYPE_CHECKING:
     pass
 
+# The account document: its settings, and beside them the balance projection's fields
+# (firestore_projection) that alerts read too (firestore_alerts).
+USER_CREDITS = "user_credits"
+
 
 class FirestoreAccounts(FirestoreStore, AccountStore):
     def settings(self, user_id: str) -> Mapping[str, object]:
-        snapshot = self._db.collection(ACCOUNTS).document(user_id).get(**self._rpc)
+        snapshot = self._db.collection(USER_CREDITS).document(user_id).get(**self._rpc)
         data = snapshot.to_dict() if snapshot.exists else None
         settings = (data or {}).get("settings")
         return dict(settings) if isinstance(settings, dict) else {}
 
     def snapshot(self, user_id: str) -> AccountSnapshot:
         refs = [self._db.collection(HEADS).document(user_id),
-                self._db.collection(ACCOUNTS).document(user_id)]  # fmt: skip
+                self._db.collection(USER_CREDITS).document(user_id)]  # fmt: skip
         head, updated_at, settings = AccountHead(user_id), None, {}
         snapshots = list(self._db.get_all(refs, **self._rpc))  # one round trip
         for snapshot in snapshots:
@@ -44,7 +48,7 @@ class FirestoreAccounts(FirestoreStore, AccountStore):
         return AccountSnapshot(head, updated_at, settings)
 
     def merge_settings(self, user_id: str, settings: Mapping[str, object]) -> None:
-        self._db.collection(ACCOUNTS).document(user_id).set(
+        self._db.collection(USER_CREDITS).document(user_id).set(
             {"user_id": user_id, "settings": dict(settings)},
             merge=True,
             **self._rpc,

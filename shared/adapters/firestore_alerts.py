@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from shared.adapters.firestore_accounts import USER_CREDITS
 from shared.adapters.firestore_client import FirestoreStore, race_lost
 from shared.adapters.firestore_devices import FirestoreDeviceStore
 from shared.adapters.firestore_ledger import TRANSACTIONS, entry_from_document
-from shared.alerts import LOW_BALANCE_ALERTS, AlertStore, LowBalanceAlert, PushStatus
-from shared.balances import USER_CREDITS
+from shared.alerts import AlertStore, LowBalanceAlert, PushStatus
 from shared.ledger import AccountHead, entry_id
 
 if TYPE_CHECKING:
     from google.cloud import firestore
+
+LOW_BALANCE_ALERTS = "low_balance_alerts"
 
 
 class FirestoreAlertStore(FirestoreStore, AlertStore):
@@ -39,7 +41,7 @@ class FirestoreAlertStore(FirestoreStore, AlertStore):
     def record(self, alert: LowBalanceAlert) -> PushStatus | None:
         ref = self._db.collection(LOW_BALANCE_ALERTS).document(alert.id)
         try:
-            ref.create(alert.to_document(), **self._rpc)
+            ref.create(alert_to_document(alert), **self._rpc)
         except race_lost():
             stored = ref.get(**self._rpc).to_dict() or {}
             return PushStatus(stored.get("push_status", PushStatus.SENT.value))
@@ -54,3 +56,18 @@ class FirestoreAlertStore(FirestoreStore, AlertStore):
 
     def forget_devices(self, user_id: str, tokens: Sequence[str]) -> None:
         self._devices.forget(user_id, tokens)
+
+
+def alert_to_document(alert: LowBalanceAlert) -> dict[str, object]:
+    return {
+        "user_id": alert.user_id,
+        "seq": alert.seq,
+        "transaction_id": alert.id,
+        "threshold": alert.threshold,
+        "available_before": alert.available_before,
+        "available_after": alert.available_after,
+        "title": alert.title,
+        "body": alert.body,
+        "created_at": alert.created_at,
+        "push_status": PushStatus.PENDING.value,
+    }

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from shared.adapters.firestore_client import FirestoreStore
-from shared.alerts import USER_DEVICES
 from shared.devices import Device, DeviceStore
 
 if TYPE_CHECKING:
     from google.cloud import firestore
 
+USER_DEVICES = "user_devices"
 TOKENS = "tokens"
 
 

@@ -23,9 +23,6 @@ from google.events.cloud.firestore_v1.types import (
 )
 
 CREATED = "google.cloud.firestore.document.v1.created"
-UPDATED = "google.cloud.firestore.document.v1.updated"
-DELETED = "google.cloud.firestore.document.v1.deleted"
-WRITTEN = "google.cloud.firestore.document.v1.written"
 
 
 @dataclass(frozen=True, slots=True)

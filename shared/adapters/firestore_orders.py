@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
 from shared.disputes import disputes_view
 from shared.errors import invalid_field
-from shared.orders import ORDERS, CreditOrder, OrderPage, OrderStatus, OrderStore
+from shared.orders import ORDERS, CreditOrder, OrderPage, OrderStatus, OrderStore, order_terms
 
 if TYPE_CHECKING:
     pass
@@ -18,16 +18,8 @@ if TYPE_CHECKING:
 def order_to_document(order: CreditOrder) -> dict[str, Any]:
     return {
         "user_id": order.user_id,
-        "provider": order.provider,
-        "provider_order_id": order.provider_order_id,
+        **order_terms(order),
         "provider_payment_id": order.provider_payment_id,
-        "package_id": order.package_id,
-        "amount": order.amount,
-        "tax": order.tax,
-        "total": order.total,
-        "currency": order.currency,
-        "credits": order.credits,
-        "bonus_credits": order.bonus_credits,
         "status": order.status.value,
         "created_at": order.created_at,
         "updated_at": order.created_at,

@@ -24,20 +24,22 @@ from typing import TYPE_CHECKING, Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
 from shared.disputes import disputes_view
-from shared.outbox import OUTBOX, OutboxMessage
+from shared.outbox import OUTBOX, OutboxMessage, OutboxStatus
 from shared.payments import (
     GatewayIntent,
-    GatewayRefund,
     Payment,
     PaymentRequest,
     PaymentStatus,
-    PaymentStore,
+    current_status,
+)
+from shared.refunds import (
+    GatewayRefund,
     Refund,
     RefundReservation,
     RefundStatus,
+    RefundStore,
     ReservationStatus,
     current_refund_status,
-    current_status,
 )
 
 if TYPE_CHECKING:
@@ -50,7 +52,7 @@ REFUNDS = "refunds"
 CHECKOUT_SESSIONS = "stripe_checkout_sessions"
 
 
-class FirestorePayments(FirestoreStore, PaymentStore):
+class FirestorePayments(FirestoreStore, RefundStore):
     def create_payment(
         self, intent: GatewayIntent, request: PaymentRequest, owner_uid: str | None
     ) -> None:
@@ -207,7 +209,7 @@ class FirestorePayments(FirestoreStore, PaymentStore):
 
     def _add_outbox(self, batch: Any, notify: OutboxMessage | None, now: datetime) -> None:
         if notify is not None:
-            batch.create(self._doc(OUTBOX, notify.id), notify.to_document(now))
+            batch.create(self._doc(OUTBOX, notify.id), outbox_document(notify, now))
 
     def _commit_guarded(self, batch: Any) -> bool:
         """Commit; False when the guard (the first create) was already taken."""
@@ -309,3 +311,15 @@ def _refund_from_document(data: Mapping[str, Any]) -> Refund:
         created_at=data.get("created_at"),
         updated_at=data.get("updated_at"),
     )
+
+
+def outbox_document(message: OutboxMessage, now: datetime) -> dict[str, Any]:
+    """An outbox document as ``event_service.OutboxDelivery`` reads and updates it."""
+    return {
+        "event_id": message.id,
+        "type": message.type,
+        "data": dict(message.data),
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "created_at": now,
+    }

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from shared.adapters.firestore_accounts import USER_CREDITS
 from shared.adapters.firestore_client import FirestoreStore, field_filter
 from shared.adapters.firestore_ledger import TRANSACTIONS, entry_from_document, sums_by_type
-from shared.balances import USER_CREDITS, BalanceProjection, ProjectionStore
+from shared.balances import BalanceProjection, ProjectionStore
 from shared.ledger import EntryType, LedgerEntry
 
 if TYPE_CHECKING:
@@ -47,8 +48,26 @@ class FirestoreProjectionStore(FirestoreStore, ProjectionStore):
             stored = snapshot.to_dict() if snapshot.exists else None
             if int((stored or {}).get("seq") or 0) >= projection.seq:
                 return False
-            transaction.set(ref, projection.to_document(), merge=True)
+            transaction.set(ref, projection_to_document(projection), merge=True)
             return True
 
         written: bool = write(self._db.transaction())
         return written
+
+
+def projection_to_document(projection: BalanceProjection) -> dict[str, object]:
+    """Fields of ``user_credits/{uid}`` the projection owns (``settings`` is not one)."""
+    totals = projection.totals
+    return {
+        "user_id": projection.user_id,
+        "seq": projection.seq,
+        "balance": projection.balance,
+        "held": projection.held,
+        "available": projection.available,
+        "total_purchased": totals.purchased,
+        "total_bonus": totals.bonus,
+        "total_granted": totals.granted,
+        "total_used": totals.used,
+        "total_refunded": totals.refunded,
+        "updated_at": projection.updated_at,
+    }

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shared.payments import CREDIT_ORDER_METADATA_KEY, RefundStatus
-from shared.providers import (
-    PaymentGateway,
-    ProviderOrder,
-    ProviderRefund,
-    RefundListingGateway,
-)
+from shared.payments import CREDIT_ORDER_METADATA_KEY
+from shared.providers import ProviderOrder, ProviderRefund, RefundListingGateway
+from shared.refunds import RefundGateway, RefundStatus
 
 # A refund in these states is sending the money back (a failed or canceled one is not).
 RETURNING_MONEY = frozenset({RefundStatus.PENDING, RefundStatus.SUCCEEDED})
@@ -24,7 +20,7 @@ RETURNING_MONEY = frozenset({RefundStatus.PENDING, RefundStatus.SUCCEEDED})
 class StripeCreditCheckout(RefundListingGateway):
     name = "stripe"
 
-    def __init__(self, stripe: PaymentGateway, publishable_key: str) -> None:
+    def __init__(self, stripe: RefundGateway, publishable_key: str) -> None:
         self._stripe = stripe
         self.key_id = publishable_key
 

@@ -29,12 +29,11 @@ from shared.log import get_logger
 from shared.payments import (
     CardDeclined,
     GatewayIntent,
-    GatewayRefund,
     PaymentRequest,
     PaymentStatus,
-    RefundStatus,
 )
-from shared.providers import PaymentGateway, ProviderEvent
+from shared.providers import ProviderEvent
+from shared.refunds import GatewayRefund, RefundGateway, RefundStatus
 
 if TYPE_CHECKING:
     import stripe
@@ -51,7 +50,7 @@ _CHARGE_EVENT_STATUS = {
 }
 
 
-class StripeGateway(PaymentGateway):
+class StripeGateway(RefundGateway):
     def __init__(
         self,
         secret_key: str,

@@ -22,6 +22,7 @@ from devstack.stack import SCHEDULER_SERVICE_EMAIL, Stack
 from ops.log_filter import payloads
 from ops.metrics import report, unproven
 from shared.adapters.firestore_ledger import FirestoreLedger
+from shared.adapters.firestore_payments import outbox_document
 from shared.config import Settings
 from shared.ledger import EntryType, Posting, entry_id
 from shared.orders import CreditOrder
@@ -124,7 +125,7 @@ def test_a_notification_the_event_service_keeps_refusing_is_parked(
     # Its earlier attempts already failed: the next failure is the last one allowed.
     last_try = Settings.model_fields["outbox_max_attempts"].default - 1
     document = stack_firestore.collection(OUTBOX).document(message.id)
-    document.create({**message.to_document(datetime.now(UTC)), "attempts": last_try})
+    document.create({**outbox_document(message, datetime.now(UTC)), "attempts": last_try})
     status = eventually(lambda: document.get().to_dict()["status"] == "parked", timeout=30)
     assert status, document.get().to_dict()
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from google.cloud.firestore import DELETE_FIELD
 
+from functions.credits import account_json
 from shared.adapters.firestore_ledger import HEADS, FirestoreLedger
 from shared.errors import InsufficientCredits, LedgerContention
 from shared.ledger import DocumentWrite, EntryType, Posting, invariant_violations
@@ -201,7 +202,7 @@ def test_an_account_from_before_running_totals_is_summed_once_then_carried(
     firestore_client.collection(HEADS).document(uid).update({"totals": DELETE_FIELD})
     accounts = FirestoreAccounts(firestore_client)
 
-    legacy = read_account(accounts, uid).to_json()
+    legacy = account_json(read_account(accounts, uid))
     assert (legacy["total_granted"], legacy["total_used"]) == (500, 120)
 
     ledger.append(uid, spend(30))
@@ -211,6 +212,6 @@ def test_an_account_from_before_running_totals_is_summed_once_then_carried(
         "grant": 500,
         "usage": -150,
     }
-    account = read_account(accounts, uid).to_json()
+    account = account_json(read_account(accounts, uid))
     assert (account["balance"], account["total_granted"], account["total_used"]) == (350, 500, 150)
     assert_sound(ledger, uid)

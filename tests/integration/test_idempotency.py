@@ -53,7 +53,7 @@ def make_endpoint(
     def charge_for_test(call: Call) -> Reply:
         return body(call)
 
-    return endpoint(charge_for_test)
+    return endpoint(response=dict)(charge_for_test)
 
 
 def post(

@@ -21,6 +21,7 @@ from shared.adapters.firestore_events import (
     encode_document_event,
     full_name,
 )
+from shared.adapters.firestore_payments import outbox_document
 from shared.bootstrap import ServiceParts, Services
 from shared.outbox import OutboxMessage
 
@@ -61,7 +62,7 @@ def sleeps(
 
 
 def write_outbox(firestore_client: Any, message: OutboxMessage) -> dict[str, Any]:
-    document = message.to_document(datetime.now(UTC))
+    document = outbox_document(message, datetime.now(UTC))
     firestore_client.collection("outbox").document(message.id).set(document)
     return document
 

@@ -24,7 +24,7 @@ CLIENT_READABLE: dict[str, tuple[str, str]] = {
     "credit_transactions": ("user_id", "shared/adapters/firestore_ledger.py"),
     "credit_orders": ("user_id", "shared/adapters/firestore_orders.py"),
     "payments": ("owner_uid", "shared/adapters/firestore_payments.py"),
-    "low_balance_alerts": ("user_id", "shared/alerts.py"),
+    "low_balance_alerts": ("user_id", "shared/adapters/firestore_alerts.py"),
 }
 CATALOG = {"credit_packages"}  # not anyone's data: any signed-in user may read the packages
 
@@ -112,11 +112,11 @@ def test_each_client_readable_collection_is_readable_by_its_owner_only() -> None
 
 def test_the_rules_name_the_collections_the_code_uses() -> None:
     """A renamed collection in the code must not leave the rules guarding an empty name."""
-    from shared.accounts import ACCOUNTS
+    from shared.adapters.firestore_accounts import USER_CREDITS as ACCOUNTS
+    from shared.adapters.firestore_alerts import LOW_BALANCE_ALERTS
     from shared.adapters.firestore_ledger import TRANSACTIONS
     from shared.adapters.firestore_packages import PACKAGES
     from shared.adapters.firestore_payments import PAYMENTS
-    from shared.alerts import LOW_BALANCE_ALERTS
     from shared.orders import ORDERS
 
     used = {ACCOUNTS, TRANSACTIONS, ORDERS, PAYMENTS, LOW_BALANCE_ALERTS, PACKAGES}

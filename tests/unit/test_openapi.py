@@ -72,3 +72,39 @@ def test_ids_that_name_documents_publish_one_pattern() -> None:
         ("HoldBody", "user_id"),
     ]:
         assert schemas[model]["properties"][field]["pattern"] == DOCUMENT_ID_PATTERN
+
+
+def test_every_success_answer_is_typed() -> None:
+    document = build_document("test")
+    schemas = document["components"]["schemas"]
+    for item in document["paths"].values():
+        for operation in item.values():
+            for status, response in operation["responses"].items():
+                schema = response["content"]["application/json"]["schema"]
+                name = schema["$ref"].split("/")[-1]
+                assert schemas[name]["type"] == "object", (operation["operationId"], status)
+                if status.startswith("2"):
+                    assert schemas[name]["properties"], operation["operationId"]
+
+
+def test_enforced_limits_are_published() -> None:
+    from functions.http import MAX_BODY_BYTES
+
+    document = build_document("test")
+    schemas = document["components"]["schemas"]
+    orders = document["paths"]["/api/v1/credits/orders"]["get"]["parameters"]
+    assert [p["schema"]["maximum"] for p in orders if p["name"] == "limit"] == [100]
+    assert str(MAX_BODY_BYTES) in document["info"]["description"]
+    purchase = document["paths"]["/api/v1/credits/purchase"]["post"]["requestBody"]
+    assert str(MAX_BODY_BYTES) in purchase["description"]
+    assert schemas["PaymentBody"]["properties"]["amount"]["maximum"] == 99_999_999
+    assert schemas["PaymentBody"]["properties"]["metadata"]["maxProperties"] == 20
+    assert schemas["UsageBody"]["properties"]["amount"]["exclusiveMinimum"] == 0
+    assert schemas["UsageBatchBody"]["properties"]["events"]["maxItems"] == 100
+
+
+def test_an_order_and_its_checkout_carry_the_order_terms_under_one_list_of_names() -> None:
+    from functions.wire import OrderTerms
+    from shared.orders import ORDER_TERMS
+
+    assert tuple(OrderTerms.__annotations__) == ORDER_TERMS

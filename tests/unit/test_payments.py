@@ -11,11 +11,9 @@ from shared.payments import (
     Payment,
     PaymentRequest,
     PaymentStatus,
-    RefundReservation,
-    ReservationStatus,
     current_status,
-    next_reservation,
 )
+from shared.refunds import RefundReservation, ReservationStatus, next_reservation
 
 
 def paid(amount: int = 1000, status: PaymentStatus = PaymentStatus.SUCCEEDED) -> Payment:
@@ -94,7 +92,7 @@ def test_card_payments_refuse_the_service_metadata_keys_naming_the_field(key: st
 
 
 def test_a_refund_status_never_gives_way_to_an_earlier_one() -> None:
-    from shared.payments import RefundStatus, current_refund_status
+    from shared.refunds import RefundStatus, current_refund_status
 
     pending, succeeded = RefundStatus.PENDING, RefundStatus.SUCCEEDED
     assert current_refund_status({pending.rank: 1, succeeded.rank: 1}) is succeeded

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from functions.reconcile import report_json
 from shared.orders import CreditOrder, OrderStatus
 from shared.pricing import quote_purchase
 from shared.providers import (
@@ -108,14 +109,14 @@ def test_a_purchase_whose_webhook_was_lost_is_granted_once() -> None:
     orders, queue = MemoryOrders(order()), MemoryQueue(due_order())
     run = reconciler(orders, queue, razorpay(paid()))
 
-    report = run.run(POLICY).to_json()
+    report = report_json(run.run(POLICY))
     assert report["outcomes"] == {"granted": 1}
     assert orders.orders["ord_1"].status is OrderStatus.PAID
     assert run.ledger.head("u1").balance == 55_000
     assert queue.settled == {"ord_1": "granted"}
 
     queue.settled.clear()  # even if the queue handed it out again, nothing more is granted
-    assert run.run(POLICY).to_json()["outcomes"] == {"already_paid": 1}
+    assert report_json(run.run(POLICY))["outcomes"] == {"already_paid": 1}
     assert run.ledger.head("u1").balance == 55_000
 
 
@@ -123,7 +124,7 @@ def test_an_unreachable_provider_changes_nothing_and_keeps_the_order_due() -> No
     orders, queue = MemoryOrders(order()), MemoryQueue(due_order())
     run = reconciler(orders, queue, razorpay(paid(), down=True))
 
-    assert run.run(POLICY).to_json()["outcomes"] == {"provider_error": 1}
+    assert report_json(run.run(POLICY))["outcomes"] == {"provider_error": 1}
     assert orders.orders["ord_1"].status is OrderStatus.CREATED
     assert queue.settled == {} and queue.postponed == {}
 
@@ -134,12 +135,14 @@ def test_an_open_checkout_is_looked_at_later_with_backoff_then_given_up() -> Non
     queue = MemoryQueue(third_look)
     run = reconciler(orders, queue, razorpay())
 
-    assert run.run(POLICY).to_json()["outcomes"] == {"pending": 1}
+    assert report_json(run.run(POLICY))["outcomes"] == {"pending": 1}
     # Due again after 4 x the age (15, 30, 60 min ...): reconcile_from moves to now + 45 min.
     assert queue.postponed["ord_1"] == NOW + timedelta(minutes=45)
 
     old = MemoryQueue(Due(ORDER, "ord_1", NOW - timedelta(days=4)))
-    assert reconciler(orders, old, razorpay()).run(POLICY).to_json()["outcomes"] == {"gave_up": 1}
+    assert report_json(reconciler(orders, old, razorpay()).run(POLICY))["outcomes"] == {
+        "gave_up": 1
+    }
 
 
 def test_the_give_up_age_is_checked_before_asking_the_provider() -> None:
@@ -147,7 +150,7 @@ def test_the_give_up_age_is_checked_before_asking_the_provider() -> None:
     down = razorpay(down=True)  # asking would fail: the age alone decides
     old = MemoryQueue(Due(ORDER, "ord_1", NOW - timedelta(days=4)))
 
-    assert reconciler(orders, old, down).run(POLICY).to_json()["outcomes"] == {"gave_up": 1}
+    assert report_json(reconciler(orders, old, down).run(POLICY))["outcomes"] == {"gave_up": 1}
     assert down.asked == []
     assert old.settled == {"ord_1": "gave_up"}
 
@@ -188,7 +191,7 @@ def test_orders_the_provider_refuses_never_starve_a_paid_one() -> None:
 
     outcomes: list[dict[str, int]] = []
     for _ in range(2):  # two scheduled runs, 5 minutes apart
-        outcomes.append(run.run(POLICY).to_json()["outcomes"])  # type: ignore[arg-type]
+        outcomes.append(report_json(run.run(POLICY))["outcomes"])
         clock[0] += timedelta(minutes=5)
     assert queue.settled.get("ord_1") == "granted", outcomes
     assert run.ledger.head("u1").balance == 55_000

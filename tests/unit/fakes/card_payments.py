@@ -13,18 +13,21 @@ from shared.outbox import OutboxMessage
 from shared.payments import (
     CardDeclined,
     GatewayIntent,
-    GatewayRefund,
     Payment,
     PaymentRequest,
     PaymentStatus,
-    PaymentStore,
-    Refund,
-    RefundReservation,
-    RefundStatus,
-    ReservationStatus,
     current_status,
 )
-from shared.providers import PaymentGateway, ProviderEvent
+from shared.providers import ProviderEvent
+from shared.refunds import (
+    GatewayRefund,
+    Refund,
+    RefundGateway,
+    RefundReservation,
+    RefundStatus,
+    RefundStore,
+    ReservationStatus,
+)
 from shared.stripe_events import (
     CreditOrderIntent,
     CreditOrderRefunded,
@@ -35,7 +38,7 @@ from tests.unit.fakes.ledger import Clock
 from tests.unit.fakes.stores import MemoryProcessedEvents
 
 
-class MemoryPayments(PaymentStore):
+class MemoryPayments(RefundStore):
     """Payments, refunds, reservations, transitions and outbox in dicts, as Firestore keeps them.
 
     Statuses are kept as every state reached (forward only, the highest wins); a transition is
@@ -176,7 +179,7 @@ THREE_D_SECURE_CARD = "pm_card_threeDSecure2Required"
 
 
 @dataclass
-class Stripe(PaymentGateway):
+class Stripe(RefundGateway):
     """Stripe's PaymentIntents and refunds, deduplicated on idempotency keys as Stripe does.
 
     Cards by PaymentMethod id: ``DECLINED_CARD`` is declined at confirmation,
