@@ -40,7 +40,7 @@ class UsageBatcher:
         max_events: int = MAX_BATCH,
         max_delay: float = 0.05,
         max_queued: int = 10_000,
-        max_in_flight: int = 4,
+        max_in_flight: int = 8,
     ) -> None:
         if not 1 <= max_events <= MAX_BATCH:
             raise ValueError(f"max_events: between 1 and {MAX_BATCH}")
@@ -121,19 +121,31 @@ class UsageBatcher:
                 self._changed.wait(self._until_next_deadline())
 
     def _take_ready(self) -> list[tuple[UsageEvent, Future[Charge]]]:
-        """Take the events of ready, idle accounts, up to one request's worth (lock held)."""
+        """Take the events of ready, idle accounts for one request (lock held).
+
+        Ready accounts are spread over the free request slots: the service commits a request's
+        accounts one after another, so parallel requests keep many accounts moving at once.
+        """
         now = time.monotonic()
+        ready = [
+            user_id
+            for user_id, account in self._waiting.items()
+            if user_id not in self._busy
+            and (
+                len(account.events) >= self._max_events
+                or now - account.first_at >= self._max_delay
+                or self._flushing
+                or self._closed
+            )
+        ]
+        free_slots = max(1, self._max_in_flight - self._in_flight)
+        per_request = -(-len(ready) // free_slots)  # ceiling division
         batch: list[tuple[UsageEvent, Future[Charge]]] = []
-        for user_id, account in list(self._waiting.items()):
-            if user_id in self._busy:
-                continue
-            full = len(account.events) >= self._max_events
-            due = now - account.first_at >= self._max_delay
-            if not (full or due or self._flushing or self._closed):
-                continue
+        for user_id in ready[:per_request]:
             room = self._max_events - len(batch)
             if room <= 0:
                 break
+            account = self._waiting[user_id]
             taken, rest = account.events[:room], account.events[room:]
             batch.extend(taken)
             self._busy.add(user_id)
