@@ -574,7 +574,7 @@ def main() -> None:
             )
         if "throughput" in only:
             throughput.section_ceiling(report)
-            throughput.section_client(report, stack, 60 if args.smoke else 2000)
+            throughput.section_client(report, stack, *((40, 10) if args.smoke else (2000, 100)))
             throughput.section_database_limit(report, stack, gateway_rate, 1 if args.smoke else 10)
         if "memory" in only:
             section_memory(report, stack, (50, 100) if args.smoke else (1000, 5000))

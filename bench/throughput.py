@@ -57,7 +57,7 @@ def section_ceiling(report: Report) -> None:
     )
 
 
-def section_client(report: Report, stack: Stack, events: int) -> None:
+def section_client(report: Report, stack: Stack, events: int, spread: int = 100) -> None:
     """Events/s through the service client, batched, against one call per event."""
     from billing_client import BillingClient, UsageBatcher, UsageEvent
 
@@ -69,7 +69,7 @@ def section_client(report: Report, stack: Stack, events: int) -> None:
     )
     ledger = FirestoreLedger(firestore.Client(project=stack.project))
     rows = []
-    for accounts in (1, 100):
+    for accounts in (1, spread):
         for batched in (False, True):
             prefix = f"cli-{uuid.uuid4().hex[:8]}"
             users = [f"{prefix}-{n}" for n in range(accounts)]
