@@ -12,7 +12,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,7 +150,10 @@ class BillingClient:
         try:
             yield hold
         except BaseException:
-            self.release_hold(hold.hold_id)
+            # The block's error is the one to raise; a release that fails too leaves the hold
+            # to expire on schedule (credits come back then), so it is not allowed to mask it.
+            with suppress(BillingError):
+                self.release_hold(hold.hold_id)
             raise
         if hold.used:
             hold.settlement = self.capture_hold(hold.hold_id, hold.used)
