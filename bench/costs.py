@@ -53,6 +53,12 @@ class Tally:
         self.deletes += counter.document_deletes
         self.invocations += invocations
 
+    def per_run(self, runs: int) -> Tally:
+        """The mean of ``runs`` runs (counts are the same in every run; rounding is exact)."""
+        n = max(1, runs)
+        return Tally(*(round(v / n) for v in (self.rpcs, self.reads, self.writes, self.deletes,
+                                              self.invocations)))  # fmt: skip
+
     def usd_per_million(self) -> float:
         p = USD_PER_MILLION
         return (
@@ -65,11 +71,11 @@ class Tally:
 
 @dataclass
 class Measured:
-    """One operation: its own cost, what it set off, and how long it took (median of runs)."""
+    """One operation over every run: its own cost, what it set off, and seconds per run."""
 
     own: Tally = field(default_factory=Tally)
     fanout: Tally = field(default_factory=Tally)
-    seconds: list[float] = field(default_factory=list)
+    seconds: dict[int, float] = field(default_factory=dict)  # run number -> its steps' time
 
 
 class InProcessTriggers:
@@ -124,6 +130,7 @@ class CostRun:
         self.counter = counter
         self.triggers = triggers
         self.results: dict[str, Measured] = {}
+        self.run_number = 0  # run_operations counts its runs here
 
     def measure(self, name: str, step: Callable[[], Any], invocations: int = 1) -> Any:
         """Run one HTTP-invoked step of operation ``name``, then the triggers it set off."""
@@ -137,34 +144,29 @@ class CostRun:
         with self.counter.measuring():
             fired = self.triggers.run(created)
             measured.fanout.add(self.counter, fired)
-        measured.seconds.append(elapsed)
+        measured.seconds[self.run_number] = measured.seconds.get(self.run_number, 0.0) + elapsed
         return answer
 
     def rows(self, seed: dict[str, SeedWay]) -> list[dict[str, Any]]:
         rows = []
         for name, m in self.results.items():
-            total = Tally(
-                m.own.rpcs + m.fanout.rpcs,
-                m.own.reads + m.fanout.reads,
-                m.own.writes + m.fanout.writes,
-                m.own.deletes + m.fanout.deletes,
-                m.own.invocations + m.fanout.invocations,
-            )
-            usd = total.usd_per_million()
+            runs = len(m.seconds)
+            own, fanout = m.own.per_run(runs), m.fanout.per_run(runs)
+            usd = own.usd_per_million() + fanout.usd_per_million()
             way = seed.get(name)
             rows.append(
                 {
                     "operation": name,
-                    "round_trips": m.own.rpcs,
-                    "reads": m.own.reads,
-                    "writes": m.own.writes,
-                    "deletes": m.own.deletes,
-                    "trigger_reads": m.fanout.reads,
-                    "trigger_writes": m.fanout.writes,
-                    "invocations": total.invocations,
+                    "round_trips": own.rpcs,
+                    "reads": own.reads,
+                    "writes": own.writes,
+                    "deletes": own.deletes,
+                    "trigger_reads": fanout.reads,
+                    "trigger_writes": fanout.writes,
+                    "invocations": own.invocations + fanout.invocations,
                     "usd_per_million": round(usd, 2),
-                    "fanout_share": round(m.fanout.usd_per_million() / usd, 2) if usd else 0.0,
-                    "p50_ms": round(median(m.seconds) * 1000, 1),
+                    "fanout_share": round(fanout.usd_per_million() / usd, 2) if usd else 0.0,
+                    "p50_ms": round(median(list(m.seconds.values())) * 1000, 1),
                     "seed_way": way.label if way else "-",
                     "seed_round_trips": way.round_trips if way else None,
                     "seed_reads": way.reads if way else None,
@@ -367,7 +369,8 @@ def run_operations(run: CostRun, stack: Any, ledger: Any, repeats: int, batch_si
         method = "GET" if kwargs.get("json") is None and "data" not in kwargs else "POST"
         return lambda: ok(invoke(function, method, path=path, headers=headers, **kwargs))
 
-    for _ in range(repeats):
+    for number in range(repeats):
+        run.run_number = number
         uid, token = sign_up(stack)
         user = {"Authorization": f"Bearer {token}"}
         run.measure("setup", partial(ledger.append, uid, [Posting(EntryType.GRANT, 10_000_000)]))
