@@ -167,7 +167,12 @@ def section_database_limit(report: Report, stack: Stack, seconds: float) -> None
         user = f"lim-{prefix}-gw-{worker}"
         if n == 1:
             ledger.append(user, [Posting(EntryType.GRANT, 10**9)])
-        body = {"user_id": user, "service": "bench", "amount": 1, "event_id": f"{worker}-{n}"}
+        body: dict[str, Any] = {
+            "user_id": user,
+            "service": "bench",
+            "amount": 1,
+            "event_id": f"{worker}-{n}",
+        }
         response = session.post(
             f"{stack.gateway_url}/api/v1/usage", json=body, headers=headers, timeout=60
         )
