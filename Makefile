@@ -48,7 +48,7 @@ clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules .stack .deploy .pytest_cache .mypy_cache .ruff_cache
 
 bench: install  ## print cold start, RPC, latency, contention and memory figures
-	$(BIN)/python -m bench
+	PYTHONPATH=client $(BIN)/python -m bench
 
 deploy: $(PY_STAMP)  ## print the deploy plan of deploy/$(ENV).toml (EXECUTE=1 runs it)
 	$(BIN)/python -m ops.deploy --env $(or $(ENV),example) $(if $(EXECUTE),--execute,)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -21,6 +22,8 @@ from typing import Any
 import requests
 from google.cloud import firestore
 
+from bench import costs, throughput
+from bench.callers import service_headers, sign_up
 from bench.measure import ROOT, cold_start, import_time, median, percentile, rss_kib, serve_function
 from bench.rpc import counting_client
 from devstack.stack import Ports, Stack
@@ -55,29 +58,6 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return "" if value is None else str(value)
-
-
-def sign_up(stack: Stack) -> tuple[str, str]:
-    body = requests.post(
-        f"{stack.auth_url}/identitytoolkit.googleapis.com/v1/accounts:signUp?key=bench",
-        json={
-            "email": f"b-{uuid.uuid4().hex[:10]}@bench.test",
-            "password": "bench-pass-1",
-            "returnSecureToken": True,
-        },
-        timeout=10,
-    ).json()
-    return body["localId"], body["idToken"]
-
-
-def service_headers(stack: Stack) -> dict[str, str]:
-    from devstack.service_tokens import ServiceTokenIssuer
-    from devstack.stack import METERING_SERVICE_EMAIL
-
-    issuer = ServiceTokenIssuer.load(stack.service_key_path)
-    return {
-        "Authorization": f"Bearer {issuer.mint(METERING_SERVICE_EMAIL, stack.service_audience)}"
-    }
 
 
 def floor_for(auth: Auth, module: str) -> str:
@@ -317,12 +297,46 @@ def _direct(call: Callable[[], object], samples: int) -> float:
     return median(times)
 
 
-def section_latency(report: Report, stack: Stack, requests_per_case: int) -> None:
-    # The relay runs trigger functions against the same single-threaded emulator after every
-    # write; in production triggers run on their own instances against a scaled database.
+def pause_relay(stack: Stack) -> None:
+    """Stop the stack's trigger relay for the rest of the run.
+
+    The relay runs trigger functions against the same single-threaded emulator after every
+    write; in production triggers run on their own instances against a scaled database.
+    """
     relay = stack.processes.pop("relay", None)
     if relay is not None:
         relay.stop()
+
+
+def section_costs(report: Report, stack: Stack, repeats: int, batch_size: int) -> None:
+    """Documents and invocations per operation and what it sets off, priced; the seed beside."""
+    pause_relay(stack)  # the triggers are delivered in this process, counted
+    project = f"demo-cost-{uuid.uuid4().hex[:8]}"
+    client, counter = counting_client(project)
+    from bench.inprocess import wire_with_client
+
+    services = wire_with_client(client)
+    # Hundreds of in-process calls: their request logs would bury the tables.
+    logging.getLogger("billing").setLevel(logging.WARNING)
+    run = costs.CostRun(
+        counter, costs.InProcessTriggers(project, firestore.Client(project=project), counter)
+    )
+    costs.run_operations(run, stack, services.ledger, repeats, batch_size)
+    read, change = costs.measure_seed_primitives(client, counter, max(5, repeats * 10))
+    report.table(
+        "cost per call: Firestore documents and invocations, with what each call sets off "
+        f"(triggers, outbox, webhooks), USD per million at list prices read {costs.PRICES_READ_ON}"
+        "; beside it the seed's way (one read-modify-write transaction on a balance document)",
+        run.rows(costs.seed_ways(read, change, batch_size)),
+    )
+    report.table(
+        "list prices used (USD per million)",
+        [{"unit": unit, "usd_per_million": usd} for unit, usd in costs.USD_PER_MILLION.items()],
+    )
+
+
+def section_latency(report: Report, stack: Stack, requests_per_case: int) -> None:
+    pause_relay(stack)
     process, hello_url = serve_function("hello", FLOORS, stack.client_env())
     try:
         _wait_ok(hello_url)
@@ -520,11 +534,17 @@ def _wait_ok_with(url: str, headers: dict[str, str]) -> None:
     raise TimeoutError(url)
 
 
+SECTIONS = ["cold", "rpc", "cost", "latency", "contention", "throughput", "memory"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny run of every section")
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--json", type=Path, default=ROOT / "bench-results.json")
+    parser.add_argument(
+        "--only", nargs="*", choices=SECTIONS, default=SECTIONS, help="run only these sections"
+    )
     args = parser.parse_args()
     runs = 1 if args.smoke else args.runs
     report = Report()
@@ -537,11 +557,23 @@ def main() -> None:
     stack.start()
     os.environ.update(stack.client_env())
     try:
-        section_cold_start(report, stack, runs, args.smoke)
-        section_rpc_counts(report, stack)
-        section_latency(report, stack, 20 if args.smoke else 400)
-        section_contention(report, stack, *((5, 50) if args.smoke else (100, 1000)))
-        section_memory(report, stack, (50, 100) if args.smoke else (1000, 5000))
+        only = set(args.only)
+        if "cold" in only:
+            section_cold_start(report, stack, runs, args.smoke)
+        if "rpc" in only:
+            section_rpc_counts(report, stack)
+        if "cost" in only:
+            section_costs(report, stack, *((1, 10) if args.smoke else (5, 100)))
+        if "latency" in only:
+            section_latency(report, stack, 20 if args.smoke else 400)
+        if "contention" in only:
+            section_contention(report, stack, *((5, 50) if args.smoke else (100, 1000)))
+        if "throughput" in only:
+            throughput.section_ceiling(report)
+            throughput.section_client(report, stack, *((40, 10) if args.smoke else (1000, 100)))
+            throughput.section_database_limit(report, stack, 1 if args.smoke else 10)
+        if "memory" in only:
+            section_memory(report, stack, (50, 100) if args.smoke else (1000, 5000))
     finally:
         stack.stop()
     args.json.write_text(json.dumps(report.sections, indent=2, default=str) + "\n")

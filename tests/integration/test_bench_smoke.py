@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from bench.measure import ROOT
 
 pytestmark = pytest.mark.stack
 
@@ -20,6 +24,8 @@ def test_bench_smoke_run_prints_every_section(tmp_path: Path) -> None:
         text=True,
         timeout=600,
         check=False,
+        # `make bench` puts the service client (client/, its own package) on the path too.
+        env={**os.environ, "PYTHONPATH": str(ROOT / "client")},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     sections = json.loads(out.read_text())
@@ -30,3 +36,22 @@ def test_bench_smoke_run_prints_every_section(tmp_path: Path) -> None:
     hot, spread = contention
     assert (hot["succeeded"], hot["final_balance"], hot["invariant_violations"]) == (10, 0, 0)
     assert spread["lost"] == 0
+    costs = {row["operation"]: row for row in _section(sections, "cost per call")}
+    charge = costs["usage charge"]
+    # Read (head, effect, claim), claim create, commit; the projection and the alert triggers.
+    assert (charge["round_trips"], charge["reads"], charge["writes"]) == (3, 3, 4)
+    assert charge["invocations"] == 3 and charge["seed_round_trips"] == 3
+    assert costs["webhook replay"]["writes"] == 0
+    clients = _section(sections, "service client")
+    assert all(row["failed"] == 0 for row in clients)
+    assert {row["how"] for row in clients} == {
+        "one call per event",
+        "client, batched (100 / 50 ms)",
+    }
+    gateway = _section(sections, "throughput against the limit")[1]
+    assert gateway["share_of_emulator_commit_rate"] > 0
+
+
+def _section(sections: dict[str, list[dict[str, Any]]], prefix: str) -> list[dict[str, Any]]:
+    [name] = [name for name in sections if name.startswith(prefix)]
+    return sections[name]
