@@ -30,7 +30,11 @@ def _utc(value: object) -> object:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError as exc:
             raise ValueError(ISO_PROBLEM) from exc
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        try:  # Firestore stores UTC times in years 1-9999: an offset may push one outside
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValueError("must be a time in the years 1 to 9999 (UTC)") from exc
     raise ValueError(ISO_PROBLEM)  # no bare numbers: a query parameter is text
 
 

@@ -26,6 +26,8 @@ LOCAL_ONLY = frozenset(
         "stripe_api_base",  # localstripe
         "firestore_project_id",  # tests' isolated projects; production uses the Firebase project
         "firebase_project_id",  # set from `project`, never by hand
+        # Google's certs, always: another key server could mint service tokens for anyone.
+        "service_certs_url",
     }
 )
 # Settings the plan derives from [service_accounts], so IAM and the code's lists never differ.
@@ -40,7 +42,9 @@ SECRET_FIELDS = frozenset(
 )
 SERVICE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.gserviceaccount\.com$")
 REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]$")
-SECRET_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+# Secret names are lower-case words joined by hyphens (as in the example): a pasted key, which
+# mixes cases, cannot pass for a name and be printed in the plan.
+SECRET_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 # What a pasted key looks like (Stripe sk_/rk_/whsec_, Razorpay rzp_): never a secret's name.
 SECRET_VALUE = re.compile(r"^(sk|rk|whsec|rzp)_")

@@ -74,6 +74,10 @@ class StripeWebhooks:
 
     def _apply(self, event: ProviderEvent) -> None:
         store = self.payments
+        if event.type not in HANDLED:
+            # e.g. payment_intent.created, which can arrive before a credit order stores its
+            # intent's id: applied, it would record a credit purchase as a card payment.
+            return
         if event.type.startswith("payment_intent.") and event.intent is not None:
             credit_order_intent = self.credit_order_intent
             if credit_order_intent is None or not credit_order_intent(event.intent, event.id):

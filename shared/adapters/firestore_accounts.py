@@ -9,15 +9,11 @@ head was written before entries carried totals.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from shared.accounts import AccountSnapshot, AccountStore
 from shared.adapters.firestore_client import FirestoreStore
 from shared.adapters.firestore_ledger import HEADS, head_from_pointer, sums_by_type
 from shared.ledger import AccountHead, EntryType
-
-if TYPE_CHECKING:
-    pass
 
 # The account document: its settings, and beside them the balance projection's fields
 # (firestore_projection) that alerts read too (firestore_alerts).

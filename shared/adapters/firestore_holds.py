@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter
 from shared.holds import HOLDS, Hold, HoldStatus, HoldStore
-
-if TYPE_CHECKING:
-    pass
 
 
 def hold_from_document(data: dict[str, Any]) -> Hold:

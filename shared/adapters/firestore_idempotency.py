@@ -11,14 +11,11 @@ a read-then-set would let them all run). ``expires_at`` is the collection's TTL 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared.adapters.firestore_client import FirestoreStore, race_lost
 from shared.errors import Conflict, IdempotencyKeyReused
 from shared.idempotency import ABANDONED_AFTER, RETENTION, IdempotencyStore, StoredResponse
-
-if TYPE_CHECKING:
-    pass
 
 COLLECTION = "idempotency_keys"
 

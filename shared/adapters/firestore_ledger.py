@@ -468,7 +468,8 @@ def _data(snapshot: Any) -> dict[str, Any]:
 
 
 def _cursor_seq(cursor: str) -> int:
-    if not cursor.isdigit():
+    # isdigit() alone admits '²' and numbers Firestore cannot hold; our cursors are seqs.
+    if not (cursor.isascii() and cursor.isdigit() and int(cursor) < 2**63):
         raise InvalidRequest(
             "cursor: not a cursor this service issued", {"fields": {"cursor": "invalid"}}
         )

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
 from shared.disputes import disputes_view
 from shared.errors import invalid_field
 from shared.orders import ORDERS, CreditOrder, OrderPage, OrderStatus, OrderStore, order_terms
-
-if TYPE_CHECKING:
-    pass
 
 
 def order_to_document(order: CreditOrder) -> dict[str, Any]:

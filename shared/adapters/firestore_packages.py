@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from shared.adapters.firestore_client import FirestoreStore
 from shared.errors import InvalidRequest
 from shared.packages import CreditPackage, PackageCatalog
-
-if TYPE_CHECKING:
-    pass
 
 PACKAGES = "credit_packages"
 log = logging.getLogger("billing.packages")

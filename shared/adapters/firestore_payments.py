@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
 from shared.disputes import disputes_view
@@ -41,9 +41,6 @@ from shared.refunds import (
     ReservationStatus,
     current_refund_status,
 )
-
-if TYPE_CHECKING:
-    pass
 
 PAYMENTS = "payments"
 TRANSITIONS = "payment_transitions"

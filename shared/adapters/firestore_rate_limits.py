@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
 from shared.rate_limits import SlotCounter
-
-if TYPE_CHECKING:
-    pass
 
 RATE_LIMITS = "rate_limits"
 

@@ -10,15 +10,12 @@ looked at once after the age and leaves the queue when final.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter
 from shared.adapters.firestore_payments import PAYMENTS
 from shared.orders import ORDERS, OrderStatus
 from shared.reconciliation import ORDER, Due, ReconcileQueue
-
-if TYPE_CHECKING:
-    pass
 
 FIELD = "reconcile_from"
 CHECKS = "reconcile_checks"

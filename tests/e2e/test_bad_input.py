@@ -409,3 +409,20 @@ def test_an_unknown_payment_method_is_the_clients_400_not_a_502(gateway: str, us
     error = response.json()["error"]
     assert error["code"] == "invalid_request"
     assert "payment_method" in error["details"]["fields"]
+
+
+def test_history_cursors_and_times_firestore_cannot_hold_are_400(
+    gateway: str, abuse_callers: Callers
+) -> None:
+    """A cursor like '²' or beyond int64, or a time outside years 1-9999 in UTC, was a 500."""
+    headers = abuse_callers.user.headers
+    cases = [
+        ("/api/v1/transactions?cursor=%C2%B2", "cursor"),
+        ("/api/v1/transactions?cursor=99999999999999999999", "cursor"),
+        ("/api/v1/transactions?from=0001-01-01T00:00:00%2B14:00", "from"),
+        ("/api/v1/transactions/usage?to=9999-12-31T23:59:59-14:00", "to"),
+    ]
+    for path, field in cases:
+        answer = requests.get(f"{gateway}{path}", headers=headers, timeout=10)
+        assert answer.status_code == 400, (path, answer.text)
+        assert field in answer.json()["error"]["details"]["fields"], (path, answer.text)

@@ -14,6 +14,7 @@ from tests.unit.fakes import (
     MemoryPayments,
     RefundStatus,
     Stripe,
+    credit_intent,
     deliver_stripe,
     gateway_refund,
     stripe_event,
@@ -272,3 +273,17 @@ def test_a_dispute_is_recorded_and_a_late_earlier_state_notifies_nothing() -> No
     )
     assert owned_payment(store, intent_id, "alice").disputes["dp_1"]["status"] == "won"
     assert [k for k in store.outbox if "dispute" in k] == ["payment.dispute_closed.dp_1.won"]
+
+
+def test_an_event_type_we_do_not_handle_records_nothing() -> None:
+    # payment_intent.created can come before a credit order stores its intent's id: applied, it
+    # would record the credit purchase as a card payment (and its charge would notify as one).
+    store = MemoryPayments()
+    intent = credit_intent("pi_credit", 1000, "usd", succeeded=False)
+    event = stripe_event(
+        "evt_created", "payment_intent.created", payment_intent_id=intent.id, intent=intent
+    )
+    outcome = deliver_stripe(store, event, lambda intent, event_id: False)
+    assert not outcome.handled
+    assert store.payment("pi_credit") is None
+    assert notified(store) == []

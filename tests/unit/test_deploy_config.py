@@ -42,6 +42,8 @@ def test_the_documented_example_is_valid() -> None:
         ({"settings": {"RAZORPAY_BASE_URL": "http://127.0.0.1:9010"}}, None, "RAZORPAY_BASE_URL"),
         ({"settings": {"STRIPE_API_BASE": "http://127.0.0.1:8420"}}, None, "STRIPE_API_BASE"),
         ({"settings": {"NO_SUCH_SETTING": "1"}}, None, "settings.NO_SUCH_SETTING"),
+        ({"settings": {"SERVICE_CERTS_URL": "https://keys.example.com"}}, None, "CERTS_URL"),
+        ({"secrets": {"RAZORPAY_KEY_SECRET": "Xq7Bz9LmP2aQ4rT8vW1yE6uI"}}, None, "secrets.RAZ"),
         ({"settings": {"METERING_SERVICE_ACCOUNTS": "a@b.iam.gserviceaccount.com"}}, None, "METER"),
         ({"settings": {"OUTBOX_MAX_ATTEMPTS": "many"}}, None, "OUTBOX_MAX_ATTEMPTS"),
         ({"settings": {"CREDIT_FX_RATES": "{not json"}}, None, "settings"),
