@@ -126,7 +126,13 @@ class CreditPurchases:
             package_id=request.package_id,
         )
         if not self.orders.create(order):
-            order = self.orders.get(order_id) or order  # the lost first attempt stored it
+            # A retry: the lost first attempt stored the order. Its payment must be the one the
+            # provider just found; a provider that forgot the key (Stripe, after a day) made a
+            # new one, which no order stores and whose payment would grant nothing.
+            stored = self.orders.get(order_id)
+            if stored is None or stored.provider_order_id != provider_order.id:
+                raise Conflict("this Idempotency-Key started another purchase; send a new key")
+            order = stored
         return Checkout(order, gateway.key_id, provider_order.client_secret)
 
     def _quote(self, request: PurchaseRequest) -> Quote:

@@ -106,6 +106,20 @@ def test_a_retried_start_with_the_same_key_makes_one_order() -> None:
     assert len(shop.orders.orders) == len(shop.razorpay.orders) == 1
 
 
+def test_a_key_reused_after_the_provider_forgot_it_never_hands_out_an_unlinked_payment() -> None:
+    # Stripe forgets idempotency keys after a day: the same key then makes a new PaymentIntent,
+    # which no order stores. Paying it would grant nothing, so the retry is refused instead.
+    shop = Shop()
+    request = PurchaseRequest(amount=10_00, currency="usd")
+    first = shop.purchases.start("alice", request, "k-old")
+    shop.stripe.intents.clear()  # a day later: Stripe no longer knows the key
+    with pytest.raises(Conflict):
+        shop.purchases.start("alice", request, "k-old")
+    assert [o.provider_order_id for o in shop.orders.orders.values()] == [
+        first.order.provider_order_id
+    ]
+
+
 def test_a_foreign_currency_purchase_goes_through_stripe_with_a_client_secret() -> None:
     shop = Shop()
     checkout = shop.purchases.start("alice", PurchaseRequest(amount=10_00, currency="usd"))
