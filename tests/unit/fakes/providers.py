@@ -112,15 +112,17 @@ class StripeCheckout(RefundListingGateway):
     key_id: str = "pk_test_fake"
     intents: dict[str, ProviderOrder] = field(default_factory=dict)
     refunds: dict[str, list[ProviderRefund]] = field(default_factory=dict)  # by intent id
+    created: int = 0  # intents ever made: a forgotten key makes a new one
 
     def create_order(
         self, order_id: str, amount: int, currency: str, notes: Mapping[str, str]
     ) -> ProviderOrder:
-        made = self.intents.get(order_id) or ProviderOrder(
-            f"pi_{len(self.intents) + 1}", amount, currency, order_id, client_secret="pi_secret"
-        )
-        self.intents[order_id] = made
-        return made
+        if order_id not in self.intents:  # keyed on the order id, as our idempotency key is
+            self.created += 1
+            self.intents[order_id] = ProviderOrder(
+                f"pi_{self.created}", amount, currency, order_id, client_secret="pi_secret"
+            )
+        return self.intents[order_id]
 
     def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
         return list(self.refunds.get(provider_order_id, []))
