@@ -62,8 +62,45 @@ class Charge:
         )
 
 
+# The deployed function behind each service endpoint. Service endpoints are private Cloud
+# Functions, called at their own URL (https://REGION-PROJECT.cloudfunctions.net/NAME followed by
+# the path), not through Hosting, which cannot carry the caller's ID token.
+FUNCTIONS = {
+    "/api/v1/usage": "usage_record",
+    "/api/v1/usage/batch": "usage_batch",
+    "/api/v1/holds": "holds_place",
+    "/api/v1/holds/{hold_id}/capture": "holds_capture",
+    "/api/v1/holds/{hold_id}/release": "holds_release",
+}
+
+
+def function_of(path: str) -> str:
+    """The function that serves ``path`` (a path of ``FUNCTIONS``, its ``{params}`` filled)."""
+    parts = path.split("/")
+    for pattern, name in FUNCTIONS.items():
+        wanted = pattern.split("/")
+        if len(wanted) == len(parts) and all(
+            w == p or w.startswith("{") for w, p in zip(wanted, parts, strict=True)
+        ):
+            return name
+    raise ValueError(f"{path} is not a service endpoint")
+
+
 class BillingClient:
-    """Calls the billing service's service endpoints as one service identity."""
+    """Calls the billing service's service endpoints as one service identity.
+
+    ``base_url`` is where every path is served: the local gateway (``make dev``), or, with
+    ``per_function=True``, the Cloud Functions host of production, where each endpoint is its
+    own function (``BillingClient.for_cloud_functions`` builds that).
+    """
+
+    @classmethod
+    def for_cloud_functions(
+        cls, region: str, project: str, tokens: TokenProvider, **options: Any
+    ) -> BillingClient:
+        """A client of the deployed service: each call goes to its own function's URL."""
+        base = f"https://{region}-{project}.cloudfunctions.net"
+        return cls(base, tokens, per_function=True, **options)
 
     def __init__(
         self,
@@ -76,8 +113,10 @@ class BillingClient:
         timeout: float = 30.0,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        per_function: bool = False,
     ) -> None:
         self._base = base_url.rstrip("/")
+        self._per_function = per_function
         self._tokens = tokens
         self._max_attempts = max_attempts
         self._backoff = backoff
@@ -184,8 +223,9 @@ class BillingClient:
 
     def _send(self, path: str, body: Mapping[str, Any]) -> requests.Response:
         self.requests_sent += 1
+        function = f"/{function_of(path)}" if self._per_function else ""
         return self._session.post(
-            self._base + path,
+            self._base + function + path,
             json=body,
             headers={"Authorization": f"Bearer {self._tokens()}"},
             timeout=self._timeout,

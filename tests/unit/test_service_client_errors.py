@@ -10,6 +10,7 @@ from billing_client.errors import error_codes as client_error_codes
 from billing_client.errors import error_from_body
 from billing_client.identity import GoogleIdentity
 
+from functions.registry import HTTP_FUNCTIONS
 from shared.errors import error_codes
 
 
@@ -51,3 +52,39 @@ def test_the_identity_token_is_cached_until_a_minute_before_it_expires() -> None
     credentials.expiry = datetime.now(UTC).replace(tzinfo=None)
     assert identity() == "token-2"
     assert identity() == "token-3"  # within the refresh margin: refreshed every call
+
+
+def test_the_client_calls_each_endpoint_at_its_deployed_functions_url() -> None:
+    """Service endpoints are private functions (no Hosting rewrite): one URL per function."""
+    from billing_client.client import FUNCTIONS, BillingClient
+
+    from functions.registry import Auth, http_function
+
+    service = {f.path: f.name for f in HTTP_FUNCTIONS if f.auth is Auth.SERVICE}
+    for path, name in FUNCTIONS.items():
+        assert http_function(name).path == path and service[path] == name
+
+    sent: list[str] = []
+
+    class Session:
+        def post(self, url: str, **_: Any) -> Any:
+            sent.append(url)
+
+            class Answer:
+                status_code = 200
+
+                def json(self) -> dict[str, Any]:
+                    return {"hold_id": "h1", "status": "released"}
+
+            return Answer()
+
+    client = BillingClient.for_cloud_functions(
+        "asia-south1",
+        "acme-prod",
+        lambda: "token",
+        session=Session(),
+    )
+    client.release_hold("h1")
+    assert sent == [
+        "https://asia-south1-acme-prod.cloudfunctions.net/holds_release/api/v1/holds/h1/release"
+    ]
