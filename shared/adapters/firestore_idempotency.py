@@ -21,6 +21,11 @@ COLLECTION = "idempotency_keys"
 
 
 class FirestoreIdempotencyStore(FirestoreStore, IdempotencyStore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The attempt this instance runs of each key it began: only that attempt may give up.
+        self._attempts: dict[str, int] = {}
+
     def begin(self, key: str, fingerprint: str) -> StoredResponse | None:
         ref = self._db.collection(COLLECTION).document(key)
         now = self._clock()
@@ -33,6 +38,7 @@ class FirestoreIdempotencyStore(FirestoreStore, IdempotencyStore):
         }
         try:
             ref.create(claim, **self._rpc)
+            self._attempts[key] = 1
             return None
         except race_lost():
             pass
@@ -44,8 +50,10 @@ class FirestoreIdempotencyStore(FirestoreStore, IdempotencyStore):
             )
         if record.get("state") == "done":
             return StoredResponse(int(record["status"]), json.loads(record["body_json"]))
-        if now - record["started_at"] > ABANDONED_AFTER and self._take_over(key, record, claim):
-            return None  # the first request died; this one runs in its place
+        # An attempt that failed (abandoned) or died (running too long) is taken over by one retry.
+        stale = record.get("state") == "abandoned" or now - record["started_at"] > ABANDONED_AFTER
+        if stale and self._take_over(key, record, claim):
+            return None
         raise Conflict("a request with this Idempotency-Key is still running; retry later")
 
     def _take_over(self, key: str, record: dict[str, Any], claim: dict[str, Any]) -> bool:
@@ -61,6 +69,7 @@ class FirestoreIdempotencyStore(FirestoreStore, IdempotencyStore):
             batch.commit(**self._rpc)
         except race_lost():
             return False
+        self._attempts[key] = attempt
         return True
 
     def finish(self, key: str, response: StoredResponse) -> None:
@@ -76,4 +85,13 @@ class FirestoreIdempotencyStore(FirestoreStore, IdempotencyStore):
         )
 
     def abandon(self, key: str) -> None:
-        self._db.collection(COLLECTION).document(key).delete(**self._rpc)
+        """Mark our attempt failed, so the next request takes over at once (counted on).
+
+        Never a delete: a slow attempt failing after a retry took its key over would free the
+        key under the retry, and a restarted count would collide with the old takeover claims.
+        """
+        ours = self._attempts.pop(key, None)
+        ref = self._db.collection(COLLECTION).document(key)
+        record = ref.get(**self._rpc).to_dict() or {}
+        if ours is not None and record.get("attempt", 1) == ours and record.get("state") != "done":
+            ref.set({"state": "abandoned"}, merge=True, **self._rpc)

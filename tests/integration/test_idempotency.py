@@ -208,3 +208,22 @@ def test_a_dead_requests_key_is_taken_over_by_exactly_one_of_many_retries(
     assert sorted(outcomes) == ["409"] * 7 + ["runs"]
     with pytest.raises(Conflict):  # the one that took over is running now
         store.begin("dead", "f")
+
+
+def test_a_slow_first_attempt_that_fails_late_never_frees_the_key_its_retry_holds(
+    firestore_client: Any,
+) -> None:
+    now = [datetime(2026, 11, 21, tzinfo=UTC)]
+    first, second, third = (  # three instances of the function
+        FirestoreIdempotencyStore(firestore_client, clock=lambda: now[0]) for _ in range(3)
+    )
+    assert first.begin("slow", "f") is None
+    now[0] += timedelta(minutes=5)  # the first looks dead...
+    assert second.begin("slow", "f") is None  # ...so a retry takes over
+    first.abandon("slow")  # the first was only slow: it fails (5xx) after all
+    with pytest.raises(Conflict):  # the retry still runs: no third attempt beside it
+        third.begin("slow", "f")
+    second.abandon("slow")  # the retry fails too: the next request runs at once
+    assert third.begin("slow", "f") is None
+    third.abandon("slow")
+    assert first.begin("slow", "f") is None  # and again: a key is never stuck
