@@ -221,6 +221,7 @@ class Services:
             processed=self.processed_events,
             credit_order_intent=self.credit_order_intent,
             credit_order_refunded=self.credit_order_refunded,
+            credit_order_disputed=self.purchases.stripe_dispute_event,
         )
 
     @cached_property

@@ -24,6 +24,7 @@ from shared.orders import (
     claw_back_refund,
     flag_order,
     grant_purchase_credits,
+    record_dispute,
 )
 from shared.packages import PackageCatalog, find_package
 from shared.payments import GatewayIntent, PaymentStatus
@@ -214,6 +215,22 @@ class CreditPurchases:
                 ProviderPaymentStatus.CAPTURED,
             )
             self.credit_order_paid(order, paid, event_id=event_id)
+        return True
+
+    def stripe_dispute_event(
+        self, intent_id: str, dispute: Mapping[str, Any], event_type: str
+    ) -> bool:
+        """Record a Stripe dispute on the credit order its intent pays; False when none."""
+        order = self.orders.by_provider_order(STRIPE, intent_id)
+        if order is None:
+            return False
+        details = {
+            "status": dispute.get("status"),
+            "amount": dispute.get("amount"),
+            "reason": dispute.get("reason"),
+            "payment_intent_id": intent_id,
+        }
+        record_dispute(self.orders, order.id, str(dispute.get("id")), event_type, details)
         return True
 
     def credit_order_paid(

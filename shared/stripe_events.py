@@ -9,8 +9,9 @@ thing) are safe because every effect is guarded by its own deterministic documen
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shared.card_payments import record_intent
 from shared.disputes import dispute_rank
@@ -46,6 +47,10 @@ CreditOrderIntent = Callable[[GatewayIntent, str], bool]
 # Called with the PaymentIntent id of every refunded charge; the credits work looks it up among
 # credit orders and takes back the credits of each refund of it, once.
 CreditOrderRefunded = Callable[[str], None]
+# Given a dispute's PaymentIntent id, the dispute and the event type, the credits work records
+# it on the credit order whose intent it is and answers whether there was one (a credit order's
+# dispute is no card payment's: no payment record, no payment.dispute notification).
+CreditOrderDisputed = Callable[[str, Mapping[str, Any], str], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,7 @@ class StripeWebhooks:
     processed: ProcessedEvents
     credit_order_intent: CreditOrderIntent | None = None
     credit_order_refunded: CreditOrderRefunded | None = None
+    credit_order_disputed: CreditOrderDisputed | None = None
 
     def apply(self, event: ProviderEvent) -> EventOutcome:
         """Apply one verified Stripe event at most once."""
@@ -87,7 +93,9 @@ class StripeWebhooks:
         elif event.type == "charge.refunded":
             _on_refunded(store, event, self.credit_order_refunded)
         elif event.type.startswith("charge.dispute.") and event.dispute and event.payment_intent_id:
-            _on_dispute(store, event)
+            disputed = self.credit_order_disputed
+            if disputed is None or not disputed(event.payment_intent_id, event.dispute, event.type):
+                _on_dispute(store, event)
         elif event.type.startswith("checkout.session.") and event.checkout_session:
             store.record_checkout_session(event.checkout_session, event.type)
 

@@ -19,13 +19,16 @@ from tests.unit.fakes import (
     MemoryLedger,
     MemoryOrders,
     MemoryPackages,
+    MemoryPayments,
     MemoryProcessedEvents,
     MemorySlots,
     Razorpay,
     StripeCheckout,
     credit_intent,
     deliver_razorpay,
+    deliver_stripe,
     razorpay_payment,
+    stripe_event,
 )
 
 BASIC = CreditPackage("basic", "Basic", 500_00)  # total 59000 paise; 50000 + 5000 credits
@@ -396,3 +399,19 @@ def test_stripe_refunds_made_anywhere_take_back_credits_once() -> None:
     for _ in range(2):
         assert shop.purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id) == 2
     assert shop.balance() == 0
+
+
+def test_a_stripe_dispute_of_a_credit_order_is_kept_on_the_order_not_as_a_card_payment() -> None:
+    shop = Shop()
+    order = shop.purchases.start("alice", PurchaseRequest(amount=10_00, currency="usd")).order
+    payments = MemoryPayments()
+    dispute = {"id": "dp_1", "status": "needs_response", "amount": 1000, "reason": "fraudulent"}
+    event = stripe_event(
+        "evt_dp", "charge.dispute.created", payment_intent_id=order.provider_order_id,
+        dispute=dispute,
+    )  # fmt: skip
+    deliver_stripe(payments, event, credit_order_disputed=shop.purchases.stripe_dispute_event)
+    stored = shop.orders.orders[order.id]
+    assert stored.disputes["dp_1"]["states"]["needs_response"]["amount"] == 1000
+    assert payments.payment(order.provider_order_id) is None  # no ownerless card payment
+    assert payments.outbox == {}  # and no payment.dispute notification

@@ -29,6 +29,7 @@ from shared.refunds import (
     ReservationStatus,
 )
 from shared.stripe_events import (
+    CreditOrderDisputed,
     CreditOrderIntent,
     CreditOrderRefunded,
     EventOutcome,
@@ -285,7 +286,10 @@ def deliver_stripe(
     event: ProviderEvent,
     credit_order_intent: CreditOrderIntent | None = None,
     credit_order_refunded: CreditOrderRefunded | None = None,
+    credit_order_disputed: CreditOrderDisputed | None = None,
 ) -> EventOutcome:
     """Apply one verified Stripe event, as the webhook handler does."""
-    webhooks = StripeWebhooks(store, store.processed, credit_order_intent, credit_order_refunded)
+    webhooks = StripeWebhooks(
+        store, store.processed, credit_order_intent, credit_order_refunded, credit_order_disputed
+    )
     return webhooks.apply(event)
