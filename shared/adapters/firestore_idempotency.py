@@ -73,12 +73,14 @@ class FirestoreIdempotencyStore(FirestoreStore, IdempotencyStore):
         return True
 
     def finish(self, key: str, response: StoredResponse) -> None:
+        self._attempts.pop(key, None)  # one entry per running request, not per request ever
         self._db.collection(COLLECTION).document(key).set(
-            # Stored as JSON text so the replay is byte-for-byte the first answer.
+            # Stored as JSON text so the replay is byte-for-byte the first answer. The body is
+            # already plain JSON (functions/http.py encodes it once): no formatter of our own.
             {
                 "state": "done",
                 "status": response.status,
-                "body_json": json.dumps(response.body, default=str),
+                "body_json": json.dumps(response.body),
             },
             merge=True,
             **self._rpc,
