@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_DIR := devstack/emulators
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: install tools dev test lint format firebase-json clean bench deploy deploy-check audit fuzz metrics user-token admin-token service-token
+.PHONY: install tools chromium dev test lint format firebase-json clean bench deploy deploy-check audit fuzz metrics user-token admin-token service-token
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,13 @@ tools:  ## curl and jq, which the README walkthroughs (and their test) use
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq jq curl >/dev/null; } \
 		|| echo "could not install jq and curl: install them to run the README walkthroughs" >&2
 
-install: $(PY_STAMP) $(NODE_STAMP) tools
+chromium:  ## Debian's Chromium, which the billing portal's browser tests drive (never a download)
+	@command -v chromium >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "could not install chromium: the billing portal's browser tests will be skipped" >&2
+
+install: $(PY_STAMP) $(NODE_STAMP) tools chromium
 
 dev: install  ## run the whole service locally on the default ports
 	$(BIN)/python -m devstack.stack

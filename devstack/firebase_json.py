@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from devstack.stack import ROOT, Ports
-from functions.registry import hosting_rewrites
+from functions.registry import hosting
 
 FIREBASE_JSON = ROOT / "firebase.json"
 
@@ -19,11 +19,7 @@ def render() -> dict[str, Any]:
     ports = Ports()
     return {
         "firestore": {"rules": "firestore.rules", "indexes": "firestore.indexes.json"},
-        "hosting": {
-            "public": "devstack/hosting-public",
-            "ignore": ["firebase.json", "**/.*"],
-            "rewrites": hosting_rewrites(),
-        },
+        "hosting": hosting(),
         "emulators": {
             "auth": {"host": "127.0.0.1", "port": ports.auth},
             "firestore": {"host": "127.0.0.1", "port": ports.firestore},

@@ -1,7 +1,8 @@
 """Serve every HTTP function at its public path, each through its own functions-framework app.
 
 Routing comes from the one registry, like Firebase Hosting's rewrites do in production: the
-function receives the request at its public path, unchanged.
+function receives the request at its public path, unchanged. Other GETs are the billing portal's
+files, as Hosting serves its public folder (devstack.portal_site).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from functions.registry import HTTP_FUNCTIONS
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+from devstack.portal_site import serve_portal
 from devstack.stack import ROOT
 
 
@@ -53,6 +55,9 @@ def build_gateway() -> WSGIApplication:
         try:
             name, _ = routes.bind_to_environ(environ).match(method=None)
         except HTTPException as error:
+            page = serve_portal(environ, start_response)
+            if page is not None:
+                return page
             body = b'{"error": {"code": "not_found", "message": "no such endpoint", "details": {}}}'
             start_response(
                 f"{error.code} Not Found",

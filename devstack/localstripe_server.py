@@ -8,18 +8,31 @@ network retries) rely on it. This launcher adds Stripe's documented behaviour: a
 was seen before gets the first answer again (``Idempotent-Replayed: true``) without running
 again; the same key with other parameters is a 400 ``idempotency_error``.
 
-It also makes the test cards in ``DECLINED_AT_CHARGE`` behave as Stripe documents them.
+It also makes the test cards in ``DECLINED_AT_CHARGE`` behave as Stripe documents them, and
+serves a Stripe.js stand-in that confirms a PaymentIntent from the browser as Stripe.js does:
+localstripe's own script cannot create a PaymentMethod, and its API neither confirms with one nor
+takes the publishable key for it (see ``browser_confirmation_as_stripe_does``).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+# Served after localstripe's own script at /js.stripe.com/v3/ (the path of https://js.stripe.com/v3/).
+STRIPE_JS_ADDITIONS = Path(__file__).with_name("stripe_js_confirm.js")
+# The calls Stripe accepts with a publishable key from the browser (confirming also needs the
+# PaymentIntent's client secret); localstripe's own list lacks them.
+PUBLISHABLE_KEY_CALLS = re.compile(r"^/v1/(payment_methods|payment_intents/\w+/confirm)$")
 
 
 @dataclass(frozen=True)
@@ -126,17 +139,93 @@ def decline_at_charge_as_stripe_does() -> None:
     PaymentIntent.last_payment_error = property(_last_payment_error)
 
 
+def browser_confirmation_as_stripe_does() -> None:
+    """Patch localstripe: confirm a PaymentIntent with ``payment_method`` and ``client_secret``.
+
+    Stripe's confirm takes the PaymentMethod and, from Stripe.js, the client secret; localstripe
+    answers 500 "Not implemented" to the first and 400 to the second. A PaymentIntent whose last
+    attempt failed takes a new PaymentMethod, as Stripe's does. Call before localstripe.server is
+    imported: its routes capture the confirm function when they are built.
+    """
+    from localstripe import resources
+    from localstripe.errors import UserError
+    from localstripe.resources import PaymentIntent, PaymentMethod
+
+    confirm = PaymentIntent._api_confirm
+
+    def _api_confirm(
+        id: str,  # localstripe passes the path's {id} by this name
+        payment_method: str | None = None,
+        client_secret: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if payment_method is None and client_secret is None:
+            return confirm(id, **kwargs)
+        intent = PaymentIntent._api_retrieve(id)
+        if client_secret is not None and client_secret != intent.client_secret:
+            raise UserError(401, "Unauthorized")
+        if payment_method is not None:
+            if intent.status not in ("requires_payment_method", "requires_confirmation"):
+                raise UserError(400, f"This PaymentIntent's status is {intent.status}")
+            PaymentMethod._api_retrieve(payment_method)  # 404 if unknown
+            intent.payment_method = payment_method
+            intent.latest_charge = None  # the failed attempt's charge; a new one follows
+        return confirm(id, **kwargs)
+
+    PaymentIntent._api_confirm = staticmethod(_api_confirm)
+    route = ("POST", "/v1/payment_intents/{id}/confirm")
+    resources.extra_apis[:] = [
+        (*route, _api_confirm) if (method, url) == route else (method, url, func)
+        for method, url, func in resources.extra_apis
+    ]
+
+
+def publishable_key_calls(auth: Middleware) -> Middleware:
+    """Let the browser's publishable key make the calls Stripe lets it make; else ``auth``."""
+
+    @web.middleware
+    async def publishable(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method == "POST" and PUBLISHABLE_KEY_CALLS.match(request.path):
+            data = await request.post()
+            if str(data.get("key", "")).startswith("pk_") and (
+                "confirm" not in request.path or data.get("client_secret")
+            ):
+                return await handler(request)
+        return await auth(request, handler)
+
+    return publishable
+
+
+@web.middleware
+async def complete_stripe_js(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Serve localstripe's Stripe.js stand-in followed by ours (devstack/stripe_js_confirm.js)."""
+    response = await handler(request)
+    if request.path != "/js.stripe.com/v3/" or not isinstance(response, web.Response):
+        return response
+    return web.Response(
+        text=f"{response.text}\n{STRIPE_JS_ADDITIONS.read_text()}",
+        content_type="application/javascript",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8420)
     args = parser.parse_args()
 
     from localstripe.resources import store
+
+    browser_confirmation_as_stripe_does()
+    from localstripe import server
     from localstripe.server import app
 
     # No state file: each run starts empty and two stacks never share or corrupt one.
     store.dump_to_disk = lambda: None
     app.middlewares.append(idempotency_middleware())
+    app.middlewares[app.middlewares.index(server.auth_middleware)] = publishable_key_calls(
+        server.auth_middleware
+    )
+    app.middlewares.insert(0, complete_stripe_js)
     decline_at_charge_as_stripe_does()
 
     access = logging.getLogger("aiohttp.access")

@@ -3,8 +3,10 @@
 For dev and tests only; it listens on 127.0.0.1 and keeps everything in memory. Entities follow
 Razorpay's documented JSON (orders, payments, refunds, webhook events). Endpoints under
 ``/_sandbox/`` stand in for what a customer does in Checkout, and let tests send, replay and
-inspect webhooks; ``POST /_sandbox/faults`` makes the next N API calls fail (a provider outage for
-fault tests). Run: ``python -m devstack.razorpay_sandbox --port N --key-id K --key-secret S``.
+inspect webhooks; ``/checkout.razorpay.com/v1/checkout.js`` is a stand-in for Checkout's script
+(devstack/razorpay_checkout.js) that pays through them from a browser; ``POST /_sandbox/faults``
+makes the next N API calls fail (a provider outage for fault tests).
+Run: ``python -m devstack.razorpay_sandbox --port N --key-id K --key-secret S``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import urllib.error
 import urllib.request
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
@@ -31,6 +34,9 @@ Entity = dict[str, Any]
 _ALNUM = string.ascii_letters + string.digits
 WEBHOOK_TIMEOUT_SECONDS = 5.0
 MIN_ORDER_AMOUNT = 100
+CHECKOUT_SCRIPT = Path(__file__).with_name("razorpay_checkout.js")
+# What the Checkout stand-in calls from the page's origin (a browser asks CORS first).
+CHECKOUT_CALLS = ("/_sandbox/orders/",)
 
 
 def new_id(prefix: str) -> str:
@@ -391,6 +397,25 @@ def build_app(key_id: str, key_secret: str, webhook_url: str | None = None,
             status = box.faults.take(request.path) if request.path.startswith("/v1/") else None
         return None if status is None else _json(_fault_body(status), status)
 
+    @app.after_request
+    def checkout_cors(response: Response) -> Response:
+        origin = request.headers.get("Origin")
+        if origin and request.path.startswith(CHECKOUT_CALLS):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+            response.headers["Access-Control-Allow-Methods"] = "POST"
+        return response
+
+    @app.get("/checkout.razorpay.com/v1/checkout.js")
+    def checkout_script() -> Response:
+        return Response(CHECKOUT_SCRIPT.read_text(), mimetype="application/javascript")
+
+    def checkout_key(data: Entity) -> None:
+        """Checkout refuses a key that is not the account's (a page configured for another)."""
+        key = data.get("key_id")
+        if key is not None and not hmac.compare_digest(str(key), box.key_id):
+            raise ApiError("The api key provided is invalid", status=401)
+
     @app.before_request
     def basic_auth() -> None:
         if not request.path.startswith("/v1/"):
@@ -469,6 +494,7 @@ def build_app(key_id: str, key_secret: str, webhook_url: str | None = None,
     @app.post("/_sandbox/orders/<order_id>/pay")
     def pay(order_id: str) -> Response:
         data = _data()
+        checkout_key(data)
         with box.lock:
             order = box.order(order_id)
             payment = box.new_payment(order, data)
@@ -485,6 +511,7 @@ def build_app(key_id: str, key_secret: str, webhook_url: str | None = None,
 
     @app.post("/_sandbox/orders/<order_id>/fail")
     def fail(order_id: str) -> Response:
+        checkout_key(_data())
         with box.lock:
             payment = box.fail(box.new_payment(box.order(order_id), _data()), _data())
             hook = box.event("payment.failed", payment=payment)

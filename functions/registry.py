@@ -434,6 +434,19 @@ def hosting_source(path: str) -> str:
     return "/".join("*" if part.startswith("{") else part for part in path.split("/"))
 
 
+# Firebase Hosting's public folder: the billing portal, a static page beside the rewrites.
+HOSTING_PUBLIC = "portal"
+
+
+def hosting(region: str = "us-central1") -> dict[str, object]:
+    """Return the ``hosting`` section of ``firebase.json``: the portal and the rewrites."""
+    return {
+        "public": HOSTING_PUBLIC,
+        "ignore": ["firebase.json", "**/.*"],
+        "rewrites": hosting_rewrites(region),
+    }
+
+
 def hosting_rewrites(region: str = "us-central1") -> list[dict[str, object]]:
     """Return the hosting rewrites of the public endpoints, literal paths before globbed ones.
 

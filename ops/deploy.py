@@ -33,7 +33,7 @@ from functions.registry import (
     HttpFunction,
     ScheduledJob,
     TriggerFunction,
-    hosting_rewrites,
+    hosting,
     http_function,
 )
 from ops import bytecode
@@ -286,14 +286,11 @@ def _monitoring_steps(config: DeployConfig, out: Path, files: dict[Path, str]) -
 
 
 def hosting_config(region: str) -> dict[str, object]:
-    """``firebase.json`` for a deploy: rules, indexes and the public endpoints in ``region``."""
+    """``firebase.json`` for a deploy: rules, indexes, the portal and the public endpoints in
+    ``region``."""
     return {
         "firestore": {"rules": "firestore.rules", "indexes": "firestore.indexes.json"},
-        "hosting": {
-            "public": "devstack/hosting-public",
-            "ignore": ["firebase.json", "**/.*"],
-            "rewrites": hosting_rewrites(region),
-        },
+        "hosting": hosting(region),
     }
 
 
@@ -316,7 +313,7 @@ def plan(config: DeployConfig) -> Plan:
         "--only=firestore:rules,firestore:indexes,hosting",
         "--non-interactive",
     ]
-    what = "Firestore rules, indexes and TTL policies (fieldOverrides), Hosting rewrites"
+    what = "Firestore rules, indexes and TTL policies (fieldOverrides), Hosting: portal, rewrites"
     steps.append(Step(what, shlex.join(firebase)))
     steps += _monitoring_steps(config, out, files)
     return Plan(steps, files)

@@ -349,3 +349,39 @@ def test_a_retried_order_create_returns_the_order_the_lost_answer_made(sandbox: 
     # Another purchase never takes over a receipt's order.
     with pytest.raises(ProviderError):
         gateway.create_order("ord_retried", 11800, "inr", {"order_id": "ord_retried"})
+
+
+def test_checkout_script_is_served_at_checkouts_own_path(sandbox: Sandbox) -> None:
+    response = requests.get(f"{sandbox.url}/checkout.razorpay.com/v1/checkout.js", timeout=5)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/javascript")
+    assert "window.Razorpay = Razorpay" in response.text
+
+
+def test_checkout_calls_from_a_page_pass_the_browsers_cors_check(sandbox: Sandbox) -> None:
+    order = sandbox.order()
+    origin = "http://127.0.0.1:5999"
+    path = f"{sandbox.url}/_sandbox/orders/{order['id']}/pay"
+    preflight = requests.options(
+        path,
+        headers={"Origin": origin, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"},
+        timeout=5,
+    )
+    assert preflight.headers["Access-Control-Allow-Origin"] == origin
+    assert "Content-Type" in preflight.headers["Access-Control-Allow-Headers"]
+    paid = requests.post(path, json={"key_id": KEY_ID}, headers={"Origin": origin}, timeout=5)
+    assert paid.status_code == 200 and paid.headers["Access-Control-Allow-Origin"] == origin
+    # The API itself is server-to-server: no CORS answer for a page.
+    api = requests.get(f"{sandbox.url}/v1/orders/{order['id']}", auth=(KEY_ID, KEY_SECRET),
+                       headers={"Origin": origin}, timeout=5)
+    assert "Access-Control-Allow-Origin" not in api.headers
+
+
+def test_checkout_with_another_accounts_key_pays_nothing(sandbox: Sandbox) -> None:
+    order = sandbox.order()
+    for action in ("pay", "fail"):
+        response = sandbox.post(f"/_sandbox/orders/{order['id']}/{action}",
+                                {"key_id": "rzp_test_someone_else"})
+        assert response.status_code == 401, response.text
+    assert sandbox.client.order.payments(order["id"])["count"] == 0
