@@ -181,6 +181,22 @@ ADMIN: tuple[HttpFunction, ...] = (
         Auth.ADMIN,
         "Adjust a user's credits up or down, with a reason",
     ),
+    HttpFunction(
+        "admin_accounts",
+        "functions.admin_accounts",
+        "/api/v1/admin/accounts",
+        ("GET",),
+        Auth.ADMIN,
+        "Find a user's credit account by email or user_id",
+    ),
+    HttpFunction(
+        "admin_transactions",
+        "functions.admin_accounts",
+        "/api/v1/admin/transactions",
+        ("GET",),
+        Auth.ADMIN,
+        "A user's ledger entries, newest first, filtered by type and time",
+    ),
 )
 
 # Seed 004: Stripe payments, refunds and webhooks.

@@ -10,7 +10,7 @@ from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
 from functions.params import ListQuery, UtcDatetime
-from shared.ledger import EntryType, LedgerEntry
+from shared.ledger import EntryType, LedgerEntry, LedgerStore
 from shared.transactions import GroupBy, history, usage_summary
 
 # Literals rather than the enums, so the OpenAPI query parameters carry their values inline.
@@ -88,23 +88,24 @@ def entry_json(entry: LedgerEntry) -> EntryJson:
     }
 
 
-@endpoint(query=TransactionsQuery, response=EntryPage)
-def transactions_list(call: Call) -> Reply:
-    q = call.query(TransactionsQuery)
+def entry_page(ledger: LedgerStore, user_id: str, q: TransactionsQuery) -> EntryPage:
+    """One page of ``user_id``'s ledger entries, as the query asks (the user's, or an admin's)."""
     page = history(
-        call.services.ledger,
-        call.user.uid,
+        ledger,
+        user_id,
         limit=q.limit,
         cursor=q.cursor,
         entry_type=EntryType(q.type) if q.type else None,
         since=q.since,
         until=q.until,
     )
-    entries: EntryPage = {
-        "data": [entry_json(e) for e in page.entries],
-        "next_cursor": page.next_cursor,
-    }
-    return Reply(entries)
+    return {"data": [entry_json(e) for e in page.entries], "next_cursor": page.next_cursor}
+
+
+@endpoint(query=TransactionsQuery, response=EntryPage)
+def transactions_list(call: Call) -> Reply:
+    query = call.query(TransactionsQuery)
+    return Reply(entry_page(call.services.ledger, call.user.uid, query))
 
 
 @endpoint(query=UsageQuery, response=UsageSummaryJson)

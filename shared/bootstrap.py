@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from shared.accounts import AccountStore
     from shared.adapters.event_service import OutboxDelivery
+    from shared.adapters.firebase_auth import FirebaseUserDirectory
     from shared.adapters.razorpay_gateway import RazorpayGateway
     from shared.adapters.stripe_checkout import StripeCreditCheckout
     from shared.alerts import AlertStore, PushSender
@@ -112,6 +113,12 @@ class Services:
             check_revoked=self.settings.auth_check_revoked,
             revocation_cache_seconds=self.settings.auth_revocation_cache_seconds,
         )
+
+    @cached_property
+    def user_directory(self) -> FirebaseUserDirectory:
+        from shared.adapters.firebase_auth import FirebaseUserDirectory, build_firebase_app
+
+        return FirebaseUserDirectory(build_firebase_app(self.settings.firebase_project_id))
 
     @cached_property
     def orders(self) -> OrderStore:

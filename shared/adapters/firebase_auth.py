@@ -120,3 +120,31 @@ def _check_lifetime(claims: Mapping[str, Any], now: float) -> None:
         raise Unauthenticated("the ID token is invalid, expired or revoked")
     if not isinstance(iat, int) or iat > now + CLOCK_SKEW_SECONDS:
         raise Unauthenticated("the ID token is invalid, expired or revoked")
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    user_id: str
+    email: str | None
+
+
+class FirebaseUserDirectory:
+    """Find Firebase Auth users by email or uid (an admin looking an account up)."""
+
+    def __init__(self, app: firebase_admin.App) -> None:
+        self._app = app
+
+    def find(self, *, email: str | None = None, user_id: str | None = None) -> UserRecord | None:
+        """Return the user with this email (or uid), or None when Firebase Auth has none."""
+        from firebase_admin import auth, exceptions
+
+        try:
+            if email is not None:
+                user = auth.get_user_by_email(email, app=self._app)
+            else:
+                user = auth.get_user(str(user_id), app=self._app)
+        except auth.UserNotFoundError:
+            return None
+        except exceptions.FirebaseError as exc:
+            raise Unavailable("cannot look the user up right now; retry") from exc
+        return UserRecord(user_id=str(user.uid), email=user.email)

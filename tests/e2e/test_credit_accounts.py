@@ -188,3 +188,60 @@ def test_admin_grant_and_adjust_name_the_admin(gateway: str, user: User, admin: 
         ("grant", 2_000, admin.uid),
     ]
     assert history[1]["source"] == {"admin": admin.uid, "reason": "support goodwill"}
+
+
+def test_an_admin_finds_an_account_by_email_or_uid_and_reads_its_ledger(
+    gateway: str, user: User, admin: User
+) -> None:
+    grant = {"user_id": user.uid, "amount": 2_500, "reason": "welcome"}
+    assert api(gateway, "POST", "/api/v1/admin/credits/grant", admin, json=grant).ok
+    for params in ({"email": user.email}, {"user_id": user.uid}):
+        found = api(gateway, "GET", "/api/v1/admin/accounts", admin, params=params)
+        assert found.status_code == 200, found.text
+        account = found.json()
+        assert (account["user_id"], account["email"], account["balance"]) == (
+            user.uid,
+            user.email,
+            2_500,
+        )
+        assert account["total_granted"] == 2_500
+
+    ledger = api(
+        gateway, "GET", "/api/v1/admin/transactions", admin, params={"user_id": user.uid}
+    ).json()
+    assert [(e["type"], e["amount"], e["actor"]) for e in ledger["data"]] == [
+        ("grant", 2_500, admin.uid)
+    ]
+    # The same filters as the user's own history.
+    purchases = api(
+        gateway,
+        "GET",
+        "/api/v1/admin/transactions",
+        admin,
+        params={"user_id": user.uid, "type": "purchase"},
+    ).json()
+    assert purchases["data"] == []
+
+
+def test_admin_account_reads_need_the_claim_and_say_what_is_wrong(
+    gateway: str, user: User, admin: User
+) -> None:
+    for path in ("/api/v1/admin/accounts", "/api/v1/admin/transactions"):
+        denied = api(gateway, "GET", path, user, params={"user_id": user.uid})
+        assert denied.status_code == 403, denied.text
+    nobody = api(
+        gateway, "GET", "/api/v1/admin/accounts", admin, params={"email": "nobody@example.test"}
+    )
+    assert nobody.status_code == 404 and nobody.json()["error"]["code"] == "not_found"
+    for params, field in [
+        ({}, "email"),
+        ({"email": user.email, "user_id": user.uid}, "email"),
+        ({"email": "not-an-email"}, "email"),
+        ({"user_id": "a/b"}, "user_id"),
+    ]:
+        response = api(gateway, "GET", "/api/v1/admin/accounts", admin, params=params)
+        assert response.status_code == 400, (params, response.text)
+        assert field in response.json()["error"]["details"]["fields"]
+    no_user = api(gateway, "GET", "/api/v1/admin/transactions", admin)
+    assert no_user.status_code == 400
+    assert "user_id" in no_user.json()["error"]["details"]["fields"]

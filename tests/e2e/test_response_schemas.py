@@ -145,6 +145,8 @@ def test_every_documented_success_answer_matches_its_published_schema(
     change = {"user_id": user.uid, "amount": 500, "reason": "schema check"}
     check.call("POST", "/api/v1/admin/credits/grant", headers=admin, json=change)
     check.call("POST", "/api/v1/admin/credits/adjust", headers=admin, json=change)
+    check.call("GET", "/api/v1/admin/accounts", headers=admin, params={"user_id": user.uid})
+    check.call("GET", "/api/v1/admin/transactions", headers=admin, params={"user_id": user.uid})
 
     # A card payment through Stripe, its refund, and Stripe's webhook on both of its paths.
     pm = payment_method(stripe_client, CARD_OK)
