@@ -28,7 +28,7 @@ ERROR_STATUSES = {
     "403": "forbidden",
     "404": "not_found",
     "405": "method_not_allowed",
-    "409": "conflict: e.g. the same Idempotency-Key is still running",
+    "409": "conflict; details.retryable is true when the same Idempotency-Key is still running",
     "422": "idempotency_key_reused",
     "429": "rate_limited (see Retry-After)",
     "500": "internal error (no details)",

@@ -1524,7 +1524,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1668,7 +1668,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1807,7 +1807,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1951,7 +1951,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2095,7 +2095,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2234,7 +2234,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2378,7 +2378,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2522,7 +2522,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2659,7 +2659,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2803,7 +2803,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2940,7 +2940,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3080,7 +3080,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3217,7 +3217,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3361,7 +3361,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3505,7 +3505,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3642,7 +3642,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3779,7 +3779,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3916,7 +3916,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4060,7 +4060,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4199,7 +4199,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4345,7 +4345,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4491,7 +4491,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4628,7 +4628,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4767,7 +4767,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4911,7 +4911,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5055,7 +5055,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5198,7 +5198,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5339,7 +5339,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5483,7 +5483,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5627,7 +5627,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5764,7 +5764,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5901,7 +5901,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6038,7 +6038,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6175,7 +6175,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -1523,7 +1523,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1667,7 +1667,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1806,7 +1806,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1950,7 +1950,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2094,7 +2094,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2233,7 +2233,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2377,7 +2377,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2521,7 +2521,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2658,7 +2658,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2802,7 +2802,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2939,7 +2939,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3079,7 +3079,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3216,7 +3216,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3360,7 +3360,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3504,7 +3504,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3641,7 +3641,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3778,7 +3778,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3915,7 +3915,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4059,7 +4059,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4198,7 +4198,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4344,7 +4344,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4490,7 +4490,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4627,7 +4627,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4766,7 +4766,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4910,7 +4910,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5054,7 +5054,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5197,7 +5197,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5338,7 +5338,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5482,7 +5482,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5626,7 +5626,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5763,7 +5763,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5900,7 +5900,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6037,7 +6037,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6174,7 +6174,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description conflict: e.g. the same Idempotency-Key is still running */
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
