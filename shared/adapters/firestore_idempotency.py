@@ -54,7 +54,9 @@ class FirestoreIdempotencyStore(FirestoreStore, IdempotencyStore):
         stale = record.get("state") == "abandoned" or now - record["started_at"] > ABANDONED_AFTER
         if stale and self._take_over(key, record, claim):
             return None
-        raise Conflict("a request with this Idempotency-Key is still running; retry later")
+        raise Conflict(
+            "a request with this Idempotency-Key is still running; retry later", {"retryable": True}
+        )
 
     def _take_over(self, key: str, record: dict[str, Any], claim: dict[str, Any]) -> bool:
         """Claim the next attempt of a dead request's key; False if another retry claimed it."""
