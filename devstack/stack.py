@@ -389,6 +389,7 @@ class Stack:
 
     def describe(self) -> str:
         rows = [
+            ("billing portal (sign up on the page)", f"{self.gateway_url}/"),
             ("gateway (all HTTP functions)", self.gateway_url),
             ("Firestore emulator", f"127.0.0.1:{self.ports.firestore}"),
             ("Firebase Auth emulator", self.auth_url),

@@ -1,0 +1,1 @@
+../../sdk/dist/billing-client.js

@@ -1,0 +1,381 @@
+"""The billing portal as a person uses it: Chromium against the stack the tests start.
+
+Every scenario signs in through the Auth emulator, pays through the providers' own browser
+scripts (the sandbox's Razorpay Checkout, localstripe's Stripe.js) and reads what the service
+answers. Screenshots of each step land in test-artifacts/portal/<test>/.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from devstack.stack import Stack
+from tests.conftest import User, make_admin, sign_up
+from tests.e2e.portal_browser import (
+    CHROMIUM_FLAGS,
+    PHONE,
+    STEP_TIMEOUT_MS,
+    TIME_ZONE,
+    Portal,
+    chromium_path,
+    open_portal,
+)
+from tests.e2e.stripe_helpers import CARD_3DS, CARD_INSUFFICIENT_FUNDS, CARD_OK
+
+pytestmark = pytest.mark.stack
+MINUS = "\u2212"  # how the portal writes a debit, as typography does
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, for the session (skipped only if it cannot be installed)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    executable = chromium_path()
+    expect.set_options(timeout=STEP_TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def portal(browser: Any, stack: Stack, request: pytest.FixtureRequest) -> Iterator[Portal]:
+    opened = open_portal(browser, stack.gateway_url, request.node.name)
+    yield opened
+    opened.page.context.close()
+    assert not opened.errors, f"the page raised: {opened.errors}"
+
+
+def balance_of(gateway: str, user: User) -> int:
+    response = requests.get(f"{gateway}/api/v1/credits/balance", headers=user.headers, timeout=10)
+    response.raise_for_status()
+    return int(response.json()["balance"])
+
+
+def admin_change(gateway: str, admin: User, kind: str, user: User, amount: int) -> None:
+    body: dict[str, Any] = {
+        "user_id": user.uid,
+        "amount": amount,
+        "reason": f"{kind} for the portal test",
+    }
+    response = requests.post(
+        f"{gateway}/api/v1/admin/credits/{kind}", json=body, headers=admin.headers, timeout=10
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_a_user_buys_a_package_through_razorpay_checkout(portal: Portal, user: User) -> None:
+    portal.shot("signed-out")
+    portal.sign_in(user)
+    assert portal.figure("Balance") == "0.00"
+    portal.choose_package("Basic", "Razorpay (UPI, cards, netbanking)")
+    # GST and bonus are shown before paying.
+    summary = portal.page.locator("#buy-summary")
+    portal.expect(summary).to_have_text(
+        "Basic: you pay ₹590.00 (GST ₹90.00 included) and get 550.00 credits, 50.00 of them bonus."
+    )
+    portal.shot("package-chosen")
+
+    portal.continue_to_payment()
+    checkout = portal.checkout()
+    portal.expect(checkout).to_contain_text("₹590.00")
+    portal.shot("checkout-open")
+    # A failed attempt (payment.failed) is reported while Checkout stays open for another try.
+    checkout.get_by_role("button", name="Failure").click()
+    portal.expect(portal.page.locator("#buy-error")).to_have_text(
+        "Payment failed: Payment failed because the bank declined it"
+    )
+    portal.shot("attempt-failed")
+    checkout.get_by_role("button", name="Success").click()
+
+    portal.expect(portal.result()).to_have_text("Payment received: 550.00 credits added.")
+    portal.expect(portal.page.locator("#balance")).to_have_text("550.00")
+    portal.expect(portal.page.locator("#buy-error")).to_be_empty()
+    orders = portal.page.locator("#orders-table tbody tr")
+    portal.expect(orders).to_have_count(1)
+    portal.expect(orders.first).to_contain_text("Paid")
+    portal.expect(portal.page.locator("#history-table tbody tr")).to_have_count(2)
+    portal.shot("credits-added")
+    assert balance_of(portal.url, user) == 55_000
+
+
+def test_a_user_pays_by_card_with_3d_secure(portal: Portal, user: User) -> None:
+    portal.sign_in(user)
+    portal.choose_package("Starter", "Card (Stripe)")
+    portal.continue_to_payment()
+    portal.fill_card(CARD_3DS)
+    portal.shot("card-entered")
+    portal.page.get_by_role("button", name="Pay ₹118.00").click()
+
+    # Stripe.js asks the bank to authenticate the card holder (3-D Secure).
+    authenticate = portal.page.get_by_role("button", name="Complete authentication")
+    portal.expect(authenticate).to_be_visible()
+    portal.shot("3d-secure")
+    authenticate.click()
+
+    # The credits come with Stripe's signed webhook; the page waits for the order to be paid.
+    portal.expect(portal.result()).to_have_text("Payment received: 100.00 credits added.")
+    portal.expect(portal.page.locator("#balance")).to_have_text("100.00")
+    portal.expect(portal.page.locator("#card-payment")).to_be_hidden()
+    portal.shot("credits-added")
+    assert balance_of(portal.url, user) == 10_000
+
+
+def test_a_declined_card_says_why_and_another_card_pays(portal: Portal, user: User) -> None:
+    portal.sign_in(user)
+    portal.choose_package("Starter", "Card (Stripe)")
+    portal.continue_to_payment()
+    portal.fill_card(CARD_INSUFFICIENT_FUNDS)
+    pay = portal.page.get_by_role("button", name="Pay ₹118.00")
+    pay.click()
+    problem = portal.page.get_by_role("alert").filter(has_text="Payment failed")
+    portal.expect(problem).to_have_text("Payment failed: Your card has insufficient funds.")
+    portal.shot("card-declined")
+    assert balance_of(portal.url, user) == 0
+
+    portal.fill_card(CARD_OK)
+    pay.click()
+    portal.expect(portal.result()).to_have_text("Payment received: 100.00 credits added.")
+    portal.expect(portal.page.locator("#balance")).to_have_text("100.00")
+    portal.shot("second-card-paid")
+
+
+def test_history_pages_and_filters(portal: Portal, stack_env: Stack) -> None:
+    user = sign_up(stack_env)
+    admin = make_admin(stack_env, sign_up(stack_env))
+    for _ in range(11):
+        admin_change(portal.url, admin, "grant", user, 100_00)
+    admin_change(portal.url, admin, "adjust", user, -50_00)
+    portal.sign_in(user)
+    rows = portal.page.locator("#history-table tbody tr")
+    page_label = portal.page.locator("#history-page")
+
+    portal.expect(rows).to_have_count(10)
+    portal.expect(rows.first).to_contain_text("Adjustment")
+    portal.expect(rows.first).to_contain_text("1,050.00")  # balance after the newest entry
+    portal.expect(page_label).to_have_text("Page 1")
+    portal.expect(portal.page.get_by_role("button", name="Previous page").first).to_be_disabled()
+    portal.shot("history-page-1")
+    next_page = portal.page.locator("#history-next")
+    next_page.click()
+    portal.expect(page_label).to_have_text("Page 2")
+    portal.expect(rows).to_have_count(2)
+    portal.expect(next_page).to_be_disabled()
+    portal.shot("history-page-2")
+    portal.page.locator("#history-prev").click()
+    portal.expect(page_label).to_have_text("Page 1")
+    portal.expect(rows).to_have_count(10)
+
+    filters = portal.page.locator("#history-filters")
+    filters.get_by_label("Type").select_option("adjustment")
+    filters.get_by_role("button", name="Apply filters").click()
+    portal.expect(rows).to_have_count(1)
+    portal.expect(rows.first).to_contain_text(f"{MINUS}50.00")
+    portal.shot("history-adjustments")
+
+    today = datetime.now(ZoneInfo(TIME_ZONE)).date()
+    filters.get_by_label("Type").select_option("")
+    filters.get_by_label("From").fill(today.isoformat())
+    filters.get_by_label("To").fill(today.isoformat())
+    filters.get_by_role("button", name="Apply filters").click()
+    portal.expect(page_label).to_have_text("Page 1")
+    portal.expect(rows).to_have_count(10)
+    filters.get_by_label("From").fill((today + timedelta(days=1)).isoformat())
+    filters.get_by_label("To").fill((today + timedelta(days=2)).isoformat())
+    filters.get_by_role("button", name="Apply filters").click()
+    portal.expect(rows).to_have_text(["No entries to show."])
+    filters.get_by_label("To").fill(today.isoformat())
+    filters.get_by_role("button", name="Apply filters").click()
+    portal.expect(portal.page.locator("#history-error")).to_have_text(
+        'The "To" date must not be before the "From" date.'
+    )
+    portal.shot("history-dates")
+
+
+def test_the_low_balance_threshold_is_set_and_kept(portal: Portal, user: User) -> None:
+    portal.sign_in(user)
+    threshold = portal.page.get_by_label("Low-balance alert below (credits)")
+    portal.expect(threshold).to_have_value("50.00")  # the default, ₹50
+    threshold.fill("twelve")
+    portal.page.get_by_role("button", name="Save threshold").click()
+    portal.expect(portal.page.locator("#threshold-error")).to_have_text(
+        "Enter a number of credits, e.g. 50 or 12.50."
+    )
+    portal.expect(threshold).to_have_attribute("aria-invalid", "true")
+    portal.shot("threshold-refused")
+
+    threshold.fill("120.5")
+    portal.page.get_by_role("button", name="Save threshold").click()
+    portal.expect(portal.page.locator("#announcer")).to_have_text(
+        "Low-balance alert set to 120.50 credits"
+    )
+    portal.expect(portal.page.locator("#threshold-error")).to_be_empty()
+    portal.shot("threshold-saved")
+    account = requests.get(
+        f"{portal.url}/api/v1/credits/account", headers=user.headers, timeout=10
+    ).json()
+    assert account["low_balance_threshold"] == 12_050
+    portal.page.reload()
+    portal.wait_ready()
+    portal.expect(threshold).to_have_value("120.50")
+
+
+def test_usage_is_charted_by_day_and_by_service(
+    portal: Portal, stack_env: Stack, service_headers: dict[str, str]
+) -> None:
+    user = sign_up(stack_env)
+    admin = make_admin(stack_env, sign_up(stack_env))
+    admin_change(portal.url, admin, "grant", user, 10_000)
+    for service, amount in [("ai", 1_250), ("ai", 750), ("search", 300)]:
+        body: dict[str, Any] = {"user_id": user.uid, "service": service, "amount": amount,
+                                "event_id": uuid.uuid4().hex}  # fmt: skip
+        response = requests.post(
+            f"{portal.url}/api/v1/usage", json=body, headers=service_headers, timeout=10
+        )
+        assert response.status_code == 201, response.text
+    portal.sign_in(user)
+    caption = portal.page.locator("#usage-caption")
+    portal.expect(caption).to_have_text("23.00 credits used in the last 30 days, by day.")
+    chart = portal.page.get_by_role("img", name=re.compile("credits used"))
+    portal.expect(chart.locator("rect.bar")).to_have_count(1)
+    portal.shot("usage-by-day")
+
+    portal.page.get_by_label("Service", exact=True).check()
+    portal.expect(caption).to_have_text("23.00 credits used in the last 30 days, by service.")
+    portal.expect(chart.locator("rect.bar")).to_have_count(2)
+    portal.page.get_by_text("Show as a table").click()
+    table = portal.page.locator("#usage-chart table tbody tr")
+    portal.expect(table).to_have_text([re.compile(r"ai\s*20\.00\s*2"),
+                                       re.compile(r"search\s*3\.00\s*1")])  # fmt: skip
+    portal.shot("usage-by-service")
+
+
+def test_an_admin_finds_an_account_and_grants_credits(
+    portal: Portal, stack_env: Stack, user: User
+) -> None:
+    admin = make_admin(stack_env, sign_up(stack_env))
+    portal.sign_in(admin)
+    admin_view = portal.page.locator("#admin")
+    portal.expect(admin_view).to_be_visible()
+    admin_view.get_by_label("Find an account by email or user id").fill("nobody@example.test")
+    admin_view.get_by_role("button", name="Find").click()
+    portal.expect(portal.page.locator("#admin-find-error")).to_have_text(
+        "No account with that email or user id."
+    )
+    admin_view.get_by_label("Find an account by email or user id").fill(user.email)
+    admin_view.get_by_role("button", name="Find").click()
+    portal.expect(portal.page.locator("#admin-uid")).to_have_text(user.uid)
+    portal.expect(portal.page.locator("#admin-balance")).to_have_text("0.00")
+    portal.shot("account-found")
+
+    admin_view.get_by_label("Credits", exact=True).fill("25")
+    admin_view.get_by_role("button", name="Apply").click()
+    portal.expect(portal.page.locator("#admin-change-error")).to_have_text(
+        "Say why: the reason is kept in the ledger."
+    )
+    admin_view.get_by_label("Reason").fill("Goodwill after an outage")
+    admin_view.get_by_role("button", name="Apply").click()
+    portal.expect(portal.page.locator("#admin-change-result")).to_have_text(
+        "Granted 25.00 credits; balance now 25.00."
+    )
+    portal.expect(portal.page.locator("#admin-balance")).to_have_text("25.00")
+    ledger = portal.page.locator("#admin-ledger tbody tr")
+    portal.expect(ledger).to_have_count(1)
+    portal.expect(ledger.first).to_contain_text("Goodwill after an outage")
+    portal.shot("credits-granted")
+
+    admin_view.get_by_label(f"Adjust (+ or {MINUS})").check()
+    admin_view.get_by_label("Credits", exact=True).fill("-5")
+    admin_view.get_by_label("Reason").fill("Double grant")
+    admin_view.get_by_role("button", name="Apply").click()
+    portal.expect(portal.page.locator("#admin-balance")).to_have_text("20.00")
+    portal.expect(ledger).to_have_count(2)
+    portal.shot("credits-adjusted")
+    assert balance_of(portal.url, user) == 2_000
+
+
+def test_the_admin_view_is_only_for_admins(portal: Portal, user: User) -> None:
+    portal.sign_in(user)
+    portal.expect(portal.page.locator("#admin")).to_be_hidden()
+    portal.expect(portal.page.get_by_role("link", name="Admin")).to_be_hidden()
+
+
+# Contrast of text against the background it is drawn on (WCAG 2 relative luminance), and the
+# widest element, measured in the page.
+READABILITY = """() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => {
+    v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  }).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (node) => {
+    for (; node; node = node.parentElement) {
+      const c = rgb(getComputedStyle(node).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const node of document.querySelectorAll('body *')) {
+    const text = [...node.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!text || !node.getClientRects().length) continue;
+    const style = getComputedStyle(node);
+    if (style.visibility === 'hidden' || style.opacity === '0') continue;
+    const [a, b] = [lum(rgb(style.color)), lum(background(node))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5 && !node.closest('button:disabled')) {
+      const text = node.textContent.trim().slice(0, 30);
+      low.push(`${node.tagName}#${node.id} "${text}" ${ratio.toFixed(2)}`);
+    }
+  }
+  const unlabelled = [...document.querySelectorAll('input, select')]
+    .filter((i) => i.type !== 'hidden' && !i.labels.length && !i.getAttribute('aria-label'))
+    .map((i) => i.id || i.name);
+  return {low, unlabelled, overflow: document.documentElement.scrollWidth - window.innerWidth};
+}"""
+
+
+def test_a_phone_user_signs_in_and_pays_with_the_keyboard(
+    browser: Any, stack: Stack, user: User, request: pytest.FixtureRequest
+) -> None:
+    portal = open_portal(browser, stack.gateway_url, request.node.name, viewport=PHONE)
+    keyboard = portal.page.keyboard
+    for _ in range(10):  # from the top of the page, Tab reaches the sign-in form
+        keyboard.press("Tab")
+        if portal.page.evaluate("document.activeElement.id") == "email":
+            break
+    keyboard.type(user.email)
+    keyboard.press("Tab")
+    keyboard.type("correct-horse-9")
+    keyboard.press("Enter")
+    portal.wait_ready()
+    portal.shot("signed-in-with-the-keyboard")
+    readable = portal.page.evaluate(READABILITY)
+    assert readable == {"low": [], "unlabelled": [], "overflow": 0}
+
+    buy = portal.page.get_by_role("button", name="Continue to payment")
+    buy.focus()
+    keyboard.press("Enter")
+    portal.checkout()
+    keyboard.press("Escape")  # closing Checkout (modal.ondismiss) charges nothing
+    portal.expect(portal.page.locator("#announcer")).to_have_text(
+        "Payment cancelled; you were not charged."
+    )
+    buy.focus()
+    keyboard.press("Enter")
+    portal.expect(portal.checkout().get_by_role("button", name="Success")).to_be_focused()
+    portal.shot("checkout-on-a-phone")
+    keyboard.press("Enter")
+    portal.expect(portal.result()).to_have_text("Payment received: 100.00 credits added.")
+    portal.shot("paid-on-a-phone")
+    assert portal.page.evaluate(READABILITY)["overflow"] == 0
+    portal.page.context.close()
+    assert not portal.errors, portal.errors
