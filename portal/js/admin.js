@@ -19,6 +19,7 @@ export function init(context) {
     prev: $('admin-prev'),
     next: $('admin-next'),
     status: $('admin-page'),
+    onError: (error) => showError($('admin-find-error'), error),
   });
   $('admin-find').addEventListener('submit', (event) => {
     event.preventDefault();

@@ -14,6 +14,7 @@ export function init(ctx) {
     prev: $('history-prev'),
     next: $('history-next'),
     status: $('history-page'),
+    onError: (error) => showError($('history-error'), error),
   });
   $('history-filters').addEventListener('submit', (event) => {
     event.preventDefault();

@@ -54,7 +54,8 @@ function wireSignIn(auth) {
   });
   $('create-account').addEventListener('click', (event) =>
     attempt(event.currentTarget, createUserWithEmailAndPassword));
-  $('sign-out').addEventListener('click', () => signOut(auth));
+  // A fresh page after signing out: nothing of the last account stays on screen.
+  $('sign-out').addEventListener('click', () => signOut(auth).then(() => window.location.reload()));
 }
 
 function showSignedOut() {
@@ -66,8 +67,14 @@ function showSignedOut() {
 }
 
 async function showSignedIn(user, ctx) {
-  const token = await user.getIdTokenResult();
-  const isAdmin = token.claims.admin === true;
+  let isAdmin;
+  try {
+    isAdmin = (await user.getIdTokenResult()).claims.admin === true;
+  } catch (error) {
+    $('loading').hidden = false;
+    $('loading').textContent = 'Could not reach the sign-in service. Reload the page to retry.';
+    return;
+  }
   $('sign-in').hidden = true;
   $('signed-in-as').textContent = `Signed in as ${user.email}`;
   $('session').hidden = false;

@@ -2,13 +2,13 @@
 // (the web SDK's lists: one request per page); pages already seen are kept for Previous.
 
 export class Pager {
-  constructor({render, prev, next, status}) {
-    Object.assign(this, {render, prev, next, status});
+  constructor({render, prev, next, status, onError}) {
+    Object.assign(this, {render, prev, next, status, onError});
     this.pages = [];
     this.index = -1;
     this.generation = 0;
     prev.addEventListener('click', () => this.back());
-    next.addEventListener('click', () => this.forward());
+    next.addEventListener('click', () => this.forward().catch(onError));
   }
 
   /** Show the first page of a new list (new filters, or fresh data after a change). */
@@ -22,7 +22,13 @@ export class Pager {
     if (this.index + 1 >= this.pages.length) {
       const generation = this.generation;
       this.next.disabled = true;
-      const {value, done} = await this.iterator.next();
+      let step;
+      try {
+        step = await this.iterator.next();
+      } finally {
+        if (generation === this.generation) this.next.disabled = false;
+      }
+      const {value, done} = step;
       if (generation !== this.generation) return; // a newer list replaced this one meanwhile
       if (done) return this.show();
       this.pages.push(value);
