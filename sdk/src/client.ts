@@ -69,6 +69,11 @@ export function createBillingClient(options: BillingClientOptions) {
   const get = <T>(path: string, query?: Query) => request<T>({ method: "GET", path, ...(query ? { query } : {}) });
   const post = <T>(path: string, body: unknown, opts: MutationOptions = {}) =>
     request<T>({ method: "POST", path, body, ...opts });
+  // A list's pages: from the query's cursor (if any) on, each with the query's filters.
+  const list = <P extends OrderPage | TransactionPage>(path: string, query: Query) => {
+    const { cursor, ...filters } = query;
+    return pages((next) => get<P>(path, { ...filters, cursor: next }), cursor?.toString());
+  };
   const segment = encodeURIComponent;
 
   return {
@@ -93,11 +98,10 @@ export function createBillingClient(options: BillingClientOptions) {
     orderStatus: (orderId: string) =>
       get<Order>("/api/v1/payments/status", { order_id: orderId }),
     /** The caller's credit orders, newest first, a page at a time. */
-    orders: (query: OrderQuery = {}) =>
-      pages((cursor) => get<OrderPage>("/api/v1/credits/orders", { ...query, cursor })),
+    orders: (query: OrderQuery = {}) => list<OrderPage>("/api/v1/credits/orders", query),
     /** The caller's ledger entries, newest first, a page at a time (`for await` the pages). */
     transactions: (query: TransactionQuery = {}) =>
-      pages((cursor) => get<TransactionPage>("/api/v1/transactions", { ...query, cursor })),
+      list<TransactionPage>("/api/v1/transactions", query),
     /** Credits used, grouped by service or by day. */
     usage: (query: UsageQuery = {}) => get<UsageSummary>("/api/v1/transactions/usage", query),
     /** Seed 004: pay with a Stripe PaymentMethod; `requires_action` means 3-D Secure: confirm
