@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+Completed = subprocess.CompletedProcess[str]
 ROOT = Path(__file__).resolve().parents[2]
 SDK = ROOT / "sdk"
 GENERATED = SDK / "src" / "generated" / "api.ts"
@@ -31,16 +32,16 @@ def npm() -> str:
     return npm
 
 
-def run(command: list[str], cwd: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own fixed commands
-        command, cwd=cwd, capture_output=True, text=True, timeout=240, check=False, **kwargs
+def run(command: list[str], cwd: Path, stdin: str | None = None) -> Completed:
+    return subprocess.run(
+        command, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=240, check=False
     )
 
 
 def test_generated_types_are_what_the_served_openapi_document_produces(npm: str) -> None:
     document = run([sys.executable, "-m", "functions.openapi"], ROOT)
     assert document.returncode == 0, document.stderr
-    types = run([npm, "run", "--silent", "types"], SDK, input=document.stdout)
+    types = run([npm, "run", "--silent", "types"], SDK, stdin=document.stdout)
     assert types.returncode == 0, types.stderr
     assert types.stdout == GENERATED.read_text(), (
         "sdk/src/generated/api.ts is stale: run `cd sdk && npm run generate && npm run build`"
