@@ -16,7 +16,10 @@ function watchBalance(auth, db, callback, onError = (error) => console.error("on
     }
     stopDocument = onSnapshot(
       doc(db, "user_credits", user.uid),
-      (snapshot) => callback(toLiveBalance(user.uid, snapshot.data())),
+      (snapshot) => {
+        if (snapshot.metadata.fromCache && !snapshot.exists()) return;
+        callback(toLiveBalance(user.uid, snapshot.data()));
+      },
       onError
     );
   });

@@ -1,0 +1,34 @@
+import { initializeApp } from "firebase/app";
+import { connectAuthEmulator, getAuth, signInWithEmailAndPassword } from "firebase/auth";
+import { connectFirestoreEmulator, getFirestore, doc, onSnapshot } from "firebase/firestore";
+const e = process.env;
+const app = initializeApp({ apiKey: "demo-key", projectId: e.FIREBASE_PROJECT_ID, appId: "x" });
+const auth = getAuth(app);
+connectAuthEmulator(auth, e.FIREBASE_AUTH_EMULATOR_URL, { disableWarnings: true });
+const [h, p] = e.FIRESTORE_EMULATOR_HOST.split(":");
+const db = getFirestore(app);
+connectFirestoreEmulator(db, h, Number(p));
+const cred = await signInWithEmailAndPassword(auth, e.BILLING_OTHER_USER_EMAIL, e.BILLING_TEST_PASSWORD);
+const uid = cred.user.uid;
+const adminApp = initializeApp({ apiKey: "demo-key", projectId: e.FIREBASE_PROJECT_ID, appId: "y" }, "admin");
+const aauth = getAuth(adminApp); connectAuthEmulator(aauth, e.FIREBASE_AUTH_EMULATOR_URL, { disableWarnings: true });
+const acred = await signInWithEmailAndPassword(aauth, e.BILLING_ADMIN_EMAIL, e.BILLING_TEST_PASSWORD);
+const atoken = await acred.user.getIdToken();
+async function grant(amount) {
+  const r = await fetch(`${e.BILLING_GATEWAY_URL}/api/v1/admin/credits/grant`, { method: "POST", headers: { Authorization: `Bearer ${atoken}`, "Content-Type": "application/json" }, body: JSON.stringify({ user_id: uid, amount, reason: "dbg" }) });
+  console.log("grant", r.status);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const ref = doc(db, "user_credits", uid);
+const stopA = onSnapshot(ref, { includeMetadataChanges: true }, (s) => console.log("A", s.exists() ? s.data().balance : "none", s.metadata.fromCache), (err) => console.log("A err", err));
+await sleep(1000);
+await grant(100);
+await sleep(3000);
+stopA();
+console.log("A stopped");
+const stopB = onSnapshot(ref, { includeMetadataChanges: true }, (s) => console.log("B", s.exists() ? s.data().balance : "none", s.metadata.fromCache), (err) => console.log("B err", err));
+await sleep(1000);
+await grant(200);
+await sleep(5000);
+stopB();
+process.exit(0);
