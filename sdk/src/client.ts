@@ -66,7 +66,8 @@ export function createBillingClient(options: BillingClientOptions) {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
   });
-  const get = <T>(path: string, query?: Query) => request<T>({ method: "GET", path, ...(query ? { query } : {}) });
+  const get = <T>(path: string, query?: Query) =>
+    request<T>({ method: "GET", path, ...(query ? { query } : {}) });
   const post = <T>(path: string, body: unknown, opts: MutationOptions = {}) =>
     request<T>({ method: "POST", path, body, ...opts });
   // A list's pages: from the query's cursor (if any) on, each with the query's filters.
@@ -85,8 +86,7 @@ export function createBillingClient(options: BillingClientOptions) {
     updateAccount: (patch: AccountPatch, opts: MutationOptions = {}) =>
       request<Account>({ method: "PATCH", path: "/api/v1/credits/account", body: patch, ...opts }),
     /** Credit packages on sale, with tax, total and bonus credits. */
-    packages: async () =>
-      (await get<Schemas["PackageList"]>("/api/v1/credits/packages")).data,
+    packages: async () => (await get<Schemas["PackageList"]>("/api/v1/credits/packages")).data,
     /** Start a credit purchase. Razorpay: open Checkout with `key_id` and `provider_order_id`,
      * then `verifyPurchase` its handler's answer. Stripe: confirm `client_secret` with Stripe.js. */
     purchase: (purchase: PurchaseRequest, opts: MutationOptions = {}) =>
@@ -95,8 +95,7 @@ export function createBillingClient(options: BillingClientOptions) {
     verifyPurchase: (result: RazorpayCheckoutResult, opts: MutationOptions = {}) =>
       post<VerifiedPurchase>("/api/v1/payments/verify", result, opts),
     /** One of the caller's credit orders, with its status. */
-    orderStatus: (orderId: string) =>
-      get<Order>("/api/v1/payments/status", { order_id: orderId }),
+    orderStatus: (orderId: string) => get<Order>("/api/v1/payments/status", { order_id: orderId }),
     /** The caller's credit orders, newest first, a page at a time. */
     orders: (query: OrderQuery = {}) => list<OrderPage>("/api/v1/credits/orders", query),
     /** The caller's ledger entries, newest first, a page at a time (`for await` the pages). */

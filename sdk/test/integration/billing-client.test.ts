@@ -72,14 +72,24 @@ async function failure(call: Promise<unknown>): Promise<BillingError> {
 
 describe("a new user", () => {
   it("has a zero balance and sees the packages priced with tax and bonus", async () => {
-    expect(await billing.balance()).toMatchObject({ user_id: uid, balance: 0, held: 0, available: 0 });
+    expect(await billing.balance()).toMatchObject({
+      user_id: uid,
+      balance: 0,
+      held: 0,
+      available: 0,
+    });
     const basic = (await billing.packages()).find((p) => p.id === "basic");
     expect(basic).toMatchObject({ amount: 50_000, currency: "inr", ...BASIC });
   });
 
   it("has a live balance of zero before any ledger entry (no document yet)", async () => {
     const live = await liveBalance(() => true);
-    expect(await live.reported).toMatchObject({ userId: uid, balance: 0, held: 0, updatedAt: null });
+    expect(await live.reported).toMatchObject({
+      userId: uid,
+      balance: 0,
+      held: 0,
+      updatedAt: null,
+    });
   });
 
   it("sets the low-balance threshold", async () => {
@@ -95,9 +105,18 @@ describe("buying credits through Razorpay Checkout", () => {
     expect(checkout).toMatchObject({ provider: "razorpay", key_id: expect.any(String), ...BASIC });
 
     const paid = await billing.verifyPurchase(await payInCheckout(checkout.provider_order_id));
-    expect(paid).toMatchObject({ order_id: checkout.order_id, status: "paid", credits_granted: BASIC_GRANT });
+    expect(paid).toMatchObject({
+      order_id: checkout.order_id,
+      status: "paid",
+      credits_granted: BASIC_GRANT,
+    });
     const live = await granted.reported;
-    expect(live).toMatchObject({ userId: uid, balance: BASIC_GRANT, held: 0, available: BASIC_GRANT });
+    expect(live).toMatchObject({
+      userId: uid,
+      balance: BASIC_GRANT,
+      held: 0,
+      available: BASIC_GRANT,
+    });
     expect(live.updatedAt).toBeInstanceOf(Date);
 
     expect((await billing.orderStatus(checkout.order_id)).status).toBe("paid");
@@ -142,7 +161,10 @@ describe("card payments and refunds (seed 004)", () => {
     expect((await billing.verifyPayment(payment.payment_intent_id)).verified).toBe(true);
     expect((await billing.payment(payment.payment_intent_id)).currency).toBe("sgd");
 
-    const refund = await billing.refund({ payment_intent_id: payment.payment_intent_id, amount: 400 });
+    const refund = await billing.refund({
+      payment_intent_id: payment.payment_intent_id,
+      amount: 400,
+    });
     expect(refund).toMatchObject({ amount: 400, payment_intent_id: payment.payment_intent_id });
     expect((await billing.getRefund(refund.refund_id)).refund_id).toBe(refund.refund_id);
     const tooMuch = await failure(
@@ -181,7 +203,8 @@ describe("history", () => {
     expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
 
     const usage: LedgerEntry[] = [];
-    for await (const page of billing.transactions({ type: "usage", limit: 1 })) usage.push(...page.data);
+    for await (const page of billing.transactions({ type: "usage", limit: 1 }))
+      usage.push(...page.data);
     expect(usage.map((e) => e.amount)).toEqual([-200, -300]);
   });
 

@@ -68,7 +68,12 @@ async function stripeApi(path: string, form: Record<string, string>): Promise<{ 
 
 /** A card PaymentMethod, as Stripe.js makes it in the browser (card data never reaches us). */
 export async function cardPaymentMethod(number: string): Promise<string> {
-  const card = { "card[number]": number, "card[exp_month]": "12", "card[exp_year]": "2034", "card[cvc]": "123" };
+  const card = {
+    "card[number]": number,
+    "card[exp_month]": "12",
+    "card[exp_year]": "2034",
+    "card[cvc]": "123",
+  };
   return (await stripeApi("/v1/payment_methods", { type: "card", ...card })).id;
 }
 
@@ -85,9 +90,15 @@ export async function chargeUsage(userId: string, service: string, amount: numbe
   const response = await fetch(`${stack.gateway}/api/v1/usage`, {
     method: "POST",
     headers: { Authorization: `Bearer ${stack.meteringToken}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ user_id: userId, service, amount, event_id: `evt-${crypto.randomUUID()}` }),
+    body: JSON.stringify({
+      user_id: userId,
+      service,
+      amount,
+      event_id: `evt-${crypto.randomUUID()}`,
+    }),
   });
-  if (response.status !== 201) throw new Error(`usage: ${response.status} ${await response.text()}`);
+  if (response.status !== 201)
+    throw new Error(`usage: ${response.status} ${await response.text()}`);
 }
 
 /** Resolve with the first value `subscribe` reports that passes `accept`, or fail after `ms`. */

@@ -19,14 +19,19 @@ export function fakeFetch(...answers: Answer[]) {
     };
     sent.push(request);
     const answer = answers.shift();
-    if (answer === undefined) throw new Error(`unexpected request ${request.method} ${request.url}`);
+    if (answer === undefined)
+      throw new Error(`unexpected request ${request.method} ${request.url}`);
     if (answer instanceof Error) throw answer;
     return typeof answer === "function" ? answer(request) : answer;
   };
   return { fetch: fetch as typeof globalThis.fetch, sent };
 }
 
-export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+export function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify(body), {
     status,
     headers: { "Content-Type": "application/json", ...headers },

@@ -7,7 +7,14 @@ import { fakeFetch, json } from "./fake-fetch.js";
 const signedIn = { currentUser: { getIdToken: async () => "id-token" } } as unknown as Auth;
 
 function entry(id: string) {
-  return { id, seq: 1, type: "usage", amount: -1, balance_after: 0, created_at: "2026-11-30T00:00:00+00:00" };
+  return {
+    id,
+    seq: 1,
+    type: "usage",
+    amount: -1,
+    balance_after: 0,
+    created_at: "2026-11-30T00:00:00+00:00",
+  };
 }
 
 describe("transactions, a page at a time", () => {
@@ -16,7 +23,11 @@ describe("transactions, a page at a time", () => {
       json(200, { data: [entry("e3"), entry("e2")], next_cursor: "c2" }),
       json(200, { data: [entry("e1")], next_cursor: null }),
     );
-    const billing = createBillingClient({ auth: signedIn, baseUrl: "http://api", fetch: fake.fetch });
+    const billing = createBillingClient({
+      auth: signedIn,
+      baseUrl: "http://api",
+      fetch: fake.fetch,
+    });
     const ids: string[][] = [];
     for await (const page of billing.transactions({ type: "usage", limit: 2 })) {
       ids.push(page.data.map((e) => e.id));
@@ -43,7 +54,8 @@ describe("transactions, a page at a time", () => {
   it("starts at a cursor kept from an earlier page", async () => {
     const fake = fakeFetch(json(200, { data: [], next_cursor: null }));
     const billing = createBillingClient({ auth: signedIn, fetch: fake.fetch });
-    for await (const page of billing.transactions({ cursor: "kept" })) expect(page.data).toEqual([]);
+    for await (const page of billing.transactions({ cursor: "kept" }))
+      expect(page.data).toEqual([]);
     expect(fake.sent[0]?.url).toBe("/api/v1/transactions?cursor=kept");
   });
 

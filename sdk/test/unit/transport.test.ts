@@ -20,7 +20,11 @@ function transport(answers: Answer[], options: Partial<TransportOptions> = {}) {
   return { request, sent: fake.sent, delays };
 }
 
-const purchase = { method: "POST", path: "/api/v1/credits/purchase", body: { package_id: "basic" } } as const;
+const purchase = {
+  method: "POST",
+  path: "/api/v1/credits/purchase",
+  body: { package_id: "basic" },
+} as const;
 
 async function failure(promise: Promise<unknown>): Promise<BillingError> {
   const error = await promise.then(
@@ -164,13 +168,22 @@ describe("retries", () => {
       token: async () => `token-${++tokens}`,
     });
     await request({ method: "GET", path: "/api/v1/credits/balance" });
-    expect(sent.map((s) => s.headers["Authorization"])).toEqual(["Bearer token-1", "Bearer token-2"]);
+    expect(sent.map((s) => s.headers["Authorization"])).toEqual([
+      "Bearer token-1",
+      "Bearer token-2",
+    ]);
   });
 });
 
 describe("errors", () => {
   it("carry our code, the status, the details, each bad field and the request id", async () => {
-    const body = { error: { code: "invalid_request", message: "amount: too small", details: { fields: { amount: "too small" } } } };
+    const body = {
+      error: {
+        code: "invalid_request",
+        message: "amount: too small",
+        details: { fields: { amount: "too small" } },
+      },
+    };
     const { request } = transport([json(400, body, { "X-Request-Id": "req-1" })]);
     const error = await failure(request(purchase));
     expect(error).toMatchObject({
@@ -185,14 +198,19 @@ describe("errors", () => {
   });
 
   it("a declined card keeps its decline code in details", async () => {
-    const { request } = transport([apiError(402, "card_declined", { decline_code: "insufficient_funds" })]);
+    const { request } = transport([
+      apiError(402, "card_declined", { decline_code: "insufficient_funds" }),
+    ]);
     const error = await failure(request(purchase));
     expect(error.details["decline_code"]).toBe("insufficient_funds");
     expect(error.fields).toEqual({});
   });
 
   it("an answer that is not our error body is invalid_response with its status", async () => {
-    const html = new Response("<html>Bad gateway</html>", { status: 502, headers: { "Content-Type": "text/html" } });
+    const html = new Response("<html>Bad gateway</html>", {
+      status: 502,
+      headers: { "Content-Type": "text/html" },
+    });
     const { request } = transport([html]);
     const error = await failure(request(purchase));
     expect([error.code, error.status]).toEqual(["invalid_response", 502]);
@@ -202,7 +220,11 @@ describe("errors", () => {
 describe("requests", () => {
   it("join the base URL, the path and the query, leaving out empty parameters", async () => {
     const { request, sent } = transport([json(200, { data: [] })]);
-    await request({ method: "GET", path: "/api/v1/transactions", query: { type: "usage", limit: 5, cursor: undefined, from: null } });
+    await request({
+      method: "GET",
+      path: "/api/v1/transactions",
+      query: { type: "usage", limit: 5, cursor: undefined, from: null },
+    });
     expect(sent[0]?.url).toBe("https://billing.test/api/v1/transactions?type=usage&limit=5");
   });
 
