@@ -24,6 +24,8 @@ EntryTypeName = Literal[
     "hold",
     "hold_capture",
     "hold_release",
+    "expiry",
+    "void",
 ]
 
 
