@@ -595,6 +595,18 @@ class LedgerStore(ABC):
         """Return entries newest first; ``since`` inclusive, ``until`` exclusive (created_at)."""
 
 
+def expire_due_grants(ledger: LedgerStore, now: datetime, limit: int = 100) -> int:
+    """Write the expiry entries of accounts holding grants expired by ``now``; return how many.
+
+    Reads never count an expired credit anyway (``AccountHead.as_of``); the entry brings the
+    balance projection, the lifetime totals and the low-balance alert up to date.
+    """
+    due = ledger.accounts_due_to_expire(now, limit)
+    for user_id in due:
+        ledger.expire_grants(user_id)
+    return len(due)
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentWrite:
     """A write that rides in the same commit as ledger entries (order status, outbox, ...).
