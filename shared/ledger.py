@@ -383,7 +383,12 @@ def _grant_violations(previous: LedgerEntry | None, entry: LedgerEntry) -> list[
     if before is not None and draws_total(entry.draws) != held_by_grants - before:
         problems.append(f"{entry.id}: draws {draws_total(entry.draws)} do not explain the grants")
     if entry.type is not EntryType.EXPIRY:
+        # Net per grant: credits returned to an expired grant may pay an overdraft in the same
+        # entry (what is left of them expires next); nothing else leaves an expired grant.
+        net: dict[str, int] = {}
         for grant_id, moved in entry.draws:
+            net[grant_id] = net.get(grant_id, 0) + moved
+        for grant_id, moved in net.items():
             expires_at = GrantTerms.from_id(grant_id).expires_at
             if moved < 0 and expires_at is not None and expires_at <= entry.created_at:
                 problems.append(f"{entry.id}: drew {-moved} from expired grant {grant_id}")
