@@ -47,7 +47,7 @@ def remaining(account: dict[str, Any]) -> dict[tuple[str, int], int]:
     return {(g["category"], g["priority"]): g["remaining"] for g in account["grants"]}
 
 
-def test_a_grant_expires_for_reads_at_once_and_in_the_ledger_by_the_job(
+def test_a_grant_expires_for_reads_at_once_and_in_the_ledger_by_the_job(  # noqa: PLR0917 - pytest fixtures
     stack: Stack, gateway: str, user: User, admin: User, service_headers, service_tokens,
     gateway_ledger,
 ) -> None:  # fmt: skip
