@@ -145,7 +145,7 @@ def test_a_refund_takes_back_its_own_orders_grants_first(
 
 def test_admin_grant_terms_are_checked(gateway: str, user: User, admin: User) -> None:
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    cases = [
+    cases: list[tuple[dict[str, object], str]] = [
         ({"expires_at": past}, "expires_at"),
         ({"priority": 101}, "priority"),
         ({"category": "free"}, "category"),
