@@ -234,6 +234,8 @@ function createBillingClient(options) {
     grantCredits: (change, opts = {}) => post("/api/v1/admin/credits/grant", change, opts),
     /** Admins only: adjust a user's credits up or down (signed amount), with a reason. */
     adjustCredits: (change, opts = {}) => post("/api/v1/admin/credits/adjust", change, opts),
+    /** Register this device's FCM token for the caller's push notifications (low balance). */
+    registerDevice: (device, opts = {}) => post("/api/v1/devices", device, opts),
     /** Live balance of whoever is signed in: a Firestore listener on their own user_credits
      * document, following sign-in and sign-out (null while nobody is signed in). Returns the
      * function that stops listening. */

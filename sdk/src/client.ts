@@ -35,6 +35,8 @@ export type Refund = Schemas["RefundJson"];
 export type VerifiedRefund = Schemas["VerifiedRefundJson"];
 export type CreditChange = Schemas["CreditChange"];
 export type CreditChangeResult = Schemas["ChangeJson"];
+export type DeviceRegistration = Schemas["DeviceBody"];
+export type Device = Schemas["DeviceJson"];
 
 export interface BillingClientOptions {
   /** The Firebase app the user signs in with; or pass `auth` (and `firestore`) directly. */
@@ -123,6 +125,9 @@ export function createBillingClient(options: BillingClientOptions) {
     /** Admins only: adjust a user's credits up or down (signed amount), with a reason. */
     adjustCredits: (change: CreditChange, opts: MutationOptions = {}) =>
       post<CreditChangeResult>("/api/v1/admin/credits/adjust", change, opts),
+    /** Register this device's FCM token for the caller's push notifications (low balance). */
+    registerDevice: (device: DeviceRegistration, opts: MutationOptions = {}) =>
+      post<Device>("/api/v1/devices", device, opts),
     /** Live balance of whoever is signed in: a Firestore listener on their own user_credits
      * document, following sign-in and sign-out (null while nobody is signed in). Returns the
      * function that stops listening. */
