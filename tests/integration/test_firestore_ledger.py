@@ -246,8 +246,8 @@ def test_an_account_from_before_grants_holds_one_paid_grant_then_carries_grants(
 
     ledger.append(uid, [Posting(EntryType.GRANT, 50, grant=PROMOTIONAL)])
     ledger.append(uid, spend(70))
-    head = ledger.head(uid)
-    assert [(g.terms, g.remaining) for g in head.open_grants()] == [(PAID, 360)]
+    after = ledger.head(uid)
+    assert [(g.terms, g.remaining) for g in after.open_grants()] == [(PAID, 360)]
     assert_sound(ledger, uid)
 
 
