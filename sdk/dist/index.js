@@ -16,7 +16,10 @@ function watchBalance(auth, db, callback, onError = (error) => console.error("on
     }
     stopDocument = onSnapshot(
       doc(db, "user_credits", user.uid),
-      (snapshot) => callback(toLiveBalance(user.uid, snapshot.data())),
+      (snapshot) => {
+        if (snapshot.metadata.fromCache && !snapshot.exists()) return;
+        callback(toLiveBalance(user.uid, snapshot.data()));
+      },
       onError
     );
   });
@@ -190,6 +193,10 @@ function createBillingClient(options) {
   });
   const get = (path, query) => request({ method: "GET", path, ...query ? { query } : {} });
   const post = (path, body, opts = {}) => request({ method: "POST", path, body, ...opts });
+  const list = (path, query) => {
+    const { cursor, ...filters } = query;
+    return pages((next) => get(path, { ...filters, cursor: next }), cursor?.toString());
+  };
   const segment = encodeURIComponent;
   return {
     /** The caller's balance, held and available credit units. */
@@ -208,9 +215,9 @@ function createBillingClient(options) {
     /** One of the caller's credit orders, with its status. */
     orderStatus: (orderId) => get("/api/v1/payments/status", { order_id: orderId }),
     /** The caller's credit orders, newest first, a page at a time. */
-    orders: (query = {}) => pages((cursor) => get("/api/v1/credits/orders", { ...query, cursor })),
+    orders: (query = {}) => list("/api/v1/credits/orders", query),
     /** The caller's ledger entries, newest first, a page at a time (`for await` the pages). */
-    transactions: (query = {}) => pages((cursor) => get("/api/v1/transactions", { ...query, cursor })),
+    transactions: (query = {}) => list("/api/v1/transactions", query),
     /** Credits used, grouped by service or by day. */
     usage: (query = {}) => get("/api/v1/transactions/usage", query),
     /** Seed 004: pay with a Stripe PaymentMethod; `requires_action` means 3-D Secure: confirm
@@ -227,6 +234,8 @@ function createBillingClient(options) {
     grantCredits: (change, opts = {}) => post("/api/v1/admin/credits/grant", change, opts),
     /** Admins only: adjust a user's credits up or down (signed amount), with a reason. */
     adjustCredits: (change, opts = {}) => post("/api/v1/admin/credits/adjust", change, opts),
+    /** Register this device's FCM token for the caller's push notifications (low balance). */
+    registerDevice: (device, opts = {}) => post("/api/v1/devices", device, opts),
     /** Live balance of whoever is signed in: a Firestore listener on their own user_credits
      * document, following sign-in and sign-out (null while nobody is signed in). Returns the
      * function that stops listening. */

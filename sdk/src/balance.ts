@@ -32,7 +32,12 @@ export function watchBalance(
     }
     stopDocument = onSnapshot(
       doc(db, "user_credits", user.uid),
-      (snapshot) => callback(toLiveBalance(user.uid, snapshot.data())),
+      (snapshot) => {
+        // Offline before the server ever answered: a missing document here says nothing (it is
+        // not a zero balance), so wait for the server.
+        if (snapshot.metadata.fromCache && !snapshot.exists()) return;
+        callback(toLiveBalance(user.uid, snapshot.data()));
+      },
       onError,
     );
   });

@@ -35,6 +35,8 @@ export type Refund = Schemas["RefundJson"];
 export type VerifiedRefund = Schemas["VerifiedRefundJson"];
 export type CreditChange = Schemas["CreditChange"];
 export type CreditChangeResult = Schemas["ChangeJson"];
+export type DeviceRegistration = Schemas["DeviceBody"];
+export type Device = Schemas["DeviceJson"];
 
 export interface BillingClientOptions {
   /** The Firebase app the user signs in with; or pass `auth` (and `firestore`) directly. */
@@ -66,9 +68,15 @@ export function createBillingClient(options: BillingClientOptions) {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
   });
-  const get = <T>(path: string, query?: Query) => request<T>({ method: "GET", path, ...(query ? { query } : {}) });
+  const get = <T>(path: string, query?: Query) =>
+    request<T>({ method: "GET", path, ...(query ? { query } : {}) });
   const post = <T>(path: string, body: unknown, opts: MutationOptions = {}) =>
     request<T>({ method: "POST", path, body, ...opts });
+  // A list's pages: from the query's cursor (if any) on, each with the query's filters.
+  const list = <P extends OrderPage | TransactionPage>(path: string, query: Query) => {
+    const { cursor, ...filters } = query;
+    return pages((next) => get<P>(path, { ...filters, cursor: next }), cursor?.toString());
+  };
   const segment = encodeURIComponent;
 
   return {
@@ -80,8 +88,7 @@ export function createBillingClient(options: BillingClientOptions) {
     updateAccount: (patch: AccountPatch, opts: MutationOptions = {}) =>
       request<Account>({ method: "PATCH", path: "/api/v1/credits/account", body: patch, ...opts }),
     /** Credit packages on sale, with tax, total and bonus credits. */
-    packages: async () =>
-      (await get<Schemas["PackageList"]>("/api/v1/credits/packages")).data,
+    packages: async () => (await get<Schemas["PackageList"]>("/api/v1/credits/packages")).data,
     /** Start a credit purchase. Razorpay: open Checkout with `key_id` and `provider_order_id`,
      * then `verifyPurchase` its handler's answer. Stripe: confirm `client_secret` with Stripe.js. */
     purchase: (purchase: PurchaseRequest, opts: MutationOptions = {}) =>
@@ -90,14 +97,12 @@ export function createBillingClient(options: BillingClientOptions) {
     verifyPurchase: (result: RazorpayCheckoutResult, opts: MutationOptions = {}) =>
       post<VerifiedPurchase>("/api/v1/payments/verify", result, opts),
     /** One of the caller's credit orders, with its status. */
-    orderStatus: (orderId: string) =>
-      get<Order>("/api/v1/payments/status", { order_id: orderId }),
+    orderStatus: (orderId: string) => get<Order>("/api/v1/payments/status", { order_id: orderId }),
     /** The caller's credit orders, newest first, a page at a time. */
-    orders: (query: OrderQuery = {}) =>
-      pages((cursor) => get<OrderPage>("/api/v1/credits/orders", { ...query, cursor })),
+    orders: (query: OrderQuery = {}) => list<OrderPage>("/api/v1/credits/orders", query),
     /** The caller's ledger entries, newest first, a page at a time (`for await` the pages). */
     transactions: (query: TransactionQuery = {}) =>
-      pages((cursor) => get<TransactionPage>("/api/v1/transactions", { ...query, cursor })),
+      list<TransactionPage>("/api/v1/transactions", query),
     /** Credits used, grouped by service or by day. */
     usage: (query: UsageQuery = {}) => get<UsageSummary>("/api/v1/transactions/usage", query),
     /** Seed 004: pay with a Stripe PaymentMethod; `requires_action` means 3-D Secure: confirm
@@ -120,6 +125,9 @@ export function createBillingClient(options: BillingClientOptions) {
     /** Admins only: adjust a user's credits up or down (signed amount), with a reason. */
     adjustCredits: (change: CreditChange, opts: MutationOptions = {}) =>
       post<CreditChangeResult>("/api/v1/admin/credits/adjust", change, opts),
+    /** Register this device's FCM token for the caller's push notifications (low balance). */
+    registerDevice: (device: DeviceRegistration, opts: MutationOptions = {}) =>
+      post<Device>("/api/v1/devices", device, opts),
     /** Live balance of whoever is signed in: a Firestore listener on their own user_credits
      * document, following sign-in and sign-out (null while nobody is signed in). Returns the
      * function that stops listening. */

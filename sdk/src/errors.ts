@@ -4,9 +4,7 @@ import type { components } from "./generated/api.js";
  * the SDK's own: `network_error` (no answer reached us) and `invalid_response` (an answer that is
  * not our JSON error body, e.g. a proxy's HTML page). */
 export type ErrorCode =
-  | components["schemas"]["ErrorDetail"]["code"]
-  | "network_error"
-  | "invalid_response";
+  components["schemas"]["ErrorDetail"]["code"] | "network_error" | "invalid_response";
 
 /** Every failure of a billing call: the service's error code, the HTTP status and its details. */
 export class BillingError extends Error {
@@ -47,7 +45,11 @@ export async function errorFromResponse(response: Response): Promise<BillingErro
     body = undefined;
   }
   const error = isRecord(body) ? body["error"] : undefined;
-  if (isRecord(error) && typeof error["code"] === "string" && typeof error["message"] === "string") {
+  if (
+    isRecord(error) &&
+    typeof error["code"] === "string" &&
+    typeof error["message"] === "string"
+  ) {
     const details = isRecord(error["details"]) ? error["details"] : {};
     return new BillingError(
       error["code"] as ErrorCode,

@@ -31,6 +31,8 @@ export type Refund = Schemas["RefundJson"];
 export type VerifiedRefund = Schemas["VerifiedRefundJson"];
 export type CreditChange = Schemas["CreditChange"];
 export type CreditChangeResult = Schemas["ChangeJson"];
+export type DeviceRegistration = Schemas["DeviceBody"];
+export type Device = Schemas["DeviceJson"];
 export interface BillingClientOptions {
     /** The Firebase app the user signs in with; or pass `auth` (and `firestore`) directly. */
     readonly app?: FirebaseApp;
@@ -63,17 +65,21 @@ export declare function createBillingClient(options: BillingClientOptions): {
     account: () => Promise<{
         available: number;
         balance: number;
+        grants: components["schemas"]["OpenGrantJson"][];
         held: number;
         low_balance_threshold: number;
+        next_expiry: string | null;
         settings: {
             [key: string]: unknown;
         };
         total_adjusted: number;
         total_bonus: number;
+        total_expired: number;
         total_granted: number;
         total_purchased: number;
         total_refunded: number;
         total_used: number;
+        total_voided: number;
         updated_at: string | null;
         user_id: string;
     }>;
@@ -81,17 +87,21 @@ export declare function createBillingClient(options: BillingClientOptions): {
     updateAccount: (patch: AccountPatch, opts?: MutationOptions) => Promise<{
         available: number;
         balance: number;
+        grants: components["schemas"]["OpenGrantJson"][];
         held: number;
         low_balance_threshold: number;
+        next_expiry: string | null;
         settings: {
             [key: string]: unknown;
         };
         total_adjusted: number;
         total_bonus: number;
+        total_expired: number;
         total_granted: number;
         total_purchased: number;
         total_refunded: number;
         total_used: number;
+        total_voided: number;
         updated_at: string | null;
         user_id: string;
     }>;
@@ -309,6 +319,12 @@ export declare function createBillingClient(options: BillingClientOptions): {
         transaction_id: string;
         type: components["schemas"]["EntryType"];
         user_id: string;
+    }>;
+    /** Register this device's FCM token for the caller's push notifications (low balance). */
+    registerDevice: (device: DeviceRegistration, opts?: MutationOptions) => Promise<{
+        platform: components["schemas"]["Platform"];
+        registered_at: string;
+        token_suffix: string;
     }>;
     /** Live balance of whoever is signed in: a Firestore listener on their own user_credits
      * document, following sign-in and sign-out (null while nobody is signed in). Returns the

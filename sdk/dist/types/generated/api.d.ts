@@ -174,6 +174,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/credits/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Could the account spend this much now? One read, no write
+         * @description Callers: the service accounts on METERING_SERVICE_ACCOUNTS.
+         */
+        post: operations["credits_check"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credits/expire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Write the expiry of expired credit grants (Cloud Scheduler calls it; see SCHEDULED_JOBS)
+         * @description Callers: the service accounts on SCHEDULER_SERVICE_ACCOUNTS.
+         */
+        post: operations["grants_expire"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/credits/orders": {
         parameters: {
             query?: never;
@@ -518,6 +558,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/usage/{event_id}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take back a usage charge within its void window; its credits return to their grants
+         * @description Callers: the service accounts on METERING_SERVICE_ACCOUNTS.
+         */
+        post: operations["usage_void"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhooks/razorpay": {
         parameters: {
             query?: never;
@@ -596,10 +656,14 @@ export interface components {
             available: number;
             /** Balance */
             balance: number;
+            /** Grants */
+            grants: components["schemas"]["OpenGrantJson"][];
             /** Held */
             held: number;
             /** Low Balance Threshold */
             low_balance_threshold: number;
+            /** Next Expiry */
+            next_expiry: string | null;
             /** Settings */
             settings: {
                 [key: string]: unknown;
@@ -608,6 +672,8 @@ export interface components {
             total_adjusted: number;
             /** Total Bonus */
             total_bonus: number;
+            /** Total Expired */
+            total_expired: number;
             /** Total Granted */
             total_granted: number;
             /** Total Purchased */
@@ -616,6 +682,8 @@ export interface components {
             total_refunded: number;
             /** Total Used */
             total_used: number;
+            /** Total Voided */
+            total_voided: number;
             /** Updated At */
             updated_at: string | null;
             /** User Id */
@@ -712,6 +780,23 @@ export interface components {
             /** Transaction Id */
             transaction_id: string;
         };
+        /** CheckBody */
+        CheckBody: {
+            /**
+             * Amount
+             * @description Credit units
+             */
+            amount: number;
+            /** User Id */
+            user_id: string;
+        };
+        /** CheckJson */
+        CheckJson: {
+            /** Allowed */
+            allowed: boolean;
+            /** Available */
+            available: number;
+        };
         /**
          * CheckoutJson
          * @description A new credit order plus what Checkout needs: ``key_id``, and Stripe's ``client_secret``.
@@ -758,6 +843,22 @@ export interface components {
              * @description Credit units, not zero; a grant is positive, an adjustment signed
              */
             amount: number;
+            /**
+             * @description Default promotional
+             * @default null
+             */
+            category?: components["schemas"]["GrantCategory"] | null;
+            /**
+             * Expires At
+             * @description Default: never
+             * @default null
+             */
+            expires_at?: string | null;
+            /**
+             * Priority
+             * @default 50
+             */
+            priority?: number;
             /** Reason */
             reason: string;
             /** User Id */
@@ -783,6 +884,21 @@ export interface components {
         };
         /** @description An id that names a Firestore document: must match ^[A-Za-z0-9][A-Za-z0-9_.:@+=-]{0,254}$ (1-255 letters, digits or _.:@+=-) */
         DocumentId: string;
+        /**
+         * DrawJson
+         * @description Credits one entry moved in one grant: positive added to it, negative taken from it.
+         */
+        DrawJson: {
+            category: components["schemas"]["GrantCategory"];
+            /** Credits */
+            credits: number;
+            /** Expires At */
+            expires_at: string | null;
+            /** Grant Id */
+            grant_id: string;
+            /** Priority */
+            priority: number;
+        };
         /** EmptyBody */
         EmptyBody: Record<string, never>;
         /** EntryJson */
@@ -800,6 +916,8 @@ export interface components {
             created_at: string;
             /** Description */
             description: string;
+            /** Draws */
+            draws: components["schemas"]["DrawJson"][];
             /** Held After */
             held_after: number;
             /** Id */
@@ -825,7 +943,7 @@ export interface components {
          * EntryType
          * @enum {string}
          */
-        EntryType: "purchase" | "bonus" | "usage" | "refund" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release";
+        EntryType: "purchase" | "bonus" | "usage" | "refund" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release" | "expiry" | "void";
         /**
          * ErrorBody
          * @description Every error the service answers with.
@@ -848,6 +966,11 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** ExpiredGrantsJson */
+        ExpiredGrantsJson: {
+            /** Accounts */
+            accounts: number;
+        };
         /** ExpiredJson */
         ExpiredJson: {
             /** Expired */
@@ -864,6 +987,11 @@ export interface components {
              */
             status: "failed";
         };
+        /**
+         * GrantCategory
+         * @enum {string}
+         */
+        GrantCategory: "paid" | "promotional";
         /**
          * GroupBy
          * @enum {string}
@@ -965,6 +1093,18 @@ export interface components {
             paths: {
                 [key: string]: unknown;
             };
+        };
+        /** OpenGrantJson */
+        OpenGrantJson: {
+            category: components["schemas"]["GrantCategory"];
+            /** Expires At */
+            expires_at: string | null;
+            /** Grant Id */
+            grant_id: string;
+            /** Priority */
+            priority: number;
+            /** Remaining */
+            remaining: number;
         };
         /** OrderJson */
         OrderJson: {
@@ -1425,6 +1565,30 @@ export interface components {
             razorpay_payment_id: string;
             /** Razorpay Signature */
             razorpay_signature: string;
+        };
+        /** VoidBody */
+        VoidBody: {
+            /**
+             * Service
+             * @description The service charged
+             */
+            service: string;
+        };
+        /**
+         * VoidJson
+         * @description A usage charge taken back; the same on every repeat (``replayed`` then).
+         */
+        VoidJson: {
+            /** Amount */
+            amount: number;
+            /** Balance After */
+            balance_after: number;
+            /** Event Id */
+            event_id: string;
+            /** Replayed */
+            replayed: boolean;
+            /** Transaction Id */
+            transaction_id: string;
         };
     };
     responses: never;
@@ -2883,6 +3047,289 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BalanceJson"];
+                };
+            };
+            /** @description invalid_request: details.fields names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description insufficient_credits, or a declined card */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description method_not_allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal error (no details) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description provider_error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    credits_check: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description JSON, at most 65536 bytes (a larger body is a 400) */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckBody"];
+            };
+        };
+        responses: {
+            /** @description success (replayed or already done) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckJson"];
+                };
+            };
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckJson"];
+                };
+            };
+            /** @description invalid_request: details.fields names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description insufficient_credits, or a declined card */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description method_not_allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal error (no details) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description provider_error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    grants_expire: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success (replayed or already done) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExpiredGrantsJson"];
+                };
+            };
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExpiredGrantsJson"];
                 };
             };
             /** @description invalid_request: details.fields names each bad field */
@@ -5115,7 +5562,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string | null;
-                type?: ("purchase" | "bonus" | "usage" | "refund" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release") | null;
+                type?: ("purchase" | "bonus" | "usage" | "refund" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release" | "expiry" | "void") | null;
                 from?: string | null;
                 to?: string | null;
             };
@@ -5570,6 +6017,152 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BatchJson"];
+                };
+            };
+            /** @description invalid_request: details.fields names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description insufficient_credits, or a declined card */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description method_not_allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal error (no details) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description provider_error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    usage_void: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                event_id: components["schemas"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        /** @description JSON, at most 65536 bytes (a larger body is a 400) */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VoidBody"];
+            };
+        };
+        responses: {
+            /** @description success (replayed or already done) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoidJson"];
+                };
+            };
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoidJson"];
                 };
             };
             /** @description invalid_request: details.fields names each bad field */
