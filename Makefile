@@ -44,7 +44,7 @@ tools:  ## curl and jq, which the README walkthroughs (and their test) use
 chromium:  ## Debian's Chromium, which the billing portal's browser tests drive (never a download)
 	@command -v chromium >/dev/null || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; } \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "could not install chromium: the billing portal's browser tests will be skipped" >&2
 
 install: $(PY_STAMP) $(NODE_STAMP) $(SDK_STAMP) tools chromium

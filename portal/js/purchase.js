@@ -1,6 +1,6 @@
 // Buy credits: packages with GST and bonus shown before paying, then Razorpay Checkout or a
 // card through Stripe (3-D Secure included). Credits arrive when the service has the payment.
-import {$, announce, busy, clearError, el, errorText, showError} from './ui.js';
+import {$, announce, busy, clearError, el, showError} from './ui.js';
 import {credits, money} from './format.js';
 import {razorpayCheckout, stripeCardForm} from './checkout.js';
 
@@ -95,22 +95,25 @@ async function payByCard(checkout) {
   $('card-pay').textContent = `Pay ${money(checkout.total, checkout.currency)}`;
   box.hidden = false;
   $('card-title').focus();
-  $('card-pay').onclick = (event) => busy(event.currentTarget, async () => {
-    clearError($('buy-error'));
-    const {error, paymentIntent} = await cardForm.confirm(checkout.client_secret, ctx.user.email);
-    if (error) {
-      // A declined card or failed 3-D Secure: say why; another card may be tried at once.
-      showError($('buy-error'), `Payment failed: ${error.message}`);
-      return;
-    }
-    closeCardForm();
-    if (paymentIntent.status !== 'succeeded') {
-      $('buy-result').textContent = 'Your payment is processing; credits follow when it completes.';
-      return;
-    }
-    $('buy-result').textContent = 'Payment received; adding your credits…';
-    await settled(checkout.order_id);
-  });
+  $('card-pay').onclick = (event) => busy(event.currentTarget, () =>
+    confirmCard(checkout).catch((error) => showError($('buy-error'), error)));
+}
+
+async function confirmCard(checkout) {
+  clearError($('buy-error'));
+  const {error, paymentIntent} = await cardForm.confirm(checkout.client_secret, ctx.user.email);
+  if (error) {
+    // A declined card or failed 3-D Secure: say why; another card may be tried at once.
+    showError($('buy-error'), `Payment failed: ${error.message}`);
+    return;
+  }
+  closeCardForm();
+  if (paymentIntent.status !== 'succeeded') {
+    $('buy-result').textContent = 'Your payment is processing; credits follow when it completes.';
+    return;
+  }
+  $('buy-result').textContent = 'Payment received; adding your credits…';
+  await settled(checkout.order_id);
 }
 
 /** Stripe grants the credits through its webhook: wait until the order says paid. */
@@ -122,7 +125,7 @@ async function settled(orderId) {
         return done(`Payment received: ${credits(order.credits + order.bonus_credits)} credits added.`);
       }
     } catch (error) {
-      showError($('buy-error'), errorText(error));
+      showError($('buy-error'), error);
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
