@@ -197,14 +197,19 @@ function createBillingClient(options) {
     const { cursor, ...filters } = query;
     return pages((next) => get(path, { ...filters, cursor: next }), cursor?.toString());
   };
-  const segment = encodeURIComponent;
+  const one = (path, id) => path.replace(/{\w+}/, encodeURIComponent(id));
   return {
     /** The caller's balance, held and available credit units. */
     balance: () => get("/api/v1/credits/balance"),
     /** The balance plus lifetime totals and settings. */
     account: () => get("/api/v1/credits/account"),
     /** Change the caller's settings (the low-balance threshold, in credit units). */
-    updateAccount: (patch, opts = {}) => request({ method: "PATCH", path: "/api/v1/credits/account", body: patch, ...opts }),
+    updateAccount: (patch, opts = {}) => request({
+      method: "PATCH",
+      path: "/api/v1/credits/account",
+      body: patch,
+      ...opts
+    }),
     /** Credit packages on sale, with tax, total and bonus credits. */
     packages: async () => (await get("/api/v1/credits/packages")).data,
     /** Start a credit purchase. Razorpay: open Checkout with `key_id` and `provider_order_id`,
@@ -224,11 +229,11 @@ function createBillingClient(options) {
      * `client_secret` with Stripe.js, then `verifyPayment`. A declined card is a BillingError
      * `card_declined` (402) with `details.decline_code`. */
     pay: (payment, opts = {}) => post("/api/payment/process", payment, opts),
-    payment: (paymentIntentId) => get(`/api/payment/${segment(paymentIntentId)}`),
+    payment: (paymentIntentId) => get(one("/api/payment/{payment_intent_id}", paymentIntentId)),
     verifyPayment: (paymentIntentId, opts = {}) => post("/api/payment/verify", { payment_intent_id: paymentIntentId }, opts),
     /** Refund a card payment in full or in part (never more than was captured). */
     refund: (refund, opts = {}) => post("/api/refund/process", refund, opts),
-    getRefund: (refundId) => get(`/api/refund/${segment(refundId)}`),
+    getRefund: (refundId) => get(one("/api/refund/{refund_id}", refundId)),
     verifyRefund: (refundId, opts = {}) => post("/api/refund/verify", { refund_id: refundId }, opts),
     /** Admins only (custom claim admin: true): grant credits to a user, with a reason. */
     grantCredits: (change, opts = {}) => post("/api/v1/admin/credits/grant", change, opts),

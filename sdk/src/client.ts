@@ -3,11 +3,13 @@ import { getAuth, type Auth } from "firebase/auth";
 import { getFirestore, type Firestore } from "firebase/firestore";
 
 import { watchBalance, type LiveBalance } from "./balance.js";
-import type { components, operations } from "./generated/api.js";
+import type { components, operations, paths } from "./generated/api.js";
 import { pages } from "./pages.js";
 import { createTransport, type Query, type RetryPolicy, type Transport } from "./transport.js";
 
 type Schemas = components["schemas"];
+// Paths are the document's own keys: a path the service no longer serves fails to type-check.
+type Path = keyof paths;
 type QueryOf<Op extends keyof operations> = NonNullable<operations[Op]["parameters"]["query"]>;
 
 export type Balance = Schemas["BalanceJson"];
@@ -68,16 +70,17 @@ export function createBillingClient(options: BillingClientOptions) {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
   });
-  const get = <T>(path: string, query?: Query) =>
+  const get = <T>(path: Path, query?: Query) =>
     request<T>({ method: "GET", path, ...(query ? { query } : {}) });
-  const post = <T>(path: string, body: unknown, opts: MutationOptions = {}) =>
+  const post = <T>(path: Path, body: unknown, opts: MutationOptions = {}) =>
     request<T>({ method: "POST", path, body, ...opts });
   // A list's pages: from the query's cursor (if any) on, each with the query's filters.
-  const list = <P extends OrderPage | TransactionPage>(path: string, query: Query) => {
+  const list = <P extends OrderPage | TransactionPage>(path: Path, query: Query) => {
     const { cursor, ...filters } = query;
     return pages((next) => get<P>(path, { ...filters, cursor: next }), cursor?.toString());
   };
-  const segment = encodeURIComponent;
+  // A path with its one {param} filled in, as a single encoded segment.
+  const one = (path: Path, id: string) => path.replace(/{\w+}/, encodeURIComponent(id)) as Path;
 
   return {
     /** The caller's balance, held and available credit units. */
@@ -86,7 +89,12 @@ export function createBillingClient(options: BillingClientOptions) {
     account: () => get<Account>("/api/v1/credits/account"),
     /** Change the caller's settings (the low-balance threshold, in credit units). */
     updateAccount: (patch: AccountPatch, opts: MutationOptions = {}) =>
-      request<Account>({ method: "PATCH", path: "/api/v1/credits/account", body: patch, ...opts }),
+      request<Account>({
+        method: "PATCH",
+        path: "/api/v1/credits/account" satisfies Path,
+        body: patch,
+        ...opts,
+      }),
     /** Credit packages on sale, with tax, total and bonus credits. */
     packages: async () => (await get<Schemas["PackageList"]>("/api/v1/credits/packages")).data,
     /** Start a credit purchase. Razorpay: open Checkout with `key_id` and `provider_order_id`,
@@ -110,13 +118,14 @@ export function createBillingClient(options: BillingClientOptions) {
      * `card_declined` (402) with `details.decline_code`. */
     pay: (payment: PaymentRequest, opts: MutationOptions = {}) =>
       post<Payment>("/api/payment/process", payment, opts),
-    payment: (paymentIntentId: string) => get<Payment>(`/api/payment/${segment(paymentIntentId)}`),
+    payment: (paymentIntentId: string) =>
+      get<Payment>(one("/api/payment/{payment_intent_id}", paymentIntentId)),
     verifyPayment: (paymentIntentId: string, opts: MutationOptions = {}) =>
       post<VerifiedPayment>("/api/payment/verify", { payment_intent_id: paymentIntentId }, opts),
     /** Refund a card payment in full or in part (never more than was captured). */
     refund: (refund: RefundRequest, opts: MutationOptions = {}) =>
       post<Refund>("/api/refund/process", refund, opts),
-    getRefund: (refundId: string) => get<Refund>(`/api/refund/${segment(refundId)}`),
+    getRefund: (refundId: string) => get<Refund>(one("/api/refund/{refund_id}", refundId)),
     verifyRefund: (refundId: string, opts: MutationOptions = {}) =>
       post<VerifiedRefund>("/api/refund/verify", { refund_id: refundId }, opts),
     /** Admins only (custom claim admin: true): grant credits to a user, with a reason. */
