@@ -40,8 +40,10 @@ class Operation:
         return self.contract.body if self.method in MUTATING else None
 
     def path(self, **params: str) -> str:
-        """The public path with its {params} filled (a hold that does not exist by default)."""
-        return self.function.path.format_map({"hold_id": MISSING_HOLD, **params})
+        """The public path with its {params} filled (a hold or event that does not exist by
+        default)."""
+        missing = {"hold_id": MISSING_HOLD, "event_id": MISSING_HOLD}
+        return self.function.path.format_map({**missing, **params})
 
 
 def operations() -> Iterator[Operation]:

@@ -74,6 +74,8 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
         "expires_in": 60,
     },
     "holds_capture": {"amount": 5},
+    "usage_void": {"service": "ai"},
+    "credits_check": {"user_id": UID, "amount": 10},
     "holds_release": {},
     "devices_register": {"token": "fcm-token-abuse", "platform": "android"},
     "reconcile": {"older_than_seconds": 900, "limit": 10},
