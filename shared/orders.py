@@ -26,6 +26,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from shared.errors import NotFound
 from shared.ledger import AppendResult, DocumentWrite, EntryType, LedgerStore, Posting
 from shared.log import get_logger
 from shared.pricing import Quote
@@ -153,6 +154,14 @@ class OrderStore(ABC):
     @abstractmethod
     def merge(self, order_id: str, fields: Mapping[str, Any]) -> None:
         """Merge ``fields`` (nested maps merge too) into the stored order."""
+
+
+def owned_order(orders: OrderStore, user_id: str, order_id: str) -> CreditOrder:
+    """Return the caller's order, or 404 (also for another user's order)."""
+    order = orders.get(order_id) if order_id else None
+    if order is None or order.user_id != user_id:
+        raise NotFound("no such order")
+    return order
 
 
 @dataclass(frozen=True, slots=True)
