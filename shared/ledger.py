@@ -560,7 +560,7 @@ class LedgerStore(ABC):
         user_id: str,
         postings: Sequence[Posting],
         effect_key: str | None = None,
-        side_writes: Sequence[DocumentWrite] = (),
+        side_writes: Sequence[SideWrite] = (),
         claim: IdClaim | None = None,
     ) -> AppendResult:
         """Append ``postings`` as the account's next entries, at most once per ``effect_key``.
@@ -612,15 +612,12 @@ def expire_due_grants(ledger: LedgerStore, now: datetime, limit: int = 100) -> i
     return len(due)
 
 
-@dataclass(frozen=True, slots=True)
-class DocumentWrite:
-    """A write that rides in the same commit as ledger entries (order status, outbox, ...).
+class SideWrite:
+    """A change of another record that rides in the same commit as ledger entries.
 
-    Gateway-neutral on purpose: the domain says what to write, the store says how.
-    It carries no precondition (the commit's only one guards the ledger entry).
+    Each domain module defines its own (an order paid, a hold placed or settled) in its own
+    terms; the store maps them to where and how it keeps them. It carries no precondition (the
+    commit's only one guards the ledger entry).
     """
 
-    collection: str
-    document_id: str
-    data: Mapping[str, object]
-    merge: bool = True
+    __slots__ = ()

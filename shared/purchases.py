@@ -1,4 +1,6 @@
-"""Buying credits: start a purchase, verify the checkout, read orders (seed 000).
+"""Buying credits: start a purchase, verify the checkout (seed 000).
+
+Reading orders needs no provider (``shared.orders.owned_order``), so it is no use case here.
 
 The server prices every purchase itself (``shared.pricing``) and never trusts a client amount.
 Credits are granted by ``shared.orders.grant_purchase_credits`` only, whoever comes first.
@@ -18,7 +20,6 @@ from shared.ledger import LedgerStore
 from shared.orders import (
     CreditOrder,
     GrantResult,
-    OrderPage,
     OrderStatus,
     OrderStore,
     claw_back_refund,
@@ -187,16 +188,6 @@ class CreditPurchases:
                 f"the payment is {payment.status}, not captured", {"status": payment.status}
             )
         return grant_purchase_credits(self.ledger, order, RAZORPAY, payment.id, now=self.clock())
-
-    def order_of(self, user_id: str, order_id: str) -> CreditOrder:
-        """Return the caller's order, or 404 (also for another user's order)."""
-        order = self.orders.get(order_id) if order_id else None
-        if order is None or order.user_id != user_id:
-            raise NotFound("no such order")
-        return order
-
-    def orders_of(self, user_id: str, limit: int, cursor: str | None) -> OrderPage:
-        return self.orders.list_for_user(user_id, limit, cursor)
 
     def stripe_intent_event(self, intent: GatewayIntent, event_id: str) -> bool:
         """Apply a PaymentIntent event to the credit order it pays; False when it pays none.

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from shared.errors import Conflict, InvalidRequest, NotFound, RateLimited, SignatureInvalid
-from shared.orders import CreditOrder, OrderStatus
+from shared.orders import CreditOrder, OrderStatus, owned_order
 from shared.packages import CreditPackage
 from shared.providers import ProviderRefund
 from shared.purchases import RAZORPAY, STRIPE, CreditPurchases, PurchaseRequest
@@ -176,7 +176,7 @@ def test_verify_grants_purchase_and_bonus_once_and_marks_the_order_paid() -> Non
     again = shop.purchases.verify_razorpay("alice", order.provider_order_id, paid, "good")
     assert again.replayed and again.balance == 55_000
     assert shop.balance() == 55_000
-    mine = shop.purchases.order_of("alice", order.id)
+    mine = owned_order(shop.orders, "alice", order.id)
     assert (mine.status, mine.provider_payment_id) == (OrderStatus.PAID, paid)
 
 
@@ -205,7 +205,7 @@ def test_another_users_order_is_not_found_and_not_granted() -> None:
     with pytest.raises(NotFound):
         shop.verify(order, paid, user="mallory")
     with pytest.raises(NotFound):
-        shop.purchases.order_of("mallory", order.id)
+        owned_order(shop.orders, "mallory", order.id)
     assert (shop.balance("alice"), shop.balance("mallory")) == (0, 0)
 
 
@@ -245,10 +245,10 @@ def test_the_users_orders_are_listed_newest_first_and_paged() -> None:
     for minute in range(3):
         shop.clock.now = shop.clock.now.replace(minute=minute)
         shop.buy()
-    first = shop.purchases.orders_of("alice", 2, None)
-    rest = shop.purchases.orders_of("alice", 2, first.next_cursor)
+    first = shop.orders.list_for_user("alice", 2, None)
+    rest = shop.orders.list_for_user("alice", 2, first.next_cursor)
     assert [o.id for o in first.orders + rest.orders] == ["ord_3", "ord_2", "ord_1"]
-    assert shop.purchases.orders_of("bob", 10, None).orders == []
+    assert shop.orders.list_for_user("bob", 10, None).orders == []
 
 
 # --- Razorpay webhooks ----------------------------------------------------------------------
