@@ -415,3 +415,28 @@ def test_a_stripe_dispute_of_a_credit_order_is_kept_on_the_order_not_as_a_card_p
     assert stored.disputes["dp_1"]["states"]["needs_response"]["amount"] == 1000
     assert payments.payment(order.provider_order_id) is None  # no ownerless card payment
     assert payments.outbox == {}  # and no payment.dispute notification
+
+
+def stripe_credit_order(shop: Shop) -> CreditOrder:
+    """A $10.00 Stripe credit order, paid and granted (83_250 + 8_325 credit units)."""
+    order = shop.purchases.start("alice", PurchaseRequest(amount=10_00, currency="usd")).order
+    shop.purchases.stripe_intent_event(credit_intent(order.provider_order_id, 10_00, "usd"), "e1")
+    return order
+
+
+def test_credits_taken_for_a_pending_stripe_refund_come_back_once_when_it_fails() -> None:
+    shop = Shop()
+    order = stripe_credit_order(shop)
+    granted = shop.balance()
+    shop.stripe.refunds[order.provider_order_id] = [ProviderRefund("re_1", 4_00, 1, True)]
+    shop.purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id)
+    taken = granted - shop.balance()
+    assert taken == granted * 4 // 10
+
+    # The pending refund fails (or is canceled): the money stays with us, so the credits go back.
+    shop.stripe.refunds[order.provider_order_id] = [ProviderRefund("re_1", 4_00, 1, False)]
+    for _ in range(2):  # and a redelivered event gives nothing more
+        shop.purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id)
+    assert shop.balance() == granted
+    restored = shop.order(order.id).refunds["re_1"]["restored"]
+    assert restored["credits"] == taken
