@@ -279,14 +279,16 @@ def test_a_refund_event_is_read_as_the_refund_of_its_payment_intent() -> None:
     from shared.adapters.stripe_gateway import event_from_stripe
 
     refund = {"id": "re_1", "object": "refund", "amount": 700, "currency": "usd",
-              "payment_intent": "pi_1", "status": "failed",
-              "failure_reason": "expired_or_canceled_card", "created": 5, "metadata": {}}  # fmt: skip
+              "payment_intent": "pi_1", "status": "failed", "created": 5, "metadata": {},
+              "failure_reason": "expired_or_canceled_card"}  # fmt: skip
     body = {"id": "evt_1", "type": "refund.failed", "created": 6, "data": {"object": refund}}
     event = event_from_stripe(body)
     assert event.payment_intent_id == "pi_1"
     [failed] = event.refunds
     assert (failed.id, failed.status, failed.failure_reason) == (
-        "re_1", RefundStatus.FAILED, "expired_or_canceled_card"
+        "re_1",
+        RefundStatus.FAILED,
+        "expired_or_canceled_card",
     )
 
 
