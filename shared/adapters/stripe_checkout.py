@@ -39,6 +39,8 @@ class StripeCreditCheckout(RefundListingGateway):
 
     def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
         return [
-            ProviderRefund(r.id, r.amount, r.created, r.status in RETURNING_MONEY)
+            ProviderRefund(
+                r.id, r.amount, r.created, r.status in RETURNING_MONEY, r.status, r.metadata
+            )
             for r in self._stripe.refunds_of(provider_order_id)
         ]
