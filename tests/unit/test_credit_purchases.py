@@ -8,12 +8,14 @@ from decimal import Decimal
 import pytest
 
 from shared.errors import Conflict, InvalidRequest, NotFound, RateLimited, SignatureInvalid
+from shared.ledger import EntryType
 from shared.orders import CreditOrder, OrderStatus
 from shared.packages import CreditPackage
 from shared.providers import ProviderRefund
 from shared.purchases import RAZORPAY, STRIPE, CreditPurchases, PurchaseRequest
 from shared.rate_limits import RateLimit
 from shared.razorpay_events import RazorpayWebhooks
+from shared.refunds import RefundStatus
 from tests.unit.fakes import (
     Clock,
     MemoryLedger,
@@ -440,3 +442,31 @@ def test_credits_taken_for_a_pending_stripe_refund_come_back_once_when_it_fails(
     assert shop.balance() == granted
     restored = shop.order(order.id).refunds["re_1"]["restored"]
     assert restored["credits"] == taken
+
+
+@dataclass
+class StripeWhoseRefundFailsMeanwhile(StripeCheckout):
+    """Stripe listing a refund as pending once, then as failed (it failed as we took credits)."""
+
+    listings: list[list[ProviderRefund]] = field(default_factory=list)
+
+    def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
+        return self.listings.pop(0) if len(self.listings) > 1 else self.listings[0]
+
+
+def test_a_refund_failing_while_its_credits_are_taken_gets_them_back() -> None:
+    stripe = StripeWhoseRefundFailsMeanwhile()
+    shop = Shop(stripe=stripe)
+    order = stripe_credit_order(shop)
+    granted = shop.balance()
+    pending = ProviderRefund("re_1", 10_00, 1, True, RefundStatus.PENDING)
+    canceled = ProviderRefund("re_1", 10_00, 1, False, RefundStatus.CANCELED)
+    # The failure's own event read the order before our clawback landed and found nothing to
+    # give back; our listing after the clawback sees the refund canceled.
+    stripe.listings = [[pending], [canceled]]
+    assert shop.purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id) == 0
+    assert shop.balance() == granted
+    record = shop.order(order.id).refunds["re_1"]
+    assert (record["credits"], record["restored"]["status"]) == (granted, "canceled")
+    history = [(e.type, e.amount) for e in shop.ledger.entries if e.type is EntryType.REFUND]
+    assert history == [(EntryType.REFUND, -granted), (EntryType.REFUND, granted)]
