@@ -145,6 +145,17 @@ class RefundListingGateway(OrderingGateway):
     def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]: ...
 
 
+class OrderRefundGateway(RefundListingGateway):
+    """Port: a provider that refunds a credit order's payment when we ask (Razorpay, Stripe)."""
+
+    @abstractmethod
+    def refund_payment(
+        self, payment_id: str, amount: int, notes: Mapping[str, str], idempotency_key: str
+    ) -> ProviderRefund:
+        """Refund ``amount`` of the payment once per ``idempotency_key`` (a retry gets the same
+        refund back); raise ``ProviderRejected`` when the provider refuses."""
+
+
 class PaymentGateway(ABC):
     """The port every card gateway implements (Stripe today); ``RefundGateway`` adds refunds."""
 

@@ -396,7 +396,7 @@ def test_stripe_refunds_made_anywhere_take_back_credits_once() -> None:
     order = shop.purchases.start("alice", PurchaseRequest(amount=10_00, currency="usd")).order
     shop.purchases.stripe_intent_event(credit_intent(order.provider_order_id, 10_00, "usd"), "e1")
     refunds = [ProviderRefund("re_1", 5_00, 1, True), ProviderRefund("re_2", 5_00, 2, True)]
-    shop.stripe.refunds[order.provider_order_id] = refunds
+    shop.stripe.refunds.made[order.provider_order_id] = refunds
 
     for _ in range(2):
         assert shop.purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id) == 2
@@ -430,13 +430,13 @@ def test_credits_taken_for_a_pending_stripe_refund_come_back_once_when_it_fails(
     shop = Shop()
     order = stripe_credit_order(shop)
     granted = shop.balance()
-    shop.stripe.refunds[order.provider_order_id] = [ProviderRefund("re_1", 4_00, 1, True)]
+    shop.stripe.refunds.made[order.provider_order_id] = [ProviderRefund("re_1", 4_00, 1, True)]
     shop.purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id)
     taken = granted - shop.balance()
     assert taken == granted * 4 // 10
 
     # The pending refund fails (or is canceled): the money stays with us, so the credits go back.
-    shop.stripe.refunds[order.provider_order_id] = [ProviderRefund("re_1", 4_00, 1, False)]
+    shop.stripe.refunds.made[order.provider_order_id] = [ProviderRefund("re_1", 4_00, 1, False)]
     for _ in range(2):  # and a redelivered event gives nothing more
         shop.purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id)
     assert shop.balance() == granted

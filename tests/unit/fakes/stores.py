@@ -16,11 +16,13 @@ from shared.errors import Conflict, IdempotencyKeyReused, Unauthenticated
 from shared.holds import HOLDS, Hold, HoldStatus, HoldStore
 from shared.idempotency import ABANDONED_AFTER, IdempotencyStore, StoredResponse
 from shared.ledger import DocumentWrite, EntryType, LedgerEntry
+from shared.order_refunds import OrderRefundReservation, OrderRefundStore
 from shared.orders import ORDERS, CreditOrder, OrderPage, OrderStatus, OrderStore
 from shared.packages import CreditPackage, PackageCatalog
 from shared.providers import ProcessedEvents, ProviderEvent
 from shared.rate_limits import SlotCounter
 from shared.reconciliation import Due, ReconcileQueue
+from shared.refunds import ReservationStatus
 from tests.unit.fakes.ledger import Clock, MemoryLedger, deep_merge
 
 
@@ -77,6 +79,34 @@ class MemoryOrders(OrderStore):
             elif name in ("provider_payment_id", "paid_at", "failure"):
                 changes[name] = value
         self.orders[order_id] = replace(order, **changes)
+
+
+class MemoryOrderRefunds(OrderRefundStore):
+    """Reservations of refunds of credit orders by id; a reservation is created once."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, OrderRefundReservation] = {}
+        self.released: dict[str, str] = {}
+
+    def reservations(self, order_id: str) -> list[OrderRefundReservation]:
+        return [r for r in self.kept.values() if r.order_id == order_id]
+
+    def reserve(self, reservation: OrderRefundReservation) -> bool:
+        if reservation.id in self.kept:
+            return False
+        self.kept[reservation.id] = reservation
+        return True
+
+    def settle(self, reservation: OrderRefundReservation, refund_id: str) -> None:
+        self.kept[reservation.id] = replace(
+            self.kept[reservation.id], status=ReservationStatus.SUCCEEDED, refund_id=refund_id
+        )
+
+    def release(self, reservation: OrderRefundReservation, reason: str) -> None:
+        self.kept[reservation.id] = replace(
+            self.kept[reservation.id], status=ReservationStatus.RELEASED
+        )
+        self.released[reservation.id] = reason
 
 
 class MemoryHolds(HoldStore):
