@@ -128,12 +128,12 @@ def refund_credit_order(
         raise invalid_field("order_id", f"the order is {order.status.value}, not paid")
     gateway = _refund_gateway(purchases, order.provider)
     listed = gateway.refunds_of(order.provider_order_id)
-    reservation = _reserve(
+    reservation, retried = _reserve(
         store, order, listed, request, admin_uid=admin_uid, request_key=request_key
     )
     made_now = reservation.refund_id is None
     if made_now:
-        refund = _ask_provider(gateway, store, order, reservation)
+        refund = _ask_provider(gateway, store, order, reservation, retried=retried)
     else:
         refund = _listed(listed, reservation)
     purchases.claw_back_provider_refunds(order.provider, order.provider_order_id)
@@ -215,8 +215,9 @@ def _reserve(
     *,
     admin_uid: str,
     request_key: str | None,
-) -> OrderRefundReservation:
-    """Reuse this request's live reservation, or claim the next number (a loser recounts)."""
+) -> tuple[OrderRefundReservation, bool]:
+    """Reuse this request's live reservation (True), or claim the next number (a loser
+    recounts)."""
     for _ in range(MAX_RESERVATION_ATTEMPTS):
         existing = _settle_unconfirmed(store, store.reservations(order.id), listed)
         for earlier in existing:
@@ -225,12 +226,12 @@ def _reserve(
                     raise IdempotencyKeyReused(
                         "Idempotency-Key was already used for another refund of this order"
                     )
-                return earlier
+                return earlier, True
         reservation = next_reservation(
             order, existing, listed, request, admin_uid=admin_uid, request_key=request_key
         )
         if store.reserve(reservation):
-            return reservation
+            return reservation, False
     raise Unavailable("the order is busy with other refunds; retry", {"retryable": True})
 
 
@@ -259,7 +260,15 @@ def _ask_provider(
     store: OrderRefundStore,
     order: CreditOrder,
     reservation: OrderRefundReservation,
+    *,
+    retried: bool,
 ) -> ProviderRefund:
+    """Ask for the reservation's refund; a refusal of its first attempt frees the amount.
+
+    A retry's refusal keeps it counted: the first attempt may still be under way at the
+    provider (Razorpay answers a retry 409 while it processes the first), and only the
+    provider's list of refunds settles that.
+    """
     notes = {RESERVATION_METADATA_KEY: reservation.id, ORDER_METADATA_KEY: order.id}
     assert order.provider_payment_id is not None  # a paid order names its payment
     try:
@@ -267,7 +276,8 @@ def _ask_provider(
             order.provider_payment_id, reservation.amount, notes, reservation.idempotency_key
         )
     except ProviderRejected as error:
-        store.release(reservation, error.message)  # refused: nothing was refunded
+        if not retried:
+            store.release(reservation, error.message)  # refused: nothing was refunded
         raise
     store.settle(reservation, refund.id)
     return refund

@@ -235,3 +235,19 @@ def test_a_pending_refund_takes_the_credits_at_once_and_a_failure_gives_them_bac
     desk.shop.stripe.refunds.status = RefundStatus.SUCCEEDED
     assert desk.refund(order).amount == 10_00  # the failed refund's money is refundable again
     assert desk.shop.balance() == 0
+
+
+def test_a_retry_the_provider_refuses_keeps_its_amount_counted() -> None:
+    desk = Desk()
+    order, _ = desk.razorpay_order()
+    desk.shop.razorpay.down = True  # the first attempt's fate is unknown
+    with pytest.raises(ProviderError):
+        desk.refund(order, amount=9_000, key="k")
+    desk.shop.razorpay.down = False
+    desk.shop.razorpay.refunds.refuse = True  # e.g. Razorpay's 409 while it processes the first
+    with pytest.raises(ProviderRejected):
+        desk.refund(order, amount=9_000, key="k")
+    desk.shop.razorpay.refunds.refuse = False
+
+    assert desk.refund(order).amount == 50_000  # the 9_000 stays counted until Razorpay says
+    assert desk.store.released == {}
