@@ -240,10 +240,10 @@ def test_a_pending_refund_takes_the_credits_at_once_and_a_failure_gives_them_bac
 def test_a_retry_the_provider_refuses_keeps_its_amount_counted() -> None:
     desk = Desk()
     order, _ = desk.razorpay_order()
-    desk.shop.razorpay.down = True  # the first attempt's fate is unknown
+    desk.shop.razorpay.refunds.lose_requests = True  # the first attempt's fate is unknown
     with pytest.raises(ProviderError):
         desk.refund(order, amount=9_000, key="k")
-    desk.shop.razorpay.down = False
+    desk.shop.razorpay.refunds.lose_requests = False
     desk.shop.razorpay.refunds.refuse = True  # e.g. Razorpay's 409 while it processes the first
     with pytest.raises(ProviderRejected):
         desk.refund(order, amount=9_000, key="k")

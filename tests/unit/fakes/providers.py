@@ -31,13 +31,15 @@ class Refunds:
     """A provider's refunds of credit orders' payments: once per idempotency key, as both do.
 
     ``lose_answers`` makes the refund and then fails to answer (a timeout after the provider
-    acted); ``refuse`` refuses before making anything; ``status`` is what a new refund reports.
+    acted); ``lose_requests`` fails to answer without making it (the request never arrived);
+    ``refuse`` refuses before making anything; ``status`` is what a new refund reports.
     """
 
     made: dict[str, list[ProviderRefund]] = field(default_factory=dict)  # by provider order id
     keys: dict[str, ProviderRefund] = field(default_factory=dict)
     status: RefundStatus = RefundStatus.SUCCEEDED
     lose_answers: bool = False
+    lose_requests: bool = False
     refuse: bool = False
     calls: int = 0
 
@@ -50,6 +52,8 @@ class Refunds:
         idempotency_key: str,
     ) -> ProviderRefund:
         self.calls += 1
+        if self.lose_requests:
+            raise ProviderError("the provider did not answer")
         if self.refuse:
             raise ProviderRejected("the provider refused the refund")
         if idempotency_key not in self.keys:
