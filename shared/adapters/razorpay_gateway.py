@@ -238,7 +238,11 @@ def event_from_razorpay(event_id: str, body: Mapping[str, Any]) -> ProviderEvent
             event,
             # Refunds are processed one at a time: the payment's total refunded includes this one.
             refund=ProviderRefund(
-                str(refund["id"]), amount, int(refund.get("created_at") or 0), True
+                str(refund["id"]),
+                amount,
+                int(refund.get("created_at") or 0),
+                refund.get("status") != "failed",
+                _REFUND_STATUS.get(str(refund.get("status"))),
             ),
             refunded_before=int(payment.get("amount_refunded") or amount) - amount,
         )

@@ -251,3 +251,17 @@ def test_a_retry_the_provider_refuses_keeps_its_amount_counted() -> None:
 
     assert desk.refund(order).amount == 50_000  # the 9_000 stays counted until Razorpay says
     assert desk.store.released == {}
+
+
+def test_a_razorpay_refund_that_fails_gives_the_credits_back_once() -> None:
+    desk = Desk()
+    order, payment_id = desk.razorpay_order()
+    answer = desk.refund(order, amount=59_000)
+    payment = razorpay_payment(payment_id, order.provider_order_id, 59_000, amount_refunded=0)
+    failed = {"id": answer.refund_id, "amount": 59_000, "status": "failed"}
+    for event_id in ("evt_f1", "evt_f2"):  # refund.failed, and another event saying it
+        deliver_razorpay(
+            desk.shop.webhooks, "refund.failed", event_id, payment=payment, refund=failed
+        )
+    assert desk.refund_entries() == [-GRANTED, GRANTED]
+    assert desk.shop.order(order.id).refunds[answer.refund_id]["restored"]["status"] == "failed"
