@@ -451,7 +451,7 @@ def test_concurrent_refunds_of_one_order_never_refund_more_than_it_was_paid(
             pool.map(lambda _: refund(private, admin_user, order_id, amount=20_000), range(4))
         )
     statuses = sorted(a.status_code for a in answers)
-    assert statuses.count(201) == 2, [a.text for a in answers]  # two refunds of 20_000 fit in 59_000
+    assert statuses.count(201) == 2, [a.text for a in answers]  # 20_000 fits twice in 59_000
     assert set(statuses) <= {201, 400, 503}, [a.text for a in answers]
     made = razorpay_refunds(razorpay, private, customer, order_id)
     assert sorted(r["amount"] for r in made) == [20_000, 20_000]
