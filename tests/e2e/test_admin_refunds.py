@@ -22,7 +22,7 @@ import requests
 from devstack.stack import Ports, Stack
 from tests.conftest import RazorpaySandbox, User, make_admin, sign_up
 from tests.e2e.lossy_proxy import LossyProxy
-from tests.e2e.stripe_helpers import CARD_OK, payment_method
+from tests.e2e.stripe_helpers import CARD_OK, CARD_REFUND_FAILS, payment_method
 from tests.e2e.test_stripe_webhooks import event, send
 
 pytestmark = pytest.mark.stack
@@ -34,8 +34,6 @@ INR_500 = {"amount": 500_00, "currency": "INR"}  # 59_000 paise: 50_000 + 5_000 
 INR_GRANTED, INR_TOTAL = 55_000, 59_000
 USD_20 = {"amount": 2000, "currency": "usd"}  # 166_500 + 24_975 credit units
 USD_GRANTED = 191_475
-# Stripe's test card whose refunds start succeeded and fail a moment later (refund.failed).
-CARD_REFUND_FAILS = "4000000000005126"
 
 
 @dataclass
