@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from devstack.stack import Ports, Stack
 from functions.registry import HTTP_FUNCTIONS, Auth
 from ops.bytecode import compile_sources
 from shared.adapters.firestore_ledger import FirestoreLedger
+from shared.grants import MAX_OPEN_GRANTS, GrantCategory, GrantTerms
 from shared.ledger import EntryType, Posting, invariant_violations
 
 FLOORS = ROOT / "bench" / "floors.py"
@@ -197,6 +199,34 @@ def section_rpc_counts(report: Report, stack: Stack) -> None:
         "<= 1, no writes",
         lambda: invoke("usage_record", "POST", path="/api/v1/usage", headers=svc, json=usage),
     )
+    measure(
+        "credits check",
+        "1, no writes",
+        lambda: invoke(
+            "credits_check", "POST", path="/api/v1/credits/check", headers=svc,
+            json={"user_id": uid, "amount": 5},
+        ),
+    )  # fmt: skip
+    # The grants ride on the head: an account at the bound of open grants costs the same.
+    crowded, _ = sign_up(stack)
+    now = datetime.now(UTC)
+    for day in range(1, MAX_OPEN_GRANTS + 1):
+        terms = GrantTerms(GrantCategory.PROMOTIONAL, expires_at=now + timedelta(days=day))
+        services.ledger.append(crowded, [Posting(EntryType.GRANT, 100, grant=terms)])
+    spend = {"user_id": crowded, "service": "bench", "amount": 250, "event_id": "crowded-1"}
+    measure(
+        f"usage deduction, {MAX_OPEN_GRANTS} open grants",
+        "<= 2",
+        lambda: invoke("usage_record", "POST", path="/api/v1/usage", headers=svc, json=spend),
+    )
+    measure(
+        "void of that charge",
+        "-",
+        lambda: invoke(
+            "usage_void", "POST", path="/api/v1/usage/crowded-1/void", headers=svc,
+            json={"service": "bench"},
+        ),
+    )  # fmt: skip
     batch = {
         "events": [
             {"user_id": uid, "service": "bench", "amount": 1, "event_id": f"b-{n}"}

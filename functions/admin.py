@@ -8,7 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
+from functions.params import UtcDatetime
 from shared.admin_credits import MAX_ADMIN_AMOUNT, MAX_REASON_LENGTH, AdminChange, change_credits
+from shared.grants import DEFAULT_PRIORITY, MAX_PRIORITY, GrantCategory, GrantTerms
 from shared.ids import DOCUMENT_ID_PATTERN
 from shared.ledger import EntryType
 
@@ -23,6 +25,17 @@ class CreditChange(BaseModel):
         description="Credit units, not zero; a grant is positive, an adjustment signed",
     )
     reason: StrictStr = Field(min_length=1, max_length=MAX_REASON_LENGTH)
+    # The grant the credits go to (credits coming in only): see README "Credit grants".
+    category: GrantCategory | None = Field(default=None, description="Default promotional")
+    priority: StrictInt = Field(default=DEFAULT_PRIORITY, ge=0, le=MAX_PRIORITY)
+    expires_at: UtcDatetime | None = Field(default=None, description="Default: never")
+
+    def grant(self) -> GrantTerms | None:
+        fields = self.model_fields_set & {"category", "priority", "expires_at"}
+        if not fields:
+            return None
+        category = self.category or GrantCategory.PROMOTIONAL
+        return GrantTerms(category, self.priority, self.expires_at)
 
 
 class ChangeJson(TypedDict):
@@ -60,6 +73,7 @@ def _change(call: Call, adjust: bool) -> Reply:
         reason=body.reason,
         adjust=adjust,
         request_key=call.request.headers.get("Idempotency-Key"),
+        grant=body.grant(),
     )
     return Reply(change_json(change), 200 if change.replayed else 201)
 

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from typing_extensions import TypedDict
 
+from functions.grant_json import OpenGrantJson, open_grant_json
 from functions.http import Call, Reply, endpoint
 from shared.accounts import (
     MAX_LOW_BALANCE_THRESHOLD,
@@ -50,6 +51,10 @@ class AccountJson(BalanceJson):
     total_used: int
     total_refunded: int
     total_adjusted: int
+    total_expired: int
+    total_voided: int
+    grants: list[OpenGrantJson]  # open grants, in the order they are spent
+    next_expiry: datetime | None
     settings: dict[str, Any]
 
 
@@ -76,6 +81,10 @@ def account_json(account: Account) -> AccountJson:
         "total_used": -total(EntryType.USAGE, EntryType.HOLD_CAPTURE),
         "total_refunded": -total(EntryType.REFUND),
         "total_adjusted": total(EntryType.ADJUSTMENT),
+        "total_expired": -total(EntryType.EXPIRY),
+        "total_voided": total(EntryType.VOID),
+        "grants": [open_grant_json(g) for g in account.grants],
+        "next_expiry": account.next_expiry,
         "settings": {
             "low_balance_threshold": account.balance.low_balance_threshold,
             **dict(account.settings),
@@ -85,7 +94,9 @@ def account_json(account: Account) -> AccountJson:
 
 @endpoint(response=BalanceJson)
 def credits_balance(call: Call) -> Reply:
-    return Reply(balance_json(read_balance(call.services.accounts, call.user.uid)))
+    services = call.services
+    balance = read_balance(services.accounts, call.user.uid, welcome=services.welcome)
+    return Reply(balance_json(balance))
 
 
 @endpoint(body=AccountPatch, response=AccountJson)
@@ -95,5 +106,5 @@ def credits_account(call: Call) -> Reply:
         patch = call.body(AccountPatch)
         account = update_low_balance_threshold(accounts, call.user.uid, patch.low_balance_threshold)
     else:
-        account = read_account(accounts, call.user.uid)
+        account = read_account(accounts, call.user.uid, welcome=call.services.welcome)
     return Reply(account_json(account))

@@ -286,6 +286,33 @@ USAGE: tuple[HttpFunction, ...] = (
         "Charge up to 100 usage events, with a result per event",
         role=ServiceRole.METERING,
     ),
+    HttpFunction(
+        "usage_void",
+        "functions.usage",
+        "/api/v1/usage/{event_id}/void",
+        ("POST",),
+        Auth.SERVICE,
+        "Take back a usage charge within its void window; its credits return to their grants",
+        role=ServiceRole.METERING,
+    ),
+    HttpFunction(
+        "credits_check",
+        "functions.usage",
+        "/api/v1/credits/check",
+        ("POST",),
+        Auth.SERVICE,
+        "Could the account spend this much now? One read, no write",
+        role=ServiceRole.METERING,
+    ),
+    HttpFunction(
+        "grants_expire",
+        "functions.usage",
+        "/api/v1/credits/expire",
+        ("POST",),
+        Auth.SERVICE,
+        "Write the expiry of expired credit grants (Cloud Scheduler calls it; see SCHEDULED_JOBS)",
+        role=ServiceRole.SCHEDULER,
+    ),
 )
 
 HOLDS: tuple[HttpFunction, ...] = (
@@ -425,6 +452,7 @@ class ScheduledJob:
 
 SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("holds_expire", "* * * * *", "Release expired holds every minute"),
+    ScheduledJob("grants_expire", "*/5 * * * *", "Write expired credit grants' expiry entries"),
     ScheduledJob("reconcile", "*/5 * * * *", "Settle orders and payments a webhook never did"),
 )
 

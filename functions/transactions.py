@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
+from functions.grant_json import DrawJson, draw_json
 from functions.http import Call, Reply, endpoint
 from functions.params import ListQuery, UtcDatetime
 from shared.ledger import EntryType, LedgerEntry
@@ -24,6 +25,8 @@ EntryTypeName = Literal[
     "hold",
     "hold_capture",
     "hold_release",
+    "expiry",
+    "void",
 ]
 
 
@@ -53,6 +56,7 @@ class EntryJson(TypedDict):
     service: str | None
     actor: str | None
     source: dict[str, str]
+    draws: list[DrawJson]  # the grants this entry drew from (negative) or added to (positive)
 
 
 class EntryPage(TypedDict):
@@ -85,6 +89,7 @@ def entry_json(entry: LedgerEntry) -> EntryJson:
         "service": entry.service,
         "actor": entry.actor,
         "source": dict(entry.source),
+        "draws": [draw_json(d) for d in entry.draws],
     }
 
 

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing_extensions import TypedDict
 
 from functions.http import Call, ErrorDetail, Reply, endpoint
 from functions.params import ServiceCharge
-from shared.ids import DOCUMENT_ID_PATTERN
+from shared.ids import DOCUMENT_ID_PATTERN, SERVICE_PATTERN
+from shared.ledger import expire_due_grants
 from shared.usage import (
     MAX_BATCH,
     MAX_METADATA_ENTRIES,
     BatchOutcome,
     UsageCharge,
     UsageEvent,
+    check_credits,
     record_usage,
     record_usage_batch,
+    void_usage,
 )
 
 
@@ -107,3 +111,75 @@ def usage_batch(call: Call) -> Reply:
         "failed": failed,
     }
     return Reply(batch)
+
+
+class VoidBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service: StrictStr = Field(pattern=SERVICE_PATTERN.pattern, description="The service charged")
+
+
+class VoidJson(TypedDict):
+    """A usage charge taken back; the same on every repeat (``replayed`` then)."""
+
+    event_id: str
+    transaction_id: str
+    amount: int
+    balance_after: int
+    replayed: bool
+
+
+@endpoint(body=VoidBody, response=VoidJson)
+def usage_void(call: Call) -> Reply:
+    service = call.body(VoidBody).service
+    call.service.require_service(service)
+    window = timedelta(seconds=call.services.settings.usage_void_window_seconds)
+    void = void_usage(
+        call.services.ledger,
+        service,
+        call.path_param("event_id"),
+        actor=call.service.email,
+        now=datetime.now(UTC),
+        window=window,
+    )
+    answer: VoidJson = {
+        "event_id": void.event_id,
+        "transaction_id": void.transaction_id,
+        "amount": void.amount,
+        "balance_after": void.balance_after,
+        "replayed": void.replayed,
+    }
+    return Reply(answer, 200 if void.replayed else 201)
+
+
+class CheckBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: StrictStr = Field(pattern=DOCUMENT_ID_PATTERN)
+    amount: StrictInt = Field(gt=0, description="Credit units")
+
+
+class CheckJson(TypedDict):
+    allowed: bool
+    available: int  # credit units the account could spend now (expired grants not counted)
+
+
+@endpoint(body=CheckBody, response=CheckJson)
+def credits_check(call: Call) -> Reply:
+    body = call.body(CheckBody)
+    check = check_credits(call.services.ledger, body.user_id, body.amount, datetime.now(UTC))
+    answer: CheckJson = {"allowed": check.allowed, "available": check.available}
+    return Reply(answer)
+
+
+class ExpiredGrantsJson(TypedDict):
+    accounts: int  # accounts whose expired grants this run wrote off
+
+
+@endpoint(response=ExpiredGrantsJson)
+def grants_expire(call: Call) -> Reply:
+    """Cloud Scheduler's target (see SCHEDULED_JOBS): write off every expired grant."""
+    answer: ExpiredGrantsJson = {
+        "accounts": expire_due_grants(call.services.ledger, datetime.now(UTC))
+    }
+    return Reply(answer)

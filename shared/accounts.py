@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 from shared.errors import invalid_field
-from shared.ledger import AccountHead, EntryType
+from shared.grants import PROMOTIONAL, Grant, GrantTerms, next_expiry
+from shared.ledger import AccountHead, EntryType, LedgerStore, Posting
 from shared.pricing import DEFAULT_LOW_BALANCE_THRESHOLD
 
 MAX_LOW_BALANCE_THRESHOLD = 100_000_000  # credit units: ₹10,00,000, far above any real need
@@ -65,6 +66,11 @@ class Account:
     balance: Balance
     totals: Mapping[EntryType, int]
     settings: Mapping[str, object] = field(default_factory=dict)
+    grants: tuple[Grant, ...] = ()  # open grants, in consumption order
+
+    @property
+    def next_expiry(self) -> datetime | None:
+        return next_expiry(self.grants)
 
 
 def low_balance_threshold(settings: Mapping[str, object]) -> int:
@@ -74,30 +80,45 @@ def low_balance_threshold(settings: Mapping[str, object]) -> int:
     return DEFAULT_LOW_BALANCE_THRESHOLD
 
 
-def read_balance(accounts: AccountStore, user_id: str) -> Balance:
-    """Return the account's balance and threshold in one read.
+def read_balance(
+    accounts: AccountStore,
+    user_id: str,
+    now: datetime | None = None,
+    welcome: WelcomeGrant | None = None,
+) -> Balance:
+    """Return the account's balance and threshold in one read, as of ``now``.
 
     The balance is the head pointer, which every ledger commit writes atomically with its
-    entries, so it is the ledger head's balance (see ``shared.adapters.firestore_ledger``).
+    entries, so it is the ledger head's balance (see ``shared.adapters.firestore_ledger``),
+    less any grant expired by ``now`` whose expiry entry is not written yet.
     """
-    return _balance(accounts.snapshot(user_id))
+    when = now or datetime.now(UTC)
+    return _balance(_snapshot(accounts, user_id, when, welcome), when)
 
 
-def read_account(accounts: AccountStore, user_id: str) -> Account:
-    """Return balance, lifetime totals and settings of the account in one read.
+def read_account(
+    accounts: AccountStore,
+    user_id: str,
+    now: datetime | None = None,
+    welcome: WelcomeGrant | None = None,
+) -> Account:
+    """Return balance, lifetime totals, open grants and settings of the account in one read.
 
     The head pointer carries the lifetime totals; only an account whose head predates them is
     summed by aggregation.
     """
-    snap = accounts.snapshot(user_id)
-    totals = snap.head.totals
-    if totals is None:
-        totals = accounts.totals(user_id, snap.head.seq)
-    return Account(_balance(snap), totals, snap.settings)
+    when = now or datetime.now(UTC)
+    snap = _snapshot(accounts, user_id, when, welcome)
+    if snap.head.totals is None:
+        snap = replace(
+            snap, head=replace(snap.head, totals=accounts.totals(user_id, snap.head.seq))
+        )
+    head = snap.head.as_of(when)
+    return Account(_balance(snap, when), head.totals or {}, snap.settings, head.open_grants())
 
 
-def _balance(snap: AccountSnapshot) -> Balance:
-    head = snap.head
+def _balance(snap: AccountSnapshot, now: datetime) -> Balance:
+    head = snap.head.as_of(now)
     threshold = low_balance_threshold(snap.settings)
     return Balance(
         head.user_id, head.balance, head.held, head.available, threshold, snap.updated_at
@@ -112,3 +133,41 @@ def update_low_balance_threshold(accounts: AccountStore, user_id: str, threshold
         )
     accounts.merge_settings(user_id, {"low_balance_threshold": threshold})
     return read_account(accounts, user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class WelcomeGrant:
+    """Credits every new account gets once, on first use (``WELCOME_GRANT_CREDITS``)."""
+
+    ledger: LedgerStore
+    credits: int
+    expiry_days: int  # 0: they never expire
+
+    def give(self, user_id: str, now: datetime) -> None:
+        """Grant the welcome credits; the effect key is the user, so twice is once."""
+        days = self.expiry_days
+        expires_at = now + timedelta(days=days) if days else None
+        posting = Posting(
+            EntryType.GRANT,
+            self.credits,
+            description="Welcome grant",
+            actor="welcome",
+            source={"campaign": "welcome"},
+            grant=GrantTerms(PROMOTIONAL.category, expires_at=expires_at),
+        )
+        self.ledger.append(user_id, [posting], effect_key=f"welcome:{user_id}")
+
+
+def _snapshot(
+    accounts: AccountStore, user_id: str, now: datetime, welcome: WelcomeGrant | None
+) -> AccountSnapshot:
+    """The account as stored; a brand-new account (no entry yet) gets its welcome grant first.
+
+    An account with any entry (say, a purchase made before the welcome grant was configured)
+    never gets it: the welcome is for first use.
+    """
+    snap = accounts.snapshot(user_id)
+    if welcome is not None and welcome.credits > 0 and snap.head.seq == 0:
+        welcome.give(user_id, now)
+        snap = accounts.snapshot(user_id)
+    return snap

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from shared.errors import IdempotencyKeyReused, invalid_field
+from shared.grants import GrantTerms
 from shared.ledger import (
     EntryType,
     IdClaim,
@@ -36,12 +38,16 @@ def change_credits(
     reason: str,
     adjust: bool,
     request_key: str | None = None,
+    grant: GrantTerms | None = None,
+    now: datetime | None = None,
 ) -> AdminChange:
     """Grant (amount > 0) or adjust (signed, non-zero) a user's credits on an admin's word.
 
     A negative adjustment cannot take the balance below what is available (402): it corrects
     mistakes, it does not create debt. ``request_key`` (the Idempotency-Key) makes it once-only:
     the key is claimed for this endpoint, user and body, and any other use of it is a 422.
+    ``grant`` gives the terms of credits coming in (promotional, priority 50, never expiring by
+    default); an expiry must be in the future.
     """
     require_user_id(user_id)
     if adjust and amount == 0:
@@ -53,6 +59,12 @@ def change_credits(
     reason = reason.strip()
     if not reason or len(reason) > MAX_REASON_LENGTH:
         raise invalid_field("reason", f"must be 1-{MAX_REASON_LENGTH} characters")
+    if grant is not None:
+        if amount < 0:
+            raise invalid_field("category", "grant terms apply to credits coming in only")
+        expires_at = grant.expires_at
+        if expires_at is not None and expires_at <= (now or datetime.now(UTC)):
+            raise invalid_field("expires_at", "must be in the future")
     entry_type = EntryType.ADJUSTMENT if adjust else EntryType.GRANT
     posting = Posting(
         entry_type,
@@ -60,6 +72,7 @@ def change_credits(
         description=reason,
         actor=admin_uid,
         source={"admin": admin_uid, "reason": reason},
+        grant=grant,
     )
     kind = entry_type.value
     # Without a key the change still gets one of its own, before its first attempt: a commit
@@ -67,7 +80,8 @@ def change_credits(
     once = request_key or f"auto-{uuid.uuid4().hex}"
     claim = None
     if request_key:
-        terms = f"{kind}:{hashlib.sha256(reason.encode()).hexdigest()}"
+        said = f"{reason}\n{grant.id if grant else ''}"
+        terms = f"{kind}:{hashlib.sha256(said.encode()).hexdigest()}"
         claim = IdClaim(f"admin:{admin_uid}:{request_key}", user_id, amount, admin_uid, terms)
     try:
         result = ledger.append(

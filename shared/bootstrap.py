@@ -17,7 +17,7 @@ from shared.log import configure_logging
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-    from shared.accounts import AccountStore
+    from shared.accounts import AccountStore, WelcomeGrant
     from shared.adapters.event_service import OutboxDelivery
     from shared.adapters.razorpay_gateway import RazorpayGateway
     from shared.adapters.stripe_checkout import StripeCreditCheckout
@@ -192,6 +192,7 @@ class Services:
             clock=lambda: datetime.now(UTC),
             new_order_id=lambda: f"ord_{uuid.uuid4().hex}",
             fx_rates=s.credit_fx_rates,
+            bonus_expiry_days=s.bonus_credit_expiry_days or None,
         )
 
     @cached_property
@@ -312,6 +313,15 @@ class Services:
             self.service_access.accounts,
             self.settings.service_certs_url,
         )
+
+    @cached_property
+    def welcome(self) -> WelcomeGrant | None:
+        s = self.settings
+        if not s.welcome_grant_credits:
+            return None
+        from shared.accounts import WelcomeGrant
+
+        return WelcomeGrant(self.ledger, s.welcome_grant_credits, s.welcome_grant_expiry_days)
 
     @cached_property
     def holds(self) -> HoldStore:

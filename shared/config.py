@@ -85,6 +85,14 @@ class Settings(BaseModel):
     push_sender: str = Field(default="fcm", pattern="^(fcm|log)$")
 
     # Holds: default and longest lifetime of a reservation, in seconds.
+    # Credit grants (shared.grants): how long package bonuses last (0: forever); an optional
+    # welcome grant given once per user on first use (0 credits: none); how long after a usage
+    # charge its service may void it (Stripe allows 24 h for meter event cancellations).
+    bonus_credit_expiry_days: int = Field(default=0, ge=0, le=3650)
+    welcome_grant_credits: int = Field(default=0, ge=0, le=100_000_000)
+    welcome_grant_expiry_days: int = Field(default=30, ge=0, le=3650)
+    usage_void_window_seconds: int = Field(default=24 * 3600, ge=0)
+
     hold_default_ttl_seconds: int = Field(default=15 * 60, ge=1)
     hold_max_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
 

@@ -237,6 +237,7 @@ def _settle(
                 service=hold.service,
                 actor=actor,
                 source=source,
+                returns=f"hold:{hold.hold_id}:place",  # the credits go back to their grants
             )
         )
     result = ledger.append(

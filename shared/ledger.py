@@ -14,10 +14,24 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from shared.errors import BillingError, Conflict, InsufficientCredits
+from shared.grants import (
+    PAID,
+    PROMOTIONAL,
+    Draw,
+    Grant,
+    GrantTerms,
+    add,
+    draw,
+    draws_total,
+    expire,
+    last_credits,
+    restore,
+    total,
+)
 from shared.ids import require_document_id
 
 SEQ_DIGITS = 10
@@ -33,6 +47,8 @@ class EntryType(StrEnum):
     HOLD = "hold"
     HOLD_CAPTURE = "hold_capture"
     HOLD_RELEASE = "hold_release"
+    EXPIRY = "expiry"
+    VOID = "void"
 
 
 def require_user_id(user_id: object, field_name: str = "user_id") -> str:
@@ -64,6 +80,10 @@ class AccountHead:
     ``totals`` are the lifetime sums by type, carried forward by every entry so that reading
     them costs no aggregation. ``None`` means unknown: the head was written before entries
     carried totals, and the store must sum the ledger once (see ``LedgerStore``).
+
+    ``grants`` are the open grants (``shared.grants``); together they hold the available
+    credits, ``max(0, available)``: credits a hold reserves have left their grants for the hold.
+    ``None`` means the head predates grants: its available credits are one paid grant.
     """
 
     user_id: str
@@ -71,10 +91,36 @@ class AccountHead:
     balance: int = 0
     held: int = 0
     totals: Totals | None = field(default_factory=dict)
+    grants: tuple[Grant, ...] | None = ()
 
     @property
     def available(self) -> int:
         return self.balance - self.held
+
+    def open_grants(self) -> tuple[Grant, ...]:
+        """The open grants; for a head from before grants, one paid grant of what is available."""
+        if self.grants is not None:
+            return self.grants
+        if self.available <= 0:
+            return ()
+        return (Grant(PAID, self.available, datetime.min.replace(tzinfo=UTC)),)
+
+    def as_of(self, now: datetime) -> AccountHead:
+        """The head as a read at ``now`` must see it: grants expired by then are gone.
+
+        The expiry entry is written by the next commit of the account or the expiry job; no read
+        counts an expired credit before that.
+        """
+        kept, gone = expire(self.open_grants(), now)
+        if not gone:
+            return self
+        lapsed = draws_total(gone)
+        totals = (
+            None if self.totals is None else add_to_totals(self.totals, EntryType.EXPIRY, lapsed)
+        )
+        return AccountHead(
+            self.user_id, self.seq, self.balance + lapsed, self.held, totals, tuple(kept)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +130,12 @@ class Posting:
     ``amount`` changes the balance; ``held_delta`` changes the reserved part of it (holds).
     ``allow_negative`` is the one documented overdraft: a clawback (refund of spent credits) may
     take the balance below zero rather than lose track of money owed.
+
+    Which grants move (``shared.grants``): credits coming in go to the grant of ``grant`` (by
+    default paid for a purchase, promotional otherwise); credits going out are drawn in
+    consumption order, from the grants the effect ``takes_first`` credited before any other
+    (a refund takes back its order's own grants first); ``returns`` names an effect whose draws
+    this posting puts back, the last credits first (a void, a hold's release).
     """
 
     type: EntryType
@@ -94,6 +146,9 @@ class Posting:
     actor: str | None = None
     source: Mapping[str, str] = field(default_factory=dict)
     allow_negative: bool = False
+    grant: GrantTerms | None = None
+    takes_first: str | None = None
+    returns: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +168,8 @@ class LedgerEntry:
     actor: str | None = None
     source: Mapping[str, str] = field(default_factory=dict)
     totals_after: Totals | None = None  # None only on entries written before totals existed
+    draws: tuple[Draw, ...] = ()  # credits this entry moved per grant (+ added, - taken)
+    grants_after: tuple[Grant, ...] | None = None  # None only on entries from before grants
 
     @property
     def id(self) -> str:
@@ -121,7 +178,12 @@ class LedgerEntry:
     @property
     def head(self) -> AccountHead:
         return AccountHead(
-            self.user_id, self.seq, self.balance_after, self.held_after, self.totals_after
+            self.user_id,
+            self.seq,
+            self.balance_after,
+            self.held_after,
+            self.totals_after,
+            self.grants_after,
         )
 
 
@@ -136,13 +198,19 @@ def same_totals(a: Totals, b: Totals) -> bool:
 
 
 def post(
-    head: AccountHead, postings: Sequence[Posting], now: datetime, effect_key: str | None = None
+    head: AccountHead,
+    postings: Sequence[Posting],
+    now: datetime,
+    effect_key: str | None = None,
+    related: Mapping[str, Sequence[LedgerEntry]] | None = None,
 ) -> list[LedgerEntry]:
     """Number and apply ``postings`` after ``head``, or raise if the account cannot afford them.
 
     A posting that lowers the available balance below zero, or takes the balance below zero,
     raises ``InsufficientCredits`` unless it is an explicit overdraft; nothing is applied in that
-    case (all postings or none).
+    case (all postings or none). ``related`` holds the entries of the effects the postings name
+    (``takes_first``, ``returns``). ``head`` must hold no expired grant (see ``expiry_entry``);
+    credits returned to a grant that has expired meanwhile expire in a last entry of the effect.
     """
     if not postings:
         raise ValueError("post needs at least one posting")
@@ -169,6 +237,7 @@ def post(
                 "not enough credits",
                 {"available": current.available, "requested": -posting.amount + posting.held_delta},
             )
+        grants, draws = _move_grants(current, posting, balance - held, now, related or {})
         entry = LedgerEntry(
             user_id=head.user_id,
             seq=current.seq + 1,
@@ -183,10 +252,83 @@ def post(
             actor=posting.actor,
             source=dict(posting.source),
             totals_after=add_to_totals(current.totals or {}, posting.type, posting.amount),
+            draws=tuple(draws),
+            grants_after=tuple(grants),
         )
         entries.append(entry)
         current = entry.head
-    return entries
+    lapsed = expiry_entry(current, now, effect_key)
+    return entries + ([lapsed] if lapsed else [])
+
+
+def _move_grants(
+    current: AccountHead,
+    posting: Posting,
+    available_after: int,
+    now: datetime,
+    related: Mapping[str, Sequence[LedgerEntry]],
+) -> tuple[list[Grant], list[Draw]]:
+    """Move credits between grants for one posting; the grants end holding max(0, available)."""
+    grants = list(current.open_grants())
+    change = available_after - current.available
+    moved: list[Draw] = []
+    if change > 0 and posting.returns:
+        drawn = [
+            d
+            for e in related.get(posting.returns, ())
+            if e.type is not EntryType.EXPIRY
+            for d in e.draws
+        ]
+        # Entries from before grants drew nothing on record: their credits come back as new.
+        back = last_credits(drawn, min(change, -draws_total(d for d in drawn if d[1] < 0)))
+        grants, moved = restore(grants, back, now)
+        change -= draws_total(moved)
+    if change > 0:
+        terms = posting.grant or (PAID if posting.type in PAID_TYPES else PROMOTIONAL)
+        grants, added = add(grants, terms, change, now)
+        moved += added
+    elif change < 0:
+        first = [
+            grant_id
+            for e in related.get(posting.takes_first or "", ())
+            for grant_id, n in e.draws
+            if n > 0
+        ]
+        grants, taken, _overdraft = draw(grants, -change, first)
+        moved += taken
+    # Credits owed (an overdraft) are paid off by whatever comes in next.
+    owed = total(grants) - max(0, available_after)
+    if owed > 0:
+        grants, paid_off, _ = draw(grants, owed)
+        moved += paid_off
+    return grants, moved
+
+
+# Credits of these types are paid for; any other credit coming in is promotional by default.
+PAID_TYPES = frozenset({EntryType.PURCHASE, EntryType.HOLD_RELEASE, EntryType.VOID})
+
+
+def expiry_entry(head: AccountHead, now: datetime, effect_key: str | None) -> LedgerEntry | None:
+    """The ``expiry`` entry that takes the grants expired by ``now`` off ``head``, if any."""
+    kept, gone = expire(head.open_grants(), now)
+    if not gone:
+        return None
+    lapsed = draws_total(gone)
+    return LedgerEntry(
+        user_id=head.user_id,
+        seq=head.seq + 1,
+        type=EntryType.EXPIRY,
+        amount=lapsed,
+        balance_after=head.balance + lapsed,
+        held_after=head.held,
+        created_at=now,
+        effect_key=effect_key,
+        description="credits expired",
+        actor="ledger",
+        totals_after=add_to_totals(head.totals or {}, EntryType.EXPIRY, lapsed),
+        draws=tuple(gone),
+        grants_after=tuple(kept),
+    )
 
 
 def invariant_violations(entries: Iterable[LedgerEntry]) -> list[str]:
@@ -219,7 +361,37 @@ def invariant_violations(entries: Iterable[LedgerEntry]) -> list[str]:
             problems.append(f"{entry.id}: balance {entry.balance_after} below zero")
         if entry.held_after < 0:
             problems.append(f"{entry.id}: held {entry.held_after} below zero")
+        problems += _grant_violations(previous, entry)
         previous = entry
+    return problems
+
+
+def _grant_violations(previous: LedgerEntry | None, entry: LedgerEntry) -> list[str]:
+    """Grants hold exactly the available credits, draws explain every change of them, and no
+    credit is drawn from a grant that had expired."""
+    if entry.grants_after is None:
+        return []  # written before grants
+    problems = []
+    held_by_grants = total(entry.grants_after)
+    if held_by_grants != max(0, entry.balance_after - entry.held_after):
+        problems.append(f"{entry.id}: open grants {held_by_grants} != available credits")
+    before = None
+    if previous is None:
+        before = 0
+    elif previous.grants_after is not None:
+        before = total(previous.grants_after)
+    if before is not None and draws_total(entry.draws) != held_by_grants - before:
+        problems.append(f"{entry.id}: draws {draws_total(entry.draws)} do not explain the grants")
+    if entry.type is not EntryType.EXPIRY:
+        # Net per grant: credits returned to an expired grant may pay an overdraft in the same
+        # entry (what is left of them expires next); nothing else leaves an expired grant.
+        net: dict[str, int] = {}
+        for grant_id, moved in entry.draws:
+            net[grant_id] = net.get(grant_id, 0) + moved
+        for grant_id, moved in net.items():
+            expires_at = GrantTerms.from_id(grant_id).expires_at
+            if moved < 0 and expires_at is not None and expires_at <= entry.created_at:
+                problems.append(f"{entry.id}: drew {-moved} from expired grant {grant_id}")
     return problems
 
 
@@ -315,7 +487,9 @@ def plan_effects(
     outcomes: list[EffectOutcome] = []
     fresh: list[AppendResult] = []
     applied: dict[str, list[LedgerEntry]] = {}
-    current = head
+    # Grants expired by now leave first, in the same commit: nothing below can spend them.
+    lapsed = expiry_entry(head, now, None)
+    current = lapsed.head if lapsed else head
     for request in requests:
         claimed = (claims or {}).get(request.claim.key) if request.claim else None
         if request.claim and claimed and not claimed.same_use(request.claim):
@@ -327,7 +501,7 @@ def plan_effects(
             outcomes.append(EffectOutcome(AppendResult(earlier, replayed=True)))
             continue
         try:
-            entries = post(current, request.postings, now, key)
+            entries = post(current, request.postings, now, key, {**replays, **applied})
         except InsufficientCredits as error:
             outcomes.append(EffectOutcome(error=error))
             continue
@@ -337,7 +511,21 @@ def plan_effects(
         fresh.append(result)
         outcomes.append(EffectOutcome(result))
         current = result.head
+    if lapsed and (fresh or not requests):  # no requests at all: a sweep writes the expiry
+        fresh.insert(0, AppendResult([lapsed]))
     return outcomes, fresh
+
+
+def related_keys(requests: Sequence[EffectRequest]) -> list[str]:
+    """The effects the requests' postings name, to be read with the head."""
+    keys = {
+        key
+        for request in requests
+        for posting in request.postings
+        for key in (posting.takes_first, posting.returns)
+        if key
+    }
+    return sorted(keys)
 
 
 def claims_to_make(
@@ -387,6 +575,18 @@ class LedgerStore(ABC):
         """Return the account's authoritative head (seq 0 if it has no entries)."""
 
     @abstractmethod
+    def effect(self, effect_key: str) -> list[LedgerEntry] | None:
+        """Return the entries of an applied effect, or None if it was never applied."""
+
+    def expire_grants(self, user_id: str) -> None:
+        """Write the expiry of the account's expired grants, if any (the expiry job)."""
+        self.append_batch(user_id, [])
+
+    @abstractmethod
+    def accounts_due_to_expire(self, now: datetime, limit: int) -> list[str]:
+        """Return accounts holding a grant whose expiry is at or before ``now``."""
+
+    @abstractmethod
     def history(
         self,
         user_id: str,
@@ -398,6 +598,18 @@ class LedgerStore(ABC):
         until: datetime | None = None,
     ) -> HistoryPage:
         """Return entries newest first; ``since`` inclusive, ``until`` exclusive (created_at)."""
+
+
+def expire_due_grants(ledger: LedgerStore, now: datetime, limit: int = 100) -> int:
+    """Write the expiry entries of accounts holding grants expired by ``now``; return how many.
+
+    Reads never count an expired credit anyway (``AccountHead.as_of``); the entry brings the
+    balance projection, the lifetime totals and the low-balance alert up to date.
+    """
+    due = ledger.accounts_due_to_expire(now, limit)
+    for user_id in due:
+        ledger.expire_grants(user_id)
+    return len(due)
 
 
 @dataclass(frozen=True, slots=True)

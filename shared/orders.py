@@ -24,10 +24,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from shared.grants import PAID, GrantCategory, GrantTerms
 from shared.ledger import AppendResult, DocumentWrite, EntryType, LedgerStore, Posting
 from shared.log import get_logger
 from shared.pricing import Quote
@@ -65,6 +66,9 @@ class CreditOrder:
     flags: Mapping[str, Any] = field(default_factory=dict)
     refunds: Mapping[str, Any] = field(default_factory=dict)
     disputes: Mapping[str, Any] = field(default_factory=dict)
+    # Days the bonus credits last once granted (None: they never expire). Fixed when the order
+    # is made, so the user gets the terms they bought under.
+    bonus_expiry_days: int | None = None
 
     @classmethod
     def from_quote(
@@ -77,6 +81,7 @@ class CreditOrder:
         provider_order_id: str,
         created_at: datetime,
         package_id: str | None = None,
+        bonus_expiry_days: int | None = None,
     ) -> CreditOrder:
         return cls(
             id=order_id,
@@ -91,6 +96,7 @@ class CreditOrder:
             bonus_credits=quote.bonus_credits,
             created_at=created_at,
             package_id=package_id,
+            bonus_expiry_days=bonus_expiry_days,
         )
 
     @property
@@ -192,15 +198,21 @@ def grant_purchase_credits(
             order.credits,
             description=f"Purchase of {order.credits} credit units (order {order.id})",
             source=source,
+            grant=PAID,
         )
     ]
     if order.bonus_credits:
+        days = order.bonus_expiry_days
         postings.append(
             Posting(
                 EntryType.BONUS,
                 order.bonus_credits,
                 description=f"Bonus on order {order.id}",
                 source=source,
+                grant=GrantTerms(
+                    GrantCategory.PROMOTIONAL,
+                    expires_at=None if days is None else now + timedelta(days=days),
+                ),
             )
         )
     paid = DocumentWrite(
@@ -284,6 +296,7 @@ def claw_back_refund(
         description=f"Refund {refund_id} on order {order.id}",
         source={"provider": provider, "order_id": order.id, "refund_id": refund_id},
         allow_negative=True,  # the documented clawback overdraft: credits already spent
+        takes_first=order.grant_effect_key,  # the order's own grants, paid part and bonus
     )
     result = ledger.append(
         order.user_id,

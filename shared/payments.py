@@ -152,8 +152,6 @@ class Payment:
         return self.status is PaymentStatus.REQUIRES_ACTION
 
 
-
-
 class PaymentStore(ABC):
     """Where payments, refunds and their outbox notifications are kept."""
 

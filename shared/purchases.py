@@ -93,6 +93,7 @@ class CreditPurchases:
     new_order_id: Callable[[], str]
     # Credit units per one major unit of another currency (e.g. usd: 8325 for ₹83.25/$1).
     fx_rates: Mapping[str, Decimal] = field(default_factory=dict)
+    bonus_expiry_days: int | None = None  # how long package bonuses last (None: forever)
 
     def start(
         self, user_id: str, request: PurchaseRequest, request_key: str | None = None
@@ -127,6 +128,7 @@ class CreditPurchases:
             provider_order_id=provider_order.id,
             created_at=self.clock(),
             package_id=request.package_id,
+            bonus_expiry_days=self.bonus_expiry_days,
         )
         if not self.orders.create(order):
             # A retry: the lost first attempt stored the order. Its payment must be the one the

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from shared.errors import BillingError, Conflict, invalid_field
+from shared.errors import BillingError, Conflict, NotFound, invalid_field
 from shared.ids import SERVICE_PATTERN, require_document_id
 from shared.ledger import (
     AppendResult,
@@ -49,7 +50,11 @@ class UsageEvent:
 
     @property
     def effect_key(self) -> str:
-        return f"usage:{self.service}:{self.event_id}"
+        return usage_effect_key(self.service, self.event_id)
+
+
+def usage_effect_key(service: str, event_id: str) -> str:
+    return f"usage:{service}:{event_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,3 +157,76 @@ def _batch_outcome(event: UsageEvent, outcome: EffectOutcome) -> BatchOutcome:
         return BatchOutcome(event.event_id, charge=_charge(event, outcome.result))
     except Conflict as conflict:
         return BatchOutcome(event.event_id, error=conflict)
+
+
+@dataclass(frozen=True, slots=True)
+class Void:
+    """A usage charge taken back: its credits returned to the grants they came from."""
+
+    event_id: str
+    transaction_id: str
+    amount: int
+    balance_after: int
+    replayed: bool
+
+
+class VoidWindowClosed(Conflict):
+    """The charge is older than the window in which its service may void it."""
+
+
+def void_usage(
+    ledger: LedgerStore,
+    service: str,
+    event_id: str,
+    *,
+    actor: str,
+    now: datetime,
+    window: timedelta,
+) -> Void:
+    """Take back one usage charge of ``service``, exactly once; a repeat answers the first.
+
+    The credits go back to the grants the charge drew from; a grant that has expired since
+    takes them back expired (the void's commit writes their expiry too). Only within ``window``
+    of the charge: after that, what was charged stands (as Stripe's meter event cancellations).
+    """
+    require_document_id(event_id, "event_id")
+    charge_key = usage_effect_key(service, event_id)
+    charged = ledger.effect(charge_key)
+    if not charged:
+        raise NotFound(
+            "no usage charge with this event_id for this service", {"event_id": event_id}
+        )
+    charge = charged[0]
+    posting = Posting(
+        EntryType.VOID,
+        -charge.amount,
+        description=f"void of usage event {event_id}",
+        service=service,
+        actor=actor,
+        source={"event_id": event_id, "transaction_id": charge.id},
+        returns=charge_key,
+    )
+    void_key = f"void:{charge_key}"
+    if now - charge.created_at > window and ledger.effect(void_key) is None:
+        raise VoidWindowClosed(
+            "the charge is past its void window",
+            {"event_id": event_id, "charged_at": charge.created_at},
+        )
+    result = ledger.append(charge.user_id, [posting], effect_key=void_key)
+    entry = result.entries[0]
+    return Void(event_id, entry.id, entry.amount, result.head.balance, result.replayed)
+
+
+@dataclass(frozen=True, slots=True)
+class CreditCheck:
+    allowed: bool
+    available: int
+
+
+def check_credits(ledger: LedgerStore, user_id: str, amount: int, now: datetime) -> CreditCheck:
+    """Could the account spend ``amount`` now? One read, no write; expired credits not counted."""
+    require_user_id(user_id)
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
+        raise invalid_field("amount", "must be a positive integer of credit units")
+    available = ledger.head(user_id).as_of(now).available
+    return CreditCheck(amount <= available, available)

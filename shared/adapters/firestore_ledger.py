@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
 from shared.errors import InvalidRequest, LedgerContention
+from shared.grants import Draw, Grant, GrantTerms, next_expiry
 from shared.ledger import (
     MAX_EFFECTS_PER_COMMIT,
     AccountHead,
@@ -56,6 +57,7 @@ from shared.ledger import (
     claims_to_make,
     effect_id,
     plan_effects,
+    related_keys,
 )
 from shared.log import get_logger
 
@@ -92,7 +94,38 @@ def entry_to_document(entry: LedgerEntry) -> dict[str, Any]:
         "actor": entry.actor,
         "source": dict(entry.source),
         "totals_after": totals_to_document(entry.totals_after),
+        "draws": [{"grant": grant_id, "credits": n} for grant_id, n in entry.draws],
+        "grants_after": grants_to_document(entry.grants_after),
     }
+
+
+def grants_to_document(grants: Sequence[Grant] | None) -> list[dict[str, Any]] | None:
+    if grants is None:
+        return None
+    return [
+        {
+            "id": g.id,
+            "category": g.terms.category.value,
+            "priority": g.terms.priority,
+            "expires_at": g.expires_at,
+            "remaining": g.remaining,
+            "opened_at": g.opened_at,
+        }
+        for g in grants
+    ]
+
+
+def grants_from_document(data: Sequence[Mapping[str, Any]] | None) -> tuple[Grant, ...] | None:
+    """Decode stored grants; ``None`` (absent) marks data written before grants existed."""
+    if data is None:
+        return None
+    return tuple(
+        Grant(GrantTerms.from_id(g["id"]), int(g["remaining"]), g["opened_at"]) for g in data
+    )
+
+
+def draws_from_document(data: Sequence[Mapping[str, Any]] | None) -> tuple[Draw, ...]:
+    return tuple((d["grant"], int(d["credits"])) for d in data or ())
 
 
 def totals_to_document(totals: Totals | None) -> dict[str, int] | None:
@@ -123,7 +156,8 @@ def claim_from_document(data: Mapping[str, Any]) -> IdClaim:
 def head_from_pointer(user_id: str, data: Mapping[str, Any]) -> AccountHead:
     """Decode ``ledger_heads/{user_id}``."""
     totals = totals_from_document(data.get("totals"))
-    return AccountHead(user_id, data["seq"], data["balance"], data["held"], totals)
+    grants = grants_from_document(data.get("grants"))
+    return AccountHead(user_id, data["seq"], data["balance"], data["held"], totals, grants)
 
 
 def entry_from_document(data: Mapping[str, Any]) -> LedgerEntry:
@@ -141,6 +175,8 @@ def entry_from_document(data: Mapping[str, Any]) -> LedgerEntry:
         actor=data.get("actor"),
         source=dict(data.get("source") or {}),
         totals_after=totals_from_document(data.get("totals_after")),
+        draws=draws_from_document(data.get("draws")),
+        grants_after=grants_from_document(data.get("grants_after")),
     )
 
 
@@ -202,7 +238,9 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
         requests: Sequence[EffectRequest],
         side_writes: Sequence[DocumentWrite],
     ) -> list[EffectOutcome]:
-        keys = sorted({r.effect_key for r in requests if r.effect_key})
+        keys = sorted(
+            {r.effect_key for r in requests if r.effect_key} | set(related_keys(requests))
+        )
         claim_keys = sorted({r.claim.key for r in requests if r.claim})
         for attempt in range(self._max_attempts):
             # First try: head pointer, effect records and claims in one round trip. After a lost
@@ -242,6 +280,22 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
         )
         docs = list(query.stream(**self._rpc))
         return entry_from_document(_data(docs[0])).head if docs else AccountHead(user_id)
+
+    def effect(self, effect_key: str) -> list[LedgerEntry] | None:
+        snapshot = self._db.collection(EFFECTS).document(effect_id(effect_key)).get(**self._rpc)
+        if snapshot.exists:
+            return [entry_from_document(e) for e in _data(snapshot)["entries"]]
+        # The record is written with the entries; an effect from before records is found by them.
+        return self._effects_by_query([effect_key]).get(effect_key)
+
+    def accounts_due_to_expire(self, now: datetime, limit: int) -> list[str]:
+        query = (
+            self._db.collection(HEADS)
+            .where(filter=field_filter("next_expiry", "<=", now))
+            .order_by("next_expiry")
+            .limit(limit)
+        )
+        return [snapshot.id for snapshot in query.stream(**self._rpc)]
 
     def sums_by_type(self, user_id: str, up_to_seq: int) -> dict[EntryType, int]:
         return sums_by_type(self._db, user_id, up_to_seq, self._rpc)
@@ -400,6 +454,9 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
                 "balance": last.balance_after,
                 "held": last.held_after,
                 "totals": totals_to_document(last.totals_after),
+                "grants": grants_to_document(last.grants_after),
+                # The expiry job finds accounts by this (see ``accounts_due_to_expire``).
+                "next_expiry": next_expiry(last.grants_after or ()),
                 "updated_at": last.created_at,
             },
         )

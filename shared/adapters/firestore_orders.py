@@ -21,6 +21,7 @@ def order_to_document(order: CreditOrder) -> dict[str, Any]:
         "created_at": order.created_at,
         "updated_at": order.created_at,
         "reconcile_from": order.created_at,  # the reconciliation queue (firestore_reconciliation)
+        "bonus_expiry_days": order.bonus_expiry_days,
     }
 
 
@@ -45,6 +46,7 @@ def order_from_document(order_id: str, data: Mapping[str, Any]) -> CreditOrder:
         flags=dict(data.get("flags") or {}),
         refunds=dict(data.get("refunds") or {}),
         disputes=disputes_view(data.get("disputes") or {}),
+        bonus_expiry_days=data.get("bonus_expiry_days"),
     )
 
 

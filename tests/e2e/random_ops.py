@@ -103,6 +103,7 @@ class Account:
     holds: dict[str, OpenHold] = field(default_factory=dict)
     settled: dict[str, Json] = field(default_factory=dict)  # hold id -> the settling answer
     charged: dict[str, int] = field(default_factory=dict)  # usage event id -> amount
+    voided: dict[str, Json] = field(default_factory=dict)  # usage event id -> the void's answer
     orders: list[PaidOrder] = field(default_factory=list)
     purchases: deque[float] = field(default_factory=deque)
     verifies: deque[float] = field(default_factory=deque)
@@ -168,6 +169,8 @@ class World:
             (self.stripe_purchase, 2),
             (self.replay, 7),
             (self.burst, 6),
+            (self.usage_void, 4),
+            (self.credits_check, 3),
         ]
 
     def step(self, number: int) -> None:
@@ -471,6 +474,37 @@ class World:
         status_of(response, 201, 402)
         outcome = self._apply_usage(account, event, response.status_code, response.json())
         return f"usage {event['amount']} ({event['event_id'][:12]}): {outcome}"
+
+    def usage_void(self, account: Account, rng: random.Random) -> str:
+        """A service takes back a charge (within the window): once, a repeat answers the same."""
+        if not account.charged:
+            return "nothing charged to void"
+        event_id = rng.choice(sorted(account.charged))
+        path = f"/api/v1/usage/{event_id}/void"
+        response = self.http("POST", path, self.service_headers, json={"service": "chaos"})
+        answer = response.json()
+        if event_id in account.voided:
+            status_of(response, 200)
+            first = account.voided[event_id]
+            expect(answer == {**first, "replayed": True}, f"void repeat {answer} != {first}")
+            return f"void {event_id[:12]} again: replayed"
+        status_of(response, 201)
+        account.balance += account.charged[event_id]
+        account.voided[event_id] = answer
+        expect(
+            answer["balance_after"] == account.balance,
+            f"void balance_after {answer['balance_after']} != model {account.balance}",
+        )
+        return f"void {event_id[:12]}: {account.charged[event_id]} back"
+
+    def credits_check(self, account: Account, rng: random.Random) -> str:
+        amount = spend_amount(rng)
+        body = {"user_id": account.uid, "amount": amount}
+        response = self.http("POST", "/api/v1/credits/check", self.service_headers, json=body)
+        status_of(response, 200)
+        expected = {"allowed": amount <= account.available, "available": account.available}
+        expect(response.json() == expected, f"check {amount}: {response.json()} != {expected}")
+        return f"check {amount}: {expected['allowed']}"
 
     def usage_batch(self, account: Account, rng: random.Random) -> str:
         events = [self._event(account, rng) for _ in range(rng.randint(2, 8))]

@@ -90,6 +90,13 @@ def usage_event(w: World) -> dict[str, Any]:
     return {"user_id": w.uid, "service": "ai", "amount": 25, "event_id": uuid.uuid4().hex}
 
 
+def charged_then_void(w: World) -> Request:
+    event = usage_event(w)
+    charged = send(w.gateway, "POST", "/api/v1/usage", w.callers.service, event)
+    assert charged.status_code == 201, charged.text
+    return Request(f"/api/v1/usage/{event['event_id']}/void", {"service": "ai"})
+
+
 def _hold_action(action: str, body: dict[str, Any]) -> Callable[[World], Request]:
     def setup(w: World) -> Request:
         return Request(f"/api/v1/holds/{w.hold()}/{action}", body)
@@ -142,6 +149,11 @@ SCENARIOS: dict[str, Callable[[World], Request]] = {
     "holds_place": _with_funds(
         lambda w: Request("/api/v1/holds", {"user_id": w.uid, "service": "ai", "amount": 100})
     ),
+    "usage_void": _with_funds(charged_then_void),
+    "credits_check": lambda w: Request(
+        "/api/v1/credits/check", {"user_id": w.uid, "amount": 5}, {"user_id": w.uid, "amount": 6}
+    ),
+    "grants_expire": lambda w: Request("/api/v1/credits/expire", None),
     "holds_capture": _hold_action("capture", {"amount": 30}),
     "holds_release": _hold_action("release", {}),
     "holds_expire": lambda w: Request("/api/v1/holds/expire", None),
@@ -162,6 +174,7 @@ EFFECTS: dict[str, set[str]] = {
     "stripe_refund_process": {"refunds"},
     "usage_record": {"ledger"},
     "usage_batch": {"ledger"},
+    "usage_void": {"ledger"},
     "holds_place": {"holds", "ledger"},
     "holds_capture": {"ledger"},
     "holds_release": {"ledger"},

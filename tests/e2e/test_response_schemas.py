@@ -113,8 +113,17 @@ def test_every_documented_success_answer_matches_its_published_schema(
 
     # Another service spends the credits: usage, a batch, holds; the scheduler's jobs.
     event = {"user_id": user.uid, "service": "ai", "amount": 100}
+    charged = uuid.uuid4().hex
+    check.call("POST", "/api/v1/usage", headers=metering, json={**event, "event_id": charged})
     check.call(
-        "POST", "/api/v1/usage", headers=metering, json={**event, "event_id": uuid.uuid4().hex}
+        "POST",
+        f"/api/v1/usage/{charged}/void",
+        "/api/v1/usage/{event_id}/void",
+        headers=metering,
+        json={"service": "ai"},
+    )
+    check.call(
+        "POST", "/api/v1/credits/check", headers=metering, json={"user_id": user.uid, "amount": 5}
     )
     too_much = {**event, "amount": 10**12, "event_id": uuid.uuid4().hex}  # fails alone
     batch = [{**event, "event_id": uuid.uuid4().hex}, too_much]
@@ -136,6 +145,7 @@ def test_every_documented_success_answer_matches_its_published_schema(
         headers=metering,
     )
     check.call("POST", "/api/v1/holds/expire", headers=scheduler)
+    check.call("POST", "/api/v1/credits/expire", headers=scheduler)
     check.call("POST", "/api/v1/reconcile", headers=scheduler, json={})
     check.call("GET", "/api/v1/transactions", headers=me)
     check.call("GET", "/api/v1/transactions/usage", headers=me)

@@ -32,6 +32,11 @@ def test_bench_smoke_run_prints_every_section(tmp_path: Path) -> None:
     assert any(name.startswith("cold start") for name in sections)
     rpc = {row["operation"]: row for row in sections["Firestore RPCs per operation"]}
     assert rpc["balance read"]["rpcs"] >= 1
+    # Grants ride on the head: a charge costs the same with the most open grants an account has.
+    crowded = next(row for name, row in rpc.items() if name.endswith("open grants"))
+    plain = rpc["usage deduction (uncontended)"]
+    assert (crowded["rpcs"], crowded["writes"]) == (plain["rpcs"], plain["writes"])
+    assert (rpc["credits check"]["rpcs"], rpc["credits check"]["writes"]) == (1, 0)
     contention = sections["contention (HTTP through the gateway)"]
     hot, spread = contention
     assert (hot["succeeded"], hot["final_balance"], hot["invariant_violations"]) == (10, 0, 0)

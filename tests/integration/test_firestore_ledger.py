@@ -215,3 +215,80 @@ def test_an_account_from_before_running_totals_is_summed_once_then_carried(
     account = account_json(read_account(accounts, uid))
     assert (account["balance"], account["total_granted"], account["total_used"]) == (350, 500, 150)
     assert_sound(ledger, uid)
+
+
+def test_an_account_from_before_grants_holds_one_paid_grant_then_carries_grants(
+    ledger: FirestoreLedger, firestore_client: Any
+) -> None:
+    """Entries and head pointers written before grants existed: what is available is one paid
+    grant, spent after newer grants; the next entry writes the grants out."""
+    from datetime import UTC, datetime
+
+    from shared.adapters.firestore_ledger import TRANSACTIONS, entry_to_document
+    from shared.grants import PAID, PROMOTIONAL
+    from shared.ledger import AccountHead, post
+
+    uid = f"pre-grants-{uuid.uuid4().hex[:8]}"
+    # Written as the older version wrote them (the emulator cannot delete fields).
+    now = datetime.now(UTC)
+    entries = post(AccountHead(uid), grant(500), now)
+    entries += post(entries[-1].head, spend(120), now)
+    for entry in entries:
+        older = entry_to_document(entry)
+        del older["grants_after"], older["draws"]
+        firestore_client.collection(TRANSACTIONS).document(entry.id).create(older)
+    head = entries[-1]
+    firestore_client.collection(HEADS).document(uid).create(
+        {"seq": head.seq, "balance": head.balance_after, "held": 0, "totals": {"grant": 500,
+         "usage": -120}, "updated_at": now}
+    )  # fmt: skip
+    assert [(g.terms, g.remaining) for g in ledger.head(uid).open_grants()] == [(PAID, 380)]
+
+    ledger.append(uid, [Posting(EntryType.GRANT, 50, grant=PROMOTIONAL)])
+    ledger.append(uid, spend(70))
+    head = ledger.head(uid)
+    assert [(g.terms, g.remaining) for g in head.open_grants()] == [(PAID, 360)]
+    assert_sound(ledger, uid)
+
+
+def test_the_expiry_job_finds_due_accounts_and_writes_each_expiry_once(
+    firestore_client: Any,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shared.grants import GrantCategory, GrantTerms
+    from shared.ledger import expire_due_grants
+
+    start = datetime.now(UTC).replace(microsecond=0)
+    now = [start]
+    ledger = FirestoreLedger(firestore_client, clock=lambda: now[0])
+    soon = GrantTerms(GrantCategory.PROMOTIONAL, expires_at=start + timedelta(seconds=10))
+    uids = [f"expiring-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    for uid in uids:
+        ledger.append(uid, [Posting(EntryType.GRANT, 40, grant=soon)])
+        ledger.append(uid, grant(5))
+    assert ledger.accounts_due_to_expire(start, 10) == []
+    now[0] = start + timedelta(seconds=10)
+    assert sorted(ledger.accounts_due_to_expire(now[0], 10)) == sorted(uids)
+    with ThreadPoolExecutor(4) as pool:  # two job runs at once write each expiry once
+        list(pool.map(lambda _: expire_due_grants(ledger, now[0]), range(2)))
+    for uid in uids:
+        entries = assert_sound(ledger, uid)
+        assert [e.type for e in entries] == [EntryType.GRANT, EntryType.GRANT, EntryType.EXPIRY]
+        assert entries[-1].balance_after == 5
+    assert ledger.accounts_due_to_expire(now[0], 10) == []
+
+
+def test_two_first_reads_at_once_give_the_welcome_grant_once(
+    ledger: FirestoreLedger, firestore_client: Any
+) -> None:
+    from shared.accounts import WelcomeGrant, read_balance
+    from shared.adapters.firestore_accounts import FirestoreAccounts
+
+    uid = f"newcomer-{uuid.uuid4().hex[:8]}"
+    accounts = FirestoreAccounts(firestore_client)
+    welcome = WelcomeGrant(ledger, credits=250, expiry_days=14)
+    with ThreadPoolExecutor(4) as pool:
+        seen = list(pool.map(lambda _: read_balance(accounts, uid, welcome=welcome), range(4)))
+    assert {b.balance for b in seen} == {250}
+    assert [e.amount for e in assert_sound(ledger, uid)] == [250]

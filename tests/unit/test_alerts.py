@@ -102,3 +102,11 @@ def test_credits_coming_in_never_alert() -> None:
     store = MemoryAlerts({})
     grant = entry(1, 100, 100, kind=EntryType.GRANT)
     assert raise_low_balance_alert(store, Recorder(), grant, NOW) is None
+
+
+def test_an_expiry_that_crosses_the_threshold_raises_the_alert_like_any_debit() -> None:
+    store = MemoryAlerts({1: AccountHead("u", 1, 6_000)})
+    expiry = entry(2, -3_000, 3_000, kind=EntryType.EXPIRY)
+    alert = raise_low_balance_alert(store, Recorder(), expiry, NOW)
+    assert alert is not None
+    assert (alert.available_before, alert.available_after) == (6_000, 3_000)

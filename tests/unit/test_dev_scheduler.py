@@ -10,7 +10,7 @@ from functions.registry import SCHEDULED_JOBS
 
 def test_every_registered_schedule_is_understood_by_the_local_scheduler() -> None:
     intervals = {job.function: cron_interval_seconds(job.schedule) for job in SCHEDULED_JOBS}
-    assert intervals == {"holds_expire": 60, "reconcile": 300}
+    assert intervals == {"holds_expire": 60, "reconcile": 300, "grants_expire": 300}
 
 
 @pytest.mark.parametrize("schedule", ["0 * * * *", "*/7 * * * *", "* 1 * * *", "*/5 * *", "x"])

@@ -67,5 +67,5 @@ def test_every_service_endpoint_names_its_role_and_scheduled_jobs_are_the_schedu
     for job in SCHEDULED_JOBS:
         assert http_function(job.function).role is ServiceRole.SCHEDULER
     metering = {f.name for f in HTTP_FUNCTIONS if f.role is ServiceRole.METERING}
-    assert metering == {"usage_record", "usage_batch", "holds_place", "holds_capture",
-                        "holds_release"}  # fmt: skip
+    assert metering == {"usage_record", "usage_batch", "usage_void", "credits_check",
+                        "holds_place", "holds_capture", "holds_release"}  # fmt: skip

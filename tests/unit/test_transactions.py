@@ -34,6 +34,12 @@ class EndlessUsage(LedgerStore):
     def head(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
 
+    def effect(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def accounts_due_to_expire(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
 
 def test_a_usage_summary_reads_at_most_its_bound_then_asks_for_a_narrower_range() -> None:
     ledger = EndlessUsage()

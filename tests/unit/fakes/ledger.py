@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.grants import next_expiry
 from shared.ledger import (
     AccountHead,
     AppendResult,
@@ -105,6 +106,18 @@ class MemoryLedger(LedgerStore):
         where = (write.collection, write.document_id)
         before = self.documents.get(where, {}) if write.merge else {}
         self.documents[where] = deep_merge(before, write.data)
+
+    def effect(self, effect_key: str) -> list[LedgerEntry] | None:
+        return self.effects.get(effect_key)
+
+    def accounts_due_to_expire(self, now: datetime, limit: int) -> list[str]:
+        due = {
+            user_id
+            for user_id in {e.user_id for e in self.entries}
+            if (expiry := next_expiry(self.head(user_id).open_grants())) is not None
+            and expiry <= now
+        }
+        return sorted(due)[:limit]
 
     def head(self, user_id: str) -> AccountHead:
         mine = self.of(user_id)

@@ -1,0 +1,188 @@
+"""A seeded random walk over grants on the in-memory ledger, with the clock in the test's hands.
+
+Each step grants (paid or promotional, any priority, often expiring), buys an order's credits
+and bonus, spends, places / captures / releases holds, voids charges, checks, claws back refunds
+(overdraft included), moves time (sometimes exactly onto an expiry), or runs the expiry job.
+A model tracks every grant lot independently of ``shared.grants``; after each step the ledger's
+invariants hold, the head equals the model, and a read as of now never counts an expired credit.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pytest
+
+from shared.errors import InsufficientCredits
+from shared.grants import GrantCategory, GrantTerms
+from shared.ledger import EntryType, Posting, expire_due_grants, invariant_violations
+from shared.usage import UsageEvent, check_credits, record_usage, void_usage
+from tests.unit.fakes.ledger import NOW, Clock, MemoryLedger
+
+USER = "walker"
+WINDOW = timedelta(hours=24)
+
+
+@dataclass
+class Model:
+    """Available credits by arithmetic on what each step did; lots (grant id -> credits) moved by
+    the draws each entry reports, checked never to go below zero; holds; charges."""
+
+    available: int = 0  # below zero: credits owed after a clawback overdraft
+    lots: dict[str, int] = field(default_factory=dict)
+    held: int = 0
+    holds: dict[str, int] = field(default_factory=dict)
+    charges: dict[str, int] = field(default_factory=dict)
+    voided: set[str] = field(default_factory=set)
+    orders: list[str] = field(default_factory=list)
+
+    def expired(self, now: datetime) -> None:
+        for grant_id in list(self.lots):
+            expiry = GrantTerms.from_id(grant_id).expires_at
+            if expiry is not None and expiry <= now:
+                self.available -= self.lots.pop(grant_id)
+
+
+def random_terms(rng: random.Random, now: datetime) -> GrantTerms:
+    category = rng.choice(list(GrantCategory))
+    priority = rng.choice([0, 10, 50, 50, 50, 90])
+    expiry = None
+    if rng.random() < 0.6:
+        expiry = now + timedelta(seconds=rng.choice([1, 30, 60, 3600, 86_400]))
+    return GrantTerms(category, priority, expiry)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_grants_keep_every_invariant_over_a_random_walk(seed: int) -> None:  # noqa: PLR0912
+    rng = random.Random(seed)
+    clock = Clock(NOW)
+    ledger = MemoryLedger(clock)
+    model = Model()
+    for step in range(120):
+        now = clock()
+        kind = rng.choices(
+            ["grant", "order", "spend", "hold", "settle", "void", "check", "refund", "time", "job"],
+            weights=[12, 6, 16, 6, 6, 4, 4, 3, 10, 3],
+        )[0]
+        model.expired(now)  # whatever the ledger writes next starts by expiring these
+        if kind == "grant":
+            amount = rng.randint(1, 500)
+            terms = random_terms(rng, now)
+            entries = ledger.append(USER, [Posting(EntryType.GRANT, amount, grant=terms)]).entries
+            model.available += amount
+            _follow(model, [d for e in entries if e.type is not EntryType.EXPIRY for d in e.draws])
+        elif kind == "order":
+            key = f"order:{step}:grant"
+            bonus = GrantTerms(GrantCategory.PROMOTIONAL, 50, now + timedelta(seconds=90))
+            credits, extra = rng.randint(100, 1_000), rng.randint(0, 100)
+            postings = [Posting(EntryType.PURCHASE, credits, grant=GrantTerms(GrantCategory.PAID))]
+            postings += [Posting(EntryType.BONUS, extra, grant=bonus)] if extra else []
+            entries = ledger.append(USER, postings, effect_key=key).entries
+            model.available += credits + extra
+            model.orders.append(key)
+            _follow(model, [d for e in entries if e.type is not EntryType.EXPIRY for d in e.draws])
+        elif kind == "spend":
+            event = UsageEvent(USER, "svc", rng.randint(1, 600), f"e{step}")
+            if event.amount > model.available:
+                with pytest.raises(InsufficientCredits):
+                    record_usage(ledger, event, "svc@test")
+            else:
+                record_usage(ledger, event, "svc@test")
+                _follow(model, _last_draws(ledger, "usage:svc:" + event.event_id))
+                model.charges[event.event_id] = event.amount
+                model.available -= event.amount
+        elif kind == "hold":
+            amount = rng.randint(1, 300)
+            place = Posting(EntryType.HOLD, 0, held_delta=amount)
+            if amount > model.available:
+                with pytest.raises(InsufficientCredits):
+                    ledger.append(USER, [place], effect_key=f"hold:h{step}:place")
+            else:
+                ledger.append(USER, [place], effect_key=f"hold:h{step}:place")
+                _follow(model, _last_draws(ledger, f"hold:h{step}:place"))
+                model.holds[f"h{step}"] = amount
+                model.held += amount
+                model.available -= amount
+        elif kind == "settle" and model.holds:
+            hold_id = rng.choice(sorted(model.holds))
+            amount = model.holds.pop(hold_id)
+            captured = rng.randint(0, amount)
+            postings = []
+            if captured:
+                postings.append(Posting(EntryType.HOLD_CAPTURE, -captured, held_delta=-captured))
+            if amount > captured:
+                postings.append(
+                    Posting(
+                        EntryType.HOLD_RELEASE,
+                        0,
+                        held_delta=captured - amount,
+                        returns=f"hold:{hold_id}:place",
+                    )
+                )
+            settle_key = f"hold:{hold_id}:settle"
+            if model.available + model.held - captured < 0:
+                # After a clawback overdraft a capture must still fit the balance.
+                with pytest.raises(InsufficientCredits):
+                    ledger.append(USER, postings, effect_key=settle_key)
+                model.holds[hold_id] = amount
+                _check(ledger, model, clock())
+                continue
+            entries = ledger.append(USER, postings, effect_key=settle_key).entries
+            model.held -= amount
+            model.available += amount - captured
+            _follow(model, [d for e in entries if e.type is not EntryType.EXPIRY for d in e.draws])
+        elif kind == "void" and model.charges:
+            event_id = rng.choice(sorted(model.charges))
+            void = void_usage(ledger, "svc", event_id, actor="svc@test", now=now, window=WINDOW)
+            assert void.replayed == (event_id in model.voided)
+            if not void.replayed:
+                model.voided.add(event_id)
+                model.available += model.charges[event_id]
+                _follow(model, _last_draws(ledger, f"void:usage:svc:{event_id}"))
+        elif kind == "check":
+            amount = rng.randint(1, 1_000)
+            check = check_credits(ledger, USER, amount, now)
+            assert (check.allowed, check.available) == (amount <= model.available, model.available)
+        elif kind == "refund" and model.orders:
+            order = rng.choice(model.orders)
+            credits = rng.randint(1, 1_200)
+            claw = Posting(EntryType.REFUND, -credits, takes_first=order, allow_negative=True)
+            entries = ledger.append(USER, [claw], effect_key=f"refund:{step}").entries
+            model.available -= credits
+            _follow(model, [d for e in entries if e.type is not EntryType.EXPIRY for d in e.draws])
+        elif kind == "time":
+            clock.now = now + timedelta(seconds=rng.choice([0.5, 1, 29, 30, 31, 90, 3600]))
+        elif kind == "job":
+            expire_due_grants(ledger, now)
+        _check(ledger, model, clock())
+
+
+def _last_draws(ledger: MemoryLedger, key: str) -> list[tuple[str, int]]:
+    return [d for e in ledger.effect(key) or [] if e.type is not EntryType.EXPIRY for d in e.draws]
+
+
+def _follow(model: Model, draws: list[tuple[str, int]]) -> None:
+    """Move the model's lots as the entries say, checking no draw exceeds a lot. Expiry entries
+    are left out: the model expires lots by its own clock (credits returned to an expired grant
+    then expire in ``_check``)."""
+    for grant_id, credits in draws:
+        after = model.lots.get(grant_id, 0) + credits
+        assert after >= 0, f"drew {-credits} from {grant_id} holding {model.lots.get(grant_id)}"
+        model.lots[grant_id] = after
+        if after == 0:
+            del model.lots[grant_id]
+
+
+def _check(ledger: MemoryLedger, model: Model, now: datetime) -> None:
+    entries = ledger.of(USER)
+    assert invariant_violations(entries) == []
+    if not entries:
+        return
+    # The ledger may still hold grants expired by now (not written yet): a read drops them.
+    seen = ledger.head(USER).as_of(now)
+    model.expired(now)
+    assert (seen.available, seen.held) == (model.available, model.held)
+    assert {g.id: g.remaining for g in seen.open_grants()} == model.lots
+    assert sum(model.lots.values()) == max(0, model.available)
