@@ -339,7 +339,9 @@ def restore_refund_clawback(
 
     A positive ``refund`` entry, not an ``adjustment``: it undoes a refund (lifetime
     ``total_refunded`` then counts only money that went back) and no admin decided it. The
-    order's refund record shows it (``refunds.{id}.restored``).
+    credits go back to the grants the clawback drew from (one that has expired since takes them
+    back expired, as a void's do). The order's refund record shows it
+    (``refunds.{id}.restored``).
     """
     credits = int((order.refunds.get(refund_id) or {}).get("credits") or 0)
     if credits <= 0:
@@ -349,6 +351,7 @@ def restore_refund_clawback(
         credits,
         description=f"Refund {refund_id} on order {order.id} {status}: credits restored",
         source={"provider": provider, "order_id": order.id, "refund_id": refund_id},
+        returns=refund_effect_key(order.id, refund_id),  # to the grants the clawback took from
     )
     restored = {"credits": credits, "status": status, "at": now}
     record = DocumentWrite(ORDERS, order.id, {"refunds": {refund_id: {"restored": restored}}})

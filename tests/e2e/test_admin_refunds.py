@@ -195,7 +195,9 @@ def bought_with_stripe(private: Stack, user: User, localstripe: Any, card: str =
     return str(started.json()["order_id"])
 
 
-def razorpay_refunds(razorpay: RazorpaySandbox, private: Stack, user: User, order_id: str) -> list:
+def razorpay_refunds(
+    razorpay: RazorpaySandbox, private: Stack, user: User, order_id: str
+) -> list[dict[str, Any]]:
     payment_id = order_of(private, user, order_id)["provider_payment_id"]
     return list(razorpay.client.payment.fetch_multiple_refund(payment_id)["items"])
 
@@ -412,7 +414,7 @@ def test_bad_refund_requests_are_refused_naming_the_field_and_change_nothing(
 ) -> None:
     order_id = bought_with_razorpay(private, customer, razorpay)
     unpaid = call(private, "POST", "/api/v1/credits/purchase", customer, json=INR_500).json()
-    cases = [
+    cases: list[tuple[str, dict[str, Any], int, str | None]] = [
         (order_id, {"amount": INR_TOTAL + 1}, 400, "amount"),
         (order_id, {"amount": 0}, 400, "amount"),
         (order_id, {"amount": 12.5}, 400, "amount"),

@@ -470,3 +470,20 @@ def test_a_refund_failing_while_its_credits_are_taken_gets_them_back() -> None:
     assert (record["credits"], record["restored"]["status"]) == (granted, "canceled")
     history = [(e.type, e.amount) for e in shop.ledger.entries if e.type is EntryType.REFUND]
     assert history == [(EntryType.REFUND, -granted), (EntryType.REFUND, granted)]
+
+
+def test_a_failed_refund_puts_the_credits_back_in_the_grants_its_clawback_took_them_from() -> None:
+    shop = Shop()
+    order = stripe_credit_order(shop)
+    before = {g.id: g.remaining for g in shop.ledger.head("alice").open_grants()}
+    assert set(before) == {"paid.50.never", "promotional.50.never"}  # purchase and bonus
+    shop.stripe.refunds.made[order.provider_order_id] = [ProviderRefund("re_1", 10_00, 1, True)]
+    shop.purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id)
+    assert shop.ledger.head("alice").open_grants() == ()
+
+    failed = ProviderRefund("re_1", 10_00, 1, False, RefundStatus.FAILED)
+    shop.stripe.refunds.made[order.provider_order_id] = [failed]
+    shop.purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id)
+
+    after = {g.id: g.remaining for g in shop.ledger.head("alice").open_grants()}
+    assert after == before  # paid credits come back paid, the bonus as the bonus
