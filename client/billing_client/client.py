@@ -71,6 +71,8 @@ FUNCTIONS = {
     "/api/v1/holds": "holds_place",
     "/api/v1/holds/{hold_id}/capture": "holds_capture",
     "/api/v1/holds/{hold_id}/release": "holds_release",
+    "/api/v1/usage/{event_id}/void": "usage_void",
+    "/api/v1/credits/check": "credits_check",
 }
 
 
@@ -142,6 +144,19 @@ class BillingClient:
             else:
                 results.append(error_from_body(200, item))
         return results
+
+    def void(self, event_id: str, service: str) -> dict[str, Any]:
+        """Take back a charge of ``service`` within its void window; a repeat answers the same."""
+        return self.post(f"/api/v1/usage/{event_id}/void", {"service": service})
+
+    def check(self, user_id: str, amount: int) -> bool:
+        """Could the account spend ``amount`` now? One read at the service, nothing written.
+
+        An answer, not a reservation: to be sure the credits are still there, place a hold.
+        """
+        return bool(
+            self.post("/api/v1/credits/check", {"user_id": user_id, "amount": amount})["allowed"]
+        )
 
     # --- holds ---------------------------------------------------------------------------------
 

@@ -50,6 +50,18 @@ def test_a_charge_retried_with_its_event_id_is_charged_once(client, gateway_ledg
     assert gateway_ledger.head(user_id).balance == 70
 
 
+def test_a_check_then_a_charge_then_its_void(client, gateway_ledger) -> None:
+    user_id = funded(gateway_ledger, 100)
+    assert client.check(user_id, 100) and not client.check(user_id, 101)
+    event = UsageEvent(user_id, "chat", 60)
+    client.charge(event)
+    assert not client.check(user_id, 50)
+    voided = client.void(event.event_id, "chat")
+    assert (voided["amount"], voided["balance_after"]) == (60, 100)
+    assert client.void(event.event_id, "chat")["replayed"] is True
+    assert gateway_ledger.head(user_id).balance == 100
+
+
 def test_short_credits_and_bad_tokens_raise_typed_errors(
     stack: Stack, client, gateway_ledger
 ) -> None:

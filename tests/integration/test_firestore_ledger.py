@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from google.cloud.firestore import DELETE_FIELD
 
 from functions.credits import account_json
 from shared.adapters.firestore_ledger import HEADS, FirestoreLedger
@@ -190,16 +190,23 @@ def test_an_account_from_before_running_totals_is_summed_once_then_carried(
     next entry starts carrying the right totals (not sums restarted at zero)."""
     from shared.accounts import read_account
     from shared.adapters.firestore_accounts import FirestoreAccounts
-    from shared.adapters.firestore_ledger import TRANSACTIONS
+    from shared.adapters.firestore_ledger import TRANSACTIONS, entry_to_document
+    from shared.ledger import AccountHead, post
 
     uid = f"legacy-{uuid.uuid4().hex[:8]}"
-    ledger.append(uid, grant(500))
-    ledger.append(uid, spend(120))
-    for entry in ledger.entries(uid):  # strip what the older version never wrote
-        firestore_client.collection(TRANSACTIONS).document(entry.id).update(
-            {"totals_after": DELETE_FIELD}
-        )
-    firestore_client.collection(HEADS).document(uid).update({"totals": DELETE_FIELD})
+    # Written as the older version wrote them: no totals, no grants. (Not by deleting fields:
+    # the emulator keeps fields that an update deletes or a set leaves out.)
+    now = datetime.now(UTC)
+    entries = post(AccountHead(uid), grant(500), now)
+    entries += post(entries[-1].head, spend(120), now)
+    for entry in entries:
+        older = entry_to_document(entry)
+        del older["totals_after"], older["grants_after"], older["draws"]
+        firestore_client.collection(TRANSACTIONS).document(entry.id).create(older)
+    firestore_client.collection(HEADS).document(uid).create(
+        {"seq": 2, "balance": 380, "held": 0, "updated_at": now}
+    )
+    assert ledger.head(uid).totals is None
     accounts = FirestoreAccounts(firestore_client)
 
     legacy = account_json(read_account(accounts, uid))
@@ -222,8 +229,6 @@ def test_an_account_from_before_grants_holds_one_paid_grant_then_carries_grants(
 ) -> None:
     """Entries and head pointers written before grants existed: what is available is one paid
     grant, spent after newer grants; the next entry writes the grants out."""
-    from datetime import UTC, datetime
-
     from shared.adapters.firestore_ledger import TRANSACTIONS, entry_to_document
     from shared.grants import PAID, PROMOTIONAL
     from shared.ledger import AccountHead, post
@@ -246,8 +251,8 @@ def test_an_account_from_before_grants_holds_one_paid_grant_then_carries_grants(
 
     ledger.append(uid, [Posting(EntryType.GRANT, 50, grant=PROMOTIONAL)])
     ledger.append(uid, spend(70))
-    head = ledger.head(uid)
-    assert [(g.terms, g.remaining) for g in head.open_grants()] == [(PAID, 360)]
+    after = ledger.head(uid)
+    assert [(g.terms, g.remaining) for g in after.open_grants()] == [(PAID, 360)]
     assert_sound(ledger, uid)
 
 
