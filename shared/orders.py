@@ -15,6 +15,8 @@ included, as one ``refund`` entry per provider refund (effect key per refund id)
 take the balance below zero, but only by credits of this order that were already spent: the
 clawback never exceeds what the order granted, and a negative balance is recorded explicitly on
 the order (``refunds.{id}.overdraft``) and visible as the entry's ``balance_after``.
+A refund taken back while it was pending (or reported succeeded) that then fails or is canceled
+gives back exactly what its clawback took, once (``restore_refund_clawback``).
 """
 
 from __future__ import annotations
@@ -133,6 +135,10 @@ def refund_effect_key(order_id: str, refund_id: str) -> str:
     return f"credit_order:{order_id}:refund:{refund_id}"
 
 
+def refund_restore_effect_key(order_id: str, refund_id: str) -> str:
+    return f"credit_order:{order_id}:refund:{refund_id}:restore"
+
+
 @dataclass(frozen=True, slots=True)
 class OrderPage:
     orders: list[CreditOrder]
@@ -183,6 +189,17 @@ class RefundRecorded(SideWrite):
 
 
 @dataclass(frozen=True, slots=True)
+class RefundRestored(SideWrite):
+    """A refund failed or was canceled after its clawback: its credits were given back."""
+
+    order_id: str
+    refund_id: str
+    credits: int
+    status: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class RefundOverdraft(SideWrite):
     """The credits of a refund that were already spent: the balance went below zero by this."""
 
@@ -208,6 +225,7 @@ OrderChange = (
     | OrderStatusChanged
     | OrderFlagged
     | RefundRecorded
+    | RefundRestored
     | RefundOverdraft
     | DisputeStateRecorded
 )
@@ -390,3 +408,40 @@ def record_dispute(
     status = str(details.get("status"))
     state = {"event": event, **dict(details)}
     orders.update(DisputeStateRecorded(order_id, dispute_id, status, state))
+
+
+def restore_refund_clawback(
+    ledger: LedgerStore,
+    orders: OrderStore,
+    order: CreditOrder,
+    *,
+    refund_id: str,
+    status: str,
+    provider: str,
+    now: datetime,
+) -> AppendResult | None:
+    """Give back the credits a refund's clawback took, once, when the refund failed or was canceled.
+
+    A positive ``refund`` entry, not an ``adjustment``: it undoes a refund (lifetime
+    ``total_refunded`` then counts only money that went back) and no admin decided it. The
+    credits go back to the grants the clawback drew from (one that has expired since takes them
+    back expired, as a void's do). The order's refund record shows it
+    (``refunds.{id}.restored``).
+    """
+    credits = int((order.refunds.get(refund_id) or {}).get("credits") or 0)
+    if credits <= 0:
+        return None  # nothing was taken back for it
+    posting = Posting(
+        EntryType.REFUND,
+        credits,
+        description=f"Refund {refund_id} on order {order.id} {status}: credits restored",
+        source={"provider": provider, "order_id": order.id, "refund_id": refund_id},
+        returns=refund_effect_key(order.id, refund_id),  # to the grants the clawback took from
+    )
+    record = RefundRestored(order.id, refund_id, credits, status, now)
+    return ledger.append(
+        order.user_id,
+        [posting],
+        effect_key=refund_restore_effect_key(order.id, refund_id),
+        side_writes=[record],
+    )

@@ -22,6 +22,7 @@ from shared.orders import (
     OrderStore,
     RefundOverdraft,
     RefundRecorded,
+    RefundRestored,
     order_terms,
 )
 
@@ -61,6 +62,9 @@ def order_fields(change: OrderChange) -> dict[str, Any]:
         case RefundRecorded():
             record = {"amount": change.amount, "credits": change.credits, "at": change.at}
             fields = {"refunds": {change.refund_id: record}}
+        case RefundRestored():
+            restored = {"credits": change.credits, "status": change.status, "at": change.at}
+            fields = {"refunds": {change.refund_id: {"restored": restored}}}
         case RefundOverdraft():
             fields = {"refunds": {change.refund_id: {"overdraft": change.overdraft}}}
         case DisputeStateRecorded():

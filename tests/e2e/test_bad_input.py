@@ -48,6 +48,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     },
     "admin_credits_grant": {"user_id": UID, "amount": 100, "reason": "abuse test"},
     "admin_credits_adjust": {"user_id": UID, "amount": 100, "reason": "abuse test"},
+    "admin_order_refund": {"amount": 100, "reason": "abuse test"},
     "stripe_payment_process": {
         "amount": 1_000,
         "currency": "sgd",

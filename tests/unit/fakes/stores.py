@@ -16,6 +16,7 @@ from shared.errors import Conflict, IdempotencyKeyReused, Unauthenticated
 from shared.holds import Hold, HoldPlaced, HoldSettled, HoldStatus, HoldStore
 from shared.idempotency import ABANDONED_AFTER, IdempotencyStore, StoredResponse
 from shared.ledger import EntryType, LedgerEntry
+from shared.order_refunds import OrderRefundReservation, OrderRefundStore
 from shared.orders import (
     CreditOrder,
     DisputeStateRecorded,
@@ -29,11 +30,13 @@ from shared.orders import (
     OrderStore,
     RefundOverdraft,
     RefundRecorded,
+    RefundRestored,
 )
 from shared.packages import CreditPackage, PackageCatalog
 from shared.providers import ProcessedEvents, ProviderEvent
 from shared.rate_limits import SlotCounter
 from shared.reconciliation import Due, ReconcileQueue
+from shared.refunds import ReservationStatus
 from tests.unit.fakes.ledger import Clock, MemoryLedger, deep_merge
 
 
@@ -101,6 +104,10 @@ class MemoryOrders(OrderStore):
                 record = {"amount": change.amount, "credits": change.credits, "at": change.at}
                 refunds = deep_merge(order.refunds, {change.refund_id: record})
                 order = replace(order, refunds=refunds)
+            case RefundRestored():
+                restored = {"credits": change.credits, "status": change.status, "at": change.at}
+                refunds = deep_merge(order.refunds, {change.refund_id: {"restored": restored}})
+                order = replace(order, refunds=refunds)
             case RefundOverdraft():
                 overdraft = {change.refund_id: {"overdraft": change.overdraft}}
                 order = replace(order, refunds=deep_merge(order.refunds, overdraft))
@@ -109,6 +116,34 @@ class MemoryOrders(OrderStore):
                 state = {change.dispute_id: {"states": {change.status: dict(change.state)}}}
                 order = replace(order, disputes=deep_merge(order.disputes, state))
         self.orders[change.order_id] = order
+
+
+class MemoryOrderRefunds(OrderRefundStore):
+    """Reservations of refunds of credit orders by id; a reservation is created once."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, OrderRefundReservation] = {}
+        self.released: dict[str, str] = {}
+
+    def reservations(self, order_id: str) -> list[OrderRefundReservation]:
+        return [r for r in self.kept.values() if r.order_id == order_id]
+
+    def reserve(self, reservation: OrderRefundReservation) -> bool:
+        if reservation.id in self.kept:
+            return False
+        self.kept[reservation.id] = reservation
+        return True
+
+    def settle(self, reservation: OrderRefundReservation, refund_id: str) -> None:
+        self.kept[reservation.id] = replace(
+            self.kept[reservation.id], status=ReservationStatus.SUCCEEDED, refund_id=refund_id
+        )
+
+    def release(self, reservation: OrderRefundReservation, reason: str) -> None:
+        self.kept[reservation.id] = replace(
+            self.kept[reservation.id], status=ReservationStatus.RELEASED
+        )
+        self.released[reservation.id] = reason
 
 
 class MemoryHolds(HoldStore):
