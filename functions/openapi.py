@@ -28,7 +28,7 @@ ERROR_STATUSES = {
     "403": "forbidden",
     "404": "not_found",
     "405": "method_not_allowed",
-    "409": "conflict: e.g. the same Idempotency-Key is still running",
+    "409": "conflict; details.retryable is true when the same Idempotency-Key is still running",
     "422": "idempotency_key_reused",
     "429": "rate_limited (see Retry-After)",
     "500": "internal error (no details)",
@@ -129,8 +129,10 @@ def _operation(
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255},
             }
         )
+    # Each alias path is its own operation, and operationIds are unique in a document.
+    alias = function.paths.index(path)
     operation: dict[str, Any] = {
-        "operationId": operation_id(function, method),
+        "operationId": operation_id(function, method) + (f"_alias{alias}" if alias else ""),
         "summary": function.summary,
         "tags": [function.module.rsplit(".", 1)[-1]],
         "security": SECURITY[function.auth],
@@ -207,3 +209,11 @@ def build_document(version: str) -> OpenApiDocument:
 @endpoint(response=OpenApiDocument)
 def openapi(call: Call) -> Reply:
     return Reply(build_document(services().settings.version))
+
+
+if __name__ == "__main__":
+    # `python -m functions.openapi`: the document this code serves, for the web SDK's generated
+    # types (sdk/, `npm run generate`) and the test that keeps them equal.
+    import json
+
+    print(json.dumps(build_document(services().settings.version), indent=2, sort_keys=True))

@@ -62,7 +62,9 @@ class FirestoreIdempotencyStore(FirestoreStore, IdempotencyStore):
             if self._move(key, attempt, {**claim, "attempt": attempt}):
                 self._attempts[key] = attempt
                 return None
-        raise Conflict("a request with this Idempotency-Key is still running; retry later")
+        raise Conflict(
+            "a request with this Idempotency-Key is still running; retry later", {"retryable": True}
+        )
 
     def finish(self, key: str, response: StoredResponse) -> None:
         ours = self._attempts.pop(key, None)  # one entry per running request, not per request ever

@@ -114,7 +114,7 @@ def test_keys_are_scoped_to_the_caller(services: Services, monkeypatch: pytest.M
     assert bob.get_json()["charge"] == 2
 
 
-def test_while_the_first_runs_the_same_key_is_409(
+def test_while_the_first_runs_the_same_key_is_a_retryable_409(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started, release = threading.Event(), threading.Event()
@@ -134,6 +134,8 @@ def test_while_the_first_runs_the_same_key_is_409(
     first.join(10)
     assert concurrent.status_code == 409
     assert concurrent.get_json()["error"]["code"] == "conflict"
+    # Clients (the web SDK) retry this 409 and no other: the same request may well succeed.
+    assert concurrent.get_json()["error"]["details"] == {"retryable": True}
     assert responses[0].status_code == 201
     assert post(charge, {"a": 1}, "key-3").status_code == 201  # and then it replays
 

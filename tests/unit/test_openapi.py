@@ -108,3 +108,10 @@ def test_an_order_and_its_checkout_carry_the_order_terms_under_one_list_of_names
     from shared.orders import ORDER_TERMS
 
     assert tuple(OrderTerms.__annotations__) == ORDER_TERMS
+
+
+def test_operation_ids_are_unique_aliases_included() -> None:
+    # OpenAPI requires it, and client generators (the web SDK's types) refuse duplicates.
+    document = build_document("test")
+    ids = [op["operationId"] for item in document["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))

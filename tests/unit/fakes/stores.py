@@ -313,7 +313,9 @@ class MemoryIdempotency(IdempotencyStore):
         if now - started > ABANDONED_AFTER:
             self.records[key] = (fingerprint, now, None)
             return None
-        raise Conflict("a request with this Idempotency-Key is still running; retry later")
+        raise Conflict(
+            "a request with this Idempotency-Key is still running; retry later", {"retryable": True}
+        )
 
     def finish(self, key: str, response: StoredResponse) -> None:
         fingerprint, started, _ = self.records[key]
