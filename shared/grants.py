@@ -212,7 +212,10 @@ def last_credits(draws: Sequence[Draw], amount: int) -> list[Draw]:
 
 def _lot_for_new_terms(open_grants: Iterable[Grant], terms: GrantTerms, now: datetime) -> Grant:
     grants = list(open_grants)
-    if len(grants) < MAX_OPEN_GRANTS:
+    # Credits returned to a lot that has expired open it even in a full account: they expire in
+    # the same commit (``shared.ledger.post``), so no live lot may take them in.
+    expired = terms.expires_at is not None and terms.expires_at <= now
+    if len(grants) < MAX_OPEN_GRANTS or expired:
         return Grant(terms, 0, now)
     # Full: join the open lot of the same category and priority that expires soonest at or
     # after these terms (the credits keep at least as long as promised), else the lot that

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from shared.grants import MAX_OPEN_GRANTS, GrantCategory, GrantTerms
 from shared.ledger import EntryType, Posting, invariant_violations
 from shared.usage import UsageEvent, record_usage, void_usage
@@ -25,9 +23,6 @@ def grant(ledger: MemoryLedger, amount: int, terms: GrantTerms) -> None:
     ledger.append(USER, [Posting(EntryType.GRANT, amount, grant=terms)])
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a return to a closed, expired lot in a full account joins a live lot"
-)
 def test_a_void_in_a_full_account_restores_an_expired_grant_expired() -> None:
     clock = Clock()
     ledger = MemoryLedger(clock)
