@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from shared.grants import MAX_OPEN_GRANTS, GrantCategory, GrantTerms
 from shared.ledger import EntryType, Posting, invariant_violations
 from shared.usage import UsageEvent, record_usage, void_usage
@@ -39,3 +41,26 @@ def test_a_void_in_a_full_account_restores_an_expired_grant_expired() -> None:
     assert void.balance_after == balance
     assert ledger.head(USER).as_of(clock.now).balance == balance
     assert invariant_violations(ledger.of(USER)) == []
+
+
+@pytest.mark.xfail(
+    strict=True, reason="credits returned to an expired grant pay an overdraft instead of expiring"
+)
+def test_a_void_after_a_clawback_overdraft_never_pays_it_with_expired_credits() -> None:
+    clock = Clock()
+    ledger = MemoryLedger(clock)
+    grant(ledger, 100, promo(1))
+    bought = Posting(EntryType.PURCHASE, 100, grant=GrantTerms(GrantCategory.PAID))
+    ledger.append(USER, [bought], effect_key="credit_order:o1:grant")
+    record_usage(ledger, UsageEvent(USER, "ai", 150, "e1"), "svc")  # promo 100, then paid 50
+    clawback = Posting(
+        EntryType.REFUND, -100, allow_negative=True, takes_first="credit_order:o1:grant"
+    )
+    ledger.append(USER, [clawback], effect_key="credit_order:o1:refund:r1")
+    assert ledger.head(USER).balance == -50  # 50 paid credits were spent: owed
+    clock.now = NOW + 2 * DAY  # promo(1) has expired
+    void_usage(ledger, "ai", "e1", actor="svc", now=clock.now, window=3 * DAY)
+    # The 100 promotional credits come back expired; only the 50 paid ones are live, and they
+    # pay what is owed. Nothing is left to spend.
+    head = ledger.head(USER).as_of(clock.now)
+    assert (head.balance, head.open_grants()) == (0, ())
