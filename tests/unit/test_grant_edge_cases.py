@@ -64,3 +64,20 @@ def test_a_void_after_a_clawback_overdraft_never_pays_it_with_expired_credits() 
     # pay what is owed. Nothing is left to spend.
     head = ledger.head(USER).as_of(clock.now)
     assert (head.balance, head.open_grants()) == (0, ())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="in a full account with no paid lot, paid credits join an expiring promo lot",
+)
+def test_paid_credits_in_a_full_account_stay_paid_and_never_expire() -> None:
+    clock = Clock()
+    ledger = MemoryLedger(clock)
+    for day in range(1, MAX_OPEN_GRANTS + 1):  # campaign grants: the account is full
+        grant(ledger, 1, promo(day))
+    paid = GrantTerms(GrantCategory.PAID)
+    ledger.append(USER, [Posting(EntryType.PURCHASE, 100, grant=paid)], effect_key="order:1")
+    clock.now = NOW + (MAX_OPEN_GRANTS + 1) * DAY  # every campaign grant has expired
+    head = ledger.head(USER).as_of(clock.now)
+    assert head.balance == 100  # what was bought never expires
+    assert [(g.terms, g.remaining) for g in head.open_grants()] == [(paid, 100)]
