@@ -66,10 +66,6 @@ def test_a_void_after_a_clawback_overdraft_never_pays_it_with_expired_credits() 
     assert (head.balance, head.open_grants()) == (0, ())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="in a full account with no paid lot, paid credits join an expiring promo lot",
-)
 def test_paid_credits_in_a_full_account_stay_paid_and_never_expire() -> None:
     clock = Clock()
     ledger = MemoryLedger(clock)
