@@ -71,6 +71,9 @@ class GrantTerms:
         expiry = NEVER if self.expires_at is None else self.expires_at.strftime("%Y%m%dT%H%M%SZ")
         return f"{self.category.value}.{self.priority}.{expiry}"
 
+    def expired_by(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
     @classmethod
     def from_id(cls, grant_id: str) -> GrantTerms:
         category, priority, expiry = grant_id.split(".")
@@ -104,7 +107,7 @@ class Grant:
 
     def expired(self, now: datetime) -> bool:
         """A grant is spendable strictly before its expiry: at ``expires_at`` it is gone."""
-        return self.expires_at is not None and self.expires_at <= now
+        return self.terms.expired_by(now)
 
 
 # (grant id, credits) in the order they moved; positive added to the grant, negative taken.

@@ -423,9 +423,7 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
                 found.setdefault(entry.effect_key or "", []).append(entry)
         return {key: sorted(entries, key=lambda e: e.seq) for key, entries in found.items()}
 
-    def _commit(
-        self, results: Sequence[AppendResult], side_writes: Iterable[SideWrite]
-    ) -> None:
+    def _commit(self, results: Sequence[AppendResult], side_writes: Iterable[SideWrite]) -> None:
         batch = self._db.batch()
         for result in results:
             for entry in result.entries:

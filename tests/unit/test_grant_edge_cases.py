@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from shared.grants import MAX_OPEN_GRANTS, GrantCategory, GrantTerms
 from shared.ledger import EntryType, Posting, invariant_violations
 from shared.usage import UsageEvent, record_usage, void_usage
@@ -43,9 +41,6 @@ def test_a_void_in_a_full_account_restores_an_expired_grant_expired() -> None:
     assert invariant_violations(ledger.of(USER)) == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="credits returned to an expired grant pay an overdraft instead of expiring"
-)
 def test_a_void_after_a_clawback_overdraft_never_pays_it_with_expired_credits() -> None:
     clock = Clock()
     ledger = MemoryLedger(clock)
