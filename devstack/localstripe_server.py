@@ -9,14 +9,17 @@ was seen before gets the first answer again (``Idempotent-Replayed: true``) with
 again; the same key with other parameters is a 400 ``idempotency_error``.
 
 It also makes the test cards in ``DECLINED_AT_CHARGE`` behave as Stripe documents them, and
-serves a Stripe.js stand-in that confirms a PaymentIntent from the browser as Stripe.js does:
-localstripe's own script cannot create a PaymentMethod, and its API neither confirms with one nor
-takes the publishable key for it (see ``browser_confirmation_as_stripe_does``).
+those in ``REFUNDS_CHANGING_LATER`` refund as Stripe documents: the refund starts in one status
+and moves to another a moment later, with a ``refund.updated`` (and ``refund.failed``) webhook.
+And it serves a Stripe.js stand-in that confirms a PaymentIntent from the browser as Stripe.js
+does: localstripe's own script cannot create a PaymentMethod, and its API neither confirms with one
+nor takes the publishable key for it (see ``browser_confirmation_as_stripe_does``).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -208,6 +211,56 @@ async def complete_stripe_js(request: web.Request, handler: Handler) -> web.Stre
     )
 
 
+# Stripe's test cards whose refunds change status after the refund is made: number → (status at
+# first, status later, failure_reason). localstripe refunds every card at once, for good.
+REFUNDS_CHANGING_LATER = {
+    "4000000000005126": ("succeeded", "failed", "expired_or_canceled_card"),
+    "4000000000007726": ("pending", "succeeded", None),
+}
+REFUND_CHANGE_SECONDS = 1.0  # Stripe's "some time later"; webhooks then leave a second later
+
+
+def refunds_change_later_as_stripe_does(delay_seconds: float = REFUND_CHANGE_SECONDS) -> None:
+    """Patch localstripe: refunds of the cards above change status later, and say so."""
+    from localstripe.errors import UserError
+    from localstripe.resources import Charge, Event, PaymentMethod, Refund
+    from localstripe.webhooks import schedule_webhook
+
+    def card_refunded(refund: Any) -> str | None:
+        try:
+            method = PaymentMethod._api_retrieve(Charge._api_retrieve(refund.charge).payment_method)
+        except UserError:  # a charge of a source, not of a PaymentMethod
+            return None
+        return getattr(method, "_card_number", None)
+
+    def change(refund: Any, status: str, failure_reason: str | None) -> None:
+        refund.status, refund.failure_reason = status, failure_reason
+        schedule_webhook(Event("refund.updated", refund))
+        if status == "failed":
+            schedule_webhook(Event("refund.failed", refund))
+
+    create = Refund.__init__
+
+    def create_changing_later(self: Any, *args: Any, **kwargs: Any) -> None:
+        create(self, *args, **kwargs)
+        self.failure_reason = None
+        changing = REFUNDS_CHANGING_LATER.get(card_refunded(self) or "")
+        if changing is not None:
+            first, later, failure_reason = changing
+            self.status = first
+            asyncio.get_running_loop().call_later(
+                delay_seconds, change, self, later, failure_reason
+            )
+
+    def amount_refunded(self: Any) -> int:
+        # A failed or canceled refund returned nothing: its amount is refundable again.
+        returned = [r for r in self.refunds._list if r.status not in ("failed", "canceled")]
+        return sum(r.amount for r in returned)
+
+    Refund.__init__ = create_changing_later
+    Charge.amount_refunded = property(amount_refunded)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8420)
@@ -227,6 +280,7 @@ def main() -> None:
     )
     app.middlewares.insert(0, complete_stripe_js)
     decline_at_charge_as_stripe_does()
+    refunds_change_later_as_stripe_does()
 
     access = logging.getLogger("aiohttp.access")
     access.setLevel(logging.DEBUG)

@@ -1,11 +1,13 @@
 """A local Razorpay sandbox: the subset of Razorpay's REST API and webhooks this service uses.
 
 For dev and tests only; it listens on 127.0.0.1 and keeps everything in memory. Entities follow
-Razorpay's documented JSON (orders, payments, refunds, webhook events). Endpoints under
-``/_sandbox/`` stand in for what a customer does in Checkout, and let tests send, replay and
-inspect webhooks; ``/checkout.razorpay.com/v1/checkout.js`` is a stand-in for Checkout's script
-(devstack/razorpay_checkout.js) that pays through them from a browser; ``POST /_sandbox/faults``
-makes the next N API calls fail (a provider outage for fault tests).
+Razorpay's documented JSON (orders, payments, refunds, webhook events). Refunds honour
+Razorpay's ``X-Refund-Idempotency`` header (the same key and body get the first answer again,
+with no second refund and no second webhook). Endpoints under ``/_sandbox/`` stand in for what a
+customer does in Checkout (and a bank does to a refund it cannot pay), and let tests send,
+replay and inspect webhooks; ``/checkout.razorpay.com/v1/checkout.js`` is a stand-in for
+Checkout's script (devstack/razorpay_checkout.js) that pays through them from a browser;
+``POST /_sandbox/faults`` makes the next N API calls fail (a provider outage for fault tests).
 Run: ``python -m devstack.razorpay_sandbox --port N --key-id K --key-secret S``.
 """
 
@@ -16,6 +18,7 @@ import copy
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import string
 import threading
@@ -37,6 +40,14 @@ MIN_ORDER_AMOUNT = 100
 CHECKOUT_SCRIPT = Path(__file__).with_name("razorpay_checkout.js")
 # What the Checkout stand-in calls from the page's origin (a browser asks CORS first).
 CHECKOUT_CALLS = ("/_sandbox/orders/",)
+# Razorpay's refund idempotency: a key of 10+ letters, digits, hyphens or underscores; the same
+# key and body get the first answer again, another body with it is refused.
+REFUND_IDEMPOTENCY_HEADER = "X-Refund-Idempotency"
+REFUND_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{10,}$")
+REFUND_FIELDS = frozenset({"amount", "speed", "notes", "receipt"})
+REFUND_SPEEDS = {"normal": "normal", "optimum": "instant"}  # requested → processed
+MAX_NOTES, MAX_NOTE_LENGTH = 15, 256
+SANDBOX_FIELDS = frozenset({"webhooks"})  # the sandbox's own switch, never Razorpay's
 
 
 def new_id(prefix: str) -> str:
@@ -142,6 +153,8 @@ class Sandbox:
     orders: dict[str, Entity] = field(default_factory=dict)
     payments: dict[str, Entity] = field(default_factory=dict)
     refunds: dict[str, Entity] = field(default_factory=dict)
+    # X-Refund-Idempotency key → (payment id and body of the first request, its answer)
+    refund_answers: dict[str, tuple[str, Entity]] = field(default_factory=dict)
     sent: list[SentWebhook] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _queue: deque[SentWebhook] = field(default_factory=deque)
@@ -274,7 +287,36 @@ class Sandbox:
             error_reason=str(data.get("error_reason", "payment_failed")))
         return payment
 
+    def replayed_refund(self, key: str, payment_id: str, data: Entity) -> Entity | None:
+        """The first answer to this idempotency key, or None for a new key (checked here)."""
+        if not REFUND_IDEMPOTENCY_KEY.match(key):
+            raise ApiError("The idempotency key must be at least 10 characters long and contain "
+                           "only alphabets, numbers, hyphens and underscores.",
+                           field_name=REFUND_IDEMPOTENCY_HEADER)
+        first = self.refund_answers.get(key)
+        if first is None:
+            return None
+        if first[0] != _refund_request(payment_id, data):
+            raise ApiError("Different request with the same idempotency key has already been "
+                           "processed.", reason="NA")
+        return copy.deepcopy(first[1])
+
+    def remember_refund(self, key: str, payment_id: str, data: Entity, answer: Entity) -> None:
+        self.refund_answers[key] = (_refund_request(payment_id, data), copy.deepcopy(answer))
+
     def create_refund(self, payment: Entity, data: Entity) -> Entity:
+        unknown = sorted(set(data) - REFUND_FIELDS - SANDBOX_FIELDS)
+        if unknown:
+            raise ApiError(f"{', '.join(unknown)} is/are not required and should not be sent",
+                           field_name=unknown[0])
+        speed = str(data.get("speed", "normal"))
+        if speed not in REFUND_SPEEDS:
+            raise ApiError("The selected speed is invalid.", field_name="speed")
+        notes = data.get("notes") or {}
+        if not isinstance(notes, dict) or len(notes) > MAX_NOTES or any(
+                len(str(v)) > MAX_NOTE_LENGTH for v in notes.values()):
+            raise ApiError(f"notes: at most {MAX_NOTES} pairs of at most {MAX_NOTE_LENGTH} "
+                           "characters each", field_name="notes")
         if not payment["captured"]:
             raise ApiError("The payment has not been captured, only captured payments can be "
                            "refunded", field_name="id")
@@ -293,16 +335,30 @@ class Sandbox:
             "currency": payment["currency"], "payment_id": payment["id"],
             "notes": _notes(data.get("notes")), "receipt": data.get("receipt"),
             "acquirer_data": {"arn": None}, "created_at": int(time.time()), "batch_id": None,
-            "status": "processed", "speed_processed": "normal",
-            "speed_requested": str(data.get("speed", "normal")),
+            "status": "processed", "speed_processed": REFUND_SPEEDS[speed],
+            "speed_requested": speed,
         }
         payment["amount_refunded"] += amount
-        full = payment["amount_refunded"] == payment["amount"]
-        payment["refund_status"] = "full" if full else "partial"
-        if full:
-            payment["status"] = "refunded"
+        self._refund_state(payment)
         self.refunds[refund["id"]] = refund
         return refund
+
+    def fail_refund(self, refund: Entity) -> Entity:
+        """The bank could not return the money: the refund fails and the amount is refundable."""
+        if refund["status"] == "failed":
+            raise ApiError("The refund has already failed", field_name="id")
+        refund["status"] = "failed"
+        payment = self.payment(refund["payment_id"])
+        payment["amount_refunded"] -= refund["amount"]
+        self._refund_state(payment)
+        return refund
+
+    @staticmethod
+    def _refund_state(payment: Entity) -> None:
+        refunded = payment["amount_refunded"]
+        full = refunded == payment["amount"]
+        payment["refund_status"] = ("full" if full else "partial") if refunded else None
+        payment["status"] = "refunded" if full else "captured"
 
     # ---- webhooks -------------------------------------------------------------------------
     def event(self, name: str, event_id: str | None = None, **entities: Entity) -> SentWebhook:
@@ -363,6 +419,12 @@ class Sandbox:
         """Block until queued webhooks are all delivered (or the timeout passes)."""
         with self._pending:
             return self._pending.wait_for(lambda: not self._queue, timeout=timeout)
+
+
+def _refund_request(payment_id: str, data: Entity) -> str:
+    """What makes two refund requests the same for Razorpay's idempotency: payment and body."""
+    body = {k: v for k, v in data.items() if k not in SANDBOX_FIELDS}
+    return payment_id + " " + json.dumps(body, sort_keys=True)
 
 
 def _data() -> Entity:
@@ -471,9 +533,15 @@ def build_app(key_id: str, key_secret: str, webhook_url: str | None = None,
 
     @app.post("/v1/payments/<payment_id>/refund")
     def refund(payment_id: str) -> Response:
+        data, key = _data(), request.headers.get(REFUND_IDEMPOTENCY_HEADER)
         with box.lock:
+            first = box.replayed_refund(key, payment_id, data) if key is not None else None
+            if first is not None:
+                return _json(first)  # a retry: no second refund, no second webhook
             payment = box.payment(payment_id)
-            created = box.create_refund(payment, _data())
+            created = box.create_refund(payment, data)
+            if key is not None:
+                box.remember_refund(key, payment_id, data, created)
             hooks = [box.event(name, refund=created, payment=payment)
                      for name in ("refund.created", "refund.processed")]
         auto_send(*hooks)
@@ -490,6 +558,16 @@ def build_app(key_id: str, key_secret: str, webhook_url: str | None = None,
     def fetch_refund(refund_id: str) -> Response:
         with box.lock:
             return _json(box.refund(refund_id))
+
+    @app.post("/_sandbox/refunds/<refund_id>/fail")
+    def fail_refund(refund_id: str) -> Response:
+        """What the bank does to a refund it cannot pay: refund.failed, the amount refundable."""
+        with box.lock:
+            failed = box.fail_refund(box.refund(refund_id))
+            hook = box.event("refund.failed", refund=failed,
+                             payment=box.payment(failed["payment_id"]))
+        auto_send(hook)
+        return _json(failed)
 
     @app.post("/_sandbox/orders/<order_id>/pay")
     def pay(order_id: str) -> Response:

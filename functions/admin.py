@@ -10,6 +10,7 @@ from typing_extensions import TypedDict
 from functions.http import Call, Reply, endpoint
 from functions.params import UtcDatetime
 from shared.admin_credits import MAX_ADMIN_AMOUNT, MAX_REASON_LENGTH, AdminChange, change_credits
+from shared.errors import invalid_field
 from shared.grants import DEFAULT_PRIORITY, MAX_PRIORITY, GrantCategory, GrantTerms
 from shared.ids import DOCUMENT_ID_PATTERN
 from shared.ledger import EntryType
@@ -34,6 +35,8 @@ class CreditChange(BaseModel):
         fields = self.model_fields_set & {"category", "priority", "expires_at"}
         if not fields:
             return None
+        if self.amount < 0:
+            raise invalid_field(min(fields), "grant terms apply to credits coming in only")
         category = self.category or GrantCategory.PROMOTIONAL
         return GrantTerms(category, self.priority, self.expires_at)
 

@@ -67,7 +67,7 @@ def credits_purchase(call: Call) -> Reply:
 @endpoint(query=ListQuery, response=OrderPage)
 def credits_orders(call: Call) -> Reply:
     query = call.query(ListQuery)
-    page = call.services.purchases.orders_of(call.user.uid, query.limit, query.cursor)
+    page = call.services.orders.list_for_user(call.user.uid, query.limit, query.cursor)
     orders: OrderPage = {
         "data": [order_json(o) for o in page.orders],
         "next_cursor": page.next_cursor,

@@ -216,6 +216,4 @@ if __name__ == "__main__":
     # types (sdk/, `npm run generate`) and the test that keeps them equal.
     import json
 
-    from shared.config import get_settings
-
-    print(json.dumps(build_document(get_settings().version), indent=2, sort_keys=True))
+    print(json.dumps(build_document(services().settings.version), indent=2, sort_keys=True))

@@ -10,6 +10,7 @@ from typing_extensions import TypedDict
 from functions.http import Call, Reply, endpoint
 from functions.wire import OrderJson, order_json
 from shared.ids import DOCUMENT_ID_PATTERN
+from shared.orders import owned_order
 
 ProviderId = Field(min_length=1, max_length=64)
 
@@ -53,4 +54,4 @@ def payments_verify(call: Call) -> Reply:
 @endpoint(query=StatusQuery, response=OrderJson)
 def payments_status(call: Call) -> Reply:
     query = call.query(StatusQuery)
-    return Reply(order_json(call.services.purchases.order_of(call.user.uid, query.order_id)))
+    return Reply(order_json(owned_order(call.services.orders, call.user.uid, query.order_id)))

@@ -197,6 +197,14 @@ ADMIN: tuple[HttpFunction, ...] = (
         Auth.ADMIN,
         "A user's ledger entries, newest first, filtered by type and time",
     ),
+    HttpFunction(
+        "admin_order_refund",
+        "functions.admin_refunds",
+        "/api/v1/admin/orders/{order_id}/refund",
+        ("POST",),
+        Auth.ADMIN,
+        "Refund a credit purchase through its provider and take its credits back, once",
+    ),
 )
 
 # Seed 004: Stripe payments, refunds and webhooks.

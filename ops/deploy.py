@@ -39,11 +39,7 @@ from functions.registry import (
 from ops import bytecode
 from ops.deploy_config import ConfigError, DeployConfig, load
 from ops.metrics import ALERTS, DASHBOARD, METRICS
-from ops.settings_reach import (
-    ROOT,
-    settings_read_by_http_function,
-    settings_read_by_module,
-)
+from ops.settings_reach import ROOT, settings_read_by_function, settings_read_by_http_function
 from shared.auth import ServiceRole
 
 RUNTIME = "python311"
@@ -133,7 +129,8 @@ def _deploy(name: str, config: DeployConfig, env_file: Path, secrets: dict[str, 
 def _http_steps(
     config: DeployConfig, function: HttpFunction, out: Path, files: dict[Path, str]
 ) -> list[Step]:
-    env, secrets = settings_of(config, settings_read_by_http_function(function.module))
+    read = settings_read_by_http_function(function.module, function.name)
+    env, secrets = settings_of(config, read)
     env_file = out / "env" / f"{function.name}.yaml"
     files[env_file] = _yaml(env)
     private = function.auth is Auth.SERVICE
@@ -177,7 +174,8 @@ def _audience(config: DeployConfig) -> str:
 def _trigger_step(
     config: DeployConfig, function: TriggerFunction, out: Path, files: dict[Path, str]
 ) -> Step:
-    env, secrets = settings_of(config, settings_read_by_module(function.module))
+    read = settings_read_by_function(function.module, function.name)
+    env, secrets = settings_of(config, read)
     env_file = out / "env" / f"{function.name}.yaml"
     files[env_file] = _yaml(env)
     command = [

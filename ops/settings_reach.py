@@ -1,15 +1,18 @@
 """Which settings each deployed function reads, found by reading the code (no import, no guess).
 
-A function reads settings in two ways: its handler module touches ``services.settings.<field>``
-or a wired service (``services.ledger``, ``services.purchases``, …), and each service, built in
+A function reads settings in two ways: its code touches ``services.settings.<field>`` or a
+wired service (``services.ledger``, ``services.purchases``, …), and each service, built in
 ``shared/bootstrap.py``, reads settings fields and other services. HTTP functions also run the
 shared wrapper ``functions/http.py``. The closure over that graph is what the function may read,
 so the deploy plan gives it exactly those settings (and secrets) and nothing else.
 
-The analysis over-approximates by attribute name within one module (a module holds one
-resource's endpoints), which is the safe side: a setting given but unused costs nothing, one
-read but not given breaks production. ``unseen_settings_reads`` keeps it honest: settings read
-any other way (``get_settings()`` outside the wiring) fail the deploy tests.
+A function's code is its own definition, the module's helpers it names (transitively), and what
+its module runs on import; not the other functions of its module, so an endpoint that only reads
+orders gets no provider secret because its neighbour creates orders at a provider. Within that
+code the analysis over-approximates by attribute name, which is the safe side: a setting given
+but unused costs nothing, one read but not given breaks production. Helpers imported from other
+``functions`` modules count whole. ``unseen_settings_reads`` keeps it honest: settings read any
+other way (``get_settings()`` outside the wiring) fail the deploy tests.
 """
 
 from __future__ import annotations
@@ -101,8 +104,44 @@ def settings_read_by_module(module: str) -> frozenset[str]:
     return _expand(_attributes(ast.parse(module_path(module).read_text())))
 
 
-def settings_read_by_http_function(module: str) -> frozenset[str]:
-    return settings_read_by_module(HTTP_WRAPPER) | settings_read_by_module(module)
+@cache
+def settings_read_by_function(module: str, name: str) -> frozenset[str]:
+    """The settings fields that function ``name`` of ``module`` may read, through the wiring."""
+    return _expand(_function_attributes(module, name))
+
+
+def settings_read_by_http_function(module: str, name: str) -> frozenset[str]:
+    return settings_read_by_module(HTTP_WRAPPER) | settings_read_by_function(module, name)
+
+
+def _function_attributes(module: str, name: str) -> set[str]:
+    """Attribute names in the code function ``name`` runs: itself, its helpers, the import."""
+    tree = ast.parse(module_path(module).read_text())
+    definitions: dict[str, ast.stmt] = {}
+    imported: dict[str, str] = {}  # helper name -> the functions module it comes from
+    on_import: list[ast.stmt] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            definitions[node.name] = node
+        else:
+            on_import.append(node)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("functions."):
+            imported |= {alias.asname or alias.name: str(node.module) for alias in node.names}
+    if name not in definitions:
+        raise LookupError(f"{module} defines no function {name}")
+    attributes: set[str] = set()
+    seen: set[str] = set()
+    todo: list[ast.stmt] = [definitions[name], *on_import]
+    while todo:
+        node = todo.pop()
+        attributes |= _attributes(node)
+        for used in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} - seen:
+            seen.add(used)
+            if used in definitions and used != name:
+                todo.append(definitions[used])
+            elif used in imported and imported[used] != HTTP_WRAPPER:
+                attributes |= _attributes(ast.parse(module_path(imported[used]).read_text()))
+    return attributes
 
 
 def unseen_settings_reads(sources: Iterable[Path]) -> list[str]:

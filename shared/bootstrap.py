@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from shared.holds import HoldStore
     from shared.idempotency import IdempotencyStore
     from shared.ledger import LedgerStore
+    from shared.order_refunds import OrderRefundStore
     from shared.orders import OrderStore
     from shared.packages import PackageCatalog
     from shared.providers import ProcessedEvents
@@ -49,6 +50,7 @@ class ServiceParts(TypedDict, total=False):
     token_verifier: TokenVerifier
     service_verifier: ServiceTokenVerifier
     orders: OrderStore
+    order_refunds: OrderRefundStore
     accounts: AccountStore
     packages: PackageCatalog
     payments: RefundStore
@@ -125,6 +127,12 @@ class Services:
         from shared.adapters.firestore_orders import FirestoreOrders
 
         return FirestoreOrders(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def order_refunds(self) -> OrderRefundStore:
+        from shared.adapters.firestore_order_refunds import FirestoreOrderRefunds
+
+        return FirestoreOrderRefunds(self.firestore, self.settings.firestore_timeout_seconds)
 
     @cached_property
     def accounts(self) -> AccountStore:

@@ -91,7 +91,7 @@ class Settings(BaseModel):
     bonus_credit_expiry_days: int = Field(default=0, ge=0, le=3650)
     welcome_grant_credits: int = Field(default=0, ge=0, le=100_000_000)
     welcome_grant_expiry_days: int = Field(default=30, ge=0, le=3650)
-    usage_void_window_seconds: int = Field(default=24 * 3600, ge=0)
+    usage_void_window_seconds: int = Field(default=24 * 3600, ge=0, le=366 * 24 * 3600)
 
     hold_default_ttl_seconds: int = Field(default=15 * 60, ge=1)
     hold_max_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)

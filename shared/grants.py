@@ -32,7 +32,8 @@ from shared.errors import invalid_field
 DEFAULT_PRIORITY = 50
 MAX_PRIORITY = 100
 # Open grants an account may have at once. Purchases share one lot per priority, so only grants
-# with many distinct expiries reach it; beyond it a new grant joins a lot of its kind (``add``).
+# with many distinct expiries reach it; beyond it a new grant joins a lot of its kind (``add``),
+# or opens one of the few its kind needs to keep its category and expiry (``_lot_for_new_terms``).
 MAX_OPEN_GRANTS = 40
 
 NEVER = "never"
@@ -70,6 +71,9 @@ class GrantTerms:
         expiry = NEVER if self.expires_at is None else self.expires_at.strftime("%Y%m%dT%H%M%SZ")
         return f"{self.category.value}.{self.priority}.{expiry}"
 
+    def expired_by(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
     @classmethod
     def from_id(cls, grant_id: str) -> GrantTerms:
         category, priority, expiry = grant_id.split(".")
@@ -103,7 +107,7 @@ class Grant:
 
     def expired(self, now: datetime) -> bool:
         """A grant is spendable strictly before its expiry: at ``expires_at`` it is gone."""
-        return self.expires_at is not None and self.expires_at <= now
+        return self.terms.expired_by(now)
 
 
 # (grant id, credits) in the order they moved; positive added to the grant, negative taken.
@@ -212,12 +216,15 @@ def last_credits(draws: Sequence[Draw], amount: int) -> list[Draw]:
 
 def _lot_for_new_terms(open_grants: Iterable[Grant], terms: GrantTerms, now: datetime) -> Grant:
     grants = list(open_grants)
-    if len(grants) < MAX_OPEN_GRANTS:
+    # Credits returned to a lot that has expired open it even in a full account: they expire in
+    # the same commit (``shared.ledger.post``), so no live lot may take them in.
+    expired = terms.expires_at is not None and terms.expires_at <= now
+    if len(grants) < MAX_OPEN_GRANTS or expired:
         return Grant(terms, 0, now)
     # Full: join the open lot of the same category and priority that expires soonest at or
-    # after these terms (the credits keep at least as long as promised), else the lot that
-    # lasts longest. A lot of the same kind always exists for paid credits (one per priority).
-    same = [g for g in grants if g.terms.category is terms.category] or grants
+    # after these terms (the credits keep at least as long as promised), else the lot of the
+    # same category that lasts longest.
+    same = [g for g in grants if g.terms.category is terms.category]
     far = datetime.max.replace(tzinfo=UTC)
     want = terms.expires_at or far
 
@@ -227,6 +234,11 @@ def _lot_for_new_terms(open_grants: Iterable[Grant], terms: GrantTerms, now: dat
     later = [g for g in same if lasting(g) >= want]
     if later:
         return min(later, key=lambda g: (abs(g.terms.priority - terms.priority), lasting(g)))
+    if not same or terms.expires_at is None:
+        # Credits of a category with no open lot, or that never expire, open a lot of their own
+        # rather than change category or expire (bought credits would): once such a lot is
+        # open, later ones join it, so this adds at most two lots per category.
+        return Grant(terms, 0, now)
     return max(same, key=lasting)
 
 

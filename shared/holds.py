@@ -22,17 +22,15 @@ from enum import StrEnum
 from shared.errors import Conflict, NotFound, invalid_field
 from shared.ids import SERVICE_PATTERN, require_document_id
 from shared.ledger import (
-    DocumentWrite,
     EntryType,
     IdClaim,
     IdClaimed,
     LedgerEntry,
     LedgerStore,
     Posting,
+    SideWrite,
     require_user_id,
 )
-
-HOLDS = "holds"
 
 
 class HoldStatus(StrEnum):
@@ -58,22 +56,23 @@ class Hold:
     captured: int = 0
     settled_at: datetime | None = None
 
-    def to_document(self) -> dict[str, object]:
-        return {
-            "hold_id": self.hold_id,
-            "user_id": self.user_id,
-            "service": self.service,
-            "amount": self.amount,
-            "status": self.status.value,
-            "captured": self.captured,
-            "expires_at": self.expires_at,
-            "created_at": self.created_at,
-            "settled_at": self.settled_at,
-        }
+
+@dataclass(frozen=True, slots=True)
+class HoldPlaced(SideWrite):
+    """A new hold, stored with the entry that reserves its credits."""
+
+    hold: Hold
+
+
+@dataclass(frozen=True, slots=True)
+class HoldSettled(SideWrite):
+    """A hold captured, released or expired, stored with the entries that settle it."""
+
+    hold: Hold
 
 
 class HoldStore(ABC):
-    """Port: read holds (they are written with ledger entries, as side writes)."""
+    """Port: read holds (they are written with ledger entries: ``HoldPlaced``, ``HoldSettled``)."""
 
     @abstractmethod
     def get(self, hold_id: str) -> Hold | None: ...
@@ -122,14 +121,14 @@ def place_hold(
         actor=actor,
         source={"hold_id": request.hold_id},
     )
-    # Hold ids are global (holds/{hold_id}): claim the id for this account before placing it.
+    # Hold ids are global, not per account: claim the id for this account before placing it.
     claim = IdClaim(f"hold:{request.hold_id}", request.user_id, request.amount, actor, hold.service)
     try:
         result = ledger.append(
             request.user_id,
             [posting],
             effect_key=f"hold:{request.hold_id}:place",
-            side_writes=[DocumentWrite(HOLDS, request.hold_id, hold.to_document(), merge=False)],
+            side_writes=[HoldPlaced(hold)],
             claim=claim,
         )
     except IdClaimed as claimed:
@@ -244,7 +243,7 @@ def _settle(
         hold.user_id,
         postings,
         effect_key=f"hold:{hold.hold_id}:settle",
-        side_writes=[DocumentWrite(HOLDS, hold.hold_id, settled.to_document())],
+        side_writes=[HoldSettled(settled)],
     )
     if result.replayed:
         return _same_outcome_or_conflict(_from_settlement(hold, result.entries), settled)

@@ -28,6 +28,7 @@ from shared.grants import (
     draw,
     draws_total,
     expire,
+    in_consumption_order,
     last_credits,
     restore,
     total,
@@ -218,6 +219,7 @@ def post(
         raise ValueError("the head's totals are unknown; the store must sum the ledger first")
     entries: list[LedgerEntry] = []
     current = head
+    returned_expired = 0  # credits put back into grants that had expired: they expire below
     for posting in postings:
         if isinstance(posting.amount, bool) or not isinstance(posting.amount, int):
             raise TypeError("ledger amounts are integers in credit units")
@@ -237,7 +239,8 @@ def post(
                 "not enough credits",
                 {"available": current.available, "requested": -posting.amount + posting.held_delta},
             )
-        grants, draws = _move_grants(current, posting, balance - held, now, related or {})
+        grants, draws, lapsing = _move_grants(current, posting, balance - held, now, related or {})
+        returned_expired += lapsing
         entry = LedgerEntry(
             user_id=head.user_id,
             seq=current.seq + 1,
@@ -257,7 +260,7 @@ def post(
         )
         entries.append(entry)
         current = entry.head
-    lapsed = expiry_entry(current, now, effect_key)
+    lapsed = expiry_entry(current, now, effect_key, at_least=returned_expired)
     return entries + ([lapsed] if lapsed else [])
 
 
@@ -267,11 +270,17 @@ def _move_grants(
     available_after: int,
     now: datetime,
     related: Mapping[str, Sequence[LedgerEntry]],
-) -> tuple[list[Grant], list[Draw]]:
-    """Move credits between grants for one posting; the grants end holding max(0, available)."""
+) -> tuple[list[Grant], list[Draw], int]:
+    """Move credits between grants for one posting; the grants end holding max(0, available).
+
+    Also returns how many credits went back to grants that have expired: all of them expire in
+    the effect's last entry, including any that paid an overdraft here (that only happens when
+    no live grant could pay it), so expired credits never pay a debt.
+    """
     grants = list(current.open_grants())
     change = available_after - current.available
     moved: list[Draw] = []
+    lapsing = 0
     if change > 0 and posting.returns:
         drawn = [
             d
@@ -283,6 +292,7 @@ def _move_grants(
         back = last_credits(drawn, min(change, -draws_total(d for d in drawn if d[1] < 0)))
         grants, moved = restore(grants, back, now)
         change -= draws_total(moved)
+        lapsing = sum(n for grant_id, n in moved if GrantTerms.from_id(grant_id).expired_by(now))
     if change > 0:
         terms = posting.grant or (PAID if posting.type in PAID_TYPES else PROMOTIONAL)
         grants, added = add(grants, terms, change, now)
@@ -299,21 +309,28 @@ def _move_grants(
     # Credits owed (an overdraft) are paid off by whatever comes in next.
     owed = total(grants) - max(0, available_after)
     if owed > 0:
-        grants, paid_off, _ = draw(grants, owed)
+        live = [g.id for g in in_consumption_order(grants) if not g.expired(now)]
+        grants, paid_off, _ = draw(grants, owed, first=live)
         moved += paid_off
-    return grants, moved
+    return grants, moved, lapsing
 
 
 # Credits of these types are paid for; any other credit coming in is promotional by default.
 PAID_TYPES = frozenset({EntryType.PURCHASE, EntryType.HOLD_RELEASE, EntryType.VOID})
 
 
-def expiry_entry(head: AccountHead, now: datetime, effect_key: str | None) -> LedgerEntry | None:
-    """The ``expiry`` entry that takes the grants expired by ``now`` off ``head``, if any."""
+def expiry_entry(
+    head: AccountHead, now: datetime, effect_key: str | None, at_least: int = 0
+) -> LedgerEntry | None:
+    """The ``expiry`` entry that takes the grants expired by ``now`` off ``head``, if any.
+
+    ``at_least``: credits just returned to expired grants, which all expire, even those that
+    paid an overdraft on the way back (the balance then stays as owed as it was).
+    """
     kept, gone = expire(head.open_grants(), now)
-    if not gone:
+    lapsed = min(draws_total(gone), -at_least)
+    if not lapsed:
         return None
-    lapsed = draws_total(gone)
     return LedgerEntry(
         user_id=head.user_id,
         seq=head.seq + 1,
@@ -395,8 +412,9 @@ def _grant_violations(previous: LedgerEntry | None, entry: LedgerEntry) -> list[
     return problems
 
 
-# Only a clawback of refunded purchases may leave the balance below zero (see Posting).
-OVERDRAFT_TYPES = frozenset({EntryType.REFUND, EntryType.ADJUSTMENT})
+# Only a clawback of refunded purchases may leave the balance below zero (see Posting), and the
+# expiry of credits returned to expired grants, which leaves such an overdraft as it was.
+OVERDRAFT_TYPES = frozenset({EntryType.REFUND, EntryType.ADJUSTMENT, EntryType.EXPIRY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -560,7 +578,7 @@ class LedgerStore(ABC):
         user_id: str,
         postings: Sequence[Posting],
         effect_key: str | None = None,
-        side_writes: Sequence[DocumentWrite] = (),
+        side_writes: Sequence[SideWrite] = (),
         claim: IdClaim | None = None,
     ) -> AppendResult:
         """Append ``postings`` as the account's next entries, at most once per ``effect_key``.
@@ -607,20 +625,22 @@ def expire_due_grants(ledger: LedgerStore, now: datetime, limit: int = 100) -> i
     balance projection, the lifetime totals and the low-balance alert up to date.
     """
     due = ledger.accounts_due_to_expire(now, limit)
+    written = 0
     for user_id in due:
-        ledger.expire_grants(user_id)
-    return len(due)
+        try:
+            ledger.expire_grants(user_id)
+        except BillingError:
+            continue  # a busy or unreachable account waits for the next run, not the others
+        written += 1
+    return written
 
 
-@dataclass(frozen=True, slots=True)
-class DocumentWrite:
-    """A write that rides in the same commit as ledger entries (order status, outbox, ...).
+class SideWrite:
+    """A change of another record that rides in the same commit as ledger entries.
 
-    Gateway-neutral on purpose: the domain says what to write, the store says how.
-    It carries no precondition (the commit's only one guards the ledger entry).
+    Each domain module defines its own (an order paid, a hold placed or settled) in its own
+    terms; the store maps them to where and how it keeps them. It carries no precondition (the
+    commit's only one guards the ledger entry).
     """
 
-    collection: str
-    document_id: str
-    data: Mapping[str, object]
-    merge: bool = True
+    __slots__ = ()

@@ -15,6 +15,8 @@ included, as one ``refund`` entry per provider refund (effect key per refund id)
 take the balance below zero, but only by credits of this order that were already spent: the
 clawback never exceeds what the order granted, and a negative balance is recorded explicitly on
 the order (``refunds.{id}.overdraft``) and visible as the entry's ``balance_after``.
+A refund taken back while it was pending (or reported succeeded) that then fails or is canceled
+gives back exactly what its clawback took, once (``restore_refund_clawback``).
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from shared.errors import NotFound
 from shared.grants import PAID, GrantCategory, GrantTerms
-from shared.ledger import AppendResult, DocumentWrite, EntryType, LedgerStore, Posting
+from shared.ledger import AppendResult, EntryType, LedgerStore, Posting, SideWrite
 from shared.log import get_logger
 from shared.pricing import Quote
 
-ORDERS = "credit_orders"
 log = get_logger("payments")
 
 
@@ -133,10 +135,100 @@ def refund_effect_key(order_id: str, refund_id: str) -> str:
     return f"credit_order:{order_id}:refund:{refund_id}"
 
 
+def refund_restore_effect_key(order_id: str, refund_id: str) -> str:
+    return f"credit_order:{order_id}:refund:{refund_id}:restore"
+
+
 @dataclass(frozen=True, slots=True)
 class OrderPage:
     orders: list[CreditOrder]
     next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPaid(SideWrite):
+    """The order is paid by ``provider_payment_id`` (final; rides in the grant's commit)."""
+
+    order_id: str
+    provider_payment_id: str
+    paid_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFailed(SideWrite):
+    """A payment attempt failed, for the reason the provider gave."""
+
+    order_id: str
+    failure: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatusChanged(SideWrite):
+    order_id: str
+    status: OrderStatus
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFlagged(SideWrite):
+    """A problem for a person to look at (e.g. an amount mismatch), one record per kind."""
+
+    order_id: str
+    flag: str
+    details: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRecorded(SideWrite):
+    """A provider refund of the order and the credits it took back (rides in the clawback)."""
+
+    order_id: str
+    refund_id: str
+    amount: int
+    credits: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRestored(SideWrite):
+    """A refund failed or was canceled after its clawback: its credits were given back."""
+
+    order_id: str
+    refund_id: str
+    credits: int
+    status: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RefundOverdraft(SideWrite):
+    """The credits of a refund that were already spent: the balance went below zero by this."""
+
+    order_id: str
+    refund_id: str
+    overdraft: int
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeStateRecorded(SideWrite):
+    """A state a dispute reached, kept beside its others (``shared.disputes``)."""
+
+    order_id: str
+    dispute_id: str
+    status: str
+    state: Mapping[str, Any]
+
+
+# Every change of a stored order: through the store, or riding in a ledger commit.
+OrderChange = (
+    OrderPaid
+    | OrderFailed
+    | OrderStatusChanged
+    | OrderFlagged
+    | RefundRecorded
+    | RefundRestored
+    | RefundOverdraft
+    | DisputeStateRecorded
+)
 
 
 class OrderStore(ABC):
@@ -157,8 +249,16 @@ class OrderStore(ABC):
         """Return the user's orders, newest first."""
 
     @abstractmethod
-    def merge(self, order_id: str, fields: Mapping[str, Any]) -> None:
-        """Merge ``fields`` (nested maps merge too) into the stored order."""
+    def update(self, change: OrderChange) -> None:
+        """Apply ``change`` to its order; a record (flag, refund, dispute) adds to the others."""
+
+
+def owned_order(orders: OrderStore, user_id: str, order_id: str) -> CreditOrder:
+    """Return the caller's order, or 404 (also for another user's order)."""
+    order = orders.get(order_id) if order_id else None
+    if order is None or order.user_id != user_id:
+        raise NotFound("no such order")
+    return order
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,16 +309,7 @@ def grant_purchase_credits(
                 ),
             )
         )
-    paid = DocumentWrite(
-        ORDERS,
-        order.id,
-        {
-            "status": OrderStatus.PAID.value,
-            "provider_payment_id": provider_payment_id,
-            "paid_at": now,
-            "updated_at": now,
-        },
-    )
+    paid = OrderPaid(order.id, provider_payment_id, now)
     result: AppendResult = ledger.append(
         order.user_id, postings, effect_key=order.grant_effect_key, side_writes=[paid]
     )
@@ -239,17 +330,17 @@ def mark_failed(orders: OrderStore, order: CreditOrder, failure: Mapping[str, An
     """
     if order.status is OrderStatus.PAID:
         return
-    orders.merge(order.id, {"status": OrderStatus.FAILED.value, "failure": dict(failure)})
+    orders.update(OrderFailed(order.id, dict(failure)))
     outcome = {"kind": "credit_purchase", "provider": order.provider, "outcome": "failed"}
     log.info("payment outcome", extra=outcome)
     again = orders.get(order.id)
     if again is not None and again.paid_at is not None:
-        orders.merge(order.id, {"status": OrderStatus.PAID.value})
+        orders.update(OrderStatusChanged(order.id, OrderStatus.PAID))
 
 
 def flag_order(orders: OrderStore, order_id: str, flag: str, details: Mapping[str, Any]) -> None:
     """Record a problem (e.g. an amount mismatch) on the order for a person to look at."""
-    orders.merge(order_id, {"flags": {flag: dict(details)}})
+    orders.update(OrderFlagged(order_id, flag, dict(details)))
 
 
 def refund_clawback(order: CreditOrder, refunded_before: int, refund_amount: int) -> int:
@@ -280,9 +371,9 @@ def claw_back_refund(
 ) -> AppendResult | None:
     """Take back the credits of one provider refund, once per refund id (see module policy)."""
     credits = refund_clawback(order, refunded_before, refund_amount)
-    record: dict[str, Any] = {"amount": refund_amount, "credits": credits, "at": now}
+    record = RefundRecorded(order.id, refund_id, refund_amount, credits, now)
     if credits == 0:
-        orders.merge(order.id, {"refunds": {refund_id: record}})
+        orders.update(record)
         return None
     posting = Posting(
         EntryType.REFUND,
@@ -296,13 +387,13 @@ def claw_back_refund(
         order.user_id,
         [posting],
         effect_key=refund_effect_key(order.id, refund_id),
-        side_writes=[DocumentWrite(ORDERS, order.id, {"refunds": {refund_id: record}})],
+        side_writes=[record],
     )
     balance_after = result.entries[-1].balance_after
     if balance_after < 0:
         # Explicit record of the overdraft: at most the credits of this order already spent.
         overdraft = min(credits, -balance_after)
-        orders.merge(order.id, {"refunds": {refund_id: {"overdraft": overdraft}}})
+        orders.update(RefundOverdraft(order.id, refund_id, overdraft))
     return result
 
 
@@ -316,4 +407,41 @@ def record_dispute(
     """
     status = str(details.get("status"))
     state = {"event": event, **dict(details)}
-    orders.merge(order_id, {"disputes": {dispute_id: {"states": {status: state}}}})
+    orders.update(DisputeStateRecorded(order_id, dispute_id, status, state))
+
+
+def restore_refund_clawback(
+    ledger: LedgerStore,
+    orders: OrderStore,
+    order: CreditOrder,
+    *,
+    refund_id: str,
+    status: str,
+    provider: str,
+    now: datetime,
+) -> AppendResult | None:
+    """Give back the credits a refund's clawback took, once, when the refund failed or was canceled.
+
+    A positive ``refund`` entry, not an ``adjustment``: it undoes a refund (lifetime
+    ``total_refunded`` then counts only money that went back) and no admin decided it. The
+    credits go back to the grants the clawback drew from (one that has expired since takes them
+    back expired, as a void's do). The order's refund record shows it
+    (``refunds.{id}.restored``).
+    """
+    credits = int((order.refunds.get(refund_id) or {}).get("credits") or 0)
+    if credits <= 0:
+        return None  # nothing was taken back for it
+    posting = Posting(
+        EntryType.REFUND,
+        credits,
+        description=f"Refund {refund_id} on order {order.id} {status}: credits restored",
+        source={"provider": provider, "order_id": order.id, "refund_id": refund_id},
+        returns=refund_effect_key(order.id, refund_id),  # to the grants the clawback took from
+    )
+    record = RefundRestored(order.id, refund_id, credits, status, now)
+    return ledger.append(
+        order.user_id,
+        [posting],
+        effect_key=refund_restore_effect_key(order.id, refund_id),
+        side_writes=[record],
+    )

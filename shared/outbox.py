@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-OUTBOX = "outbox"
 SIGNATURE_HEADER = "X-Billing-Signature"
 EVENT_ID_HEADER = "X-Billing-Event-Id"
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -59,18 +56,6 @@ def outcome_notification(
     if status not in NOTIFIED_OUTCOMES:
         return None
     return OutboxMessage(f"{kind}.{status}", subject_id, {**data, "status": status})
-
-
-def payload(document: Mapping[str, Any]) -> bytes:
-    """Return the JSON body sent for an outbox document (stable key order)."""
-    created = document.get("created_at")
-    body = {
-        "id": document["event_id"],
-        "type": document["type"],
-        "created": created.isoformat() if isinstance(created, datetime) else created,
-        "data": document.get("data") or {},
-    }
-    return json.dumps(body, sort_keys=True, default=str).encode()
 
 
 def sign(body: bytes, secret: str, timestamp: int) -> str:

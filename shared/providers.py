@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from shared.payments import GatewayIntent, PaymentRequest, PaymentStatus
 
 if TYPE_CHECKING:
-    from shared.refunds import GatewayRefund
+    from shared.refunds import GatewayRefund, RefundStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,9 @@ class ProviderRefund:
     amount: int  # minor units of the order's currency
     created: int  # unix seconds: refunds are settled in the order they were made
     returning_money: bool  # pending or succeeded: the money is going back, so the credits go
+    # In Stripe's words whichever the provider (Razorpay's processed is succeeded), when known.
+    status: RefundStatus | None = None
+    notes: Mapping[str, str] = field(default_factory=dict)  # Razorpay's notes, Stripe's metadata
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,17 @@ class RefundListingGateway(OrderingGateway):
 
     @abstractmethod
     def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]: ...
+
+
+class OrderRefundGateway(RefundListingGateway):
+    """Port: a provider that refunds a credit order's payment when we ask (Razorpay, Stripe)."""
+
+    @abstractmethod
+    def refund_payment(
+        self, payment_id: str, amount: int, notes: Mapping[str, str], idempotency_key: str
+    ) -> ProviderRefund:
+        """Refund ``amount`` of the payment once per ``idempotency_key`` (a retry gets the same
+        refund back); raise ``ProviderRejected`` when the provider refuses."""
 
 
 class PaymentGateway(ABC):

@@ -1,4 +1,6 @@
-"""Buying credits: start a purchase, verify the checkout, read orders (seed 000).
+"""Buying credits: start a purchase, verify the checkout (seed 000).
+
+Reading orders needs no provider (``shared.orders.owned_order``), so it is no use case here.
 
 The server prices every purchase itself (``shared.pricing``) and never trusts a client amount.
 Credits are granted by ``shared.orders.grant_purchase_credits`` only, whoever comes first.
@@ -18,13 +20,13 @@ from shared.ledger import LedgerStore
 from shared.orders import (
     CreditOrder,
     GrantResult,
-    OrderPage,
     OrderStatus,
     OrderStore,
     claw_back_refund,
     flag_order,
     grant_purchase_credits,
     record_dispute,
+    restore_refund_clawback,
 )
 from shared.packages import PackageCatalog, find_package
 from shared.payments import GatewayIntent, PaymentStatus
@@ -34,6 +36,7 @@ from shared.providers import (
     OrderingGateway,
     ProviderPayment,
     ProviderPaymentStatus,
+    ProviderRefund,
     RefundListingGateway,
 )
 from shared.rate_limits import RateLimit, SlotCounter, enforce_rate_limit
@@ -188,16 +191,6 @@ class CreditPurchases:
             )
         return grant_purchase_credits(self.ledger, order, RAZORPAY, payment.id, now=self.clock())
 
-    def order_of(self, user_id: str, order_id: str) -> CreditOrder:
-        """Return the caller's order, or 404 (also for another user's order)."""
-        order = self.orders.get(order_id) if order_id else None
-        if order is None or order.user_id != user_id:
-            raise NotFound("no such order")
-        return order
-
-    def orders_of(self, user_id: str, limit: int, cursor: str | None) -> OrderPage:
-        return self.orders.list_for_user(user_id, limit, cursor)
-
     def stripe_intent_event(self, intent: GatewayIntent, event_id: str) -> bool:
         """Apply a PaymentIntent event to the credit order it pays; False when it pays none.
 
@@ -259,7 +252,8 @@ class CreditPurchases:
         it: the refunds the order already settled, then the new ones in the order they were
         made. Any number of events, in any order, for refunds made anywhere (our API or the
         provider's dashboard) take back the same credits, and all refunds together exactly
-        what was granted.
+        what was granted. A settled refund that then failed or was canceled gives its credits
+        back, once.
         Returns how many refunds take credits back (already taken or now).
         """
         order = self.orders.by_provider_order(provider, provider_order_id)
@@ -274,16 +268,40 @@ class CreditPurchases:
         gateway = self.gateways[provider]()
         if not isinstance(gateway, RefundListingGateway):
             raise TypeError(f"{provider} does not list an order's refunds")
-        refunds = [r for r in gateway.refunds_of(provider_order_id) if r.returning_money]
+        listed = gateway.refunds_of(provider_order_id)
+        if self._claw_back(order, listed, provider):
+            # A refund may fail between our listing and our commit (Stripe's even after reporting
+            # success), and the failure's own event may have read the order before our clawback
+            # landed: list again, so that no failure leaves its credits taken.
+            listed = gateway.refunds_of(provider_order_id)
+            order = self.orders.get(order.id) or order
+        for refund in listed:
+            settled = order.refunds.get(refund.id)
+            if not refund.returning_money and settled and "restored" not in settled:
+                restore_refund_clawback(
+                    self.ledger,
+                    self.orders,
+                    order,
+                    refund_id=refund.id,
+                    status=str(refund.status or "failed"),
+                    provider=provider,
+                    now=self.clock(),
+                )
+        return sum(1 for r in listed if r.returning_money)
+
+    def _claw_back(self, order: CreditOrder, listed: list[ProviderRefund], provider: str) -> bool:
+        """Take back the credits of the listed refunds not settled yet; True if any was new."""
+        refunds = [r for r in listed if r.returning_money]
         # Refunds already settled stay as they were, whatever the listing order: a new refund
         # counts the money of all of them as refunded before it (same-second refunds would
         # otherwise swap places and move a rounding credit).
         settled = {r.id for r in refunds if r.id in order.refunds}
         refunded_before = sum(r.amount for r in refunds if r.id in settled)
+        taken = False
         for refund in sorted(refunds, key=lambda r: (r.created, r.id)):
             if refund.id in settled:
                 continue
-            claw_back_refund(
+            result = claw_back_refund(
                 self.ledger,
                 self.orders,
                 order,
@@ -293,5 +311,6 @@ class CreditPurchases:
                 provider=provider,
                 now=self.clock(),
             )
+            taken = taken or (result is not None and not result.replayed)
             refunded_before += refund.amount
-        return len(refunds)
+        return taken

@@ -7,7 +7,8 @@ and converted the event; here it is deduplicated and applied:
   is idempotent on its own (effect keys);
 - ``payment.captured`` and ``order.paid`` grant through ``grant_purchase_credits``;
   ``payment.failed`` marks the order failed (a later capture still grants);
-  ``refund.processed`` claws back credits proportionally (policy in ``shared.orders``);
+  ``refund.processed`` claws back credits proportionally (policy in ``shared.orders``), and
+  ``refund.failed`` gives back what a clawback of that refund took (once);
   ``payment.dispute.*`` is recorded on the order. Anything else is acknowledged and ignored.
 """
 
@@ -27,6 +28,7 @@ from shared.orders import (
     grant_purchase_credits,
     mark_failed,
     record_dispute,
+    restore_refund_clawback,
 )
 from shared.providers import (
     CheckoutGateway,
@@ -72,6 +74,8 @@ class RazorpayWebhooks:
             return self._failed(event, payment)
         if event.type == "refund.processed" and event.refund and payment:
             return self._refund(event, payment)
+        if event.type == "refund.failed" and event.refund and payment:
+            return self._refund_failed(event.refund.id, payment)
         if event.type.startswith("payment.dispute.") and event.dispute:
             return self._dispute(event, payment)
         return "ignored"
@@ -130,6 +134,21 @@ class RazorpayWebhooks:
             now=self.clock(),
         )
         return "credits taken back"
+
+    def _refund_failed(self, refund_id: str, payment: ProviderPayment) -> str:
+        order = self._order_of(payment.order_id)
+        if order is None:
+            return "ignored: not a credit order"
+        restored = restore_refund_clawback(
+            self.ledger,
+            self.orders,
+            order,
+            refund_id=refund_id,
+            status="failed",
+            provider=RAZORPAY,
+            now=self.clock(),
+        )
+        return "credits given back" if restored is not None else "nothing was taken back"
 
     def _dispute(self, event: ProviderEvent, payment: ProviderPayment | None) -> str:
         assert event.dispute is not None

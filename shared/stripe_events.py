@@ -23,7 +23,14 @@ from shared.refunds import RefundStore, record_refund
 
 log = get_logger("stripe_events")
 
-HANDLED = frozenset(
+# A refund made, or one that changed later (pending to succeeded, or failed: Stripe documents
+# refunds failing even after reporting success). The charge names no refund in current API
+# versions; the others carry the refund itself.
+REFUND_EVENTS = frozenset(
+    {"charge.refunded", "charge.refund.updated", "refund.updated", "refund.failed"}
+)
+
+HANDLED = REFUND_EVENTS | frozenset(
     {
         "payment_intent.succeeded",
         "payment_intent.payment_failed",
@@ -32,7 +39,6 @@ HANDLED = frozenset(
         "payment_intent.requires_action",
         "charge.succeeded",
         "charge.failed",
-        "charge.refunded",
         "charge.dispute.created",
         "charge.dispute.closed",
         "checkout.session.completed",
@@ -44,8 +50,9 @@ HANDLED = frozenset(
 # own intent it is (the id stored on the order; metadata proves nothing) and answers whether
 # there was one. A credit order's intent is not a seed-004 payment: no record, no notification.
 CreditOrderIntent = Callable[[GatewayIntent, str], bool]
-# Called with the PaymentIntent id of every refunded charge; the credits work looks it up among
-# credit orders and takes back the credits of each refund of it, once.
+# Called with the PaymentIntent id of every refund event; the credits work looks it up among
+# credit orders and takes back the credits of each refund of it, once (and gives back, once,
+# those of a refund that failed).
 CreditOrderRefunded = Callable[[str], None]
 # Given a dispute's PaymentIntent id, the dispute and the event type, the credits work records
 # it on the credit order whose intent it is and answers whether there was one (a credit order's
@@ -90,7 +97,7 @@ class StripeWebhooks:
                 record_intent(store, event.intent)
         elif event.type in ("charge.succeeded", "charge.failed"):
             _on_charge(store, event)
-        elif event.type == "charge.refunded":
+        elif event.type in REFUND_EVENTS:
             _on_refunded(store, event, self.credit_order_refunded)
         elif event.type.startswith("charge.dispute.") and event.dispute and event.payment_intent_id:
             disputed = self.credit_order_disputed
@@ -103,13 +110,13 @@ class StripeWebhooks:
 def _on_refunded(
     store: RefundStore, event: ProviderEvent, credit_order_refunded: CreditOrderRefunded | None
 ) -> None:
-    for refund in event.refunds:  # seed-004 refunds, when the charge lists them
+    for refund in event.refunds:  # seed-004 refunds, when the event carries them
         known = store.refund(refund.id)
         if known is not None:
             record_refund(store, refund, known)
     if event.payment_intent_id and credit_order_refunded is not None:
         # Whether the payment is a credit order's is the credits work's to say (by its intent
-        # id); the charge names no refund in current API versions, so it reads them from Stripe.
+        # id); it reads the payment's refunds from Stripe rather than trust one event's view.
         credit_order_refunded(event.payment_intent_id)
 
 

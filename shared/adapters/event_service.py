@@ -8,24 +8,18 @@ tries the document is parked: left in place with status ``parked``, visible, nev
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.firestore_client import rpc_options
+from shared.adapters.firestore_outbox import OUTBOX
 from shared.log import get_logger
-from shared.outbox import (
-    EVENT_ID_HEADER,
-    OUTBOX,
-    SIGNATURE_HEADER,
-    OutboxStatus,
-    backoff_seconds,
-    payload,
-    sign,
-)
+from shared.outbox import EVENT_ID_HEADER, SIGNATURE_HEADER, OutboxStatus, backoff_seconds, sign
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -34,6 +28,18 @@ log = get_logger("outbox")
 MAX_WAIT_SECONDS = 60.0  # longest an early redelivery waits in-process for its backoff
 
 Post = Callable[[str, bytes, dict[str, str], float], int]
+
+
+def payload(document: Mapping[str, Any]) -> bytes:
+    """Return the JSON body sent for an outbox document (stable key order)."""
+    created = document.get("created_at")
+    body = {
+        "id": document["event_id"],
+        "type": document["type"],
+        "created": created.isoformat() if isinstance(created, datetime) else created,
+        "data": document.get("data") or {},
+    }
+    return json.dumps(body, sort_keys=True, default=str).encode()
 
 
 class DeliveryFailed(Exception):

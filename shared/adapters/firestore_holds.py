@@ -6,7 +6,23 @@ from datetime import datetime
 from typing import Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter
-from shared.holds import HOLDS, Hold, HoldStatus, HoldStore
+from shared.holds import Hold, HoldStatus, HoldStore
+
+HOLDS = "holds"
+
+
+def hold_to_document(hold: Hold) -> dict[str, Any]:
+    return {
+        "hold_id": hold.hold_id,
+        "user_id": hold.user_id,
+        "service": hold.service,
+        "amount": hold.amount,
+        "status": hold.status.value,
+        "captured": hold.captured,
+        "expires_at": hold.expires_at,
+        "created_at": hold.created_at,
+        "settled_at": hold.settled_at,
+    }
 
 
 def hold_from_document(data: dict[str, Any]) -> Hold:

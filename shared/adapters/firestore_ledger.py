@@ -8,7 +8,7 @@ Commit layout, in this order (order matters on the emulator, which applies write
 1. create ``credit_transactions/{user_id}_{seq}`` for each entry (the first is the guard; the rest
    are creates too, so an entry can never be overwritten);
 2. set ``ledger_effects/{sha256(effect_key)}`` with the entries, when the change has an effect key;
-3. the caller's side writes (order status, outbox, ...);
+3. the caller's side writes (an order paid, a hold settled: ``firestore_side_writes``);
 4. set ``ledger_heads/{user_id}``: a pointer to the head, so the fast path reads head and effect in
    one round trip. It is a cache: a writer that loses a race re-reads the true head by query.
 
@@ -38,13 +38,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
+from shared.adapters.firestore_side_writes import document_write
 from shared.errors import InvalidRequest, LedgerContention
 from shared.grants import Draw, Grant, GrantTerms, next_expiry
 from shared.ledger import (
     MAX_EFFECTS_PER_COMMIT,
     AccountHead,
     AppendResult,
-    DocumentWrite,
     EffectOutcome,
     EffectRequest,
     EntryType,
@@ -53,6 +53,7 @@ from shared.ledger import (
     LedgerEntry,
     LedgerStore,
     Posting,
+    SideWrite,
     Totals,
     claims_to_make,
     effect_id,
@@ -205,7 +206,7 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
         user_id: str,
         postings: Sequence[Posting],
         effect_key: str | None = None,
-        side_writes: Sequence[DocumentWrite] = (),
+        side_writes: Sequence[SideWrite] = (),
         claim: IdClaim | None = None,
     ) -> AppendResult:
         request = EffectRequest(postings, effect_key, claim)
@@ -225,7 +226,7 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
         self,
         user_id: str,
         requests: Sequence[EffectRequest],
-        side_writes: Sequence[DocumentWrite],
+        side_writes: Sequence[SideWrite],
     ) -> list[EffectOutcome]:
         with self._locks_guard:
             account_lock = self._account_locks.setdefault(user_id, _AccountLock())
@@ -236,7 +237,7 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
         self,
         user_id: str,
         requests: Sequence[EffectRequest],
-        side_writes: Sequence[DocumentWrite],
+        side_writes: Sequence[SideWrite],
     ) -> list[EffectOutcome]:
         keys = sorted(
             {r.effect_key for r in requests if r.effect_key} | set(related_keys(requests))
@@ -422,9 +423,7 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
                 found.setdefault(entry.effect_key or "", []).append(entry)
         return {key: sorted(entries, key=lambda e: e.seq) for key, entries in found.items()}
 
-    def _commit(
-        self, results: Sequence[AppendResult], side_writes: Iterable[DocumentWrite]
-    ) -> None:
+    def _commit(self, results: Sequence[AppendResult], side_writes: Iterable[SideWrite]) -> None:
         batch = self._db.batch()
         for result in results:
             for entry in result.entries:
@@ -443,7 +442,7 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
                         "created_at": first.created_at,
                     },
                 )
-        for write in side_writes:
+        for write in map(document_write, side_writes):
             ref = self._db.collection(write.collection).document(write.document_id)
             batch.set(ref, dict(write.data), merge=write.merge)
         last = results[-1].entries[-1]

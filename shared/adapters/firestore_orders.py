@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
 from shared.disputes import disputes_view
 from shared.errors import invalid_field
-from shared.orders import ORDERS, CreditOrder, OrderPage, OrderStatus, OrderStore, order_terms
+from shared.orders import (
+    CreditOrder,
+    DisputeStateRecorded,
+    OrderChange,
+    OrderFailed,
+    OrderFlagged,
+    OrderPage,
+    OrderPaid,
+    OrderStatus,
+    OrderStatusChanged,
+    OrderStore,
+    RefundOverdraft,
+    RefundRecorded,
+    RefundRestored,
+    order_terms,
+)
+
+ORDERS = "credit_orders"
 
 
 def order_to_document(order: CreditOrder) -> dict[str, Any]:
@@ -23,6 +40,40 @@ def order_to_document(order: CreditOrder) -> dict[str, Any]:
         "reconcile_from": order.created_at,  # the reconciliation queue (firestore_reconciliation)
         "bonus_expiry_days": order.bonus_expiry_days,
     }
+
+
+def order_fields(change: OrderChange) -> dict[str, Any]:
+    """The fields ``change`` merges into its order's document (maps merge key by key)."""
+    fields: dict[str, Any]
+    match change:
+        case OrderPaid():
+            fields = {
+                "status": OrderStatus.PAID.value,
+                "provider_payment_id": change.provider_payment_id,
+                "paid_at": change.paid_at,
+                "updated_at": change.paid_at,
+            }
+        case OrderFailed():
+            fields = {"status": OrderStatus.FAILED.value, "failure": dict(change.failure)}
+        case OrderStatusChanged():
+            fields = {"status": change.status.value}
+        case OrderFlagged():
+            fields = {"flags": {change.flag: dict(change.details)}}
+        case RefundRecorded():
+            record = {"amount": change.amount, "credits": change.credits, "at": change.at}
+            fields = {"refunds": {change.refund_id: record}}
+        case RefundRestored():
+            restored = {"credits": change.credits, "status": change.status, "at": change.at}
+            fields = {"refunds": {change.refund_id: {"restored": restored}}}
+        case RefundOverdraft():
+            fields = {"refunds": {change.refund_id: {"overdraft": change.overdraft}}}
+        case DisputeStateRecorded():
+            # Every state under its own key: racing or late events merge (shared.disputes).
+            states = {change.status: dict(change.state)}
+            fields = {"disputes": {change.dispute_id: {"states": states}}}
+        case _:
+            assert_never(change)
+    return fields
 
 
 def order_from_document(order_id: str, data: Mapping[str, Any]) -> CreditOrder:
@@ -88,8 +139,10 @@ class FirestoreOrders(FirestoreStore, OrderStore):
         next_cursor = orders[-1].created_at.isoformat() if len(docs) > limit else None
         return OrderPage(orders, next_cursor)
 
-    def merge(self, order_id: str, fields: Mapping[str, Any]) -> None:
-        self._db.collection(ORDERS).document(order_id).set(dict(fields), merge=True, **self._rpc)
+    def update(self, change: OrderChange) -> None:
+        self._db.collection(ORDERS).document(change.order_id).set(
+            order_fields(change), merge=True, **self._rpc
+        )
 
 
 def _cursor_time(cursor: str) -> datetime:

@@ -23,8 +23,9 @@ from datetime import datetime
 from typing import Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
+from shared.adapters.firestore_outbox import OUTBOX, outbox_document
 from shared.disputes import disputes_view
-from shared.outbox import OUTBOX, OutboxMessage, OutboxStatus
+from shared.outbox import OutboxMessage
 from shared.payments import (
     GatewayIntent,
     Payment,
@@ -308,15 +309,3 @@ def _refund_from_document(data: Mapping[str, Any]) -> Refund:
         created_at=data.get("created_at"),
         updated_at=data.get("updated_at"),
     )
-
-
-def outbox_document(message: OutboxMessage, now: datetime) -> dict[str, Any]:
-    """An outbox document as ``event_service.OutboxDelivery`` reads and updates it."""
-    return {
-        "event_id": message.id,
-        "type": message.type,
-        "data": dict(message.data),
-        "status": OutboxStatus.PENDING.value,
-        "attempts": 0,
-        "created_at": now,
-    }

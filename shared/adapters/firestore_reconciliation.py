@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter
+from shared.adapters.firestore_orders import ORDERS
 from shared.adapters.firestore_payments import PAYMENTS
-from shared.orders import ORDERS, OrderStatus
+from shared.orders import OrderStatus
 from shared.reconciliation import ORDER, Due, ReconcileQueue
 
 FIELD = "reconcile_from"

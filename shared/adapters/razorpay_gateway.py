@@ -24,22 +24,34 @@ from shared.ids import require_document_id
 from shared.log import get_logger
 from shared.providers import (
     CheckoutGateway,
+    OrderRefundGateway,
     ProviderEvent,
     ProviderOrder,
     ProviderPayment,
     ProviderPaymentStatus,
     ProviderRefund,
 )
+from shared.refunds import RefundStatus
 
 T = TypeVar("T")
 log = get_logger("webhooks")
+# Razorpay's documented header that makes a refund request safe to retry: the same key and body
+# get the first refund back (a different body is refused).
+REFUND_IDEMPOTENCY_HEADER = "X-Refund-Idempotency"
+# A refund's states at Razorpay, in Stripe's words: processed is done, failed is final.
+_REFUND_STATUS = {
+    "pending": RefundStatus.PENDING,
+    "processed": RefundStatus.SUCCEEDED,
+    "failed": RefundStatus.FAILED,
+}
+REFUNDS_PER_PAGE = 100  # Razorpay's maximum count
 
 
 def hmac_hex(secret: str, message: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-class RazorpayGateway(CheckoutGateway):
+class RazorpayGateway(CheckoutGateway, OrderRefundGateway):
     name = "razorpay"
 
     def __init__(
@@ -122,6 +134,32 @@ class RazorpayGateway(CheckoutGateway):
             )
         )
 
+    def refund_payment(
+        self, payment_id: str, amount: int, notes: Mapping[str, str], idempotency_key: str
+    ) -> ProviderRefund:
+        data = {"amount": amount, "speed": "normal", "notes": dict(notes)}
+        headers = {REFUND_IDEMPOTENCY_HEADER: idempotency_key}
+        return self._call(
+            lambda: _refund(
+                self.client.payment.refund(payment_id, data, headers=headers, timeout=self._timeout)
+            )
+        )
+
+    def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
+        """Every refund of the order's captured payments, whoever made it."""
+        refunded = (ProviderPaymentStatus.CAPTURED, ProviderPaymentStatus.REFUNDED)
+        payments = [p for p in self.order_payments(provider_order_id) if p.status in refunded]
+        return [refund for p in payments for refund in self._payment_refunds(p.id)]
+
+    def _payment_refunds(self, payment_id: str) -> list[ProviderRefund]:
+        def fetch() -> list[ProviderRefund]:
+            page = self.client.payment.fetch_multiple_refund(
+                payment_id, {"count": REFUNDS_PER_PAGE}, timeout=self._timeout
+            )
+            return [_refund(item) for item in page.get("items") or []]
+
+        return self._call(fetch)
+
     def checkout_signature_valid(self, order_id: str, payment_id: str, signature: str) -> bool:
         if not self._key_secret:
             return False
@@ -166,6 +204,19 @@ def _payment(data: Mapping[str, Any]) -> ProviderPayment:
     )
 
 
+def _refund(data: Mapping[str, Any]) -> ProviderRefund:
+    status = _REFUND_STATUS[str(data["status"])]
+    notes = data.get("notes")
+    return ProviderRefund(
+        id=str(data["id"]),
+        amount=int(data["amount"]),
+        created=int(data.get("created_at") or 0),
+        returning_money=status is not RefundStatus.FAILED,
+        status=status,
+        notes={str(k): str(v) for k, v in notes.items()} if isinstance(notes, Mapping) else {},
+    )
+
+
 def event_from_razorpay(event_id: str, body: Mapping[str, Any]) -> ProviderEvent:
     """Convert a Razorpay webhook (JSON) into the neutral event the domain applies."""
     name = str(body["event"])
@@ -187,7 +238,11 @@ def event_from_razorpay(event_id: str, body: Mapping[str, Any]) -> ProviderEvent
             event,
             # Refunds are processed one at a time: the payment's total refunded includes this one.
             refund=ProviderRefund(
-                str(refund["id"]), amount, int(refund.get("created_at") or 0), True
+                str(refund["id"]),
+                amount,
+                int(refund.get("created_at") or 0),
+                refund.get("status") != "failed",
+                _REFUND_STATUS.get(str(refund.get("status"))),
             ),
             refunded_before=int(payment.get("amount_refunded") or amount) - amount,
         )

@@ -2,7 +2,8 @@
 
 The client confirms it with Stripe.js using the returned client secret; the signed
 ``payment_intent.succeeded`` webhook then grants the credits through the one grant path
-(``shared.orders.grant_purchase_credits``), exactly once.
+(``shared.orders.grant_purchase_credits``), exactly once. An admin refunds one through Stripe's
+refunds of its PaymentIntent (``shared.order_refunds``).
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from shared.payments import CREDIT_ORDER_METADATA_KEY
-from shared.providers import ProviderOrder, ProviderRefund, RefundListingGateway
-from shared.refunds import RefundGateway, RefundStatus
+from shared.providers import OrderRefundGateway, ProviderOrder, ProviderRefund
+from shared.refunds import GatewayRefund, RefundGateway, RefundStatus
 
 # A refund in these states is sending the money back (a failed or canceled one is not).
 RETURNING_MONEY = frozenset({RefundStatus.PENDING, RefundStatus.SUCCEEDED})
 
 
-class StripeCreditCheckout(RefundListingGateway):
+class StripeCreditCheckout(OrderRefundGateway):
     name = "stripe"
 
     def __init__(self, stripe: RefundGateway, publishable_key: str) -> None:
@@ -38,7 +39,23 @@ class StripeCreditCheckout(RefundListingGateway):
         )
 
     def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
-        return [
-            ProviderRefund(r.id, r.amount, r.created, r.status in RETURNING_MONEY)
-            for r in self._stripe.refunds_of(provider_order_id)
-        ]
+        return [_provider_refund(r) for r in self._stripe.refunds_of(provider_order_id)]
+
+    def refund_payment(
+        self, payment_id: str, amount: int, notes: Mapping[str, str], idempotency_key: str
+    ) -> ProviderRefund:
+        # A credit order's payment is its PaymentIntent; Stripe's Idempotency-Key makes a retry
+        # whose answer was lost get the same refund back.
+        refund = self._stripe.create_refund(payment_id, amount, notes, idempotency_key)
+        return _provider_refund(refund)
+
+
+def _provider_refund(refund: GatewayRefund) -> ProviderRefund:
+    return ProviderRefund(
+        refund.id,
+        refund.amount,
+        refund.created,
+        refund.status in RETURNING_MONEY,
+        refund.status,
+        refund.metadata,
+    )

@@ -236,6 +236,11 @@ def event_from_stripe(body: Mapping[str, Any]) -> ProviderEvent:
             refunds=tuple(refund_from_stripe(r) for r in refunds),
             metadata=obj.get("metadata") or {},
         )
+    if event_type.startswith("refund.") or event_type == "charge.refund.updated":
+        refund = refund_from_stripe(obj)
+        return ProviderEvent(
+            **base, payment_intent_id=refund.payment_intent_id or None, refunds=(refund,)
+        )
     if event_type.startswith("charge.dispute."):
         dispute = {
             key: obj.get(key) for key in ("id", "status", "amount", "currency", "reason", "charge")

@@ -17,6 +17,7 @@ from shared.auth import ServiceRole
 from tests.conftest import User, make_admin, sign_up
 
 MISSING_HOLD = "hold_missing_for_abuse"
+MISSING_ORDER = "ord_missing_for_abuse"
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,10 @@ class Operation:
         return self.contract.body if self.method in MUTATING else None
 
     def path(self, **params: str) -> str:
-        """The public path with its {params} filled (a hold that does not exist by default)."""
-        return self.function.path.format_map({"hold_id": MISSING_HOLD, **params})
+        """The public path with its {params} filled (a hold, event or order that does not
+        exist by default)."""
+        missing = {"hold_id": MISSING_HOLD, "event_id": MISSING_HOLD, "order_id": MISSING_ORDER}
+        return self.function.path.format_map({**missing, **params})
 
 
 def operations() -> Iterator[Operation]:

@@ -5,8 +5,8 @@ orders and what was refunded of them) and, step by step, fires a random operatio
 over HTTP: Razorpay purchases (verify, webhooks or both, with injected provider faults), Stripe
 credit purchases, usage (single and batch, with repeated event ids), holds (place, capture part,
 release, expiry), admin grants and adjustments (with Idempotency-Key replays), Razorpay refunds
-(sandbox refund API, refund webhook, clawback), webhook replays, and bursts of concurrent callers
-on one account.
+(sandbox refund API, refund webhook, clawback), admin refunds through either provider (with a
+retry), webhook replays, and bursts of concurrent callers on one account.
 
 The model predicts each outcome (201 or 402, replay or charge, 409, 502) from what it knows, and
 moves only on what the service answered. After every step ``check`` compares every touched
@@ -165,6 +165,7 @@ class World:
             (self.capture_expired, 2),
             (self.admin_change, 6),
             (self.rzp_refund, 5),
+            (self.admin_refund, 3),
             (self.stripe_purchase, 2),
             (self.replay, 7),
             (self.burst, 6),
@@ -719,6 +720,40 @@ class World:
                 f"overdraft recorded {record}, balance {account.balance}",
             )
         return f"refund {amount} of {order.total} on {order.order_id}: clawback {credits}"
+
+    def admin_refund(self, account: Account, rng: random.Random) -> str:
+        """A refund started by us, through the order's provider: credits taken back once."""
+        orders = [o for o in account.orders if o.refunded < o.total]
+        if not orders:
+            return self.rzp_purchase(account, rng)
+        order = rng.choice(orders)
+        remaining = order.total - order.refunded
+        amount = None if rng.random() < 0.3 else rng.randint(1, remaining)
+        body = {"reason": "random walk", **({} if amount is None else {"amount": amount})}
+        path = f"/api/v1/admin/orders/{order.order_id}/refund"
+        key = f"rw-{uuid.UUID(int=rng.getrandbits(128)).hex}"
+        headers = {**self.admin.headers, "Idempotency-Key": key}
+        response = self.http("POST", path, headers, json=body)
+        status_of(response, 201)
+        refunded = remaining if amount is None else amount
+        credits = order.clawback(refunded)
+        answer = response.json()
+        expect(
+            (answer["amount"], answer["credits_taken_back"]) == (refunded, credits),
+            f"admin refund {answer}, model: {refunded} refunded, clawback {credits}",
+        )
+        order.refunded += refunded
+        account.balance -= credits
+        again = self.http("POST", path, headers, json=body)  # a retry: no second refund
+        status_of(again, 201)
+        expect(again.json() == answer, f"retried admin refund {again.json()} != {answer}")
+        if order.provider == "razorpay":
+            self.razorpay.wait_delivered()  # its refund.created, refund.processed take nothing
+            self._remember_events(account, answer["provider_refund_id"])
+        return (
+            f"admin refund {refunded} of {order.total} on {order.order_id} "
+            f"({order.provider}): clawback {credits}, retry replayed"
+        )
 
     def _remember_events(self, account: Account, entity_id: str) -> None:
         """Keep the ids of the webhooks the sandbox sent about ``entity_id``, to replay them."""

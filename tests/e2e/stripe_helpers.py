@@ -15,6 +15,10 @@ CARD_3DS = "4000000000003220"
 CARD_DECLINED = "4000000000000341"
 # Seed 004's failing card: Stripe accepts it, then declines the charge for insufficient funds.
 CARD_INSUFFICIENT_FUNDS = "4000000000009995"
+# Stripe's refund test cards: a refund starts succeeded then fails (refund.failed), or starts
+# pending then succeeds (refund.updated); devstack/localstripe_server.py makes localstripe agree.
+CARD_REFUND_FAILS = "4000000000005126"
+CARD_REFUND_PENDING = "4000000000007726"
 
 
 def payment_method(stripe_client: Any, number: str) -> str:

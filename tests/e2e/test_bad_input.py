@@ -48,6 +48,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     },
     "admin_credits_grant": {"user_id": UID, "amount": 100, "reason": "abuse test"},
     "admin_credits_adjust": {"user_id": UID, "amount": 100, "reason": "abuse test"},
+    "admin_order_refund": {"amount": 100, "reason": "abuse test"},
     "stripe_payment_process": {
         "amount": 1_000,
         "currency": "sgd",
@@ -74,6 +75,8 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
         "expires_in": 60,
     },
     "holds_capture": {"amount": 5},
+    "usage_void": {"service": "ai"},
+    "credits_check": {"user_id": UID, "amount": 10},
     "holds_release": {},
     "devices_register": {"token": "fcm-token-abuse", "platform": "android"},
     "reconcile": {"older_than_seconds": 900, "limit": 10},

@@ -80,6 +80,14 @@ def razorpay_checkout(w: World) -> Request:
     return Request("/api/v1/payments/verify", paid, {**paid, "razorpay_signature": "0" * 64})
 
 
+def paid_order_to_refund(w: World) -> Request:
+    checkout = razorpay_checkout(w)
+    verified = send(w.gateway, "POST", checkout.path, w.callers.user.headers, checkout.body)
+    assert verified.status_code == 200, verified.text
+    path = f"/api/v1/admin/orders/{verified.json()['order_id']}/refund"
+    return Request(path, {"amount": 1_000, "reason": "once"}, {"amount": 2_000, "reason": "once"})
+
+
 def refunded(w: World) -> Request:
     response = refund(w.gateway, w.callers.user, w.paid_intent(), 200)
     assert response.status_code == 200, response.text
@@ -126,6 +134,7 @@ SCENARIOS: dict[str, Callable[[World], Request]] = {
     "admin_credits_adjust": lambda w: Request(
         "/api/v1/admin/credits/adjust", {"user_id": w.uid, "amount": 300, "reason": "once"}
     ),
+    "admin_order_refund": paid_order_to_refund,
     "stripe_payment_process": lambda w: Request(
         "/api/payment/process",
         {
@@ -170,6 +179,7 @@ EFFECTS: dict[str, set[str]] = {
     "payments_verify": {"ledger"},
     "admin_credits_grant": {"ledger"},
     "admin_credits_adjust": {"ledger"},
+    "admin_order_refund": {"ledger"},  # the clawback; the provider's webhooks add nothing
     "stripe_payment_process": {"payments"},
     "stripe_refund_process": {"refunds"},
     "usage_record": {"ledger"},

@@ -22,11 +22,11 @@ from devstack.stack import SCHEDULER_SERVICE_EMAIL, Stack
 from ops.log_filter import payloads
 from ops.metrics import report, unproven
 from shared.adapters.firestore_ledger import FirestoreLedger
-from shared.adapters.firestore_payments import outbox_document
+from shared.adapters.firestore_outbox import OUTBOX, outbox_document
 from shared.config import Settings
 from shared.ledger import EntryType, Posting, entry_id
 from shared.orders import CreditOrder
-from shared.outbox import OUTBOX, OutboxMessage
+from shared.outbox import OutboxMessage
 from tests.conftest import RazorpaySandbox, User, eventually
 from tests.e2e.stripe_helpers import CARD_DECLINED, CARD_OK, pay, payment_method
 

@@ -43,7 +43,7 @@ def dev_stack() -> Iterator[Stack]:
 
 
 def test_the_readme_has_the_walkthroughs() -> None:
-    assert len(walkthroughs()) == 6
+    assert len(walkthroughs()) == 7
 
 
 @pytest.mark.parametrize("number", range(1, len(walkthroughs()) + 1))

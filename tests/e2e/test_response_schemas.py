@@ -150,13 +150,20 @@ def test_every_documented_success_answer_matches_its_published_schema(
     check.call("GET", "/api/v1/transactions", headers=me)
     check.call("GET", "/api/v1/transactions/usage", headers=me)
 
-    # An admin grants and adjusts.
+    # An admin grants, adjusts, and refunds part of the Razorpay purchase.
     admin = make_admin(stack, sign_up(stack)).headers
     change = {"user_id": user.uid, "amount": 500, "reason": "schema check"}
     check.call("POST", "/api/v1/admin/credits/grant", headers=admin, json=change)
     check.call("POST", "/api/v1/admin/credits/adjust", headers=admin, json=change)
     check.call("GET", "/api/v1/admin/accounts", headers=admin, params={"user_id": user.uid})
     check.call("GET", "/api/v1/admin/transactions", headers=admin, params={"user_id": user.uid})
+    check.call(
+        "POST",
+        f"/api/v1/admin/orders/{order['order_id']}/refund",
+        "/api/v1/admin/orders/{order_id}/refund",
+        headers=admin,
+        json={"amount": 100, "reason": "schema check"},
+    )
 
     # A card payment through Stripe, its refund, and Stripe's webhook on both of its paths.
     pm = payment_method(stripe_client, CARD_OK)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,6 +16,8 @@ from tests.e2e.stripe_helpers import (
     CARD_DECLINED,
     CARD_INSUFFICIENT_FUNDS,
     CARD_OK,
+    CARD_REFUND_FAILS,
+    CARD_REFUND_PENDING,
     authenticate_3ds,
     get_payment,
     pay,
@@ -191,6 +194,29 @@ def test_partial_then_full_refund_then_nothing_left(
     )
     assert verify.status_code == 200
     assert verify.json()["verified"] is True
+
+
+REFUNDS_CHANGING_LATER = {  # card → (status at first, status later)
+    CARD_REFUND_FAILS: ("succeeded", "failed"),
+    CARD_REFUND_PENDING: ("pending", "succeeded"),
+}
+
+
+@pytest.mark.parametrize("card", REFUNDS_CHANGING_LATER, ids=["fails-later", "pending-first"])
+def test_a_refund_whose_status_changes_later_is_moved_by_stripes_webhook(
+    gateway: str, user: User, stripe_client: Any, card: str
+) -> None:
+    first, later = REFUNDS_CHANGING_LATER[card]
+    pi = pay(gateway, user, payment_method(stripe_client, card)).json()["payment_intent_id"]
+    made = refund(gateway, user, pi)
+    assert made.status_code == 200, made.text
+    assert made.json()["status"] == first
+
+    url = f"{gateway}/api/refund/{made.json()['refund_id']}"
+    deadline = time.monotonic() + 15  # Stripe's refund.updated arrives a moment later
+    while (status := requests.get(url, headers=user.headers, timeout=10).json()["status"]) != later:
+        assert time.monotonic() < deadline, f"still {status}"
+        time.sleep(0.2)
 
 
 def test_refunding_more_than_captured_is_rejected(

@@ -11,8 +11,10 @@ import pytest
 
 from functions.credits import account_json
 from shared.adapters.firestore_ledger import HEADS, FirestoreLedger
+from shared.adapters.firestore_orders import ORDERS
 from shared.errors import InsufficientCredits, LedgerContention
-from shared.ledger import DocumentWrite, EntryType, Posting, invariant_violations
+from shared.ledger import EntryType, Posting, invariant_violations
+from shared.orders import OrderStatus, OrderStatusChanged
 
 pytestmark = pytest.mark.stack
 
@@ -68,9 +70,9 @@ def test_an_effect_is_applied_once(ledger: FirestoreLedger) -> None:
 
 
 def test_side_writes_ride_in_the_commit(ledger: FirestoreLedger, firestore_client: Any) -> None:
-    order_paid = DocumentWrite("orders", "o1", {"status": "paid"})
+    order_paid = OrderStatusChanged("o1", OrderStatus.PAID)
     ledger.append("alice", grant(5), side_writes=[order_paid])
-    order = firestore_client.collection("orders").document("o1").get()
+    order = firestore_client.collection(ORDERS).document("o1").get()
     assert order.to_dict() == {"status": "paid"}
 
 

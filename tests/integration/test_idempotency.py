@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from shared.auth import Caller, TokenVerifier
 from shared.bootstrap import ServiceParts, Services
 from shared.config import Settings
 from shared.errors import Conflict, IdempotencyKeyReused, InsufficientCredits, Unauthenticated
+from shared.idempotency import StoredResponse
 
 pytestmark = pytest.mark.stack
 
@@ -229,3 +231,89 @@ def test_a_slow_first_attempt_that_fails_late_never_frees_the_key_its_retry_hold
     assert third.begin("slow", "f") is None
     third.abandon("slow")
     assert first.begin("slow", "f") is None  # and again: a key is never stuck
+
+
+class Records(logging.Handler):
+    """Keep the records one logger writes (the service's logs do not propagate to caplog)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def idempotency_log() -> Iterator[Records]:
+    records, logger = Records(), logging.getLogger("billing.idempotency")
+    logger.addHandler(records)
+    yield records
+    logger.removeHandler(records)
+
+
+def test_a_late_finish_never_overwrites_the_answer_of_the_retry_that_took_the_key_over(
+    firestore_client: Any, idempotency_log: Records
+) -> None:
+    now = [datetime(2026, 11, 21, tzinfo=UTC)]
+    first, second, third = (
+        FirestoreIdempotencyStore(firestore_client, clock=lambda: now[0]) for _ in range(3)
+    )
+    assert first.begin("late", "f") is None
+    now[0] += timedelta(minutes=5)  # the first looks dead...
+    assert second.begin("late", "f") is None  # ...so a retry takes over
+    second.finish("late", StoredResponse(201, {"charge": "second"}))
+    first.finish("late", StoredResponse(201, {"charge": "first"}))  # it was only slow
+    assert third.begin("late", "f") == StoredResponse(201, {"charge": "second"})
+    assert idempotency_log.messages == ["late idempotent answer refused"]
+
+
+def test_a_late_finish_while_the_retry_runs_stores_nothing(
+    firestore_client: Any, idempotency_log: Records
+) -> None:
+    now = [datetime(2026, 11, 21, tzinfo=UTC)]
+    first, second, third = (
+        FirestoreIdempotencyStore(firestore_client, clock=lambda: now[0]) for _ in range(3)
+    )
+    assert first.begin("late-run", "f") is None
+    now[0] += timedelta(minutes=5)
+    assert second.begin("late-run", "f") is None
+    first.finish("late-run", StoredResponse(201, {"charge": "first"}))
+    with pytest.raises(Conflict):  # the retry still runs: nothing to replay yet
+        third.begin("late-run", "f")
+    second.finish("late-run", StoredResponse(201, {"charge": "second"}))
+    assert third.begin("late-run", "f") == StoredResponse(201, {"charge": "second"})
+    assert idempotency_log.messages == ["late idempotent answer refused"]
+
+
+class Meanwhile:
+    """A client that lets something else happen just before its next commit is built."""
+
+    def __init__(self, client: Any, meanwhile: Callable[[], None]) -> None:
+        self._client, self._meanwhile = client, meanwhile
+
+    def collection(self, name: str) -> Any:
+        return self._client.collection(name)
+
+    def batch(self) -> Any:
+        meanwhile, self._meanwhile = self._meanwhile, lambda: None
+        meanwhile()
+        return self._client.batch()
+
+
+def test_a_retry_cannot_take_over_a_key_whose_slow_attempt_finished_meanwhile(
+    firestore_client: Any,
+) -> None:
+    now = [datetime(2026, 11, 21, tzinfo=UTC)]
+    first = FirestoreIdempotencyStore(firestore_client, clock=lambda: now[0])
+    assert first.begin("close", "f") is None
+    now[0] += timedelta(minutes=5)
+    # The retry reads the record while it still looks dead; the first answers before the
+    # retry commits its takeover.
+    late = Meanwhile(
+        firestore_client, lambda: first.finish("close", StoredResponse(201, {"charge": "first"}))
+    )
+    second = FirestoreIdempotencyStore(late, clock=lambda: now[0])
+    with pytest.raises(Conflict):
+        second.begin("close", "f")
+    assert second.begin("close", "f") == StoredResponse(201, {"charge": "first"})

@@ -21,7 +21,7 @@ from shared.adapters.firestore_events import (
     encode_document_event,
     full_name,
 )
-from shared.adapters.firestore_payments import outbox_document
+from shared.adapters.firestore_outbox import outbox_document
 from shared.bootstrap import ServiceParts, Services
 from shared.outbox import OutboxMessage
 

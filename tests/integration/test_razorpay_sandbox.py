@@ -385,3 +385,93 @@ def test_checkout_with_another_accounts_key_pays_nothing(sandbox: Sandbox) -> No
                                 {"key_id": "rzp_test_someone_else"})
         assert response.status_code == 401, response.text
     assert sandbox.client.order.payments(order["id"])["count"] == 0
+
+
+def test_a_refund_retried_with_its_idempotency_key_is_the_first_refund_again(
+    sandbox: Sandbox, receiver: Receiver
+) -> None:
+    order = sandbox.order(30000)
+    payment_id = sandbox.pay(order["id"], webhooks=False)["razorpay_payment_id"]
+    body = {"amount": 1000, "speed": "normal", "notes": {"why": "retry"}, "receipt": "r-1"}
+    key = {"headers": {"X-Refund-Idempotency": "refund-key-0001"}}
+
+    first = sandbox.client.payment.refund(payment_id, dict(body), **key)
+    again = sandbox.client.payment.refund(payment_id, dict(body), **key)
+
+    assert again == first
+    assert (first["receipt"], first["speed_requested"], first["notes"]) == (
+        "r-1", "normal", {"why": "retry"})
+    assert sandbox.client.payment.fetch(payment_id)["amount_refunded"] == 1000  # refunded once
+    listed = sandbox.client.payment.fetch_multiple_refund(payment_id)
+    assert [r["id"] for r in listed["items"]] == [first["id"]]
+    assert [r.event for r in receiver.wait_for(2)] == ["refund.created", "refund.processed"]
+    sandbox.post("/_sandbox/webhooks/wait", {"timeout": 5})
+    assert len(receiver.received) == 2  # the replay sent no second pair of webhooks
+
+    with pytest.raises(razorpay.errors.BadRequestError, match="Different request"):
+        sandbox.client.payment.refund(payment_id, {**body, "amount": 2000}, **key)
+    with pytest.raises(razorpay.errors.BadRequestError, match="at least 10 characters"):
+        sandbox.client.payment.refund(
+            payment_id, dict(body), headers={"X-Refund-Idempotency": "short"}
+        )
+    another = sandbox.client.payment.refund(
+        payment_id, dict(body), headers={"X-Refund-Idempotency": "refund-key-0002"}
+    )
+    assert another["id"] != first["id"]  # a new key is a new refund
+
+
+def test_refund_requests_are_checked_as_razorpay_documents_them(sandbox: Sandbox) -> None:
+    order = sandbox.order(30000)
+    payment_id = sandbox.pay(order["id"], webhooks=False)["razorpay_payment_id"]
+    with pytest.raises(razorpay.errors.BadRequestError, match="speed is invalid"):
+        sandbox.client.payment.refund(payment_id, {"amount": 100, "speed": "fast"})
+    with pytest.raises(razorpay.errors.BadRequestError, match="should not be sent"):
+        sandbox.client.payment.refund(payment_id, {"amount": 100, "reason": "x"})
+    too_many = {f"k{n}": "v" for n in range(16)}
+    with pytest.raises(razorpay.errors.BadRequestError, match="notes"):
+        sandbox.client.payment.refund(payment_id, {"amount": 100, "notes": too_many})
+    instant = sandbox.client.payment.refund(payment_id, {"amount": 100, "speed": "optimum"})
+    assert (instant["speed_requested"], instant["speed_processed"]) == ("optimum", "instant")
+    assert sandbox.client.payment.fetch(payment_id)["amount_refunded"] == 100
+
+
+def test_a_failed_refund_sends_refund_failed_and_its_amount_is_refundable_again(
+    sandbox: Sandbox, receiver: Receiver
+) -> None:
+    order = sandbox.order(30000)
+    payment_id = sandbox.pay(order["id"], webhooks=False)["razorpay_payment_id"]
+    refund = sandbox.client.payment.refund(payment_id, {"amount": 30000})
+    assert sandbox.client.payment.fetch(payment_id)["status"] == "refunded"
+
+    failed = sandbox.post(f"/_sandbox/refunds/{refund['id']}/fail").json()
+
+    assert failed["status"] == "failed"
+    assert sandbox.client.refund.fetch(refund["id"])["status"] == "failed"
+    payment = sandbox.client.payment.fetch(payment_id)
+    assert (payment["status"], payment["amount_refunded"], payment["refund_status"]) == (
+        "captured", 0, None)
+    hooks = receiver.wait_for(3)
+    assert [r.event for r in hooks] == ["refund.created", "refund.processed", "refund.failed"]
+    assert json.loads(hooks[2].body)["payload"]["refund"]["entity"]["status"] == "failed"
+    assert sandbox.client.payment.refund(payment_id, {"amount": 30000})["amount"] == 30000
+
+
+def test_our_gateway_refunds_once_per_key_and_lists_the_orders_refunds(sandbox: Sandbox) -> None:
+    from shared.adapters.razorpay_gateway import RazorpayGateway
+    from shared.refunds import RefundStatus
+
+    gateway = RazorpayGateway(KEY_ID, KEY_SECRET, WEBHOOK_SECRET, base_url=sandbox.url)
+    order = sandbox.order(30000)
+    payment_id = sandbox.pay(order["id"], webhooks=False)["razorpay_payment_id"]
+    notes = {"billing_reservation_id": "ord_1_0001"}
+
+    made = gateway.refund_payment(payment_id, 12000, notes, "credit-refund-ord_1_0001")
+    again = gateway.refund_payment(payment_id, 12000, notes, "credit-refund-ord_1_0001")
+
+    assert again == made
+    assert (made.amount, made.status, made.returning_money, made.notes) == (
+        12000, RefundStatus.SUCCEEDED, True, notes)
+    assert gateway.refunds_of(order["id"]) == [made]
+    sandbox.post(f"/_sandbox/refunds/{made.id}/fail")
+    [failed] = gateway.refunds_of(order["id"])
+    assert (failed.status, failed.returning_money) == (RefundStatus.FAILED, False)

@@ -259,6 +259,39 @@ def test_a_refund_event_moves_our_refund_forward_and_asks_the_credits_work() -> 
     assert f"refund.failed.{refund.refund_id}" in store.outbox
 
 
+@pytest.mark.parametrize("event_type", ["refund.failed", "refund.updated", "charge.refund.updated"])
+def test_a_refund_that_fails_later_moves_our_refund_and_asks_the_credits_work(
+    event_type: str,
+) -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    refund = refund_payment(stripe, store, RefundRequest(intent_id), "alice")
+    failed = gateway_refund(refund.refund_id, intent_id, 5_000, RefundStatus.FAILED)
+    asked: list[str] = []
+    event = stripe_event("evt_f", event_type, payment_intent_id=intent_id, refunds=(failed,))
+    deliver_stripe(store, event, None, asked.append)
+
+    assert owned_refund(store, refund.refund_id, "alice").status is RefundStatus.FAILED
+    assert asked == [intent_id]  # a credit order's refund that failed gives its credits back
+
+
+def test_a_refund_event_is_read_as_the_refund_of_its_payment_intent() -> None:
+    from shared.adapters.stripe_gateway import event_from_stripe
+
+    refund = {"id": "re_1", "object": "refund", "amount": 700, "currency": "usd",
+              "payment_intent": "pi_1", "status": "failed", "created": 5, "metadata": {},
+              "failure_reason": "expired_or_canceled_card"}  # fmt: skip
+    body = {"id": "evt_1", "type": "refund.failed", "created": 6, "data": {"object": refund}}
+    event = event_from_stripe(body)
+    assert event.payment_intent_id == "pi_1"
+    [failed] = event.refunds
+    assert (failed.id, failed.status, failed.failure_reason) == (
+        "re_1",
+        RefundStatus.FAILED,
+        "expired_or_canceled_card",
+    )
+
+
 def test_a_dispute_is_recorded_and_a_late_earlier_state_notifies_nothing() -> None:
     stripe, store = Stripe(), MemoryPayments()
     intent_id = pay(stripe, store)

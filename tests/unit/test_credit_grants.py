@@ -217,9 +217,7 @@ def test_a_clawback_takes_its_orders_grants_first_then_in_order_then_overdraws(
         effect_key="order:o1:grant",
     )
     ledger.append(USER, [spend(95)])  # 50 promo(30), 10 bonus, 35 paid
-    clawback = Posting(
-        EntryType.REFUND, -110, takes_first="order:o1:grant", allow_negative=True
-    )
+    clawback = Posting(EntryType.REFUND, -110, takes_first="order:o1:grant", allow_negative=True)
     result = ledger.append(USER, [clawback], effect_key="refund:o1:r1")
     assert result.entries[0].draws == ((paid().id, -65),)
     assert ledger.head(USER).balance == -45
@@ -267,7 +265,5 @@ def test_the_audit_finds_grants_that_do_not_match_the_balance(ledger: MemoryLedg
     entry = ledger.of(USER)[0]
     forged = replace(entry, grants_after=(Grant(PAID, 9, NOW),))
     assert any("open grants" in p for p in invariant_violations([forged]))
-    drew_expired = replace(
-        entry, type=EntryType.USAGE, draws=((promo(-1).id, -1),), amount=10
-    )
+    drew_expired = replace(entry, type=EntryType.USAGE, draws=((promo(-1).id, -1),), amount=10)
     assert any("expired grant" in p for p in invariant_violations([drew_expired]))

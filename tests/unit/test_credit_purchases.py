@@ -8,12 +8,14 @@ from decimal import Decimal
 import pytest
 
 from shared.errors import Conflict, InvalidRequest, NotFound, RateLimited, SignatureInvalid
-from shared.orders import CreditOrder, OrderStatus
+from shared.ledger import EntryType
+from shared.orders import CreditOrder, OrderStatus, owned_order
 from shared.packages import CreditPackage
 from shared.providers import ProviderRefund
 from shared.purchases import RAZORPAY, STRIPE, CreditPurchases, PurchaseRequest
 from shared.rate_limits import RateLimit
 from shared.razorpay_events import RazorpayWebhooks
+from shared.refunds import RefundStatus
 from tests.unit.fakes import (
     Clock,
     MemoryLedger,
@@ -176,7 +178,7 @@ def test_verify_grants_purchase_and_bonus_once_and_marks_the_order_paid() -> Non
     again = shop.purchases.verify_razorpay("alice", order.provider_order_id, paid, "good")
     assert again.replayed and again.balance == 55_000
     assert shop.balance() == 55_000
-    mine = shop.purchases.order_of("alice", order.id)
+    mine = owned_order(shop.orders, "alice", order.id)
     assert (mine.status, mine.provider_payment_id) == (OrderStatus.PAID, paid)
 
 
@@ -205,7 +207,7 @@ def test_another_users_order_is_not_found_and_not_granted() -> None:
     with pytest.raises(NotFound):
         shop.verify(order, paid, user="mallory")
     with pytest.raises(NotFound):
-        shop.purchases.order_of("mallory", order.id)
+        owned_order(shop.orders, "mallory", order.id)
     assert (shop.balance("alice"), shop.balance("mallory")) == (0, 0)
 
 
@@ -245,10 +247,10 @@ def test_the_users_orders_are_listed_newest_first_and_paged() -> None:
     for minute in range(3):
         shop.clock.now = shop.clock.now.replace(minute=minute)
         shop.buy()
-    first = shop.purchases.orders_of("alice", 2, None)
-    rest = shop.purchases.orders_of("alice", 2, first.next_cursor)
+    first = shop.orders.list_for_user("alice", 2, None)
+    rest = shop.orders.list_for_user("alice", 2, first.next_cursor)
     assert [o.id for o in first.orders + rest.orders] == ["ord_3", "ord_2", "ord_1"]
-    assert shop.purchases.orders_of("bob", 10, None).orders == []
+    assert shop.orders.list_for_user("bob", 10, None).orders == []
 
 
 # --- Razorpay webhooks ----------------------------------------------------------------------
@@ -394,7 +396,7 @@ def test_stripe_refunds_made_anywhere_take_back_credits_once() -> None:
     order = shop.purchases.start("alice", PurchaseRequest(amount=10_00, currency="usd")).order
     shop.purchases.stripe_intent_event(credit_intent(order.provider_order_id, 10_00, "usd"), "e1")
     refunds = [ProviderRefund("re_1", 5_00, 1, True), ProviderRefund("re_2", 5_00, 2, True)]
-    shop.stripe.refunds[order.provider_order_id] = refunds
+    shop.stripe.refunds.made[order.provider_order_id] = refunds
 
     for _ in range(2):
         assert shop.purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id) == 2
@@ -415,3 +417,73 @@ def test_a_stripe_dispute_of_a_credit_order_is_kept_on_the_order_not_as_a_card_p
     assert stored.disputes["dp_1"]["states"]["needs_response"]["amount"] == 1000
     assert payments.payment(order.provider_order_id) is None  # no ownerless card payment
     assert payments.outbox == {}  # and no payment.dispute notification
+
+
+def stripe_credit_order(shop: Shop) -> CreditOrder:
+    """A $10.00 Stripe credit order, paid and granted (83_250 + 8_325 credit units)."""
+    order = shop.purchases.start("alice", PurchaseRequest(amount=10_00, currency="usd")).order
+    shop.purchases.stripe_intent_event(credit_intent(order.provider_order_id, 10_00, "usd"), "e1")
+    return order
+
+
+def test_credits_taken_for_a_pending_stripe_refund_come_back_once_when_it_fails() -> None:
+    shop = Shop()
+    order = stripe_credit_order(shop)
+    granted = shop.balance()
+    shop.stripe.refunds.made[order.provider_order_id] = [ProviderRefund("re_1", 4_00, 1, True)]
+    shop.purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id)
+    taken = granted - shop.balance()
+    assert taken == granted * 4 // 10
+
+    # The pending refund fails (or is canceled): the money stays with us, so the credits go back.
+    shop.stripe.refunds.made[order.provider_order_id] = [ProviderRefund("re_1", 4_00, 1, False)]
+    for _ in range(2):  # and a redelivered event gives nothing more
+        shop.purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id)
+    assert shop.balance() == granted
+    restored = shop.order(order.id).refunds["re_1"]["restored"]
+    assert restored["credits"] == taken
+
+
+@dataclass
+class StripeWhoseRefundFailsMeanwhile(StripeCheckout):
+    """Stripe listing a refund as pending once, then as failed (it failed as we took credits)."""
+
+    listings: list[list[ProviderRefund]] = field(default_factory=list)
+
+    def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
+        return self.listings.pop(0) if len(self.listings) > 1 else self.listings[0]
+
+
+def test_a_refund_failing_while_its_credits_are_taken_gets_them_back() -> None:
+    stripe = StripeWhoseRefundFailsMeanwhile()
+    shop = Shop(stripe=stripe)
+    order = stripe_credit_order(shop)
+    granted = shop.balance()
+    pending = ProviderRefund("re_1", 10_00, 1, True, RefundStatus.PENDING)
+    canceled = ProviderRefund("re_1", 10_00, 1, False, RefundStatus.CANCELED)
+    # The failure's own event read the order before our clawback landed and found nothing to
+    # give back; our listing after the clawback sees the refund canceled.
+    stripe.listings = [[pending], [canceled]]
+    assert shop.purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id) == 0
+    assert shop.balance() == granted
+    record = shop.order(order.id).refunds["re_1"]
+    assert (record["credits"], record["restored"]["status"]) == (granted, "canceled")
+    history = [(e.type, e.amount) for e in shop.ledger.entries if e.type is EntryType.REFUND]
+    assert history == [(EntryType.REFUND, -granted), (EntryType.REFUND, granted)]
+
+
+def test_a_failed_refund_puts_the_credits_back_in_the_grants_its_clawback_took_them_from() -> None:
+    shop = Shop()
+    order = stripe_credit_order(shop)
+    before = {g.id: g.remaining for g in shop.ledger.head("alice").open_grants()}
+    assert set(before) == {"paid.50.never", "promotional.50.never"}  # purchase and bonus
+    shop.stripe.refunds.made[order.provider_order_id] = [ProviderRefund("re_1", 10_00, 1, True)]
+    shop.purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id)
+    assert shop.ledger.head("alice").open_grants() == ()
+
+    failed = ProviderRefund("re_1", 10_00, 1, False, RefundStatus.FAILED)
+    shop.stripe.refunds.made[order.provider_order_id] = [failed]
+    shop.purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id)
+
+    after = {g.id: g.remaining for g in shop.ledger.head("alice").open_grants()}
+    assert after == before  # paid credits come back paid, the bonus as the bonus

@@ -15,8 +15,8 @@ from ops.deploy import Plan, config_path, main, plan
 from ops.deploy_config import LOCAL_ONLY, REQUIRED_IN_PRODUCTION, DeployConfig, load
 from ops.settings_reach import (
     ROOT,
+    settings_read_by_function,
     settings_read_by_http_function,
-    settings_read_by_module,
     unseen_settings_reads,
 )
 from shared.config import Settings
@@ -63,10 +63,10 @@ def secrets_of(args: list[str]) -> set[str]:
 def reads(name: str) -> frozenset[str]:
     for function in HTTP_FUNCTIONS:
         if function.name == name:
-            return settings_read_by_http_function(function.module)
+            return settings_read_by_http_function(function.module, function.name)
     for trigger in TRIGGER_FUNCTIONS:
         if trigger.name == name:
-            return settings_read_by_module(trigger.module)
+            return settings_read_by_function(trigger.module, trigger.name)
     raise KeyError(name)
 
 
@@ -105,6 +105,38 @@ def test_the_analysis_sees_what_the_code_reads() -> None:
     assert "reconcile_give_up_seconds" in reads("reconcile")
     assert "stripe_secret_key" not in reads("credits_balance")
     assert "razorpay_key_secret" not in reads("stripe_payment_process")
+
+
+PROVIDER_SECRETS = {
+    "RAZORPAY_KEY_SECRET",
+    "RAZORPAY_WEBHOOK_SECRET",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+}
+
+
+def test_functions_that_only_read_orders_or_payments_get_no_payment_provider_secret(
+    deploy: Plan,
+) -> None:
+    # Least privilege: they share a module (and a wiring) with functions that call providers.
+    lines = deploy_lines(deploy)
+    for name in ("credits_orders", "payments_status", "stripe_payment_get", "stripe_refund_get"):
+        assert secrets_of(lines[name]) & PROVIDER_SECRETS == set(), name
+
+
+def test_functions_that_call_a_payment_provider_keep_its_secret(deploy: Plan) -> None:
+    lines = deploy_lines(deploy)
+    assert {"RAZORPAY_KEY_SECRET", "STRIPE_SECRET_KEY"} <= secrets_of(lines["credits_purchase"])
+    assert "RAZORPAY_KEY_SECRET" in secrets_of(lines["payments_verify"])
+    for name in (
+        "stripe_payment_process",
+        "stripe_payment_verify",
+        "stripe_refund_process",
+        "stripe_refund_verify",
+    ):
+        assert "STRIPE_SECRET_KEY" in secrets_of(lines[name]), name
+    assert "RAZORPAY_WEBHOOK_SECRET" in secrets_of(lines["webhooks_razorpay"])
+    assert "STRIPE_WEBHOOK_SECRET" in secrets_of(lines["stripe_webhook"])
 
 
 def test_no_code_reads_settings_around_the_wiring() -> None:

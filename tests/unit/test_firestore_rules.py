@@ -115,9 +115,9 @@ def test_the_rules_name_the_collections_the_code_uses() -> None:
     from shared.adapters.firestore_accounts import USER_CREDITS as ACCOUNTS
     from shared.adapters.firestore_alerts import LOW_BALANCE_ALERTS
     from shared.adapters.firestore_ledger import TRANSACTIONS
+    from shared.adapters.firestore_orders import ORDERS
     from shared.adapters.firestore_packages import PACKAGES
     from shared.adapters.firestore_payments import PAYMENTS
-    from shared.orders import ORDERS
 
     used = {ACCOUNTS, TRANSACTIONS, ORDERS, PAYMENTS, LOW_BALANCE_ALERTS, PACKAGES}
     assert used == set(CLIENT_READABLE) | CATALOG

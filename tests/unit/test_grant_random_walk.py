@@ -72,7 +72,11 @@ def test_grants_keep_every_invariant_over_a_random_walk(seed: int) -> None:  # n
             terms = random_terms(rng, now)
             entries = ledger.append(USER, [Posting(EntryType.GRANT, amount, grant=terms)]).entries
             model.available += amount
-            _follow(model, [d for e in entries if e.type is not EntryType.EXPIRY for d in e.draws])
+            _follow(
+                model,
+                [d for e in entries if e.type is not EntryType.EXPIRY for d in e.draws],
+                clock(),
+            )
         elif kind == "order":
             key = f"order:{step}:grant"
             bonus = GrantTerms(GrantCategory.PROMOTIONAL, 50, now + timedelta(seconds=90))
@@ -82,7 +86,11 @@ def test_grants_keep_every_invariant_over_a_random_walk(seed: int) -> None:  # n
             entries = ledger.append(USER, postings, effect_key=key).entries
             model.available += credits + extra
             model.orders.append(key)
-            _follow(model, [d for e in entries if e.type is not EntryType.EXPIRY for d in e.draws])
+            _follow(
+                model,
+                [d for e in entries if e.type is not EntryType.EXPIRY for d in e.draws],
+                clock(),
+            )
         elif kind == "spend":
             event = UsageEvent(USER, "svc", rng.randint(1, 600), f"e{step}")
             if event.amount > model.available:
@@ -90,7 +98,7 @@ def test_grants_keep_every_invariant_over_a_random_walk(seed: int) -> None:  # n
                     record_usage(ledger, event, "svc@test")
             else:
                 record_usage(ledger, event, "svc@test")
-                _follow(model, _last_draws(ledger, "usage:svc:" + event.event_id))
+                _follow(model, _last_draws(ledger, "usage:svc:" + event.event_id), clock())
                 model.charges[event.event_id] = event.amount
                 model.available -= event.amount
         elif kind == "hold":
@@ -101,7 +109,7 @@ def test_grants_keep_every_invariant_over_a_random_walk(seed: int) -> None:  # n
                     ledger.append(USER, [place], effect_key=f"hold:h{step}:place")
             else:
                 ledger.append(USER, [place], effect_key=f"hold:h{step}:place")
-                _follow(model, _last_draws(ledger, f"hold:h{step}:place"))
+                _follow(model, _last_draws(ledger, f"hold:h{step}:place"), clock())
                 model.holds[f"h{step}"] = amount
                 model.held += amount
                 model.available -= amount
@@ -132,7 +140,11 @@ def test_grants_keep_every_invariant_over_a_random_walk(seed: int) -> None:  # n
             entries = ledger.append(USER, postings, effect_key=settle_key).entries
             model.held -= amount
             model.available += amount - captured
-            _follow(model, [d for e in entries if e.type is not EntryType.EXPIRY for d in e.draws])
+            _follow(
+                model,
+                [d for e in entries if e.type is not EntryType.EXPIRY for d in e.draws],
+                clock(),
+            )
         elif kind == "void" and model.charges:
             event_id = rng.choice(sorted(model.charges))
             void = void_usage(ledger, "svc", event_id, actor="svc@test", now=now, window=WINDOW)
@@ -140,7 +152,7 @@ def test_grants_keep_every_invariant_over_a_random_walk(seed: int) -> None:  # n
             if not void.replayed:
                 model.voided.add(event_id)
                 model.available += model.charges[event_id]
-                _follow(model, _last_draws(ledger, f"void:usage:svc:{event_id}"))
+                _follow(model, _last_draws(ledger, f"void:usage:svc:{event_id}"), clock())
         elif kind == "check":
             amount = rng.randint(1, 1_000)
             check = check_credits(ledger, USER, amount, now)
@@ -151,7 +163,11 @@ def test_grants_keep_every_invariant_over_a_random_walk(seed: int) -> None:  # n
             claw = Posting(EntryType.REFUND, -credits, takes_first=order, allow_negative=True)
             entries = ledger.append(USER, [claw], effect_key=f"refund:{step}").entries
             model.available -= credits
-            _follow(model, [d for e in entries if e.type is not EntryType.EXPIRY for d in e.draws])
+            _follow(
+                model,
+                [d for e in entries if e.type is not EntryType.EXPIRY for d in e.draws],
+                clock(),
+            )
         elif kind == "time":
             clock.now = now + timedelta(seconds=rng.choice([0.5, 1, 29, 30, 31, 90, 3600]))
         elif kind == "job":
@@ -163,11 +179,14 @@ def _last_draws(ledger: MemoryLedger, key: str) -> list[tuple[str, int]]:
     return [d for e in ledger.effect(key) or [] if e.type is not EntryType.EXPIRY for d in e.draws]
 
 
-def _follow(model: Model, draws: list[tuple[str, int]]) -> None:
+def _follow(model: Model, draws: list[tuple[str, int]], now: datetime) -> None:
     """Move the model's lots as the entries say, checking no draw exceeds a lot. Expiry entries
-    are left out: the model expires lots by its own clock (credits returned to an expired grant
-    then expire in ``_check``)."""
+    are left out: the model expires lots by its own clock. Credits returned to a grant that has
+    expired expire at once, all of them: none pays a debt."""
     for grant_id, credits in draws:
+        if GrantTerms.from_id(grant_id).expired_by(now):
+            model.available -= max(credits, 0)
+            continue
         after = model.lots.get(grant_id, 0) + credits
         assert after >= 0, f"drew {-credits} from {grant_id} holding {model.lots.get(grant_id)}"
         model.lots[grant_id] = after

@@ -10,7 +10,6 @@ from shared.grants import next_expiry
 from shared.ledger import (
     AccountHead,
     AppendResult,
-    DocumentWrite,
     EffectOutcome,
     EffectRequest,
     EntryType,
@@ -19,6 +18,7 @@ from shared.ledger import (
     LedgerEntry,
     LedgerStore,
     Posting,
+    SideWrite,
     claims_to_make,
     plan_effects,
 )
@@ -50,16 +50,16 @@ def deep_merge(into: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, 
 class MemoryLedger(LedgerStore):
     """The ledger's rules on a list: effects at most once, claims first, side writes with entries.
 
-    Side writes go to the fake store that owns their collection (``sinks``); a write to a
-    collection nobody owns is kept in ``documents`` so that a test can still see it.
+    Side writes go to the fake store that receives their kind (``sinks``); a write of a kind
+    nobody receives is kept in ``unreceived`` so that a test can still see it.
     """
 
     def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self.entries: list[LedgerEntry] = []
         self.effects: dict[str, list[LedgerEntry]] = {}
         self.claims: dict[str, IdClaim] = {}
-        self.sinks: dict[str, Callable[[DocumentWrite], None]] = {}
-        self.documents: dict[tuple[str, str], dict[str, Any]] = {}
+        self.sinks: dict[type[SideWrite], Callable[[Any], None]] = {}
+        self.unreceived: list[SideWrite] = []
         self.clock = clock or Clock()
 
     def append(
@@ -67,7 +67,7 @@ class MemoryLedger(LedgerStore):
         user_id: str,
         postings: Sequence[Posting],
         effect_key: str | None = None,
-        side_writes: Sequence[DocumentWrite] = (),
+        side_writes: Sequence[SideWrite] = (),
         claim: IdClaim | None = None,
     ) -> AppendResult:
         [outcome] = self._apply(user_id, [EffectRequest(postings, effect_key, claim)], side_writes)
@@ -80,7 +80,7 @@ class MemoryLedger(LedgerStore):
         return self._apply(user_id, requests, ())
 
     def _apply(
-        self, user_id: str, requests: Sequence[EffectRequest], side_writes: Sequence[DocumentWrite]
+        self, user_id: str, requests: Sequence[EffectRequest], side_writes: Sequence[SideWrite]
     ) -> list[EffectOutcome]:
         outcomes, fresh = plan_effects(
             self.head(user_id), requests, self.effects, self.clock(), self.claims
@@ -98,14 +98,12 @@ class MemoryLedger(LedgerStore):
             self.write(write)
         return outcomes
 
-    def write(self, write: DocumentWrite) -> None:
-        sink = self.sinks.get(write.collection)
-        if sink is not None:
+    def write(self, write: SideWrite) -> None:
+        sink = self.sinks.get(type(write))
+        if sink is None:
+            self.unreceived.append(write)
+        else:
             sink(write)
-            return
-        where = (write.collection, write.document_id)
-        before = self.documents.get(where, {}) if write.merge else {}
-        self.documents[where] = deep_merge(before, write.data)
 
     def effect(self, effect_key: str) -> list[LedgerEntry] | None:
         return self.effects.get(effect_key)

@@ -15,24 +15,80 @@ from shared.errors import ProviderError, ProviderRejected, SignatureInvalid
 from shared.payments import GatewayIntent, PaymentStatus
 from shared.providers import (
     CheckoutGateway,
+    OrderRefundGateway,
     ProviderEvent,
     ProviderOrder,
     ProviderPayment,
     ProviderPaymentStatus,
     ProviderRefund,
-    RefundListingGateway,
 )
 from shared.razorpay_events import RazorpayWebhooks, WebhookOutcome
+from shared.refunds import RefundStatus
 
 
 @dataclass
-class Razorpay(CheckoutGateway, RefundListingGateway):
+class Refunds:
+    """A provider's refunds of credit orders' payments: once per idempotency key, as both do.
+
+    ``lose_answers`` makes the refund and then fails to answer (a timeout after the provider
+    acted); ``lose_requests`` fails to answer without making it (the request never arrived);
+    ``refuse`` refuses before making anything; ``status`` is what a new refund reports.
+    """
+
+    made: dict[str, list[ProviderRefund]] = field(default_factory=dict)  # by provider order id
+    keys: dict[str, ProviderRefund] = field(default_factory=dict)
+    status: RefundStatus = RefundStatus.SUCCEEDED
+    lose_answers: bool = False
+    lose_requests: bool = False
+    refuse: bool = False
+    calls: int = 0
+
+    def make(
+        self,
+        provider_order_id: str,
+        prefix: str,
+        amount: int,
+        notes: Mapping[str, str],
+        idempotency_key: str,
+    ) -> ProviderRefund:
+        self.calls += 1
+        if self.lose_requests:
+            raise ProviderError("the provider did not answer")
+        if self.refuse:
+            raise ProviderRejected("the provider refused the refund")
+        if idempotency_key not in self.keys:
+            listed = self.made.setdefault(provider_order_id, [])
+            returning = self.status in (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+            refund = ProviderRefund(
+                f"{prefix}{sum(len(r) for r in self.made.values()) + 1}",
+                amount,
+                len(listed) + 1,
+                returning,
+                self.status,
+                dict(notes),
+            )
+            listed.append(refund)
+            self.keys[idempotency_key] = refund
+        if self.lose_answers:
+            raise ProviderError("the provider did not answer")
+        return self.keys[idempotency_key]
+
+    def fail(self, refund_id: str, status: RefundStatus = RefundStatus.FAILED) -> None:
+        """A refund fails (or is canceled) at the provider, some time after it was made."""
+        for listed in self.made.values():
+            for index, refund in enumerate(listed):
+                if refund.id == refund_id:
+                    listed[index] = replace(refund, returning_money=False, status=status)
+
+
+@dataclass
+class Razorpay(CheckoutGateway, OrderRefundGateway):
     """Razorpay as the domain sees it: orders, payments, signatures that are right or wrong."""
 
     name: str = "razorpay"
     key_id: str = "rzp_test_fake"
     payments: list[ProviderPayment] = field(default_factory=list)
-    refunds: dict[str, list[ProviderRefund]] = field(default_factory=dict)
+    refunds: Refunds = field(default_factory=Refunds)
     orders: dict[str, ProviderOrder] = field(default_factory=dict)
     captured: list[str] = field(default_factory=list)
     down: bool = False
@@ -86,7 +142,14 @@ class Razorpay(CheckoutGateway, RefundListingGateway):
 
     def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
         self._answer()
-        return list(self.refunds.get(provider_order_id, []))
+        return list(self.refunds.made.get(provider_order_id, []))
+
+    def refund_payment(
+        self, payment_id: str, amount: int, notes: Mapping[str, str], idempotency_key: str
+    ) -> ProviderRefund:
+        self._answer()
+        order_id = str(self.fetch_payment(payment_id).order_id)
+        return self.refunds.make(order_id, "rfnd_", amount, notes, idempotency_key)
 
     def checkout_signature_valid(self, order_id: str, payment_id: str, signature: str) -> bool:
         return signature == self.good_signature
@@ -105,13 +168,13 @@ class Razorpay(CheckoutGateway, RefundListingGateway):
 
 
 @dataclass
-class StripeCheckout(RefundListingGateway):
+class StripeCheckout(OrderRefundGateway):
     """Stripe as the credit checkout sees it: one PaymentIntent per order id."""
 
     name: str = "stripe"
     key_id: str = "pk_test_fake"
     intents: dict[str, ProviderOrder] = field(default_factory=dict)
-    refunds: dict[str, list[ProviderRefund]] = field(default_factory=dict)  # by intent id
+    refunds: Refunds = field(default_factory=Refunds)  # made by intent id
     created: int = 0  # intents ever made: a forgotten key makes a new one
 
     def create_order(
@@ -125,7 +188,13 @@ class StripeCheckout(RefundListingGateway):
         return self.intents[order_id]
 
     def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
-        return list(self.refunds.get(provider_order_id, []))
+        return list(self.refunds.made.get(provider_order_id, []))
+
+    def refund_payment(
+        self, payment_id: str, amount: int, notes: Mapping[str, str], idempotency_key: str
+    ) -> ProviderRefund:
+        # A Stripe credit order's payment is its PaymentIntent, the provider order itself.
+        return self.refunds.make(payment_id, "re_", amount, notes, idempotency_key)
 
 
 # --- provider events --------------------------------------------------------------------------

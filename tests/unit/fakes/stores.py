@@ -6,26 +6,42 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import get_args
 
 from shared.accounts import AccountSnapshot, AccountStore
 from shared.auth import Caller, TokenVerifier
 from shared.balances import BalanceProjection, ProjectionStore
 from shared.devices import Device, DeviceStore
 from shared.errors import Conflict, IdempotencyKeyReused, Unauthenticated
-from shared.holds import HOLDS, Hold, HoldStatus, HoldStore
+from shared.holds import Hold, HoldPlaced, HoldSettled, HoldStatus, HoldStore
 from shared.idempotency import ABANDONED_AFTER, IdempotencyStore, StoredResponse
-from shared.ledger import DocumentWrite, EntryType, LedgerEntry
-from shared.orders import ORDERS, CreditOrder, OrderPage, OrderStatus, OrderStore
+from shared.ledger import EntryType, LedgerEntry
+from shared.order_refunds import OrderRefundReservation, OrderRefundStore
+from shared.orders import (
+    CreditOrder,
+    DisputeStateRecorded,
+    OrderChange,
+    OrderFailed,
+    OrderFlagged,
+    OrderPage,
+    OrderPaid,
+    OrderStatus,
+    OrderStatusChanged,
+    OrderStore,
+    RefundOverdraft,
+    RefundRecorded,
+    RefundRestored,
+)
 from shared.packages import CreditPackage, PackageCatalog
 from shared.providers import ProcessedEvents, ProviderEvent
 from shared.rate_limits import SlotCounter
 from shared.reconciliation import Due, ReconcileQueue
+from shared.refunds import ReservationStatus
 from tests.unit.fakes.ledger import Clock, MemoryLedger, deep_merge
 
 
 class MemoryOrders(OrderStore):
-    """Credit orders by id; receives the ledger's side writes to ``credit_orders``."""
+    """Credit orders by id; receives the ledger's side writes of order changes."""
 
     def __init__(self, *orders: CreditOrder, ledger: MemoryLedger | None = None) -> None:
         self.orders = {o.id: o for o in orders}
@@ -33,7 +49,8 @@ class MemoryOrders(OrderStore):
             self.receive_side_writes(ledger)
 
     def receive_side_writes(self, ledger: MemoryLedger) -> None:
-        ledger.sinks[ORDERS] = lambda write: self.merge(write.document_id, write.data)
+        for kind in get_args(OrderChange):
+            ledger.sinks[kind] = self.update
 
     def create(self, order: CreditOrder) -> bool:
         if order.id in self.orders:
@@ -66,52 +83,86 @@ class MemoryOrders(OrderStore):
         page = mine[:limit]
         return OrderPage(page, page[-1].id if len(mine) > limit else None)
 
-    def merge(self, order_id: str, fields: Mapping[str, Any]) -> None:
-        order = self.orders[order_id]
-        changes: dict[str, Any] = {}
-        for name, value in fields.items():
-            if name == "status":
-                changes["status"] = OrderStatus(value)
-            elif name in ("flags", "refunds", "disputes"):
-                changes[name] = deep_merge(getattr(order, name), value)
-            elif name in ("provider_payment_id", "paid_at", "failure"):
-                changes[name] = value
-        self.orders[order_id] = replace(order, **changes)
+    def update(self, change: OrderChange) -> None:
+        order = self.orders[change.order_id]
+        match change:
+            case OrderPaid():
+                order = replace(
+                    order,
+                    status=OrderStatus.PAID,
+                    provider_payment_id=change.provider_payment_id,
+                    paid_at=change.paid_at,
+                )
+            case OrderFailed():
+                order = replace(order, status=OrderStatus.FAILED, failure=dict(change.failure))
+            case OrderStatusChanged():
+                order = replace(order, status=change.status)
+            case OrderFlagged():
+                flags = deep_merge(order.flags, {change.flag: dict(change.details)})
+                order = replace(order, flags=flags)
+            case RefundRecorded():
+                record = {"amount": change.amount, "credits": change.credits, "at": change.at}
+                refunds = deep_merge(order.refunds, {change.refund_id: record})
+                order = replace(order, refunds=refunds)
+            case RefundRestored():
+                restored = {"credits": change.credits, "status": change.status, "at": change.at}
+                refunds = deep_merge(order.refunds, {change.refund_id: {"restored": restored}})
+                order = replace(order, refunds=refunds)
+            case RefundOverdraft():
+                overdraft = {change.refund_id: {"overdraft": change.overdraft}}
+                order = replace(order, refunds=deep_merge(order.refunds, overdraft))
+            case DisputeStateRecorded():
+                # Kept as Firestore keeps it: every state a dispute reached, under its own key.
+                state = {change.dispute_id: {"states": {change.status: dict(change.state)}}}
+                order = replace(order, disputes=deep_merge(order.disputes, state))
+        self.orders[change.order_id] = order
+
+
+class MemoryOrderRefunds(OrderRefundStore):
+    """Reservations of refunds of credit orders by id; a reservation is created once."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, OrderRefundReservation] = {}
+        self.released: dict[str, str] = {}
+
+    def reservations(self, order_id: str) -> list[OrderRefundReservation]:
+        return [r for r in self.kept.values() if r.order_id == order_id]
+
+    def reserve(self, reservation: OrderRefundReservation) -> bool:
+        if reservation.id in self.kept:
+            return False
+        self.kept[reservation.id] = reservation
+        return True
+
+    def settle(self, reservation: OrderRefundReservation, refund_id: str) -> None:
+        self.kept[reservation.id] = replace(
+            self.kept[reservation.id], status=ReservationStatus.SUCCEEDED, refund_id=refund_id
+        )
+
+    def release(self, reservation: OrderRefundReservation, reason: str) -> None:
+        self.kept[reservation.id] = replace(
+            self.kept[reservation.id], status=ReservationStatus.RELEASED
+        )
+        self.released[reservation.id] = reason
 
 
 class MemoryHolds(HoldStore):
-    """Holds by id; receives the ledger's side writes to ``holds`` (storage shape in, Hold out)."""
+    """Holds by id; receives the ledger's side writes of placed and settled holds."""
 
     def __init__(self, ledger: MemoryLedger) -> None:
-        self.documents: dict[str, dict[str, Any]] = {}
-        ledger.sinks[HOLDS] = self._written
+        self.holds: dict[str, Hold] = {}
+        ledger.sinks[HoldPlaced] = ledger.sinks[HoldSettled] = self._written
 
-    def _written(self, write: DocumentWrite) -> None:
-        before = self.documents.get(write.document_id, {}) if write.merge else {}
-        self.documents[write.document_id] = deep_merge(before, write.data)
+    def _written(self, write: HoldPlaced | HoldSettled) -> None:
+        self.holds[write.hold.hold_id] = write.hold
 
     def get(self, hold_id: str) -> Hold | None:
-        data = self.documents.get(hold_id)
-        return _hold(data) if data else None
+        return self.holds.get(hold_id)
 
     def due(self, now: datetime, limit: int) -> list[Hold]:
-        held = [_hold(d) for d in self.documents.values()]
+        held = self.holds.values()
         due = [h for h in held if h.status is HoldStatus.HELD and h.expires_at <= now]
         return sorted(due, key=lambda h: h.expires_at)[:limit]
-
-
-def _hold(data: Mapping[str, Any]) -> Hold:
-    return Hold(
-        hold_id=data["hold_id"],
-        user_id=data["user_id"],
-        service=data["service"],
-        amount=int(data["amount"]),
-        status=HoldStatus(data["status"]),
-        expires_at=data["expires_at"],
-        created_at=data["created_at"],
-        captured=int(data.get("captured") or 0),
-        settled_at=data.get("settled_at"),
-    )
 
 
 class MemoryAccounts(AccountStore):

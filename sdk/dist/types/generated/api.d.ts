@@ -139,6 +139,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/orders/{order_id}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refund a credit purchase through its provider and take its credits back, once */
+        post: operations["admin_order_refund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/credits/account": {
         parameters: {
             query?: never;
@@ -1157,6 +1174,35 @@ export interface components {
             data: components["schemas"]["OrderJson"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** OrderRefundBody */
+        OrderRefundBody: {
+            /**
+             * Amount
+             * @description Minor units of the order's currency, at most what is still refundable; omitted: all of it
+             * @default null
+             */
+            amount?: number | null;
+            /** Reason */
+            reason: string;
+        };
+        /** OrderRefundJson */
+        OrderRefundJson: {
+            /** Amount */
+            amount: number;
+            /** Credits Taken Back */
+            credits_taken_back: number;
+            /** Currency */
+            currency: string;
+            /** Order Id */
+            order_id: string;
+            /** Provider */
+            provider: string;
+            /** Provider Refund Id */
+            provider_refund_id: string;
+            /** Reason */
+            reason: string;
+            status: components["schemas"]["RefundStatus"];
         };
         /**
          * OrderStatus
@@ -2629,6 +2675,152 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChangeJson"];
+                };
+            };
+            /** @description invalid_request: details.fields names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description insufficient_credits, or a declined card */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description method_not_allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflict; details.retryable is true when the same Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal error (no details) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description provider_error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_order_refund: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                order_id: components["schemas"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        /** @description JSON, at most 65536 bytes (a larger body is a 400) */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderRefundBody"];
+            };
+        };
+        responses: {
+            /** @description success (replayed or already done) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderRefundJson"];
+                };
+            };
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderRefundJson"];
                 };
             };
             /** @description invalid_request: details.fields names each bad field */
