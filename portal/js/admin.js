@@ -3,17 +3,14 @@
 import {$, busy, clearError, ledgerRows, showError} from './ui.js';
 import {credits, parseCredits} from './format.js';
 import {Pager} from './pager.js';
-import {adminReads} from './admin_reads.js';
 
 const PAGE_SIZE = 10;
 let ctx;
-let reads;
 let pager;
 let current = null; // the account shown
 
 export function init(context) {
   ctx = context;
-  reads = adminReads(ctx.auth, ctx.config.baseUrl);
   pager = new Pager({
     render: (entries) => $('admin-ledger').tBodies[0].replaceChildren(...ledgerRows(entries)),
     prev: $('admin-prev'),
@@ -41,7 +38,7 @@ async function find() {
     return;
   }
   try {
-    await show(await reads.findAccount(text.includes('@') ? {email: text} : {user_id: text}));
+    await show(await ctx.billing.findAccount(text.includes('@') ? {email: text} : {user_id: text}));
     $('admin-account-title').focus();
   } catch (error) {
     $('admin-account').hidden = true;
@@ -57,7 +54,7 @@ async function show(account) {
   $('admin-balance').textContent = credits(account.balance);
   $('admin-available').textContent = credits(account.available);
   $('admin-account').hidden = false;
-  await pager.start(reads.accountTransactions({user_id: account.user_id, limit: PAGE_SIZE}));
+  await pager.start(ctx.billing.accountTransactions({user_id: account.user_id, limit: PAGE_SIZE}));
 }
 
 async function change() {
@@ -90,7 +87,7 @@ async function change() {
       `credits; balance now ${credits(entry.balance_after)}.`;
     $('admin-change-result').textContent = message;
     form.reset();
-    await show(await reads.findAccount({user_id: current.user_id}));
+    await show(await ctx.billing.findAccount({user_id: current.user_id}));
     if (current.user_id === ctx.user.uid) await ctx.changed();
   } catch (error) {
     showError(problem, error);

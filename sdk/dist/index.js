@@ -239,6 +239,14 @@ function createBillingClient(options) {
     grantCredits: (change, opts = {}) => post("/api/v1/admin/credits/grant", change, opts),
     /** Admins only: adjust a user's credits up or down (signed amount), with a reason. */
     adjustCredits: (change, opts = {}) => post("/api/v1/admin/credits/adjust", change, opts),
+    /** Admins only: the account of the user with this email or user_id (with its email). */
+    findAccount: (query) => get("/api/v1/admin/accounts", query),
+    /** Admins only: that user's ledger entries, newest first, a page at a time. */
+    accountTransactions: (query) => list("/api/v1/admin/transactions", query),
+    /** Admins only: refund a credit purchase through its provider (all that is left by default);
+     * its credits are taken back once, whichever of this answer and the provider's webhook
+     * comes first. */
+    refundOrder: (orderId, refund, opts = {}) => post(one("/api/v1/admin/orders/{order_id}/refund", orderId), refund, opts),
     /** Register this device's FCM token for the caller's push notifications (low balance). */
     registerDevice: (device, opts = {}) => post("/api/v1/devices", device, opts),
     /** Live balance of whoever is signed in: a Firestore listener on their own user_credits

@@ -37,6 +37,11 @@ export type Refund = Schemas["RefundJson"];
 export type VerifiedRefund = Schemas["VerifiedRefundJson"];
 export type CreditChange = Schemas["CreditChange"];
 export type CreditChangeResult = Schemas["ChangeJson"];
+export type AdminAccount = Schemas["AdminAccountJson"];
+export type AdminAccountQuery = QueryOf<"admin_accounts">;
+export type AdminTransactionQuery = QueryOf<"admin_transactions">;
+export type OrderRefundRequest = Schemas["OrderRefundBody"];
+export type OrderRefund = Schemas["OrderRefundJson"];
 export type DeviceRegistration = Schemas["DeviceBody"];
 export type Device = Schemas["DeviceJson"];
 
@@ -134,6 +139,16 @@ export function createBillingClient(options: BillingClientOptions) {
     /** Admins only: adjust a user's credits up or down (signed amount), with a reason. */
     adjustCredits: (change: CreditChange, opts: MutationOptions = {}) =>
       post<CreditChangeResult>("/api/v1/admin/credits/adjust", change, opts),
+    /** Admins only: the account of the user with this email or user_id (with its email). */
+    findAccount: (query: AdminAccountQuery) => get<AdminAccount>("/api/v1/admin/accounts", query),
+    /** Admins only: that user's ledger entries, newest first, a page at a time. */
+    accountTransactions: (query: AdminTransactionQuery) =>
+      list<TransactionPage>("/api/v1/admin/transactions", query),
+    /** Admins only: refund a credit purchase through its provider (all that is left by default);
+     * its credits are taken back once, whichever of this answer and the provider's webhook
+     * comes first. */
+    refundOrder: (orderId: string, refund: OrderRefundRequest, opts: MutationOptions = {}) =>
+      post<OrderRefund>(one("/api/v1/admin/orders/{order_id}/refund", orderId), refund, opts),
     /** Register this device's FCM token for the caller's push notifications (low balance). */
     registerDevice: (device: DeviceRegistration, opts: MutationOptions = {}) =>
       post<Device>("/api/v1/devices", device, opts),

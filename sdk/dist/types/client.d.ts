@@ -31,6 +31,11 @@ export type Refund = Schemas["RefundJson"];
 export type VerifiedRefund = Schemas["VerifiedRefundJson"];
 export type CreditChange = Schemas["CreditChange"];
 export type CreditChangeResult = Schemas["ChangeJson"];
+export type AdminAccount = Schemas["AdminAccountJson"];
+export type AdminAccountQuery = QueryOf<"admin_accounts">;
+export type AdminTransactionQuery = QueryOf<"admin_transactions">;
+export type OrderRefundRequest = Schemas["OrderRefundBody"];
+export type OrderRefund = Schemas["OrderRefundJson"];
 export type DeviceRegistration = Schemas["DeviceBody"];
 export type Device = Schemas["DeviceJson"];
 export interface BillingClientOptions {
@@ -319,6 +324,47 @@ export declare function createBillingClient(options: BillingClientOptions): {
         transaction_id: string;
         type: components["schemas"]["EntryType"];
         user_id: string;
+    }>;
+    /** Admins only: the account of the user with this email or user_id (with its email). */
+    findAccount: (query: AdminAccountQuery) => Promise<{
+        available: number;
+        balance: number;
+        email: string | null;
+        grants: components["schemas"]["OpenGrantJson"][];
+        held: number;
+        low_balance_threshold: number;
+        next_expiry: string | null;
+        settings: {
+            [key: string]: unknown;
+        };
+        total_adjusted: number;
+        total_bonus: number;
+        total_expired: number;
+        total_granted: number;
+        total_purchased: number;
+        total_refunded: number;
+        total_used: number;
+        total_voided: number;
+        updated_at: string | null;
+        user_id: string;
+    }>;
+    /** Admins only: that user's ledger entries, newest first, a page at a time. */
+    accountTransactions: (query: AdminTransactionQuery) => AsyncGenerator<{
+        data: components["schemas"]["EntryJson"][];
+        next_cursor: string | null;
+    }, void, undefined>;
+    /** Admins only: refund a credit purchase through its provider (all that is left by default);
+     * its credits are taken back once, whichever of this answer and the provider's webhook
+     * comes first. */
+    refundOrder: (orderId: string, refund: OrderRefundRequest, opts?: MutationOptions) => Promise<{
+        amount: number;
+        credits_taken_back: number;
+        currency: string;
+        order_id: string;
+        provider: string;
+        provider_refund_id: string;
+        reason: string;
+        status: components["schemas"]["RefundStatus"];
     }>;
     /** Register this device's FCM token for the caller's push notifications (low balance). */
     registerDevice: (device: DeviceRegistration, opts?: MutationOptions) => Promise<{
