@@ -267,3 +267,24 @@ def test_the_audit_finds_grants_that_do_not_match_the_balance(ledger: MemoryLedg
     assert any("open grants" in p for p in invariant_violations([forged]))
     drew_expired = replace(entry, type=EntryType.USAGE, draws=((promo(-1).id, -1),), amount=10)
     assert any("expired grant" in p for p in invariant_violations([drew_expired]))
+
+
+def test_the_expiry_job_writes_off_every_due_account_in_pages_and_skips_a_failing_one(
+    clock: Clock,
+) -> None:
+    from shared.errors import Unavailable
+    from shared.ledger import expire_due_grants
+
+    class FlakyLedger(MemoryLedger):
+        def expire_grants(self, user_id: str) -> None:
+            if user_id == "acct-007":
+                raise Unavailable("busy")
+            super().expire_grants(user_id)
+
+    ledger = FlakyLedger(clock)
+    for n in range(250):
+        ledger.append(f"acct-{n:03d}", [credit(5, promo(1))])
+    clock.now = NOW + DAY
+    assert expire_due_grants(ledger, clock.now, limit=100) == 249
+    assert ledger.accounts_due_to_expire(clock.now, 10) == ["acct-007"]
+    assert all(not invariant_violations(ledger.of(f"acct-{n:03d}")) for n in range(250))
