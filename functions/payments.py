@@ -39,7 +39,7 @@ class VerifiedJson(TypedDict):
 @endpoint(body=VerifyBody, response=VerifiedJson)
 def payments_verify(call: Call) -> Reply:
     body = call.body(VerifyBody)
-    grant = call.services.purchases.verify_razorpay(
+    grant = call.services.razorpay_purchases.verify_razorpay(
         call.user.uid, body.razorpay_order_id, body.razorpay_payment_id, body.razorpay_signature
     )
     verified: VerifiedJson = {

@@ -179,10 +179,39 @@ class Services:
 
     @cached_property
     def purchases(self) -> CreditPurchases:
+        """Credit purchases through either provider (starting one picks the provider)."""
+        from dataclasses import replace
+
+        from shared.purchases import RAZORPAY, STRIPE
+
+        both = {RAZORPAY: lambda: self.razorpay, STRIPE: lambda: self.stripe_checkout}
+        return replace(self.purchase_rules, gateways=both)
+
+    # One provider's side of credit purchases: a function that only verifies Razorpay payments,
+    # or only handles Stripe's events, reaches (and is deployed with) that provider's secrets only.
+    @cached_property
+    def razorpay_purchases(self) -> CreditPurchases:
+        from dataclasses import replace
+
+        from shared.purchases import RAZORPAY
+
+        return replace(self.purchase_rules, gateways={RAZORPAY: lambda: self.razorpay})
+
+    @cached_property
+    def stripe_purchases(self) -> CreditPurchases:
+        from dataclasses import replace
+
+        from shared.purchases import STRIPE
+
+        return replace(self.purchase_rules, gateways={STRIPE: lambda: self.stripe_checkout})
+
+    @cached_property
+    def purchase_rules(self) -> CreditPurchases:
+        """Credit purchases with no provider wired: what every provider's side shares."""
         import uuid
         from datetime import UTC, datetime
 
-        from shared.purchases import RAZORPAY, STRIPE, CreditPurchases
+        from shared.purchases import CreditPurchases
         from shared.rate_limits import RateLimit
 
         s = self.settings
@@ -190,7 +219,7 @@ class Services:
             ledger=self.ledger,
             orders=self.orders,
             packages=self.packages,
-            gateways={RAZORPAY: lambda: self.razorpay, STRIPE: lambda: self.stripe_checkout},
+            gateways={},
             slots=self.rate_limit_slots,
             purchase_limit=RateLimit(
                 "purchase", s.purchase_rate_limit, s.rate_limit_window_seconds
@@ -237,7 +266,7 @@ class Services:
             processed=self.processed_events,
             credit_order_intent=self.credit_order_intent,
             credit_order_refunded=self.credit_order_refunded,
-            credit_order_disputed=self.purchases.stripe_dispute_event,
+            credit_order_disputed=self.stripe_purchases.stripe_dispute_event,
         )
 
     @cached_property
@@ -272,7 +301,7 @@ class Services:
     @cached_property
     def credit_order_intent(self) -> CreditOrderIntent:
         """Stripe credit purchases: the credits domain grants the order the intent pays."""
-        return self.purchases.stripe_intent_event
+        return self.stripe_purchases.stripe_intent_event
 
     @cached_property
     def credit_order_refunded(self) -> CreditOrderRefunded:
@@ -280,7 +309,7 @@ class Services:
         from shared.purchases import STRIPE
 
         def refunded(payment_intent_id: str) -> None:
-            self.purchases.claw_back_provider_refunds(STRIPE, payment_intent_id)
+            self.stripe_purchases.claw_back_provider_refunds(STRIPE, payment_intent_id)
 
         return refunded
 

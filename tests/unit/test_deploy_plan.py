@@ -124,6 +124,15 @@ def test_functions_that_only_read_orders_or_payments_get_no_payment_provider_sec
         assert secrets_of(lines[name]) & PROVIDER_SECRETS == set(), name
 
 
+def test_functions_that_serve_one_provider_get_only_that_providers_secrets(deploy: Plan) -> None:
+    lines = deploy_lines(deploy)
+    assert "STRIPE_SECRET_KEY" not in secrets_of(lines["payments_verify"])  # Razorpay's verify
+    assert "STRIPE_SECRET_KEY" not in secrets_of(lines["webhooks_razorpay"])
+    assert not {"RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET"} & secrets_of(
+        lines["stripe_webhook"]
+    )
+
+
 def test_functions_that_call_a_payment_provider_keep_its_secret(deploy: Plan) -> None:
     lines = deploy_lines(deploy)
     assert {"RAZORPAY_KEY_SECRET", "STRIPE_SECRET_KEY"} <= secrets_of(lines["credits_purchase"])
