@@ -93,7 +93,8 @@ def read_balance(
     less any grant expired by ``now`` whose expiry entry is not written yet.
     """
     when = now or datetime.now(UTC)
-    return _balance(_snapshot(accounts, user_id, when, welcome), when)
+    snap = _snapshot(accounts, user_id, when, welcome)
+    return _balance(snap, snap.head.as_of(when))
 
 
 def read_account(
@@ -114,11 +115,11 @@ def read_account(
             snap, head=replace(snap.head, totals=accounts.totals(user_id, snap.head.seq))
         )
     head = snap.head.as_of(when)
-    return Account(_balance(snap, when), head.totals or {}, snap.settings, head.open_grants())
+    return Account(_balance(snap, head), head.totals or {}, snap.settings, head.open_grants())
 
 
-def _balance(snap: AccountSnapshot, now: datetime) -> Balance:
-    head = snap.head.as_of(now)
+def _balance(snap: AccountSnapshot, head: AccountHead) -> Balance:
+    """The balance as of ``head`` (the snapshot's head with expired grants left out)."""
     threshold = low_balance_threshold(snap.settings)
     return Balance(
         head.user_id, head.balance, head.held, head.available, threshold, snap.updated_at

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -112,16 +112,12 @@ class AccountHead:
         The expiry entry is written by the next commit of the account or the expiry job; no read
         counts an expired credit before that.
         """
-        kept, gone = expire(self.open_grants(), now)
-        if not gone:
+        lapsed = expiry_entry(self, now, None)
+        if lapsed is None:
             return self
-        lapsed = draws_total(gone)
-        totals = (
-            None if self.totals is None else add_to_totals(self.totals, EntryType.EXPIRY, lapsed)
-        )
-        return AccountHead(
-            self.user_id, self.seq, self.balance + lapsed, self.held, totals, tuple(kept)
-        )
+        # The same state the expiry entry would leave, at this head's seq; unknown totals stay so.
+        totals = None if self.totals is None else lapsed.totals_after
+        return replace(lapsed.head, seq=self.seq, totals=totals)
 
 
 @dataclass(frozen=True, slots=True)
