@@ -99,10 +99,16 @@ def cold_start(
 def rss_kib(pid: int) -> int:
     """Resident memory of ``pid`` and its descendants (functions-framework serves from a worker)."""
     total = 0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            total += int(line.split()[1])
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children = (task / "children").read_text().split()
-        total += sum(rss_kib(int(child)) for child in children)
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                children = (task / "children").read_text().split()
+            except FileNotFoundError:
+                continue  # the thread ended between the listing and the read
+            total += sum(rss_kib(int(child)) for child in children)
+    except FileNotFoundError:
+        return total  # the process ended while we read it: it holds no memory now
     return total
