@@ -31,8 +31,9 @@ from devstack.stack import Ports, Stack
 from functions.registry import HTTP_FUNCTIONS, Auth
 from ops.bytecode import compile_sources
 from shared.adapters.firestore_ledger import FirestoreLedger
-from shared.grants import MAX_OPEN_GRANTS, GrantCategory, GrantTerms
-from shared.ledger import EntryType, Posting, invariant_violations
+from shared.ledger.entries import EntryType, Posting
+from shared.ledger.grants import MAX_OPEN_GRANTS, GrantCategory, GrantTerms
+from shared.ledger.invariants import invariant_violations
 
 FLOORS = ROOT / "bench" / "floors.py"
 MAIN = ROOT / "main.py"

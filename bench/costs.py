@@ -353,7 +353,7 @@ def run_operations(run: CostRun, stack: Any, ledger: Any, repeats: int, batch_si
 
     from bench.callers import service_headers, sign_up
     from bench.inprocess import invoke
-    from shared.ledger import EntryType, Posting
+    from shared.ledger.entries import EntryType, Posting
 
     svc = service_headers(stack)
     stripe_client = stripe.StripeClient(

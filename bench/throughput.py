@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from google.cloud import firestore
 
 from shared.adapters.firestore_ledger import FirestoreLedger
-from shared.ledger import EntryType, IdClaim, Posting
+from shared.ledger.effects import IdClaim
+from shared.ledger.entries import EntryType, Posting
 
 if TYPE_CHECKING:
     from bench.__main__ import Report

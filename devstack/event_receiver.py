@@ -18,7 +18,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from shared.outbox import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
+from shared.payments.outbox import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
 
 
 class EventReceiver:

@@ -24,15 +24,17 @@ import requests
 
 from functions.openapi import operation_id
 from functions.registry import HTTP_FUNCTIONS, Auth
-from shared.auth import ServiceRole
+from shared.access.auth import ServiceRole
 
-CHECKS = ",".join([
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_schema_conformance",
-    "negative_data_rejection",
-])
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "negative_data_rejection",
+    ]
+)
 PASSWORD = "fuzz-pass-1"  # noqa: S105 -- Auth-emulator users of a throwaway stack
 
 
@@ -53,7 +55,9 @@ class Credentials:
 def _auth_rest(auth_host: str, action: str, email: str) -> str:
     response = requests.post(
         f"http://{auth_host}/identitytoolkit.googleapis.com/v1/accounts:{action}?key=fuzz",
-        json={"email": email, "password": PASSWORD, "returnSecureToken": True}, timeout=10)
+        json={"email": email, "password": PASSWORD, "returnSecureToken": True},
+        timeout=10,
+    )
     response.raise_for_status()
     return str(response.json()["idToken"])
 
@@ -107,11 +111,28 @@ def run_pass(gateway: str, name: str, header: str | None, max_examples: int, see
     ids = operation_ids(*PASSES[name])
     schemathesis = str(Path(sys.executable).parent / "schemathesis")
     command = [
-        schemathesis, "run", f"{gateway}/api/v1/openapi.json", "--url", gateway,
-        "--checks", CHECKS, "--max-examples", str(max_examples), "--seed", str(seed),
-        "--workers", "1", "--phases", "examples,coverage,fuzzing", "--no-color",
-        "--request-timeout", "30", "--suppress-health-check", "all",
-        "--include-operation-id-regex", "^(" + "|".join(ids) + ")$",
+        schemathesis,
+        "run",
+        f"{gateway}/api/v1/openapi.json",
+        "--url",
+        gateway,
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        str(max_examples),
+        "--seed",
+        str(seed),
+        "--workers",
+        "1",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--no-color",
+        "--request-timeout",
+        "30",
+        "--suppress-health-check",
+        "all",
+        "--include-operation-id-regex",
+        "^(" + "|".join(ids) + ")$",
     ]
     if header is not None:
         command += ["-H", header]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from shared.packages import DEFAULT_PACKAGES
+from shared.purchases.packages import DEFAULT_PACKAGES
 
 PACKAGES = "credit_packages"
 

@@ -9,11 +9,16 @@ from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
 from functions.params import UtcDatetime
-from shared.admin_credits import MAX_ADMIN_AMOUNT, MAX_REASON_LENGTH, AdminChange, change_credits
+from shared.accounts.admin_credits import (
+    MAX_ADMIN_AMOUNT,
+    MAX_REASON_LENGTH,
+    AdminChange,
+    change_credits,
+)
 from shared.errors import invalid_field
-from shared.grants import DEFAULT_PRIORITY, MAX_PRIORITY, GrantCategory, GrantTerms
 from shared.ids import DOCUMENT_ID_PATTERN
-from shared.ledger import EntryType
+from shared.ledger.entries import EntryType
+from shared.ledger.grants import DEFAULT_PRIORITY, MAX_PRIORITY, GrantCategory, GrantTerms
 
 
 class CreditChange(BaseModel):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from functions.credits import AccountJson, account_json
 from functions.http import Call, Reply, endpoint
 from functions.transactions import EntryPage, TransactionsQuery, entry_page
-from shared.accounts import read_account
+from shared.accounts.credit_accounts import read_account
 from shared.errors import NotFound, invalid_field
 from shared.ids import DOCUMENT_ID_PATTERN
 

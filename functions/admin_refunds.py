@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
-from shared.admin_credits import MAX_REASON_LENGTH
-from shared.order_refunds import OrderRefund, OrderRefundRequest, refund_credit_order
-from shared.refunds import RefundStatus
+from shared.accounts.admin_credits import MAX_REASON_LENGTH
+from shared.payments.providers import RefundStatus
+from shared.purchases.refunds import OrderRefund, OrderRefundRequest, refund_credit_order
 
 
 class OrderRefundBody(BaseModel):

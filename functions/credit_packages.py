@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
-from shared.packages import CreditPackage, packages_on_sale
+from shared.purchases.packages import CreditPackage, packages_on_sale
 
 
 class PackageJson(TypedDict):

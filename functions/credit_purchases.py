@@ -10,9 +10,9 @@ from typing_extensions import TypedDict
 from functions.http import Call, Reply, endpoint
 from functions.params import ListQuery
 from functions.wire import OrderJson, OrderTerms, order_json, terms_json
-from shared.orders import OrderStatus
-from shared.pricing import MAX_PURCHASE_PAISE, MIN_PURCHASE_PAISE
-from shared.purchases import Checkout, PurchaseRequest
+from shared.purchases.checkout import Checkout, PurchaseRequest
+from shared.purchases.orders import OrderStatus
+from shared.purchases.pricing import MAX_PURCHASE_PAISE, MIN_PURCHASE_PAISE
 
 
 class PurchaseBody(BaseModel):

@@ -14,7 +14,7 @@ from typing_extensions import TypedDict
 
 from functions.grant_json import OpenGrantJson, open_grant_json
 from functions.http import Call, Reply, endpoint
-from shared.accounts import (
+from shared.accounts.credit_accounts import (
     MAX_LOW_BALANCE_THRESHOLD,
     Account,
     Balance,
@@ -22,7 +22,7 @@ from shared.accounts import (
     read_balance,
     update_low_balance_threshold,
 )
-from shared.ledger import EntryType
+from shared.ledger.entries import EntryType
 
 
 class AccountPatch(BaseModel):

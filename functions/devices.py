@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
-from shared.devices import MAX_TOKEN_LENGTH, Device, Platform, register_device
+from shared.accounts.devices import MAX_TOKEN_LENGTH, Device, Platform, register_device
 
 
 class DeviceBody(BaseModel):

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from typing_extensions import TypedDict
 
-from shared.grants import Draw, Grant, GrantCategory, GrantTerms
+from shared.ledger.grants import Draw, Grant, GrantCategory, GrantTerms
 
 
 class GrantTermsJson(TypedDict):

@@ -11,7 +11,8 @@ from typing_extensions import TypedDict
 from functions.http import Call, Reply, endpoint
 from functions.params import ServiceCharge
 from shared.errors import invalid_field
-from shared.holds import (
+from shared.ids import DOCUMENT_ID_PATTERN
+from shared.usage.holds import (
     Hold,
     HoldRequest,
     HoldStatus,
@@ -20,7 +21,6 @@ from shared.holds import (
     place_hold,
     release_hold,
 )
-from shared.ids import DOCUMENT_ID_PATTERN
 
 
 class HoldBody(ServiceCharge):

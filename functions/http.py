@@ -21,7 +21,16 @@ from pydantic import BaseModel, ValidationError
 from typing_extensions import TypedDict
 
 from functions.registry import Auth, HttpFunction, http_function
-from shared.auth import Caller, ServiceCaller
+from shared.access.auth import Caller, ServiceCaller
+from shared.access.idempotency import (
+    KEY_HEADER,
+    StoredResponse,
+    is_replayable,
+    request_fingerprint,
+    scoped_key,
+    validate_key,
+)
+from shared.access.rate_limits import enforce_rate_limit
 from shared.bootstrap import Services, services
 from shared.errors import (
     BillingError,
@@ -31,17 +40,8 @@ from shared.errors import (
     Unauthenticated,
     invalid_field,
 )
-from shared.idempotency import (
-    KEY_HEADER,
-    StoredResponse,
-    is_replayable,
-    request_fingerprint,
-    scoped_key,
-    validate_key,
-)
 from shared.ids import DOCUMENT_ID_PATTERN, ID_PROBLEM
 from shared.log import bind_request, get_logger
-from shared.rate_limits import enforce_rate_limit
 
 log = get_logger("http")
 Model = TypeVar("Model", bound=BaseModel)

@@ -10,7 +10,7 @@ from typing_extensions import TypedDict
 from functions.http import Call, Reply, endpoint
 from functions.wire import OrderJson, order_json
 from shared.ids import DOCUMENT_ID_PATTERN
-from shared.orders import owned_order
+from shared.purchases.orders import owned_order
 
 ProviderId = Field(min_length=1, max_length=64)
 

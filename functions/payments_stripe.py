@@ -9,8 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
-from shared.card_payments import Verification, owned_payment, process_payment, verify_payment
-from shared.payments import (
+from shared.payments.card_payments import (
+    Verification,
+    owned_payment,
+    process_payment,
+    verify_payment,
+)
+from shared.payments.records import (
     MAX_METADATA_KEYS,
     MAX_PAYMENT_AMOUNT,
     RESERVED_METADATA_KEYS,

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
-from shared.reconciliation import ReconcilePolicy, ReconcileReport
+from shared.purchases.reconciliation import ReconcilePolicy, ReconcileReport
 
 # A year: far beyond the give-up age, and well inside what a timedelta can hold (the fuzz run
 # found 4e17 seconds answering 500).

@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
-from shared.refunds import (
+from shared.payments.providers import RefundStatus
+from shared.payments.refunds import (
     Refund,
     RefundRequest,
-    RefundStatus,
     owned_refund,
     refund_payment,
     verify_refund,

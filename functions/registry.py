@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.auth import ServiceRole
+from shared.access.auth import ServiceRole
 
 
 class Auth(StrEnum):

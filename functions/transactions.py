@@ -11,8 +11,9 @@ from typing_extensions import TypedDict
 from functions.grant_json import DrawJson, draw_json
 from functions.http import Call, Reply, endpoint
 from functions.params import ListQuery, UtcDatetime
-from shared.ledger import EntryType, LedgerEntry, LedgerStore
-from shared.transactions import GroupBy, history, usage_summary
+from shared.accounts.history import GroupBy, history, usage_summary
+from shared.ledger.entries import EntryType, LedgerEntry
+from shared.ledger.store import LedgerStore
 
 # Literals rather than the enums, so the OpenAPI query parameters carry their values inline.
 EntryTypeName = Literal[

@@ -17,14 +17,14 @@ from shared.log import get_logger
 if TYPE_CHECKING:
     from cloudevents.http import CloudEvent
 
-    from shared.ledger import LedgerEntry
+    from shared.ledger.entries import LedgerEntry
 
 log = get_logger("triggers")
 
 
 def ledger_entry_projection(event: CloudEvent) -> None:
     """Keep ``user_credits/{uid}`` at the account's ledger head."""
-    from shared.balances import sync_projection
+    from shared.accounts.projection import sync_projection
 
     entry = _created_entry(event)
     if entry is None:
@@ -43,7 +43,7 @@ def ledger_entry_projection(event: CloudEvent) -> None:
 
 def ledger_entry_low_balance_alert(event: CloudEvent) -> None:
     """Record and push one alert when an entry takes available credits below the threshold."""
-    from shared.alerts import raise_low_balance_alert
+    from shared.accounts.alerts import raise_low_balance_alert
 
     entry = _created_entry(event)
     if entry is None:

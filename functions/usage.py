@@ -11,8 +11,8 @@ from typing_extensions import TypedDict
 from functions.http import Call, ErrorDetail, Reply, endpoint
 from functions.params import ServiceCharge
 from shared.ids import DOCUMENT_ID_PATTERN, SERVICE_PATTERN
-from shared.ledger import expire_due_grants
-from shared.usage import (
+from shared.ledger.expiry import expire_due_grants
+from shared.usage.charges import (
     MAX_BATCH,
     MAX_METADATA_ENTRIES,
     BatchOutcome,

@@ -13,11 +13,12 @@ from typing import Any, cast
 
 from typing_extensions import TypedDict
 
-from shared.orders import CreditOrder, OrderStatus, order_terms
+from shared.purchases.orders import CreditOrder, OrderStatus, order_terms
 
 
 class OrderTerms(TypedDict):
-    """What the user pays and gets (``shared.orders.ORDER_TERMS``; a unit test keeps them equal)."""
+    """What the user pays and gets (``shared.purchases.orders.ORDER_TERMS``;
+    a unit test keeps them equal)."""
 
     provider: str
     provider_order_id: str

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from shared.adapters.firestore_ledger import HEADS, TRANSACTIONS, entry_from_document
-from shared.ledger import LedgerEntry, invariant_violations
+from shared.ledger.entries import LedgerEntry
+from shared.ledger.invariants import invariant_violations
 
 
 def effect_violations(entries: Iterable[LedgerEntry]) -> list[str]:

@@ -40,7 +40,7 @@ from ops import bytecode
 from ops.deploy_config import ConfigError, DeployConfig, load
 from ops.metrics import ALERTS, DASHBOARD, METRICS
 from ops.settings_reach import ROOT, settings_read_by_function, settings_read_by_http_function
-from shared.auth import ServiceRole
+from shared.access.auth import ServiceRole
 
 RUNTIME = "python311"
 CONFIG_DIR = ROOT / "deploy"

@@ -17,28 +17,28 @@ from shared.log import configure_logging
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-    from shared.accounts import AccountStore, WelcomeGrant
+    from shared.access.auth import ServiceAccess, ServiceTokenVerifier, TokenVerifier
+    from shared.access.idempotency import IdempotencyStore
+    from shared.access.rate_limits import RateLimit, SlotCounter
+    from shared.accounts.alerts import AlertStore, PushSender
+    from shared.accounts.credit_accounts import AccountStore, WelcomeGrant
+    from shared.accounts.devices import DeviceStore
+    from shared.accounts.projection import ProjectionStore
     from shared.adapters.event_service import OutboxDelivery
     from shared.adapters.firebase_auth import FirebaseUserDirectory
     from shared.adapters.razorpay_gateway import RazorpayGateway
     from shared.adapters.stripe_checkout import StripeCreditCheckout
-    from shared.alerts import AlertStore, PushSender
-    from shared.auth import ServiceAccess, ServiceTokenVerifier, TokenVerifier
-    from shared.balances import ProjectionStore
-    from shared.devices import DeviceStore
-    from shared.holds import HoldStore
-    from shared.idempotency import IdempotencyStore
-    from shared.ledger import LedgerStore
-    from shared.order_refunds import OrderRefundStore
-    from shared.orders import OrderStore
-    from shared.packages import PackageCatalog
-    from shared.providers import ProcessedEvents
-    from shared.purchases import CreditPurchases
-    from shared.rate_limits import RateLimit, SlotCounter
-    from shared.razorpay_events import RazorpayWebhooks
-    from shared.reconciliation import Reconciler
-    from shared.refunds import RefundGateway, RefundStore
-    from shared.stripe_events import CreditOrderIntent, CreditOrderRefunded, StripeWebhooks
+    from shared.ledger.store import LedgerStore
+    from shared.payments.providers import ProcessedEvents
+    from shared.payments.refunds import RefundGateway, RefundStore
+    from shared.payments.stripe_events import CreditOrderIntent, CreditOrderRefunded, StripeWebhooks
+    from shared.purchases.checkout import CreditPurchases
+    from shared.purchases.orders import OrderStore
+    from shared.purchases.packages import PackageCatalog
+    from shared.purchases.razorpay_events import RazorpayWebhooks
+    from shared.purchases.reconciliation import Reconciler
+    from shared.purchases.refunds import OrderRefundStore
+    from shared.usage.holds import HoldStore
 
 
 class ServiceParts(TypedDict, total=False):
@@ -167,7 +167,7 @@ class Services:
 
     def rate_limit(self, action: str) -> RateLimit:
         """The per-user limit of ``action`` (payment, usage_summary, device), from settings."""
-        from shared.rate_limits import RateLimit
+        from shared.access.rate_limits import RateLimit
 
         s = self.settings
         limit = {
@@ -182,7 +182,7 @@ class Services:
         """Credit purchases through either provider (starting one picks the provider)."""
         from dataclasses import replace
 
-        from shared.purchases import RAZORPAY, STRIPE
+        from shared.purchases.checkout import RAZORPAY, STRIPE
 
         both = {RAZORPAY: lambda: self.razorpay, STRIPE: lambda: self.stripe_checkout}
         return replace(self.purchase_rules, gateways=both)
@@ -193,7 +193,7 @@ class Services:
     def razorpay_purchases(self) -> CreditPurchases:
         from dataclasses import replace
 
-        from shared.purchases import RAZORPAY
+        from shared.purchases.checkout import RAZORPAY
 
         return replace(self.purchase_rules, gateways={RAZORPAY: lambda: self.razorpay})
 
@@ -201,7 +201,7 @@ class Services:
     def stripe_purchases(self) -> CreditPurchases:
         from dataclasses import replace
 
-        from shared.purchases import STRIPE
+        from shared.purchases.checkout import STRIPE
 
         return replace(self.purchase_rules, gateways={STRIPE: lambda: self.stripe_checkout})
 
@@ -211,8 +211,8 @@ class Services:
         import uuid
         from datetime import UTC, datetime
 
-        from shared.purchases import CreditPurchases
-        from shared.rate_limits import RateLimit
+        from shared.access.rate_limits import RateLimit
+        from shared.purchases.checkout import CreditPurchases
 
         s = self.settings
         return CreditPurchases(
@@ -247,7 +247,7 @@ class Services:
     def razorpay_webhooks(self) -> RazorpayWebhooks:
         from datetime import UTC, datetime
 
-        from shared.razorpay_events import RazorpayWebhooks
+        from shared.purchases.razorpay_events import RazorpayWebhooks
 
         return RazorpayWebhooks(
             gateway=lambda: self.razorpay,
@@ -259,7 +259,7 @@ class Services:
 
     @cached_property
     def stripe_webhooks(self) -> StripeWebhooks:
-        from shared.stripe_events import StripeWebhooks
+        from shared.payments.stripe_events import StripeWebhooks
 
         return StripeWebhooks(
             payments=self.payments,
@@ -306,7 +306,7 @@ class Services:
     @cached_property
     def credit_order_refunded(self) -> CreditOrderRefunded:
         """Clawback hook for Stripe credit purchases: every refund of the payment, each once."""
-        from shared.purchases import STRIPE
+        from shared.purchases.checkout import STRIPE
 
         def refunded(payment_intent_id: str) -> None:
             self.stripe_purchases.claw_back_provider_refunds(STRIPE, payment_intent_id)
@@ -318,7 +318,7 @@ class Services:
         from datetime import UTC, datetime
 
         from shared.adapters.firestore_reconciliation import FirestoreReconcileQueue
-        from shared.reconciliation import Reconciler
+        from shared.purchases.reconciliation import Reconciler
 
         return Reconciler(
             ledger=self.ledger,
@@ -332,7 +332,7 @@ class Services:
 
     @cached_property
     def service_access(self) -> ServiceAccess:
-        from shared.auth import ServiceAccess
+        from shared.access.auth import ServiceAccess
 
         s = self.settings
         return ServiceAccess.from_settings(
@@ -355,7 +355,7 @@ class Services:
         s = self.settings
         if not s.welcome_grant_credits:
             return None
-        from shared.accounts import WelcomeGrant
+        from shared.accounts.credit_accounts import WelcomeGrant
 
         return WelcomeGrant(self.ledger, s.welcome_grant_credits, s.welcome_grant_expiry_days)
 

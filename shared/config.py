@@ -85,7 +85,7 @@ class Settings(BaseModel):
     push_sender: str = Field(default="fcm", pattern="^(fcm|log)$")
 
     # Holds: default and longest lifetime of a reservation, in seconds.
-    # Credit grants (shared.grants): how long package bonuses last (0: forever); an optional
+    # Credit grants (shared.ledger.grants): how long package bonuses last (0: forever); an optional
     # welcome grant given once per user on first use (0 credits: none); how long after a usage
     # charge its service may void it (Stripe allows 24 h for meter event cancellations).
     bonus_credit_expiry_days: int = Field(default=0, ge=0, le=3650)

@@ -134,6 +134,7 @@ def stack_firestore(stack_env: Stack) -> Any:
 
     return firestore.Client(project=stack_env.project)
 
+
 # --- Metering: service identity tokens, the gateway's ledger, polling ---------------------------
 
 

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 from shared.adapters.firestore_client import rpc_options
 from shared.adapters.firestore_outbox import OUTBOX
 from shared.log import get_logger
-from shared.outbox import EVENT_ID_HEADER, SIGNATURE_HEADER, OutboxStatus, backoff_seconds, sign
+from shared.payments.outbox import (
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    OutboxStatus,
+    backoff_seconds,
+    sign,
+)
 
 if TYPE_CHECKING:
     from google.cloud import firestore

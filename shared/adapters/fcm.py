@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from shared.alerts import PushNotification, PushResult, PushSender
+from shared.accounts.alerts import PushNotification, PushResult, PushSender
 from shared.errors import ProviderError
 
 if TYPE_CHECKING:

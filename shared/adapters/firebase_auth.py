@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.auth import Caller, TokenVerifier
+from shared.access.auth import Caller, TokenVerifier
 from shared.errors import Unauthenticated, Unavailable
 
 if TYPE_CHECKING:

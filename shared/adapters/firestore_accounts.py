@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shared.accounts import AccountSnapshot, AccountStore
+from shared.accounts.credit_accounts import AccountSnapshot, AccountStore
 from shared.adapters.firestore_client import FirestoreStore
 from shared.adapters.firestore_ledger import HEADS, head_from_pointer, sums_by_type
-from shared.ledger import AccountHead, EntryType
+from shared.ledger.entries import AccountHead, EntryType
 
 # The account document: its settings, and beside them the balance projection's fields
 # (firestore_projection) that alerts read too (firestore_alerts).

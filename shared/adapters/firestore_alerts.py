@@ -1,16 +1,17 @@
-"""Low-balance alert records, thresholds and device tokens on Firestore (see ``shared.alerts``)."""
+"""Low-balance alert records, thresholds and device tokens on Firestore
+(see ``shared.accounts.alerts``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from shared.accounts.alerts import AlertStore, LowBalanceAlert, PushStatus
 from shared.adapters.firestore_accounts import USER_CREDITS
 from shared.adapters.firestore_client import FirestoreStore, race_lost
 from shared.adapters.firestore_devices import FirestoreDeviceStore
 from shared.adapters.firestore_ledger import TRANSACTIONS, entry_from_document
-from shared.alerts import AlertStore, LowBalanceAlert, PushStatus
-from shared.ledger import AccountHead, entry_id
+from shared.ledger.entries import AccountHead, entry_id
 
 if TYPE_CHECKING:
     from google.cloud import firestore

@@ -6,8 +6,8 @@ import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from shared.accounts.devices import Device, DeviceStore
 from shared.adapters.firestore_client import FirestoreStore
-from shared.devices import Device, DeviceStore
 
 if TYPE_CHECKING:
     from google.cloud import firestore

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter
-from shared.holds import Hold, HoldStatus, HoldStore
+from shared.usage.holds import Hold, HoldStatus, HoldStore
 
 HOLDS = "holds"
 

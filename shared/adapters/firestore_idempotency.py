@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from shared.access.idempotency import ABANDONED_AFTER, RETENTION, IdempotencyStore, StoredResponse
 from shared.adapters.firestore_client import FirestoreStore, race_lost
 from shared.errors import Conflict, IdempotencyKeyReused
-from shared.idempotency import ABANDONED_AFTER, RETENTION, IdempotencyStore, StoredResponse
 from shared.log import get_logger
 
 COLLECTION = "idempotency_keys"

@@ -40,26 +40,19 @@ from typing import TYPE_CHECKING, Any
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
 from shared.adapters.firestore_side_writes import document_write
 from shared.errors import InvalidRequest, LedgerContention
-from shared.grants import Draw, Grant, GrantTerms, next_expiry
-from shared.ledger import (
+from shared.ledger.effects import (
     MAX_EFFECTS_PER_COMMIT,
-    AccountHead,
     AppendResult,
     EffectOutcome,
     EffectRequest,
-    EntryType,
-    HistoryPage,
     IdClaim,
-    LedgerEntry,
-    LedgerStore,
-    Posting,
-    SideWrite,
-    Totals,
     claims_to_make,
-    effect_id,
     plan_effects,
     related_keys,
 )
+from shared.ledger.entries import AccountHead, EntryType, LedgerEntry, Posting, Totals, effect_id
+from shared.ledger.grants import Draw, Grant, GrantTerms, next_expiry
+from shared.ledger.store import HistoryPage, LedgerStore, SideWrite
 from shared.log import get_logger
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
-from shared.order_refunds import OrderRefundReservation, OrderRefundStore
-from shared.refunds import ReservationStatus
+from shared.payments.refunds import ReservationStatus
+from shared.purchases.refunds import OrderRefundReservation, OrderRefundStore
 
 ORDER_REFUNDS = "credit_order_refunds"
 

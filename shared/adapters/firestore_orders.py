@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any, assert_never
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
-from shared.disputes import disputes_view
 from shared.errors import invalid_field
-from shared.orders import (
+from shared.payments.disputes import disputes_view
+from shared.purchases.orders import (
     CreditOrder,
     DisputeStateRecorded,
     OrderChange,
@@ -68,7 +68,7 @@ def order_fields(change: OrderChange) -> dict[str, Any]:
         case RefundOverdraft():
             fields = {"refunds": {change.refund_id: {"overdraft": change.overdraft}}}
         case DisputeStateRecorded():
-            # Every state under its own key: racing or late events merge (shared.disputes).
+            # Every state under its own key: racing or late events merge (shared.payments.disputes).
             states = {change.status: dict(change.state)}
             fields = {"disputes": {change.dispute_id: {"states": states}}}
         case _:

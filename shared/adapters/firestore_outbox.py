@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.outbox import OutboxMessage, OutboxStatus
+from shared.payments.outbox import OutboxMessage, OutboxStatus
 
 OUTBOX = "outbox"
 

@@ -6,7 +6,7 @@ import logging
 
 from shared.adapters.firestore_client import FirestoreStore
 from shared.errors import InvalidRequest
-from shared.packages import CreditPackage, PackageCatalog
+from shared.purchases.packages import CreditPackage, PackageCatalog
 
 PACKAGES = "credit_packages"
 log = logging.getLogger("billing.packages")

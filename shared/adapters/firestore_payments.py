@@ -24,24 +24,17 @@ from typing import Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
 from shared.adapters.firestore_outbox import OUTBOX, outbox_document
-from shared.disputes import disputes_view
-from shared.outbox import OutboxMessage
-from shared.payments import (
+from shared.payments.disputes import disputes_view
+from shared.payments.outbox import OutboxMessage
+from shared.payments.providers import GatewayRefund, RefundStatus, current_refund_status
+from shared.payments.records import (
     GatewayIntent,
     Payment,
     PaymentRequest,
     PaymentStatus,
     current_status,
 )
-from shared.refunds import (
-    GatewayRefund,
-    Refund,
-    RefundReservation,
-    RefundStatus,
-    RefundStore,
-    ReservationStatus,
-    current_refund_status,
-)
+from shared.payments.refunds import Refund, RefundReservation, RefundStore, ReservationStatus
 
 PAYMENTS = "payments"
 TRANSITIONS = "payment_transitions"

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from shared.adapters.firestore_client import FirestoreStore
-from shared.providers import ProcessedEvents, ProviderEvent
+from shared.payments.providers import ProcessedEvents, ProviderEvent
 
 if TYPE_CHECKING:
     from google.cloud import firestore

@@ -1,14 +1,14 @@
-"""The balance projection's reads and writes on Firestore (see ``shared.balances``)."""
+"""The balance projection's reads and writes on Firestore (see ``shared.accounts.projection``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from shared.accounts.projection import BalanceProjection, ProjectionStore
 from shared.adapters.firestore_accounts import USER_CREDITS
 from shared.adapters.firestore_client import FirestoreStore, field_filter
 from shared.adapters.firestore_ledger import TRANSACTIONS, entry_from_document, sums_by_type
-from shared.balances import BalanceProjection, ProjectionStore
-from shared.ledger import EntryType, LedgerEntry
+from shared.ledger.entries import EntryType, LedgerEntry
 
 if TYPE_CHECKING:
     from google.cloud import firestore

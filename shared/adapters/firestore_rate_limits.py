@@ -9,8 +9,8 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from shared.access.rate_limits import SlotCounter
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
-from shared.rate_limits import SlotCounter
 
 RATE_LIMITS = "rate_limits"
 

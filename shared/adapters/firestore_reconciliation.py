@@ -15,8 +15,8 @@ from typing import Any
 from shared.adapters.firestore_client import FirestoreStore, field_filter
 from shared.adapters.firestore_orders import ORDERS
 from shared.adapters.firestore_payments import PAYMENTS
-from shared.orders import OrderStatus
-from shared.reconciliation import ORDER, Due, ReconcileQueue
+from shared.purchases.orders import OrderStatus
+from shared.purchases.reconciliation import ORDER, Due, ReconcileQueue
 
 FIELD = "reconcile_from"
 CHECKS = "reconcile_checks"

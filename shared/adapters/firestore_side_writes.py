@@ -13,9 +13,9 @@ from typing import get_args
 
 from shared.adapters.firestore_holds import HOLDS, hold_to_document
 from shared.adapters.firestore_orders import ORDERS, order_fields
-from shared.holds import HoldPlaced, HoldSettled
-from shared.ledger import SideWrite
-from shared.orders import OrderChange
+from shared.ledger.store import SideWrite
+from shared.purchases.orders import OrderChange
+from shared.usage.holds import HoldPlaced, HoldSettled
 
 _ORDER_CHANGES = get_args(OrderChange)
 

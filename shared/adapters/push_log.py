@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.alerts import PushNotification, PushResult, PushSender
+from shared.accounts.alerts import PushNotification, PushResult, PushSender
 from shared.log import get_logger
 
 log = get_logger("push")

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from shared.errors import InvalidRequest, ProviderError, ProviderRejected, SignatureInvalid
 from shared.ids import require_document_id
 from shared.log import get_logger
-from shared.providers import (
+from shared.payments.providers import (
     CheckoutGateway,
     OrderRefundGateway,
     ProviderEvent,
@@ -30,8 +30,8 @@ from shared.providers import (
     ProviderPayment,
     ProviderPaymentStatus,
     ProviderRefund,
+    RefundStatus,
 )
-from shared.refunds import RefundStatus
 
 T = TypeVar("T")
 log = get_logger("webhooks")

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from shared.auth import ServiceCaller, ServiceTokenVerifier, require_allowed_service
+from shared.access.auth import ServiceCaller, ServiceTokenVerifier, require_allowed_service
 from shared.errors import Unauthenticated, Unavailable
 
 GOOGLE_ISSUERS = frozenset({"https://accounts.google.com", "accounts.google.com"})

@@ -2,17 +2,24 @@
 
 The client confirms it with Stripe.js using the returned client secret; the signed
 ``payment_intent.succeeded`` webhook then grants the credits through the one grant path
-(``shared.orders.grant_purchase_credits``), exactly once. An admin refunds one through Stripe's
-refunds of its PaymentIntent (``shared.order_refunds``).
+(``shared.purchases.crediting.grant_purchase_credits``), exactly once.
+An admin refunds one through Stripe's
+refunds of its PaymentIntent (``shared.purchases.refunds``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shared.payments import CREDIT_ORDER_METADATA_KEY
-from shared.providers import OrderRefundGateway, ProviderOrder, ProviderRefund
-from shared.refunds import GatewayRefund, RefundGateway, RefundStatus
+from shared.payments.providers import (
+    GatewayRefund,
+    OrderRefundGateway,
+    ProviderOrder,
+    ProviderRefund,
+    RefundStatus,
+)
+from shared.payments.records import CREDIT_ORDER_METADATA_KEY
+from shared.payments.refunds import RefundGateway
 
 # A refund in these states is sending the money back (a failed or canceled one is not).
 RETURNING_MONEY = frozenset({RefundStatus.PENDING, RefundStatus.SUCCEEDED})

@@ -1,8 +1,9 @@
 """Stripe, the only module that imports the ``stripe`` SDK.
 
 It pins the API version, talks minor units only, verifies and converts webhooks, converts
-Stripe's objects and status words into the gateway-neutral dataclasses of ``shared.payments``
-and ``shared.providers``, and turns every SDK error into ours: a declined card into
+Stripe's objects and status words into the gateway-neutral dataclasses of
+``shared.payments.records``
+and ``shared.payments.providers``, and turns every SDK error into ours: a declined card into
 ``CardDeclined``, a refusal of the client's own input (an unknown PaymentMethod) into a 400
 naming the field, another refusal into ``ProviderRejected``, anything else into
 ``ProviderError`` (502). ``api_base`` points it at localstripe for local runs and tests.
@@ -26,14 +27,9 @@ from shared.errors import (
     invalid_field,
 )
 from shared.log import get_logger
-from shared.payments import (
-    CardDeclined,
-    GatewayIntent,
-    PaymentRequest,
-    PaymentStatus,
-)
-from shared.providers import ProviderEvent
-from shared.refunds import GatewayRefund, RefundGateway, RefundStatus
+from shared.payments.providers import GatewayRefund, ProviderEvent, RefundStatus
+from shared.payments.records import CardDeclined, GatewayIntent, PaymentRequest, PaymentStatus
+from shared.payments.refunds import RefundGateway
 
 if TYPE_CHECKING:
     import stripe

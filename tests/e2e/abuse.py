@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from devstack.stack import METERING_SERVICE_EMAIL, SCHEDULER_SERVICE_EMAIL, Stack
 from functions.http import MUTATING, Contract
 from functions.registry import HTTP_FUNCTIONS, Auth, HttpFunction
-from shared.auth import ServiceRole
+from shared.access.auth import ServiceRole
 from tests.conftest import User, make_admin, sign_up
 
 MISSING_HOLD = "hold_missing_for_abuse"

@@ -30,8 +30,8 @@ from typing import Any
 import requests
 
 from ops.audit import effect_violations
-from shared.ledger import invariant_violations
-from shared.pricing import quote_purchase
+from shared.ledger.invariants import invariant_violations
+from shared.purchases.pricing import quote_purchase
 from tests.conftest import RazorpaySandbox, User
 from tests.e2e.stripe_helpers import CARD_OK, payment_method
 

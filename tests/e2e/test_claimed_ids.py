@@ -24,7 +24,7 @@ from devstack.stack import (
     Stack,
 )
 from shared.adapters.firestore_ledger import FirestoreLedger
-from shared.ledger import EntryType, Posting
+from shared.ledger.entries import EntryType, Posting
 from tests.conftest import User, sign_up
 from tests.e2e.abuse import service_headers_for
 

@@ -9,8 +9,9 @@ import pytest
 import requests
 
 from devstack.stack import Stack
-from shared.ledger import EntryType, Posting
-from shared.pricing import BONUS_TIERS, DEFAULT_LOW_BALANCE_THRESHOLD
+from shared.accounts.alerts import DEFAULT_LOW_BALANCE_THRESHOLD
+from shared.ledger.entries import EntryType, Posting
+from shared.purchases.pricing import BONUS_TIERS
 from tests.conftest import User
 
 pytestmark = pytest.mark.stack

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from devstack.stack import SCHEDULER_SERVICE_EMAIL, Stack
-from shared.ledger import invariant_violations
+from shared.ledger.invariants import invariant_violations
 from tests.conftest import RazorpaySandbox, User
 from tests.e2e.test_credit_purchases import BASIC_BONUS, BASIC_CREDITS, purchase, verify
 
@@ -80,9 +80,7 @@ def test_a_grant_expires_for_reads_at_once_and_in_the_ledger_by_the_job(  # noqa
     assert run.status_code == 200, run.text
     assert run.json()["accounts"] >= 1
     history = get(gateway, "/api/v1/transactions", user, type="expiry")["data"]
-    assert [(e["amount"], [d["credits"] for d in e["draws"]]) for e in history] == [
-        (-300, [-300])
-    ]
+    assert [(e["amount"], [d["credits"] for d in e["draws"]]) for e in history] == [(-300, [-300])]
     account = get(gateway, "/api/v1/credits/account", user)
     assert (account["balance"], account["total_expired"], account["next_expiry"]) == (
         100,

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from devstack.stack import Stack
-from shared.payments import RESERVED_METADATA_KEYS
+from shared.payments.records import RESERVED_METADATA_KEYS
 from tests.conftest import User
 from tests.e2e.stripe_helpers import CARD_OK, pay, payment_method
 from tests.e2e.test_stripe_credit_purchases import balance, purchase

@@ -16,7 +16,7 @@ import pytest
 
 from devstack.stack import Stack
 from functions.registry import Auth
-from shared.ledger import EntryType, Posting
+from shared.ledger.entries import EntryType, Posting
 from tests.conftest import RazorpaySandbox, User, make_admin, sign_up
 from tests.e2e.abuse import footprint, operations, send, service_headers_for, table
 from tests.e2e.stripe_helpers import CARD_OK, pay, payment_method, refund

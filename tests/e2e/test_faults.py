@@ -254,8 +254,8 @@ def test_orders_razorpay_refuses_to_fetch_never_starve_a_paid_one(
     from google.cloud import firestore
 
     from shared.adapters.firestore_orders import FirestoreOrders
-    from shared.orders import CreditOrder
-    from shared.pricing import quote_purchase
+    from shared.purchases.orders import CreditOrder
+    from shared.purchases.pricing import quote_purchase
 
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{private.ports.firestore}")
     orders = FirestoreOrders(firestore.Client(project=private.project))

@@ -12,7 +12,8 @@ import requests
 
 from devstack.stack import SCHEDULER_SERVICE_EMAIL, Stack
 from shared.adapters.firestore_ledger import FirestoreLedger
-from shared.ledger import EntryType, Posting, invariant_violations
+from shared.ledger.entries import EntryType, Posting
+from shared.ledger.invariants import invariant_violations
 
 pytestmark = pytest.mark.stack
 

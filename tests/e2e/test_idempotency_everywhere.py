@@ -17,8 +17,8 @@ import pytest
 
 from devstack.stack import REPORTS_SERVICE_EMAIL, Stack
 from functions.registry import Auth, HttpFunction
-from shared.auth import ServiceRole
-from shared.ledger import EntryType, Posting
+from shared.access.auth import ServiceRole
+from shared.ledger.entries import EntryType, Posting
 from tests.conftest import RazorpaySandbox, make_admin, sign_up
 from tests.e2e.abuse import (
     Callers,
@@ -300,7 +300,7 @@ def test_idempotency_keys_expire_through_a_ttl_field() -> None:
     import json
     from pathlib import Path
 
-    from shared.idempotency import RETENTION
+    from shared.access.idempotency import RETENTION
 
     indexes = Path(__file__).resolve().parents[2] / "firestore.indexes.json"
     declared = json.loads(indexes.read_text())["fieldOverrides"]

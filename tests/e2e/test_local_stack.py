@@ -24,7 +24,7 @@ import stripe
 from devstack.busy_ports import PortInUse
 from devstack.service_tokens import ServiceTokenIssuer
 from devstack.stack import METERING_SERVICE_EMAIL, Ports, Stack
-from shared.ledger import EntryType, Posting
+from shared.ledger.entries import EntryType, Posting
 from tests.conftest import eventually
 
 pytestmark = pytest.mark.stack

@@ -24,9 +24,9 @@ from ops.metrics import report, unproven
 from shared.adapters.firestore_ledger import FirestoreLedger
 from shared.adapters.firestore_outbox import OUTBOX, outbox_document
 from shared.config import Settings
-from shared.ledger import EntryType, Posting, entry_id
-from shared.orders import CreditOrder
-from shared.outbox import OutboxMessage
+from shared.ledger.entries import EntryType, Posting, entry_id
+from shared.payments.outbox import OutboxMessage
+from shared.purchases.orders import CreditOrder
 from tests.conftest import RazorpaySandbox, User, eventually
 from tests.e2e.stripe_helpers import CARD_DECLINED, CARD_OK, pay, payment_method
 

@@ -71,7 +71,8 @@ def test_a_clawback_of_reserved_credits_leaves_the_hold_capturable_up_to_the_bal
 ) -> None:
     """Found by the walk: a refund clawback took credits a hold had reserved (available < 0);
     a capture then got 402 although it lowers nothing but the balance, which covered it."""
-    from shared.ledger import EntryType, Posting, invariant_violations
+    from shared.ledger.entries import EntryType, Posting
+    from shared.ledger.invariants import invariant_violations
 
     uid = f"clawed-{uuid.uuid4().hex[:12]}"
     gateway_ledger.append(uid, [Posting(EntryType.GRANT, 100, actor="test")])

@@ -10,7 +10,7 @@ import requests
 
 from devstack.stack import Stack
 from shared.adapters.firestore_ledger import FirestoreLedger
-from shared.ledger import EntryType, Posting
+from shared.ledger.entries import EntryType, Posting
 from tests.conftest import eventually
 
 pytestmark = pytest.mark.stack

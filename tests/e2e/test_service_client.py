@@ -19,7 +19,8 @@ from billing_client import (
 )
 
 from devstack.stack import METERING_SERVICE_EMAIL, Stack
-from shared.ledger import EntryType, Posting, invariant_violations
+from shared.ledger.entries import EntryType, Posting
+from shared.ledger.invariants import invariant_violations
 
 pytestmark = pytest.mark.stack
 

@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from devstack.stack import METERING_SERVICE_EMAIL, Stack
-from shared.ledger import EntryType, Posting, invariant_violations
+from shared.ledger.entries import EntryType, Posting
+from shared.ledger.invariants import invariant_violations
 from tests.conftest import User
 
 pytestmark = pytest.mark.stack

@@ -68,8 +68,8 @@ def test_a_user_keeps_at_most_ten_devices_the_newest(
     """Every low-balance alert is pushed to each token: their number is bounded per user."""
     from google.cloud import firestore
 
+    from shared.accounts.devices import MAX_DEVICES_PER_USER
     from shared.adapters.firestore_devices import FirestoreDeviceStore
-    from shared.devices import MAX_DEVICES_PER_USER
 
     monkeypatch.setenv("DEVICE_RATE_LIMIT", "100")
     for n in range(MAX_DEVICES_PER_USER + 3):

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from google.api_core import exceptions as gexc
 
+from shared.accounts.admin_credits import change_credits
 from shared.adapters.firestore_ledger import TRANSACTIONS, FirestoreLedger
-from shared.admin_credits import change_credits
 
 pytestmark = pytest.mark.stack
 

@@ -9,7 +9,7 @@ import pytest
 
 from ops.audit import audit
 from shared.adapters.firestore_ledger import TRANSACTIONS, FirestoreLedger, entry_to_document
-from shared.ledger import EntryType, Posting
+from shared.ledger.entries import EntryType, Posting
 
 pytestmark = pytest.mark.stack
 

@@ -12,20 +12,21 @@ import pytest
 
 from bench.inprocess import invoke
 from devstack.stack import Stack
+from shared.access.rate_limits import RateLimit, enforce_rate_limit
 from shared.adapters.firestore_ledger import FirestoreLedger
 from shared.adapters.firestore_orders import FirestoreOrders
 from shared.adapters.firestore_packages import FirestorePackages
 from shared.adapters.firestore_rate_limits import FirestoreSlotCounter
 from shared.adapters.razorpay_gateway import RazorpayGateway
 from shared.errors import RateLimited, Unavailable
-from shared.ledger import EntryType
-from shared.orders import CreditOrder, OrderStatus, grant_purchase_credits, mark_failed
-from shared.packages import DEFAULT_PACKAGES, packages_on_sale
-from shared.payments import GatewayIntent, PaymentStatus
-from shared.pricing import quote_purchase
-from shared.providers import OrderingGateway
-from shared.purchases import CreditPurchases, PurchaseRequest
-from shared.rate_limits import RateLimit, enforce_rate_limit
+from shared.ledger.entries import EntryType
+from shared.payments.providers import OrderingGateway
+from shared.payments.records import GatewayIntent, PaymentStatus
+from shared.purchases.checkout import CreditPurchases, PurchaseRequest
+from shared.purchases.crediting import grant_purchase_credits, mark_failed
+from shared.purchases.orders import CreditOrder, OrderStatus
+from shared.purchases.packages import DEFAULT_PACKAGES, packages_on_sale
+from shared.purchases.pricing import quote_purchase
 from tests.conftest import User
 
 pytestmark = pytest.mark.stack
@@ -155,8 +156,8 @@ def test_stripe_paid_credit_order_goes_through_the_one_grant_path(firestore_clie
 
 def test_a_new_refund_in_the_same_second_never_moves_a_settled_one(firestore_client) -> None:
     """Stripe stamps refunds in whole seconds: a second refund may list before the first."""
-    from shared.providers import ProviderOrder, ProviderRefund, RefundListingGateway
-    from shared.purchases import STRIPE
+    from shared.payments.providers import ProviderOrder, ProviderRefund, RefundListingGateway
+    from shared.purchases.checkout import STRIPE
 
     class Listed(RefundListingGateway):
         """Our logic's only input from the provider: the refund list (real Stripe: e2e)."""

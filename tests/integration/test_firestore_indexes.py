@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from shared.ledger import EntryType, Posting
+from shared.ledger.entries import EntryType, Posting
 
 pytestmark = pytest.mark.stack
 
@@ -87,6 +87,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> list[Need]:
 
 
 def test_every_composite_query_has_its_index(firestore_client: Any, recorded: list[Need]) -> None:
+    from shared.accounts.history import GroupBy, usage_summary
     from shared.adapters.firestore_accounts import FirestoreAccounts
     from shared.adapters.firestore_holds import FirestoreHoldStore
     from shared.adapters.firestore_ledger import FirestoreLedger
@@ -94,8 +95,7 @@ def test_every_composite_query_has_its_index(firestore_client: Any, recorded: li
     from shared.adapters.firestore_payments import FirestorePayments
     from shared.adapters.firestore_projection import FirestoreProjectionStore
     from shared.adapters.firestore_reconciliation import FirestoreReconcileQueue
-    from shared.reconciliation import ORDER, PAYMENT
-    from shared.transactions import GroupBy, usage_summary
+    from shared.purchases.reconciliation import ORDER, PAYMENT
 
     uid = f"idx-{uuid.uuid4().hex[:10]}"
     ledger = FirestoreLedger(firestore_client)

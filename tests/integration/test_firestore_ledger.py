@@ -13,8 +13,9 @@ from functions.credits import account_json
 from shared.adapters.firestore_ledger import HEADS, FirestoreLedger
 from shared.adapters.firestore_orders import ORDERS
 from shared.errors import InsufficientCredits, LedgerContention
-from shared.ledger import EntryType, Posting, invariant_violations
-from shared.orders import OrderStatus, OrderStatusChanged
+from shared.ledger.entries import EntryType, Posting
+from shared.ledger.invariants import invariant_violations
+from shared.purchases.orders import OrderStatus, OrderStatusChanged
 
 pytestmark = pytest.mark.stack
 
@@ -154,7 +155,7 @@ def test_concurrent_grants_from_several_instances_all_land(firestore_client: Any
 
 
 def test_a_batch_of_effects_lands_in_one_commit_and_replays(ledger: FirestoreLedger) -> None:
-    from shared.ledger import EffectRequest
+    from shared.ledger.effects import EffectRequest
 
     ledger.append("alice", grant(30))
     requests = [EffectRequest(spend(10), f"usage:{n}") for n in range(5)]
@@ -170,7 +171,7 @@ def test_a_batch_of_effects_lands_in_one_commit_and_replays(ledger: FirestoreLed
 def test_racing_batches_with_shared_events_apply_each_event_once(
     firestore_client: Any,
 ) -> None:
-    from shared.ledger import EffectRequest
+    from shared.ledger.effects import EffectRequest
 
     FirestoreLedger(firestore_client).append("alice", grant(1000))
     instances = [FirestoreLedger(firestore_client) for _ in range(6)]
@@ -190,10 +191,11 @@ def test_an_account_from_before_running_totals_is_summed_once_then_carried(
 ) -> None:
     """Entries and head pointers written before totals existed: read by aggregation, then the
     next entry starts carrying the right totals (not sums restarted at zero)."""
-    from shared.accounts import read_account
+    from shared.accounts.credit_accounts import read_account
     from shared.adapters.firestore_accounts import FirestoreAccounts
     from shared.adapters.firestore_ledger import TRANSACTIONS, entry_to_document
-    from shared.ledger import AccountHead, post
+    from shared.ledger.entries import AccountHead
+    from shared.ledger.posting import post
 
     uid = f"legacy-{uuid.uuid4().hex[:8]}"
     # Written as the older version wrote them: no totals, no grants. (Not by deleting fields:
@@ -232,8 +234,9 @@ def test_an_account_from_before_grants_holds_one_paid_grant_then_carries_grants(
     """Entries and head pointers written before grants existed: what is available is one paid
     grant, spent after newer grants; the next entry writes the grants out."""
     from shared.adapters.firestore_ledger import TRANSACTIONS, entry_to_document
-    from shared.grants import PAID, PROMOTIONAL
-    from shared.ledger import AccountHead, post
+    from shared.ledger.entries import AccountHead
+    from shared.ledger.grants import PAID, PROMOTIONAL
+    from shared.ledger.posting import post
 
     uid = f"pre-grants-{uuid.uuid4().hex[:8]}"
     # Written as the older version wrote them (the emulator cannot delete fields).
@@ -263,8 +266,8 @@ def test_the_expiry_job_finds_due_accounts_and_writes_each_expiry_once(
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from shared.grants import GrantCategory, GrantTerms
-    from shared.ledger import expire_due_grants
+    from shared.ledger.expiry import expire_due_grants
+    from shared.ledger.grants import GrantCategory, GrantTerms
 
     start = datetime.now(UTC).replace(microsecond=0)
     now = [start]
@@ -289,7 +292,7 @@ def test_the_expiry_job_finds_due_accounts_and_writes_each_expiry_once(
 def test_two_first_reads_at_once_give_the_welcome_grant_once(
     ledger: FirestoreLedger, firestore_client: Any
 ) -> None:
-    from shared.accounts import WelcomeGrant, read_balance
+    from shared.accounts.credit_accounts import WelcomeGrant, read_balance
     from shared.adapters.firestore_accounts import FirestoreAccounts
 
     uid = f"newcomer-{uuid.uuid4().hex[:8]}"

@@ -14,12 +14,12 @@ import pytest
 from functions import http, registry
 from functions.http import Call, Reply, endpoint
 from functions.registry import Auth, HttpFunction
+from shared.access.auth import Caller, TokenVerifier
+from shared.access.idempotency import StoredResponse
 from shared.adapters.firestore_idempotency import FirestoreIdempotencyStore
-from shared.auth import Caller, TokenVerifier
 from shared.bootstrap import ServiceParts, Services
 from shared.config import Settings
 from shared.errors import Conflict, IdempotencyKeyReused, InsufficientCredits, Unauthenticated
-from shared.idempotency import StoredResponse
 
 pytestmark = pytest.mark.stack
 

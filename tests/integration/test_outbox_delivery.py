@@ -23,7 +23,7 @@ from shared.adapters.firestore_events import (
 )
 from shared.adapters.firestore_outbox import outbox_document
 from shared.bootstrap import ServiceParts, Services
-from shared.outbox import OutboxMessage
+from shared.payments.outbox import OutboxMessage
 
 pytestmark = pytest.mark.stack
 

@@ -58,8 +58,13 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"])).decode()
             with state.arrived:
-                state.received.append(Received(body, self.headers["X-Razorpay-Signature"],
-                                               self.headers["x-razorpay-event-id"]))
+                state.received.append(
+                    Received(
+                        body,
+                        self.headers["X-Razorpay-Signature"],
+                        self.headers["x-razorpay-event-id"],
+                    )
+                )
                 state.arrived.notify_all()
             self.send_response(state.status)
             self.send_header("Content-Length", "0")
@@ -113,14 +118,25 @@ def test_create_and_fetch_order(sandbox: Sandbox) -> None:
     order = sandbox.order(29900, receipt="rcpt-1", notes={"uid": "u1"})
     assert order["id"].startswith("order_") and len(order["id"]) == len("order_") + 14
     assert order == {
-        "id": order["id"], "entity": "order", "amount": 29900, "amount_paid": 0,
-        "amount_due": 29900, "currency": "INR", "receipt": "rcpt-1", "offer_id": None,
-        "status": "created", "attempts": 0, "notes": {"uid": "u1"},
+        "id": order["id"],
+        "entity": "order",
+        "amount": 29900,
+        "amount_paid": 0,
+        "amount_due": 29900,
+        "currency": "INR",
+        "receipt": "rcpt-1",
+        "offer_id": None,
+        "status": "created",
+        "attempts": 0,
+        "notes": {"uid": "u1"},
         "created_at": order["created_at"],
     }
     assert sandbox.client.order.fetch(order["id"]) == order
     assert sandbox.client.order.payments(order["id"]) == {
-        "entity": "collection", "count": 0, "items": []}
+        "entity": "collection",
+        "count": 0,
+        "items": [],
+    }
 
 
 def test_order_validation_errors(sandbox: Sandbox) -> None:
@@ -132,8 +148,12 @@ def test_order_validation_errors(sandbox: Sandbox) -> None:
         sandbox.client.order.create({"amount": 500})
     with pytest.raises(razorpay.errors.BadRequestError, match="does not exist"):
         sandbox.client.order.fetch("order_doesnotexist00")
-    response = requests.post(f"{sandbox.url}/v1/orders", json={"amount": 5, "currency": "INR"},
-                             auth=(KEY_ID, KEY_SECRET), timeout=5)
+    response = requests.post(
+        f"{sandbox.url}/v1/orders",
+        json={"amount": 5, "currency": "INR"},
+        auth=(KEY_ID, KEY_SECRET),
+        timeout=5,
+    )
     error = response.json()["error"]
     assert response.status_code == 400
     assert error["code"] == "BAD_REQUEST_ERROR" and error["field"] == "amount"
@@ -172,7 +192,11 @@ def test_checkout_signature_and_captured_payment(sandbox: Sandbox) -> None:
 
     paid = sandbox.client.order.fetch(order["id"])
     assert (paid["status"], paid["amount_paid"], paid["amount_due"], paid["attempts"]) == (
-        "paid", 50000, 0, 1)
+        "paid",
+        50000,
+        0,
+        1,
+    )
     assert sandbox.client.order.payments(order["id"])["items"] == [payment]
     with pytest.raises(razorpay.errors.BadRequestError, match="already been captured"):
         sandbox.client.payment.capture(payment["id"], 50000, {"currency": "INR"})
@@ -197,14 +221,26 @@ def test_partial_then_full_refund(sandbox: Sandbox) -> None:
     first = sandbox.client.payment.refund(payment_id, {"amount": 20000, "notes": {"why": "x"}})
     assert first["id"].startswith("rfnd_")
     assert first == {
-        "id": first["id"], "entity": "refund", "amount": 20000, "currency": "INR",
-        "payment_id": payment_id, "notes": {"why": "x"}, "receipt": None,
-        "acquirer_data": {"arn": None}, "created_at": first["created_at"], "batch_id": None,
-        "status": "processed", "speed_processed": "normal", "speed_requested": "normal",
+        "id": first["id"],
+        "entity": "refund",
+        "amount": 20000,
+        "currency": "INR",
+        "payment_id": payment_id,
+        "notes": {"why": "x"},
+        "receipt": None,
+        "acquirer_data": {"arn": None},
+        "created_at": first["created_at"],
+        "batch_id": None,
+        "status": "processed",
+        "speed_processed": "normal",
+        "speed_requested": "normal",
     }
     payment = sandbox.client.payment.fetch(payment_id)
     assert (payment["amount_refunded"], payment["refund_status"], payment["status"]) == (
-        20000, "partial", "captured")
+        20000,
+        "partial",
+        "captured",
+    )
 
     with pytest.raises(razorpay.errors.BadRequestError, match="greater than amount captured"):
         sandbox.client.payment.refund(payment_id, {"amount": 30001})
@@ -214,7 +250,10 @@ def test_partial_then_full_refund(sandbox: Sandbox) -> None:
     assert sandbox.client.refund.fetch(rest["id"]) == rest
     payment = sandbox.client.payment.fetch(payment_id)
     assert (payment["amount_refunded"], payment["refund_status"], payment["status"]) == (
-        50000, "full", "refunded")
+        50000,
+        "full",
+        "refunded",
+    )
     assert sandbox.client.order.fetch(order["id"])["status"] == "paid"  # stays paid, per docs
     with pytest.raises(razorpay.errors.BadRequestError):
         sandbox.client.payment.refund(payment_id, {"amount": 100})
@@ -227,15 +266,19 @@ def test_payment_webhooks_are_signed_and_shaped(sandbox: Sandbox, receiver: Rece
     assert [r.event for r in got] == ["payment.authorized", "payment.captured", "order.paid"]
     assert len({r.event_id for r in got}) == 3
     for hook in got:
-        assert sandbox.client.utility.verify_webhook_signature(
-            hook.body, hook.signature, WEBHOOK_SECRET) is True
+        assert (
+            sandbox.client.utility.verify_webhook_signature(
+                hook.body, hook.signature, WEBHOOK_SECRET
+            )
+            is True
+        )
     with pytest.raises(razorpay.errors.SignatureVerificationError):
         sandbox.client.utility.verify_webhook_signature(
-            got[1].body.replace("50000", "90000"), got[1].signature, WEBHOOK_SECRET)
+            got[1].body.replace("50000", "90000"), got[1].signature, WEBHOOK_SECRET
+        )
 
     authorized, captured, paid = (json.loads(r.body) for r in got)
-    assert set(captured) == {"entity", "account_id", "event", "contains", "payload",
-                             "created_at"}
+    assert set(captured) == {"entity", "account_id", "event", "contains", "payload", "created_at"}
     assert captured["entity"] == "event" and captured["account_id"].startswith("acc_")
     assert captured["contains"] == ["payment"]
     assert authorized["payload"]["payment"]["entity"]["status"] == "authorized"  # a snapshot
@@ -249,22 +292,27 @@ def test_payment_webhooks_are_signed_and_shaped(sandbox: Sandbox, receiver: Rece
     sandbox.post("/_sandbox/webhooks/wait", {"timeout": 5})
     sent = requests.get(f"{sandbox.url}/_sandbox/webhooks/sent", timeout=5).json()
     assert [(s["event"], s["status_code"]) for s in sent] == [
-        ("payment.authorized", 200), ("payment.captured", 200), ("order.paid", 200)]
+        ("payment.authorized", 200),
+        ("payment.captured", 200),
+        ("order.paid", 200),
+    ]
     assert [s["body"] for s in sent] == [r.body for r in got]
 
 
 def test_failed_payment_webhook(sandbox: Sandbox, receiver: Receiver) -> None:
     order = sandbox.order(10000)
-    response = sandbox.post(f"/_sandbox/orders/{order['id']}/fail",
-                            {"error_description": "Card declined"})
+    response = sandbox.post(
+        f"/_sandbox/orders/{order['id']}/fail", {"error_description": "Card declined"}
+    )
     payment = response.json()
     assert payment["status"] == "failed" and payment["captured"] is False
     assert payment["error_code"] == "BAD_REQUEST_ERROR"
     assert payment["error_description"] == "Card declined"
     (hook,) = receiver.wait_for(1)
     assert hook.event == "payment.failed"
-    assert sandbox.client.utility.verify_webhook_signature(hook.body, hook.signature,
-                                                           WEBHOOK_SECRET)
+    assert sandbox.client.utility.verify_webhook_signature(
+        hook.body, hook.signature, WEBHOOK_SECRET
+    )
     assert json.loads(hook.body)["payload"]["payment"]["entity"]["id"] == payment["id"]
     assert sandbox.client.order.fetch(order["id"])["status"] == "attempted"
 
@@ -286,22 +334,28 @@ def test_send_and_replay_webhooks(sandbox: Sandbox, receiver: Receiver) -> None:
     payment_id = sandbox.pay(order["id"], webhooks=False)["razorpay_payment_id"]
     assert receiver.received == []
 
-    sent = sandbox.post("/_sandbox/webhooks/send", {"event": "order.paid",
-                                                    "order_id": order["id"]}).json()
+    sent = sandbox.post(
+        "/_sandbox/webhooks/send", {"event": "order.paid", "order_id": order["id"]}
+    ).json()
     assert sent["status_code"] == 200
     replay = sandbox.post("/_sandbox/webhooks/send", {"event_id": sent["event_id"]}).json()
     assert replay["event_id"] == sent["event_id"]
     first, second = receiver.wait_for(2)
     assert (first.body, first.signature, first.event_id) == (
-        second.body, second.signature, second.event_id)
+        second.body,
+        second.signature,
+        second.event_id,
+    )
     assert json.loads(first.body)["payload"]["payment"]["entity"]["id"] == payment_id
 
     receiver.status = 500
-    failing = sandbox.post("/_sandbox/webhooks/send", {"event": "payment.captured",
-                                                       "payment_id": payment_id}).json()
+    failing = sandbox.post(
+        "/_sandbox/webhooks/send", {"event": "payment.captured", "payment_id": payment_id}
+    ).json()
     assert failing["status_code"] == 500
-    bad = sandbox.post("/_sandbox/webhooks/send", {"event": "refund.processed",
-                                                   "payment_id": payment_id})
+    bad = sandbox.post(
+        "/_sandbox/webhooks/send", {"event": "refund.processed", "payment_id": payment_id}
+    )
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "refund"
 
 
@@ -310,8 +364,9 @@ def test_unreachable_webhook_url_is_recorded(sandbox: Sandbox) -> None:
     assert sandbox.post("/_sandbox/webhooks/config", {"url": dead}).status_code == 200
     order = sandbox.order(10000)
     payment_id = sandbox.pay(order["id"], webhooks=False)["razorpay_payment_id"]
-    result = sandbox.post("/_sandbox/webhooks/send", {"event": "payment.captured",
-                                                      "payment_id": payment_id}).json()
+    result = sandbox.post(
+        "/_sandbox/webhooks/send", {"event": "payment.captured", "payment_id": payment_id}
+    ).json()
     assert result["status_code"] is None and "Connection refused" in result["error"]
 
 
@@ -364,8 +419,11 @@ def test_checkout_calls_from_a_page_pass_the_browsers_cors_check(sandbox: Sandbo
     path = f"{sandbox.url}/_sandbox/orders/{order['id']}/pay"
     preflight = requests.options(
         path,
-        headers={"Origin": origin, "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "content-type"},
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
         timeout=5,
     )
     assert preflight.headers["Access-Control-Allow-Origin"] == origin
@@ -373,16 +431,21 @@ def test_checkout_calls_from_a_page_pass_the_browsers_cors_check(sandbox: Sandbo
     paid = requests.post(path, json={"key_id": KEY_ID}, headers={"Origin": origin}, timeout=5)
     assert paid.status_code == 200 and paid.headers["Access-Control-Allow-Origin"] == origin
     # The API itself is server-to-server: no CORS answer for a page.
-    api = requests.get(f"{sandbox.url}/v1/orders/{order['id']}", auth=(KEY_ID, KEY_SECRET),
-                       headers={"Origin": origin}, timeout=5)
+    api = requests.get(
+        f"{sandbox.url}/v1/orders/{order['id']}",
+        auth=(KEY_ID, KEY_SECRET),
+        headers={"Origin": origin},
+        timeout=5,
+    )
     assert "Access-Control-Allow-Origin" not in api.headers
 
 
 def test_checkout_with_another_accounts_key_pays_nothing(sandbox: Sandbox) -> None:
     order = sandbox.order()
     for action in ("pay", "fail"):
-        response = sandbox.post(f"/_sandbox/orders/{order['id']}/{action}",
-                                {"key_id": "rzp_test_someone_else"})
+        response = sandbox.post(
+            f"/_sandbox/orders/{order['id']}/{action}", {"key_id": "rzp_test_someone_else"}
+        )
         assert response.status_code == 401, response.text
     assert sandbox.client.order.payments(order["id"])["count"] == 0
 
@@ -400,7 +463,10 @@ def test_a_refund_retried_with_its_idempotency_key_is_the_first_refund_again(
 
     assert again == first
     assert (first["receipt"], first["speed_requested"], first["notes"]) == (
-        "r-1", "normal", {"why": "retry"})
+        "r-1",
+        "normal",
+        {"why": "retry"},
+    )
     assert sandbox.client.payment.fetch(payment_id)["amount_refunded"] == 1000  # refunded once
     listed = sandbox.client.payment.fetch_multiple_refund(payment_id)
     assert [r["id"] for r in listed["items"]] == [first["id"]]
@@ -449,7 +515,10 @@ def test_a_failed_refund_sends_refund_failed_and_its_amount_is_refundable_again(
     assert sandbox.client.refund.fetch(refund["id"])["status"] == "failed"
     payment = sandbox.client.payment.fetch(payment_id)
     assert (payment["status"], payment["amount_refunded"], payment["refund_status"]) == (
-        "captured", 0, None)
+        "captured",
+        0,
+        None,
+    )
     hooks = receiver.wait_for(3)
     assert [r.event for r in hooks] == ["refund.created", "refund.processed", "refund.failed"]
     assert json.loads(hooks[2].body)["payload"]["refund"]["entity"]["status"] == "failed"
@@ -458,7 +527,7 @@ def test_a_failed_refund_sends_refund_failed_and_its_amount_is_refundable_again(
 
 def test_our_gateway_refunds_once_per_key_and_lists_the_orders_refunds(sandbox: Sandbox) -> None:
     from shared.adapters.razorpay_gateway import RazorpayGateway
-    from shared.refunds import RefundStatus
+    from shared.payments.providers import RefundStatus
 
     gateway = RazorpayGateway(KEY_ID, KEY_SECRET, WEBHOOK_SECRET, base_url=sandbox.url)
     order = sandbox.order(30000)
@@ -470,7 +539,11 @@ def test_our_gateway_refunds_once_per_key_and_lists_the_orders_refunds(sandbox: 
 
     assert again == made
     assert (made.amount, made.status, made.returning_money, made.notes) == (
-        12000, RefundStatus.SUCCEEDED, True, notes)
+        12000,
+        RefundStatus.SUCCEEDED,
+        True,
+        notes,
+    )
     assert gateway.refunds_of(order["id"]) == [made]
     sandbox.post(f"/_sandbox/refunds/{made.id}/fail")
     [failed] = gateway.refunds_of(order["id"])

@@ -10,7 +10,7 @@ import pytest
 from bench.inprocess import invoke, wire_with_client
 from bench.rpc import counting_client
 from devstack.stack import Stack
-from shared.ledger import EntryType, Posting
+from shared.ledger.entries import EntryType, Posting
 from tests.conftest import User
 
 pytestmark = pytest.mark.stack

@@ -12,6 +12,7 @@ import pytest
 
 from devstack.stack import ROOT
 from shared import bootstrap
+from shared.accounts.alerts import PushNotification, PushResult, PushSender
 from shared.adapters.firestore_events import (
     CREATED,
     cloud_event_headers,
@@ -19,9 +20,8 @@ from shared.adapters.firestore_events import (
     full_name,
 )
 from shared.adapters.firestore_ledger import TRANSACTIONS, FirestoreLedger, entry_to_document
-from shared.alerts import PushNotification, PushResult, PushSender
 from shared.config import Settings
-from shared.ledger import EntryType, LedgerEntry, Posting
+from shared.ledger.entries import EntryType, LedgerEntry, Posting
 
 pytestmark = pytest.mark.stack
 

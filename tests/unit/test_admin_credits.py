@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.admin_credits import change_credits
+from shared.accounts.admin_credits import change_credits
 from shared.errors import IdempotencyKeyReused, InsufficientCredits, InvalidRequest
-from shared.ledger import EntryType
+from shared.ledger.entries import EntryType
 from tests.unit.fakes import MemoryLedger
 
 

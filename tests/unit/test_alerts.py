@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from shared.alerts import (
+from shared.accounts.alerts import (
     AlertStore,
     LowBalanceAlert,
     PushNotification,
@@ -15,7 +15,7 @@ from shared.alerts import (
     crosses_down,
     raise_low_balance_alert,
 )
-from shared.ledger import AccountHead, EntryType, LedgerEntry
+from shared.ledger.entries import AccountHead, EntryType, LedgerEntry
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

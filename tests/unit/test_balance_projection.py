@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.balances import ProjectionBehind, sync_projection
-from shared.ledger import EntryType, LedgerEntry, Posting
+from shared.accounts.projection import ProjectionBehind, sync_projection
+from shared.ledger.entries import EntryType, LedgerEntry, Posting
 from tests.unit.fakes import MemoryLedger, MemoryProjections
 
 

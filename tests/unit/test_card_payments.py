@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from shared.card_payments import owned_payment, process_payment, verify_payment
 from shared.errors import InvalidRequest, NotFound, PaymentDeclined, ProviderError, ProviderRejected
-from shared.payments import PaymentRequest, PaymentStatus
-from shared.refunds import RefundRequest, owned_refund, refund_payment, verify_refund
+from shared.payments.card_payments import owned_payment, process_payment, verify_payment
+from shared.payments.records import PaymentRequest, PaymentStatus
+from shared.payments.refunds import RefundRequest, owned_refund, refund_payment, verify_refund
 from tests.unit.fakes import (
     DECLINED_CARD,
     THREE_D_SECURE_CARD,

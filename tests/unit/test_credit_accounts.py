@@ -6,17 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from shared.accounts import (
-    read_account,
-    read_balance,
-    update_low_balance_threshold,
-)
-from shared.devices import MAX_DEVICES_PER_USER, Platform, register_device
+from shared.accounts.alerts import DEFAULT_LOW_BALANCE_THRESHOLD
+from shared.accounts.credit_accounts import read_account, read_balance, update_low_balance_threshold
+from shared.accounts.devices import MAX_DEVICES_PER_USER, Platform, register_device
+from shared.accounts.history import GroupBy, history, usage_summary
 from shared.errors import InvalidRequest
-from shared.ledger import EntryType, Posting
-from shared.packages import DEFAULT_PACKAGES, CreditPackage, packages_on_sale
-from shared.pricing import DEFAULT_LOW_BALANCE_THRESHOLD
-from shared.transactions import GroupBy, history, usage_summary
+from shared.ledger.entries import EntryType, Posting
+from shared.purchases.packages import DEFAULT_PACKAGES, CreditPackage, packages_on_sale
 from tests.unit.fakes import NOW, Clock, MemoryAccounts, MemoryDevices, MemoryLedger, MemoryPackages
 
 DAY = timedelta(days=1)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.errors import InsufficientCredits
-from shared.grants import (
+from shared.ledger.entries import EntryType, Posting
+from shared.ledger.grants import (
     MAX_OPEN_GRANTS,
     PAID,
     Grant,
@@ -17,7 +18,7 @@ from shared.grants import (
     draw,
     in_consumption_order,
 )
-from shared.ledger import EntryType, Posting, invariant_violations
+from shared.ledger.invariants import invariant_violations
 from tests.unit.fakes.ledger import NOW, Clock, MemoryLedger
 
 DAY = timedelta(days=1)
@@ -273,7 +274,7 @@ def test_the_expiry_job_writes_off_every_due_account_in_pages_and_skips_a_failin
     clock: Clock,
 ) -> None:
     from shared.errors import Unavailable
-    from shared.ledger import expire_due_grants
+    from shared.ledger.expiry import expire_due_grants
 
     class FlakyLedger(MemoryLedger):
         def expire_grants(self, user_id: str) -> None:

@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from shared.access.rate_limits import RateLimit, SlotCounter, enforce_rate_limit
 from shared.errors import RateLimited
-from shared.orders import CreditOrder, refund_clawback
-from shared.pricing import quote_purchase
-from shared.providers import ProviderPayment, ProviderPaymentStatus
-from shared.purchases import payment_mismatches
-from shared.rate_limits import RateLimit, SlotCounter, enforce_rate_limit
+from shared.payments.providers import ProviderPayment, ProviderPaymentStatus
+from shared.purchases.checkout import payment_mismatches
+from shared.purchases.crediting import refund_clawback
+from shared.purchases.orders import CreditOrder
+from shared.purchases.pricing import quote_purchase
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -82,6 +83,6 @@ def test_transaction_type_parameter_lists_every_entry_type() -> None:
     from typing import get_args
 
     from functions.transactions import EntryTypeName
-    from shared.ledger import EntryType
+    from shared.ledger.entries import EntryType
 
     assert list(get_args(EntryTypeName)) == [t.value for t in EntryType]

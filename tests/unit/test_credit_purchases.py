@@ -7,15 +7,14 @@ from decimal import Decimal
 
 import pytest
 
+from shared.access.rate_limits import RateLimit
 from shared.errors import Conflict, InvalidRequest, NotFound, RateLimited, SignatureInvalid
-from shared.ledger import EntryType
-from shared.orders import CreditOrder, OrderStatus, owned_order
-from shared.packages import CreditPackage
-from shared.providers import ProviderRefund
-from shared.purchases import RAZORPAY, STRIPE, CreditPurchases, PurchaseRequest
-from shared.rate_limits import RateLimit
-from shared.razorpay_events import RazorpayWebhooks
-from shared.refunds import RefundStatus
+from shared.ledger.entries import EntryType
+from shared.payments.providers import ProviderRefund, RefundStatus
+from shared.purchases.checkout import RAZORPAY, STRIPE, CreditPurchases, PurchaseRequest
+from shared.purchases.orders import CreditOrder, OrderStatus, owned_order
+from shared.purchases.packages import CreditPackage
+from shared.purchases.razorpay_events import RazorpayWebhooks
 from tests.unit.fakes import (
     Clock,
     MemoryLedger,

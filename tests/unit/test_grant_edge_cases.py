@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.grants import MAX_OPEN_GRANTS, GrantCategory, GrantTerms
-from shared.ledger import EntryType, Posting, invariant_violations
-from shared.usage import UsageEvent, record_usage, void_usage
+from shared.ledger.entries import EntryType, Posting
+from shared.ledger.grants import MAX_OPEN_GRANTS, GrantCategory, GrantTerms
+from shared.ledger.invariants import invariant_violations
+from shared.usage.charges import UsageEvent, record_usage, void_usage
 from tests.unit.fakes.ledger import NOW, Clock, MemoryLedger
 
 DAY = timedelta(days=1)

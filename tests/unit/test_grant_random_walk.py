@@ -3,7 +3,8 @@
 Each step grants (paid or promotional, any priority, often expiring), buys an order's credits
 and bonus, spends, places / captures / releases holds, voids charges, checks, claws back refunds
 (overdraft included), moves time (sometimes exactly onto an expiry), or runs the expiry job.
-A model tracks every grant lot independently of ``shared.grants``; after each step the ledger's
+A model tracks every grant lot independently of ``shared.ledger.grants``;
+after each step the ledger's
 invariants hold, the head equals the model, and a read as of now never counts an expired credit.
 """
 
@@ -16,9 +17,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from shared.errors import InsufficientCredits
-from shared.grants import GrantCategory, GrantTerms
-from shared.ledger import EntryType, Posting, expire_due_grants, invariant_violations
-from shared.usage import UsageEvent, check_credits, record_usage, void_usage
+from shared.ledger.entries import EntryType, Posting
+from shared.ledger.expiry import expire_due_grants
+from shared.ledger.grants import GrantCategory, GrantTerms
+from shared.ledger.invariants import invariant_violations
+from shared.usage.charges import UsageEvent, check_credits, record_usage, void_usage
 from tests.unit.fakes.ledger import NOW, Clock, MemoryLedger
 
 USER = "walker"

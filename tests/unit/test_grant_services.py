@@ -6,13 +6,20 @@ from datetime import timedelta
 
 import pytest
 
-from shared.accounts import WelcomeGrant, read_account, read_balance
-from shared.admin_credits import change_credits
+from shared.accounts.admin_credits import change_credits
+from shared.accounts.credit_accounts import WelcomeGrant, read_account, read_balance
 from shared.errors import IdempotencyKeyReused, InvalidRequest, NotFound
-from shared.grants import GrantCategory, GrantTerms
-from shared.ledger import EntryType, Posting
-from shared.orders import CreditOrder, grant_purchase_credits
-from shared.usage import UsageEvent, VoidWindowClosed, check_credits, record_usage, void_usage
+from shared.ledger.entries import EntryType, Posting
+from shared.ledger.grants import GrantCategory, GrantTerms
+from shared.purchases.crediting import grant_purchase_credits
+from shared.purchases.orders import CreditOrder
+from shared.usage.charges import (
+    UsageEvent,
+    VoidWindowClosed,
+    check_credits,
+    record_usage,
+    void_usage,
+)
 from tests.unit.fakes import NOW, Clock, MemoryAccounts, MemoryLedger
 
 DAY = timedelta(days=1)

@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 
 from shared.errors import Conflict, InsufficientCredits, NotFound
-from shared.holds import (
+from shared.ledger.entries import EntryType, Posting
+from shared.ledger.invariants import invariant_violations
+from shared.usage.holds import (
     HoldExpired,
     HoldRequest,
     HoldStatus,
@@ -16,7 +18,6 @@ from shared.holds import (
     place_hold,
     release_hold,
 )
-from shared.ledger import EntryType, Posting, invariant_violations
 from tests.unit.fakes import NOW, MemoryHolds, MemoryLedger
 
 METER = "metering@project.iam.gserviceaccount.com"

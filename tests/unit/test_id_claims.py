@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shared.ledger import (
-    AccountHead,
-    EffectRequest,
-    EntryType,
-    IdClaim,
-    IdClaimed,
-    LedgerEntry,
-    Posting,
-    claims_to_make,
-    plan_effects,
-)
+from shared.ledger.effects import EffectRequest, IdClaim, IdClaimed, claims_to_make, plan_effects
+from shared.ledger.entries import AccountHead, EntryType, LedgerEntry, Posting
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 FUNDED = AccountHead("bob", seq=1, balance=1_000, totals={EntryType.GRANT: 1_000})

@@ -59,7 +59,7 @@ def test_wiring_adapters_and_entry_points_may_import_adapters(as_file: str) -> N
 
 
 ADAPTERS = ROOT / "shared" / "adapters"
-DOMAIN = sorted((ROOT / "shared").glob("*.py"))
+DOMAIN = sorted(p for p in (ROOT / "shared").rglob("*.py") if ADAPTERS not in p.parents)
 SNAKE_CASE = re.compile(r"^_?[a-z][a-z0-9_]*$")
 
 
@@ -134,6 +134,63 @@ def test_storage_knowledge_in_a_domain_module_is_found(source: str) -> None:
     assert list(storage_knowledge(source, storage_names()))
 
 
-@pytest.mark.parametrize("path", DOMAIN, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", DOMAIN, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_domain_module_names_a_collection_or_a_document_shape(path: Path) -> None:
     assert list(storage_knowledge(path.read_text(), storage_names())) == []
+
+
+# The business areas, lowest first: an area imports the kernel and the areas before it only.
+AREAS = ["access", "ledger", "accounts", "usage", "payments", "purchases"]
+KERNEL = {"errors", "ids", "money", "log", "config"}
+
+
+def shared_imports(source: str) -> Iterator[str]:
+    """The ``shared.*`` modules that ``source`` imports (at any depth of the file)."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("shared"):
+            yield node.module
+        elif isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name.startswith("shared"))
+
+
+def area_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def area_violations(source: str, as_path: Path) -> list[str]:
+    """Imports of ``source`` (the file ``as_path``) from a higher area, or from outside the kernel
+    and the areas."""
+    rank = AREAS.index(area_of(".".join(as_path.relative_to(ROOT).with_suffix("").parts)))
+    return [
+        f"{as_path.relative_to(ROOT)} imports {module}"
+        for module in shared_imports(source)
+        if area_of(module) not in KERNEL
+        and (area_of(module) not in AREAS or AREAS.index(area_of(module)) > rank)
+    ]
+
+
+def test_the_domain_is_the_kernel_and_the_business_areas() -> None:
+    top = {p.name for p in (ROOT / "shared").iterdir() if not p.name.startswith(("_", "."))}
+    kernel = {f"{name}.py" for name in KERNEL | {"bootstrap"}}
+    assert top == kernel | set(AREAS) | {"adapters", "py.typed"}
+
+
+@pytest.mark.parametrize("path", [p for p in DOMAIN if p.parent != ROOT / "shared"], ids=str)
+def test_an_area_imports_only_the_kernel_and_lower_areas(path: Path) -> None:
+    assert area_violations(path.read_text(), path) == []
+
+
+def test_an_import_from_a_higher_area_is_found() -> None:
+    source = "from shared.purchases.orders import CreditOrder\nfrom shared.errors import NotFound\n"
+    probe = ROOT / "shared" / "ledger" / "probe.py"
+    assert area_violations(source, probe) == [
+        "shared/ledger/probe.py imports shared.purchases.orders"
+    ]
+
+
+def test_area_packages_import_nothing() -> None:
+    """Cold starts import only what a function uses: an area's ``__init__`` pulls in nothing."""
+    for init in (ROOT / "shared").rglob("__init__.py"):
+        tree = ast.parse(init.read_text())
+        assert not [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)], init

@@ -4,15 +4,9 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.errors import InsufficientCredits, InvalidRequest
-from shared.ledger import (
-    AccountHead,
-    EntryType,
-    Posting,
-    entry_id,
-    invariant_violations,
-    post,
-    require_user_id,
-)
+from shared.ledger.entries import AccountHead, EntryType, Posting, entry_id, require_user_id
+from shared.ledger.invariants import invariant_violations
+from shared.ledger.posting import post
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 
@@ -173,7 +167,7 @@ def test_invariant_check_finds_wrong_totals() -> None:
 
 
 def test_plan_effects_replays_refuses_alone_and_numbers_the_rest() -> None:
-    from shared.ledger import EffectRequest, plan_effects
+    from shared.ledger.effects import EffectRequest, plan_effects
 
     head = AccountHead("alice", seq=3, balance=25)
     earlier = post(AccountHead("alice", 1, 40), [spend(5)], NOW, "usage:a")

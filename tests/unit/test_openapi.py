@@ -105,7 +105,7 @@ def test_enforced_limits_are_published() -> None:
 
 def test_an_order_and_its_checkout_carry_the_order_terms_under_one_list_of_names() -> None:
     from functions.wire import OrderTerms
-    from shared.orders import ORDER_TERMS
+    from shared.purchases.orders import ORDER_TERMS
 
     assert tuple(OrderTerms.__annotations__) == ORDER_TERMS
 

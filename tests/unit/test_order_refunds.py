@@ -14,11 +14,12 @@ from shared.errors import (
     ProviderError,
     ProviderRejected,
 )
-from shared.ledger import EntryType
-from shared.order_refunds import OrderRefund, OrderRefundRequest, refund_credit_order
-from shared.orders import CreditOrder
-from shared.purchases import STRIPE, PurchaseRequest
-from shared.refunds import RESERVATION_METADATA_KEY, RefundStatus
+from shared.ledger.entries import EntryType
+from shared.payments.providers import RefundStatus
+from shared.payments.refunds import RESERVATION_METADATA_KEY
+from shared.purchases.checkout import STRIPE, PurchaseRequest
+from shared.purchases.orders import CreditOrder
+from shared.purchases.refunds import OrderRefund, OrderRefundRequest, refund_credit_order
 from tests.unit.fakes import MemoryOrderRefunds, credit_intent, deliver_razorpay, razorpay_payment
 from tests.unit.test_credit_purchases import BASIC, Shop
 

@@ -6,14 +6,9 @@ import pytest
 
 from shared.adapters.stripe_gateway import status_from_stripe
 from shared.errors import InvalidRequest
-from shared.outbox import sign, verify
-from shared.payments import (
-    Payment,
-    PaymentRequest,
-    PaymentStatus,
-    current_status,
-)
-from shared.refunds import RefundReservation, ReservationStatus, next_reservation
+from shared.payments.outbox import sign, verify
+from shared.payments.records import Payment, PaymentRequest, PaymentStatus, current_status
+from shared.payments.refunds import RefundReservation, ReservationStatus, next_reservation
 
 
 def paid(amount: int = 1000, status: PaymentStatus = PaymentStatus.SUCCEEDED) -> Payment:
@@ -92,7 +87,7 @@ def test_card_payments_refuse_the_service_metadata_keys_naming_the_field(key: st
 
 
 def test_a_refund_status_never_gives_way_to_an_earlier_one() -> None:
-    from shared.refunds import RefundStatus, current_refund_status
+    from shared.payments.providers import RefundStatus, current_refund_status
 
     pending, succeeded = RefundStatus.PENDING, RefundStatus.SUCCEEDED
     assert current_refund_status({pending.rank: 1, succeeded.rank: 1}) is succeeded
@@ -101,7 +96,7 @@ def test_a_refund_status_never_gives_way_to_an_earlier_one() -> None:
 
 
 def test_a_dispute_is_its_highest_ranked_state_on_either_provider() -> None:
-    from shared.disputes import disputes_view
+    from shared.payments.disputes import disputes_view
 
     def states(*statuses: str) -> dict[str, object]:
         return {"states": {status: {"status": status} for status in statuses}}

@@ -2,9 +2,10 @@ from decimal import Decimal
 
 import pytest
 
+from shared.accounts.alerts import DEFAULT_LOW_BALANCE_THRESHOLD
 from shared.errors import InvalidRequest
-from shared.packages import DEFAULT_PACKAGES
-from shared.pricing import DEFAULT_LOW_BALANCE_THRESHOLD, bonus_percent, quote_purchase
+from shared.purchases.packages import DEFAULT_PACKAGES
+from shared.purchases.pricing import bonus_percent, quote_purchase
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,7 @@ def test_default_packages_cover_every_bonus_tier() -> None:
 
 
 def test_foreign_purchases_are_priced_at_their_inr_value_rounded_down() -> None:
-    from shared.pricing import quote_foreign_purchase
+    from shared.purchases.pricing import quote_foreign_purchase
 
     usd = Decimal("8325")  # credit units per US dollar: ₹83.25/$1
     quote = quote_foreign_purchase(2000, "usd", usd)
@@ -97,7 +98,7 @@ def test_foreign_purchases_are_priced_at_their_inr_value_rounded_down() -> None:
 
 
 def test_a_yen_purchase_counts_whole_yen_zero_decimal() -> None:
-    from shared.pricing import quote_foreign_purchase
+    from shared.purchases.pricing import quote_foreign_purchase
 
     # ¥20,000 is amount 20000 (JPY has no minor unit); at ₹0.55/¥1 it is ₹11,000 of credits.
     quote = quote_foreign_purchase(20_000, "jpy", Decimal("55"))
@@ -106,7 +107,7 @@ def test_a_yen_purchase_counts_whole_yen_zero_decimal() -> None:
 
 
 def test_a_kuwaiti_dinar_purchase_counts_fils_three_decimal() -> None:
-    from shared.pricing import quote_foreign_purchase
+    from shared.purchases.pricing import quote_foreign_purchase
 
     # 1.000 KWD is amount 1000 (fils); at ₹270/KWD 1 it is ₹270 of credits, not ₹2,700.
     quote = quote_foreign_purchase(1_000, "kwd", Decimal("27000"))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from shared.card_payments import owned_payment, process_payment
-from shared.orders import CreditOrder, OrderStatus
-from shared.payments import PaymentRequest, PaymentStatus
-from shared.pricing import quote_foreign_purchase
-from shared.reconciliation import ORDER, PAYMENT, Due, ReconcilePolicy, Reconciler
+from shared.payments.card_payments import owned_payment, process_payment
+from shared.payments.records import PaymentRequest, PaymentStatus
+from shared.purchases.orders import CreditOrder, OrderStatus
+from shared.purchases.pricing import quote_foreign_purchase
+from shared.purchases.reconciliation import ORDER, PAYMENT, Due, ReconcilePolicy, Reconciler
 from tests.unit.fakes import (
     NOW,
     THREE_D_SECURE_CARD,

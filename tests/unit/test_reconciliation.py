@@ -7,20 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from functions.reconcile import report_json
-from shared.orders import CreditOrder, OrderStatus
-from shared.pricing import quote_purchase
-from shared.providers import (
-    ProviderPayment,
-    ProviderPaymentStatus,
-)
-from shared.reconciliation import (
-    ORDER,
-    Action,
-    Due,
-    ReconcilePolicy,
-    Reconciler,
-    decide,
-)
+from shared.payments.providers import ProviderPayment, ProviderPaymentStatus
+from shared.purchases.orders import CreditOrder, OrderStatus
+from shared.purchases.pricing import quote_purchase
+from shared.purchases.reconciliation import ORDER, Action, Due, ReconcilePolicy, Reconciler, decide
 from tests.unit.fakes import MemoryLedger, MemoryOrders, MemoryQueue, Razorpay
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from functions.registry import HTTP_FUNCTIONS, SCHEDULED_JOBS, Auth, http_function
-from shared.auth import ServiceAccess, ServiceCaller, ServiceRole
+from shared.access.auth import ServiceAccess, ServiceCaller, ServiceRole
 from shared.config import Settings
 from shared.errors import Forbidden
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from shared.accounts.history import MAX_SUMMARY_ENTRIES, GroupBy, usage_summary
 from shared.errors import InvalidRequest
-from shared.ledger import EntryType, HistoryPage, LedgerEntry, LedgerStore
-from shared.transactions import MAX_SUMMARY_ENTRIES, GroupBy, usage_summary
+from shared.ledger.entries import EntryType, LedgerEntry
+from shared.ledger.store import HistoryPage, LedgerStore
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import Conflict, InsufficientCredits, InvalidRequest
-from shared.ledger import EntryType, Posting
-from shared.usage import UsageEvent, record_usage, record_usage_batch
+from shared.ledger.entries import EntryType, Posting
+from shared.usage.charges import UsageEvent, record_usage, record_usage_batch
 from tests.unit.fakes import MemoryLedger
 
 METER = "metering@project.iam.gserviceaccount.com"

@@ -6,7 +6,7 @@ nothing more: no I/O, no real clock, no threads. Provider types that other work 
 imported in ``providers`` and ``card_payments`` only, so a move is followed there alone.
 """
 
-from shared.refunds import RefundStatus
+from shared.payments.providers import RefundStatus
 from tests.unit.fakes.card_payments import (
     DECLINED_CARD,
     THREE_D_SECURE_CARD,

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from shared.disputes import disputes_view
 from shared.errors import ProviderError, ProviderRejected
-from shared.outbox import OutboxMessage
-from shared.payments import (
+from shared.payments.disputes import disputes_view
+from shared.payments.outbox import OutboxMessage
+from shared.payments.providers import GatewayRefund, ProviderEvent, RefundStatus
+from shared.payments.records import (
     CardDeclined,
     GatewayIntent,
     Payment,
@@ -18,17 +19,14 @@ from shared.payments import (
     PaymentStatus,
     current_status,
 )
-from shared.providers import ProviderEvent
-from shared.refunds import (
-    GatewayRefund,
+from shared.payments.refunds import (
     Refund,
     RefundGateway,
     RefundReservation,
-    RefundStatus,
     RefundStore,
     ReservationStatus,
 )
-from shared.stripe_events import (
+from shared.payments.stripe_events import (
     CreditOrderDisputed,
     CreditOrderIntent,
     CreditOrderRefunded,

@@ -6,22 +6,17 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.grants import next_expiry
-from shared.ledger import (
-    AccountHead,
+from shared.ledger.effects import (
     AppendResult,
     EffectOutcome,
     EffectRequest,
-    EntryType,
-    HistoryPage,
     IdClaim,
-    LedgerEntry,
-    LedgerStore,
-    Posting,
-    SideWrite,
     claims_to_make,
     plan_effects,
 )
+from shared.ledger.entries import AccountHead, EntryType, LedgerEntry, Posting
+from shared.ledger.grants import next_expiry
+from shared.ledger.store import HistoryPage, LedgerStore, SideWrite
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from shared.adapters.razorpay_gateway import event_from_razorpay
 from shared.errors import ProviderError, ProviderRejected, SignatureInvalid
-from shared.payments import GatewayIntent, PaymentStatus
-from shared.providers import (
+from shared.payments.providers import (
     CheckoutGateway,
     OrderRefundGateway,
     ProviderEvent,
@@ -21,9 +20,10 @@ from shared.providers import (
     ProviderPayment,
     ProviderPaymentStatus,
     ProviderRefund,
+    RefundStatus,
 )
-from shared.razorpay_events import RazorpayWebhooks, WebhookOutcome
-from shared.refunds import RefundStatus
+from shared.payments.records import GatewayIntent, PaymentStatus
+from shared.purchases.razorpay_events import RazorpayWebhooks, WebhookOutcome
 
 
 @dataclass

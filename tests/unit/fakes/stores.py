@@ -8,16 +8,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import get_args
 
-from shared.accounts import AccountSnapshot, AccountStore
-from shared.auth import Caller, TokenVerifier
-from shared.balances import BalanceProjection, ProjectionStore
-from shared.devices import Device, DeviceStore
+from shared.access.auth import Caller, TokenVerifier
+from shared.access.idempotency import ABANDONED_AFTER, IdempotencyStore, StoredResponse
+from shared.access.rate_limits import SlotCounter
+from shared.accounts.credit_accounts import AccountSnapshot, AccountStore
+from shared.accounts.devices import Device, DeviceStore
+from shared.accounts.projection import BalanceProjection, ProjectionStore
 from shared.errors import Conflict, IdempotencyKeyReused, Unauthenticated
-from shared.holds import Hold, HoldPlaced, HoldSettled, HoldStatus, HoldStore
-from shared.idempotency import ABANDONED_AFTER, IdempotencyStore, StoredResponse
-from shared.ledger import EntryType, LedgerEntry
-from shared.order_refunds import OrderRefundReservation, OrderRefundStore
-from shared.orders import (
+from shared.ledger.entries import EntryType, LedgerEntry
+from shared.payments.providers import ProcessedEvents, ProviderEvent
+from shared.payments.refunds import ReservationStatus
+from shared.purchases.orders import (
     CreditOrder,
     DisputeStateRecorded,
     OrderChange,
@@ -32,11 +33,10 @@ from shared.orders import (
     RefundRecorded,
     RefundRestored,
 )
-from shared.packages import CreditPackage, PackageCatalog
-from shared.providers import ProcessedEvents, ProviderEvent
-from shared.rate_limits import SlotCounter
-from shared.reconciliation import Due, ReconcileQueue
-from shared.refunds import ReservationStatus
+from shared.purchases.packages import CreditPackage, PackageCatalog
+from shared.purchases.reconciliation import Due, ReconcileQueue
+from shared.purchases.refunds import OrderRefundReservation, OrderRefundStore
+from shared.usage.holds import Hold, HoldPlaced, HoldSettled, HoldStatus, HoldStore
 from tests.unit.fakes.ledger import Clock, MemoryLedger, deep_merge
 
 

@@ -7,7 +7,8 @@ and converted the event; here it is deduplicated and applied:
   is idempotent on its own (effect keys);
 - ``payment.captured`` and ``order.paid`` grant through ``grant_purchase_credits``;
   ``payment.failed`` marks the order failed (a later capture still grants);
-  ``refund.processed`` claws back credits proportionally (policy in ``shared.orders``), and
+  ``refund.processed`` claws back credits proportionally (policy in
+  ``shared.purchases.crediting``), and
   ``refund.failed`` gives back what a clawback of that refund took (once);
   ``payment.dispute.*`` is recorded on the order. Anything else is acknowledged and ignored.
 """
@@ -18,11 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from shared.ledger import LedgerStore
-from shared.orders import (
-    CreditOrder,
-    OrderStatus,
-    OrderStore,
+from shared.ledger.store import LedgerStore
+from shared.payments.providers import (
+    CheckoutGateway,
+    ProcessedEvents,
+    ProviderEvent,
+    ProviderPayment,
+    ProviderPaymentStatus,
+)
+from shared.purchases.checkout import RAZORPAY, payment_mismatches
+from shared.purchases.crediting import (
     claw_back_refund,
     flag_order,
     grant_purchase_credits,
@@ -30,14 +36,7 @@ from shared.orders import (
     record_dispute,
     restore_refund_clawback,
 )
-from shared.providers import (
-    CheckoutGateway,
-    ProcessedEvents,
-    ProviderEvent,
-    ProviderPayment,
-    ProviderPaymentStatus,
-)
-from shared.purchases import RAZORPAY, payment_mismatches
+from shared.purchases.orders import CreditOrder, OrderStatus, OrderStore
 
 GRANTING_EVENTS = frozenset({"payment.captured", "order.paid"})
 

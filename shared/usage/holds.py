@@ -21,16 +21,9 @@ from enum import StrEnum
 
 from shared.errors import Conflict, NotFound, invalid_field
 from shared.ids import SERVICE_PATTERN, require_document_id
-from shared.ledger import (
-    EntryType,
-    IdClaim,
-    IdClaimed,
-    LedgerEntry,
-    LedgerStore,
-    Posting,
-    SideWrite,
-    require_user_id,
-)
+from shared.ledger.effects import IdClaim, IdClaimed
+from shared.ledger.entries import EntryType, LedgerEntry, Posting, require_user_id
+from shared.ledger.store import LedgerStore, SideWrite
 
 
 class HoldStatus(StrEnum):

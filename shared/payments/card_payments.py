@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from shared.errors import NotFound, PaymentDeclined
 from shared.log import get_logger
-from shared.outbox import OutboxMessage, outcome_notification
-from shared.payments import (
+from shared.payments.outbox import OutboxMessage, outcome_notification
+from shared.payments.providers import PaymentGateway
+from shared.payments.records import (
     CardDeclined,
     GatewayIntent,
     Payment,
@@ -16,7 +17,6 @@ from shared.payments import (
     PaymentStatus,
     PaymentStore,
 )
-from shared.providers import PaymentGateway
 
 log = get_logger("payments")
 

@@ -13,13 +13,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.card_payments import record_intent
-from shared.disputes import dispute_rank
 from shared.log import get_logger
-from shared.outbox import OutboxMessage
-from shared.payments import GatewayIntent, PaymentStore
-from shared.providers import ProcessedEvents, ProviderEvent
-from shared.refunds import RefundStore, record_refund
+from shared.payments.card_payments import record_intent
+from shared.payments.disputes import dispute_rank
+from shared.payments.outbox import OutboxMessage
+from shared.payments.providers import ProcessedEvents, ProviderEvent
+from shared.payments.records import GatewayIntent, PaymentStore
+from shared.payments.refunds import RefundStore, record_refund
 
 log = get_logger("stripe_events")
 

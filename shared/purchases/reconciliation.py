@@ -20,20 +20,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from shared.card_payments import record_intent
 from shared.errors import ProviderError, ProviderRejected
-from shared.ledger import LedgerStore
+from shared.ledger.store import LedgerStore
 from shared.log import get_logger
-from shared.orders import CreditOrder, OrderStatus, OrderStore, flag_order, grant_purchase_credits
-from shared.orders import mark_failed as mark_order_failed
-from shared.payments import GatewayIntent, PaymentStatus, PaymentStore
-from shared.providers import (
+from shared.payments.card_payments import record_intent
+from shared.payments.providers import (
     CheckoutGateway,
     PaymentGateway,
     ProviderPayment,
     ProviderPaymentStatus,
 )
-from shared.purchases import RAZORPAY, STRIPE, payment_mismatches
+from shared.payments.records import GatewayIntent, PaymentStatus, PaymentStore
+from shared.purchases.checkout import RAZORPAY, STRIPE, payment_mismatches
+from shared.purchases.crediting import flag_order, grant_purchase_credits
+from shared.purchases.crediting import mark_failed as mark_order_failed
+from shared.purchases.orders import CreditOrder, OrderStatus, OrderStore
 
 log = get_logger("reconciliation")
 

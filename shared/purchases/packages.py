@@ -1,4 +1,5 @@
-"""Credit packages (seed 000): defaults at each bonus tier, priced by ``shared.pricing``."""
+"""Credit packages (seed 000): defaults at each bonus tier,
+priced by ``shared.purchases.pricing``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from shared.errors import invalid_field
-from shared.pricing import Quote, quote_purchase
+from shared.purchases.pricing import Quote, quote_purchase
 
 
 @dataclass(frozen=True, slots=True)

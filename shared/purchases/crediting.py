@@ -1,8 +1,4 @@
-"""Credit orders and the one provider-neutral path that turns a paid order into credits.
-
-An order moves forward only: ``created`` → ``paid``, or ``created`` → ``failed`` → ``paid`` (a
-failed attempt may be followed by a captured one). ``paid`` is final; refunds and disputes are
-recorded on the order without changing its status.
+"""The one provider-neutral path that turns a paid order into credits, and takes them back.
 
 Exactly-once grant: ``grant_purchase_credits`` appends the purchase and bonus entries under the
 effect key ``credit_order:{order_id}:grant`` and marks the order paid in the same commit (a side
@@ -21,244 +17,33 @@ gives back exactly what its clawback took, once (``restore_refund_clawback``).
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from shared.errors import NotFound
-from shared.grants import PAID, GrantCategory, GrantTerms
-from shared.ledger import AppendResult, EntryType, LedgerStore, Posting, SideWrite
+from shared.ledger.effects import AppendResult
+from shared.ledger.entries import EntryType, Posting
+from shared.ledger.grants import PAID, GrantCategory, GrantTerms
+from shared.ledger.store import LedgerStore
 from shared.log import get_logger
-from shared.pricing import Quote
+from shared.purchases.orders import (
+    CreditOrder,
+    DisputeStateRecorded,
+    OrderFailed,
+    OrderFlagged,
+    OrderPaid,
+    OrderStatus,
+    OrderStatusChanged,
+    OrderStore,
+    RefundOverdraft,
+    RefundRecorded,
+    RefundRestored,
+    refund_effect_key,
+    refund_restore_effect_key,
+)
 
 log = get_logger("payments")
-
-
-class OrderStatus(StrEnum):
-    CREATED = "created"
-    FAILED = "failed"
-    PAID = "paid"
-
-
-@dataclass(frozen=True, slots=True)
-class CreditOrder:
-    """A purchase of credits: what the user pays and what they get, and where it stands."""
-
-    id: str
-    user_id: str
-    provider: str
-    provider_order_id: str
-    amount: int
-    tax: int
-    total: int
-    currency: str
-    credits: int
-    bonus_credits: int
-    created_at: datetime
-    status: OrderStatus = OrderStatus.CREATED
-    package_id: str | None = None
-    provider_payment_id: str | None = None
-    paid_at: datetime | None = None
-    failure: Mapping[str, Any] | None = None
-    flags: Mapping[str, Any] = field(default_factory=dict)
-    refunds: Mapping[str, Any] = field(default_factory=dict)
-    disputes: Mapping[str, Any] = field(default_factory=dict)
-    # Days the bonus credits last once granted (None: they never expire). Fixed when the order
-    # is made, so the user gets the terms they bought under.
-    bonus_expiry_days: int | None = None
-
-    @classmethod
-    def from_quote(
-        cls,
-        order_id: str,
-        user_id: str,
-        quote: Quote,
-        *,
-        provider: str,
-        provider_order_id: str,
-        created_at: datetime,
-        package_id: str | None = None,
-        bonus_expiry_days: int | None = None,
-    ) -> CreditOrder:
-        return cls(
-            id=order_id,
-            user_id=user_id,
-            provider=provider,
-            provider_order_id=provider_order_id,
-            amount=quote.amount,
-            tax=quote.tax,
-            total=quote.total,
-            currency=quote.currency,
-            credits=quote.credits,
-            bonus_credits=quote.bonus_credits,
-            created_at=created_at,
-            package_id=package_id,
-            bonus_expiry_days=bonus_expiry_days,
-        )
-
-    @property
-    def granted_credits(self) -> int:
-        return self.credits + self.bonus_credits
-
-    @property
-    def grant_effect_key(self) -> str:
-        return grant_effect_key(self.id)
-
-
-# The order's terms: what the user pays and gets. Its document and its answers (the order and
-# the checkout) each carry them under these names.
-ORDER_TERMS = (
-    "provider",
-    "provider_order_id",
-    "package_id",
-    "amount",
-    "tax",
-    "total",
-    "currency",
-    "credits",
-    "bonus_credits",
-)
-
-
-def order_terms(order: CreditOrder) -> dict[str, object]:
-    return {name: getattr(order, name) for name in ORDER_TERMS}
-
-
-def grant_effect_key(order_id: str) -> str:
-    return f"credit_order:{order_id}:grant"
-
-
-def refund_effect_key(order_id: str, refund_id: str) -> str:
-    return f"credit_order:{order_id}:refund:{refund_id}"
-
-
-def refund_restore_effect_key(order_id: str, refund_id: str) -> str:
-    return f"credit_order:{order_id}:refund:{refund_id}:restore"
-
-
-@dataclass(frozen=True, slots=True)
-class OrderPage:
-    orders: list[CreditOrder]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class OrderPaid(SideWrite):
-    """The order is paid by ``provider_payment_id`` (final; rides in the grant's commit)."""
-
-    order_id: str
-    provider_payment_id: str
-    paid_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class OrderFailed(SideWrite):
-    """A payment attempt failed, for the reason the provider gave."""
-
-    order_id: str
-    failure: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class OrderStatusChanged(SideWrite):
-    order_id: str
-    status: OrderStatus
-
-
-@dataclass(frozen=True, slots=True)
-class OrderFlagged(SideWrite):
-    """A problem for a person to look at (e.g. an amount mismatch), one record per kind."""
-
-    order_id: str
-    flag: str
-    details: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class RefundRecorded(SideWrite):
-    """A provider refund of the order and the credits it took back (rides in the clawback)."""
-
-    order_id: str
-    refund_id: str
-    amount: int
-    credits: int
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class RefundRestored(SideWrite):
-    """A refund failed or was canceled after its clawback: its credits were given back."""
-
-    order_id: str
-    refund_id: str
-    credits: int
-    status: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class RefundOverdraft(SideWrite):
-    """The credits of a refund that were already spent: the balance went below zero by this."""
-
-    order_id: str
-    refund_id: str
-    overdraft: int
-
-
-@dataclass(frozen=True, slots=True)
-class DisputeStateRecorded(SideWrite):
-    """A state a dispute reached, kept beside its others (``shared.disputes``)."""
-
-    order_id: str
-    dispute_id: str
-    status: str
-    state: Mapping[str, Any]
-
-
-# Every change of a stored order: through the store, or riding in a ledger commit.
-OrderChange = (
-    OrderPaid
-    | OrderFailed
-    | OrderStatusChanged
-    | OrderFlagged
-    | RefundRecorded
-    | RefundRestored
-    | RefundOverdraft
-    | DisputeStateRecorded
-)
-
-
-class OrderStore(ABC):
-    """Port: where credit orders are kept."""
-
-    @abstractmethod
-    def create(self, order: CreditOrder) -> bool:
-        """Store a new order; False when one with its id exists (a retried purchase made it)."""
-
-    @abstractmethod
-    def get(self, order_id: str) -> CreditOrder | None: ...
-
-    @abstractmethod
-    def by_provider_order(self, provider: str, provider_order_id: str) -> CreditOrder | None: ...
-
-    @abstractmethod
-    def list_for_user(self, user_id: str, limit: int, cursor: str | None) -> OrderPage:
-        """Return the user's orders, newest first."""
-
-    @abstractmethod
-    def update(self, change: OrderChange) -> None:
-        """Apply ``change`` to its order; a record (flag, refund, dispute) adds to the others."""
-
-
-def owned_order(orders: OrderStore, user_id: str, order_id: str) -> CreditOrder:
-    """Return the caller's order, or 404 (also for another user's order)."""
-    order = orders.get(order_id) if order_id else None
-    if order is None or order.user_id != user_id:
-        raise NotFound("no such order")
-    return order
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,7 +188,7 @@ def record_dispute(
     """Record a state a dispute reached on the order (credits are not touched).
 
     Each status is kept under its own key and the highest-ranked one is the dispute's status
-    (``shared.disputes``): a late ``payment.dispute.created`` never reopens a won dispute.
+    (``shared.payments.disputes``): a late ``payment.dispute.created`` never reopens a won dispute.
     """
     status = str(details.get("status"))
     state = {"event": event, **dict(details)}

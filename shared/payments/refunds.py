@@ -17,12 +17,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from shared.card_payments import owned_payment
 from shared.errors import NotFound, ProviderError, ProviderRejected, Unavailable, invalid_field
 from shared.money import require_int_amount
-from shared.outbox import OutboxMessage, outcome_notification
-from shared.payments import Payment, PaymentStatus, PaymentStore
-from shared.providers import PaymentGateway
+from shared.payments.card_payments import owned_payment
+from shared.payments.outbox import OutboxMessage, outcome_notification
+from shared.payments.providers import (
+    GatewayRefund,
+    PaymentGateway,
+    RefundStatus,
+)
+from shared.payments.records import Payment, PaymentStatus, PaymentStore
 
 MAX_RESERVATION_ATTEMPTS = 20
 # The refund's metadata key that ties a provider refund to the reservation it was made for.
@@ -35,41 +39,6 @@ class RefundRequest:
     amount: int | None = None  # None: everything still refundable
     reason: str | None = None
     metadata: Mapping[str, str] | None = None
-
-
-class RefundStatus(StrEnum):
-    """A refund's status, in its forward-only order (as ``PaymentStatus``)."""
-
-    PENDING = "pending"
-    REQUIRES_ACTION = "requires_action"
-    SUCCEEDED = "succeeded"
-    CANCELED = "canceled"
-    FAILED = "failed"  # last: Stripe documents refunds that fail after reporting success
-
-    @property
-    def rank(self) -> int:
-        return _REFUND_RANKS[self]
-
-
-_REFUND_RANKS = {status: (index + 1) * 10 for index, status in enumerate(RefundStatus)}
-
-
-def current_refund_status(reached: Mapping[int, object]) -> RefundStatus:
-    """Return the highest-ranked refund status among those recorded (ranks as keys)."""
-    top = max(reached)
-    return next(status for status, rank in _REFUND_RANKS.items() if rank == top)
-
-
-@dataclass(frozen=True, slots=True)
-class GatewayRefund:
-    id: str
-    payment_intent_id: str
-    amount: int
-    currency: str
-    status: RefundStatus
-    failure_reason: str | None = None
-    created: int = 0  # unix seconds, as Stripe stamps it
-    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -217,7 +217,7 @@ def last_credits(draws: Sequence[Draw], amount: int) -> list[Draw]:
 def _lot_for_new_terms(open_grants: Iterable[Grant], terms: GrantTerms, now: datetime) -> Grant:
     grants = list(open_grants)
     # Credits returned to a lot that has expired open it even in a full account: they expire in
-    # the same commit (``shared.ledger.post``), so no live lot may take them in.
+    # the same commit (``shared.ledger.posting.post``), so no live lot may take them in.
     expired = terms.expires_at is not None and terms.expires_at <= now
     if len(grants) < MAX_OPEN_GRANTS or expired:
         return Grant(terms, 0, now)

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from shared.ledger import AccountHead, EntryType, LedgerEntry, entry_id
-from shared.pricing import DEFAULT_LOW_BALANCE_THRESHOLD
+from shared.ledger.entries import AccountHead, EntryType, LedgerEntry, entry_id
+
+DEFAULT_LOW_BALANCE_THRESHOLD = 50_00  # credit units: ₹50 of credits
 
 
 class PushStatus(StrEnum):

@@ -1,9 +1,12 @@
 """Buying credits: start a purchase, verify the checkout (seed 000).
 
-Reading orders needs no provider (``shared.orders.owned_order``), so it is no use case here.
+Reading orders needs no provider (``shared.purchases.orders.owned_order``),
+so it is no use case here.
 
-The server prices every purchase itself (``shared.pricing``) and never trusts a client amount.
-Credits are granted by ``shared.orders.grant_purchase_credits`` only, whoever comes first.
+The server prices every purchase itself (``shared.purchases.pricing``)
+and never trusts a client amount.
+Credits are granted by ``shared.purchases.crediting.grant_purchase_credits`` only,
+whoever comes first.
 """
 
 from __future__ import annotations
@@ -15,23 +18,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from shared.access.rate_limits import RateLimit, SlotCounter, enforce_rate_limit
 from shared.errors import Conflict, NotFound, Unavailable, invalid_field
-from shared.ledger import LedgerStore
-from shared.orders import (
-    CreditOrder,
-    GrantResult,
-    OrderStatus,
-    OrderStore,
-    claw_back_refund,
-    flag_order,
-    grant_purchase_credits,
-    record_dispute,
-    restore_refund_clawback,
-)
-from shared.packages import PackageCatalog, find_package
-from shared.payments import GatewayIntent, PaymentStatus
-from shared.pricing import PRICING_CURRENCY, Quote, quote_foreign_purchase, quote_purchase
-from shared.providers import (
+from shared.ledger.store import LedgerStore
+from shared.payments.providers import (
     CheckoutGateway,
     OrderingGateway,
     ProviderPayment,
@@ -39,7 +29,18 @@ from shared.providers import (
     ProviderRefund,
     RefundListingGateway,
 )
-from shared.rate_limits import RateLimit, SlotCounter, enforce_rate_limit
+from shared.payments.records import GatewayIntent, PaymentStatus
+from shared.purchases.crediting import (
+    GrantResult,
+    claw_back_refund,
+    flag_order,
+    grant_purchase_credits,
+    record_dispute,
+    restore_refund_clawback,
+)
+from shared.purchases.orders import CreditOrder, OrderStatus, OrderStore
+from shared.purchases.packages import PackageCatalog, find_package
+from shared.purchases.pricing import PRICING_CURRENCY, Quote, quote_foreign_purchase, quote_purchase
 
 RAZORPAY = "razorpay"
 STRIPE = "stripe"

@@ -1,5 +1,5 @@
 """Card payments (seed 004): gateway-neutral records, the forward-only state rule, and the ports
-(refunds of them: ``shared.refunds``).
+(refunds of them: ``shared.payments.refunds``).
 
 A payment's state only moves forward. Each state ever reached is recorded under its rank, and
 the payment's status is the highest-ranked one, so writers that race (the API call and a webhook,
@@ -14,14 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared.errors import invalid_field
 from shared.money import normalize_currency, require_chargeable, require_int_amount
-from shared.outbox import OutboxMessage
-
-if TYPE_CHECKING:  # a webhook event may carry refunds; refunds.py builds on this module
-    pass
+from shared.payments.outbox import OutboxMessage
 
 # Stripe's own ceiling for one charge (99,999,999 minor units); anything above is a mistake.
 MAX_PAYMENT_AMOUNT = 99_999_999

@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from shared.admin_credits import MAX_REASON_LENGTH
+from shared.accounts.admin_credits import MAX_REASON_LENGTH
 from shared.errors import (
     IdempotencyKeyReused,
     NotFound,
@@ -30,10 +30,10 @@ from shared.errors import (
     invalid_field,
 )
 from shared.money import require_int_amount
-from shared.orders import CreditOrder, OrderStatus
-from shared.providers import OrderRefundGateway, ProviderRefund
-from shared.purchases import CreditPurchases
-from shared.refunds import RESERVATION_METADATA_KEY, RefundStatus, ReservationStatus
+from shared.payments.providers import OrderRefundGateway, ProviderRefund, RefundStatus
+from shared.payments.refunds import RESERVATION_METADATA_KEY, ReservationStatus
+from shared.purchases.checkout import CreditPurchases
+from shared.purchases.orders import CreditOrder, OrderStatus
 
 MAX_RESERVATION_ATTEMPTS = 20
 ORDER_METADATA_KEY = "credit_order_id"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.errors import Unavailable
-from shared.ledger import EntryType, LedgerEntry
+from shared.ledger.entries import EntryType, LedgerEntry
 
 MAX_ROUNDS = 8
 

@@ -12,12 +12,44 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from shared.payments import GatewayIntent, PaymentRequest, PaymentStatus
+from shared.payments.records import GatewayIntent, PaymentRequest, PaymentStatus
 
-if TYPE_CHECKING:
-    from shared.refunds import GatewayRefund, RefundStatus
+
+class RefundStatus(StrEnum):
+    """A refund's status, in its forward-only order (as ``PaymentStatus``)."""
+
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"
+    FAILED = "failed"  # last: Stripe documents refunds that fail after reporting success
+
+    @property
+    def rank(self) -> int:
+        return _REFUND_RANKS[self]
+
+
+_REFUND_RANKS = {status: (index + 1) * 10 for index, status in enumerate(RefundStatus)}
+
+
+def current_refund_status(reached: Mapping[int, object]) -> RefundStatus:
+    """Return the highest-ranked refund status among those recorded (ranks as keys)."""
+    top = max(reached)
+    return next(status for status, rank in _REFUND_RANKS.items() if rank == top)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRefund:
+    id: str
+    payment_intent_id: str
+    amount: int
+    currency: str
+    status: RefundStatus
+    failure_reason: str | None = None
+    created: int = 0  # unix seconds, as Stripe stamps it
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

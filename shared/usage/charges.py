@@ -13,17 +13,9 @@ from datetime import datetime, timedelta
 
 from shared.errors import BillingError, Conflict, NotFound, invalid_field
 from shared.ids import SERVICE_PATTERN, require_document_id
-from shared.ledger import (
-    AppendResult,
-    EffectOutcome,
-    EffectRequest,
-    EntryType,
-    IdClaim,
-    IdClaimed,
-    LedgerStore,
-    Posting,
-    require_user_id,
-)
+from shared.ledger.effects import AppendResult, EffectOutcome, EffectRequest, IdClaim, IdClaimed
+from shared.ledger.entries import EntryType, Posting, require_user_id
+from shared.ledger.store import LedgerStore
 
 MAX_BATCH = 100
 MAX_METADATA_ENTRIES = 20

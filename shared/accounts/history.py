@@ -8,7 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.errors import invalid_field
-from shared.ledger import EntryType, HistoryPage, LedgerStore
+from shared.ledger.entries import EntryType
+from shared.ledger.store import HistoryPage, LedgerStore
 
 USAGE_TYPES = (EntryType.USAGE, EntryType.HOLD_CAPTURE)
 # A summary reads at most this many entries; a longer range must be narrowed with from/to.

@@ -8,16 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared.errors import IdempotencyKeyReused, invalid_field
-from shared.grants import GrantTerms
-from shared.ledger import (
-    EntryType,
-    IdClaim,
-    IdClaimed,
-    LedgerEntry,
-    LedgerStore,
-    Posting,
-    require_user_id,
-)
+from shared.ledger.effects import IdClaim, IdClaimed
+from shared.ledger.entries import EntryType, LedgerEntry, Posting, require_user_id
+from shared.ledger.grants import GrantTerms
+from shared.ledger.store import LedgerStore
 
 MAX_ADMIN_AMOUNT = 100_000_000  # credit units (₹10,00,000): a typo guard, not a policy
 MAX_REASON_LENGTH = 500

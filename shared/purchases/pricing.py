@@ -25,7 +25,6 @@ PRICING_CURRENCY = "inr"
 MIN_PURCHASE_PAISE = 100_00
 MAX_PURCHASE_PAISE = 50_000_00
 GST_PERCENT = 18
-DEFAULT_LOW_BALANCE_THRESHOLD = 50_00  # credit units: ₹50 of credits
 
 # (minimum pre-tax amount in paise, bonus percent), highest tier first.
 BONUS_TIERS: tuple[tuple[int, int], ...] = (

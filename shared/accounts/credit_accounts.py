@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from shared.accounts.alerts import DEFAULT_LOW_BALANCE_THRESHOLD
 from shared.errors import invalid_field
-from shared.grants import PROMOTIONAL, Grant, GrantTerms, next_expiry
-from shared.ledger import AccountHead, EntryType, LedgerStore, Posting
-from shared.pricing import DEFAULT_LOW_BALANCE_THRESHOLD
+from shared.ledger.entries import AccountHead, EntryType, Posting
+from shared.ledger.grants import PROMOTIONAL, Grant, GrantTerms, next_expiry
+from shared.ledger.store import LedgerStore
 
 MAX_LOW_BALANCE_THRESHOLD = 100_000_000  # credit units: ₹10,00,000, far above any real need
 

@@ -1,0 +1,1 @@
+"""Access: who is calling, Idempotency-Key semantics and per-user rate limits."""

@@ -1,0 +1,1 @@
+"""Credit accounts: balances, history, admin credits, low-balance alerts, devices."""

@@ -1,0 +1,1 @@
+"""The credit ledger: append-only entries, posting, effects, grants, expiry, invariants."""

@@ -1,0 +1,1 @@
+"""Buying credits: orders, pricing, checkout, crediting, refunds, reconciliation."""

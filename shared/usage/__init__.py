@@ -1,0 +1,1 @@
+"""Usage of other services: charges once per event, holds captured or released."""
