@@ -66,7 +66,7 @@ def ledger_entry_low_balance_alert(event: CloudEvent) -> None:
 def _created_entry(event: CloudEvent) -> LedgerEntry | None:
     """Decode the ledger entry of a created-document event; None (no retry) if it is not one."""
     from shared.adapters.firestore_events import decode_document_event
-    from shared.adapters.firestore_ledger import entry_from_document
+    from shared.adapters.firestore_ledger_codec import entry_from_document
 
     try:
         change = decode_document_event(event.data)

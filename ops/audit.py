@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from shared.adapters.firestore_ledger import HEADS, TRANSACTIONS, entry_from_document
+from shared.adapters.firestore_ledger_codec import HEADS, TRANSACTIONS, entry_from_document
 from shared.ledger.entries import LedgerEntry
 from shared.ledger.invariants import invariant_violations
 

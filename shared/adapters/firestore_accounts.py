@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 from shared.accounts.credit_accounts import AccountSnapshot, AccountStore
 from shared.adapters.firestore_client import FirestoreStore
-from shared.adapters.firestore_ledger import HEADS, head_from_pointer, sums_by_type
+from shared.adapters.firestore_ledger import sums_by_type
+from shared.adapters.firestore_ledger_codec import HEADS, head_from_pointer
 from shared.ledger.entries import AccountHead, EntryType
 
 # The account document: its settings, and beside them the balance projection's fields

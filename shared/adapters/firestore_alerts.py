@@ -10,7 +10,7 @@ from shared.accounts.alerts import AlertStore, LowBalanceAlert, PushStatus
 from shared.adapters.firestore_accounts import USER_CREDITS
 from shared.adapters.firestore_client import FirestoreStore, race_lost
 from shared.adapters.firestore_devices import FirestoreDeviceStore
-from shared.adapters.firestore_ledger import TRANSACTIONS, entry_from_document
+from shared.adapters.firestore_ledger_codec import TRANSACTIONS, entry_from_document
 from shared.ledger.entries import AccountHead, entry_id
 
 if TYPE_CHECKING:

@@ -38,6 +38,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
+from shared.adapters.firestore_ledger_codec import (
+    CLAIMS,
+    EFFECTS,
+    HEADS,
+    TRANSACTIONS,
+    claim_from_document,
+    claim_to_document,
+    entry_from_document,
+    entry_to_document,
+    grants_to_document,
+    head_from_pointer,
+    totals_to_document,
+)
 from shared.adapters.firestore_side_writes import document_write
 from shared.errors import InvalidRequest, LedgerContention
 from shared.ledger.effects import (
@@ -50,8 +63,8 @@ from shared.ledger.effects import (
     plan_effects,
     related_keys,
 )
-from shared.ledger.entries import AccountHead, EntryType, LedgerEntry, Posting, Totals, effect_id
-from shared.ledger.grants import Draw, Grant, GrantTerms, next_expiry
+from shared.ledger.entries import AccountHead, EntryType, LedgerEntry, Posting, effect_id
+from shared.ledger.grants import next_expiry
 from shared.ledger.store import HistoryPage, LedgerStore, SideWrite
 from shared.log import get_logger
 
@@ -60,10 +73,6 @@ if TYPE_CHECKING:
 
 log = get_logger("ledger")
 
-TRANSACTIONS = "credit_transactions"
-EFFECTS = "ledger_effects"
-CLAIMS = "id_claims"
-HEADS = "ledger_heads"
 
 # Firestore's limit on values in one "in" filter.
 IN_QUERY_LIMIT = 30
@@ -71,107 +80,6 @@ IN_QUERY_LIMIT = 30
 # Losing the race means someone else just wrote: retry soon, with jitter so losers spread out.
 BACKOFF_BASE_SECONDS = 0.005
 BACKOFF_CAP_SECONDS = 0.25
-
-
-def entry_to_document(entry: LedgerEntry) -> dict[str, Any]:
-    return {
-        "user_id": entry.user_id,
-        "seq": entry.seq,
-        "type": entry.type.value,
-        "amount": entry.amount,
-        "balance_after": entry.balance_after,
-        "held_after": entry.held_after,
-        "created_at": entry.created_at,
-        "effect_key": entry.effect_key,
-        "description": entry.description,
-        "service": entry.service,
-        "actor": entry.actor,
-        "source": dict(entry.source),
-        "totals_after": totals_to_document(entry.totals_after),
-        "draws": [{"grant": grant_id, "credits": n} for grant_id, n in entry.draws],
-        "grants_after": grants_to_document(entry.grants_after),
-    }
-
-
-def grants_to_document(grants: Sequence[Grant] | None) -> list[dict[str, Any]] | None:
-    if grants is None:
-        return None
-    return [
-        {
-            "id": g.id,
-            "category": g.terms.category.value,
-            "priority": g.terms.priority,
-            "expires_at": g.expires_at,
-            "remaining": g.remaining,
-            "opened_at": g.opened_at,
-        }
-        for g in grants
-    ]
-
-
-def grants_from_document(data: Sequence[Mapping[str, Any]] | None) -> tuple[Grant, ...] | None:
-    """Decode stored grants; ``None`` (absent) marks data written before grants existed."""
-    if data is None:
-        return None
-    return tuple(
-        Grant(GrantTerms.from_id(g["id"]), int(g["remaining"]), g["opened_at"]) for g in data
-    )
-
-
-def draws_from_document(data: Sequence[Mapping[str, Any]] | None) -> tuple[Draw, ...]:
-    return tuple((d["grant"], int(d["credits"])) for d in data or ())
-
-
-def totals_to_document(totals: Totals | None) -> dict[str, int] | None:
-    return None if totals is None else {t.value: n for t, n in totals.items()}
-
-
-def totals_from_document(data: Mapping[str, Any] | None) -> dict[EntryType, int] | None:
-    """Decode stored totals; ``None`` (absent) marks data written before totals existed."""
-    return None if data is None else {EntryType(t): int(n) for t, n in data.items()}
-
-
-def claim_to_document(claim: IdClaim) -> dict[str, Any]:
-    return {
-        "key": claim.key,
-        "account": claim.account,
-        "amount": claim.amount,
-        "caller": claim.caller,
-        "terms": claim.terms,
-    }
-
-
-def claim_from_document(data: Mapping[str, Any]) -> IdClaim:
-    return IdClaim(
-        data["key"], data["account"], int(data["amount"]), data["caller"], data.get("terms", "")
-    )
-
-
-def head_from_pointer(user_id: str, data: Mapping[str, Any]) -> AccountHead:
-    """Decode ``ledger_heads/{user_id}``."""
-    totals = totals_from_document(data.get("totals"))
-    grants = grants_from_document(data.get("grants"))
-    return AccountHead(user_id, data["seq"], data["balance"], data["held"], totals, grants)
-
-
-def entry_from_document(data: Mapping[str, Any]) -> LedgerEntry:
-    return LedgerEntry(
-        user_id=data["user_id"],
-        seq=int(data["seq"]),
-        type=EntryType(data["type"]),
-        amount=int(data["amount"]),
-        balance_after=int(data["balance_after"]),
-        held_after=int(data.get("held_after", 0)),
-        created_at=data["created_at"],
-        effect_key=data.get("effect_key"),
-        description=data.get("description") or "",
-        service=data.get("service"),
-        actor=data.get("actor"),
-        source=dict(data.get("source") or {}),
-        totals_after=totals_from_document(data.get("totals_after")),
-        draws=draws_from_document(data.get("draws")),
-        grants_after=grants_from_document(data.get("grants_after")),
-    )
 
 
 class FirestoreLedger(FirestoreStore, LedgerStore):

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from shared.accounts.projection import BalanceProjection, ProjectionStore
 from shared.adapters.firestore_accounts import USER_CREDITS
 from shared.adapters.firestore_client import FirestoreStore, field_filter
-from shared.adapters.firestore_ledger import TRANSACTIONS, entry_from_document, sums_by_type
+from shared.adapters.firestore_ledger import sums_by_type
+from shared.adapters.firestore_ledger_codec import TRANSACTIONS, entry_from_document
 from shared.ledger.entries import EntryType, LedgerEntry
 
 if TYPE_CHECKING:

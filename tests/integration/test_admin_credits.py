@@ -8,7 +8,8 @@ import pytest
 from google.api_core import exceptions as gexc
 
 from shared.accounts.admin_credits import change_credits
-from shared.adapters.firestore_ledger import TRANSACTIONS, FirestoreLedger
+from shared.adapters.firestore_ledger import FirestoreLedger
+from shared.adapters.firestore_ledger_codec import TRANSACTIONS
 
 pytestmark = pytest.mark.stack
 

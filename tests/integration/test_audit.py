@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from ops.audit import audit
-from shared.adapters.firestore_ledger import TRANSACTIONS, FirestoreLedger, entry_to_document
+from shared.adapters.firestore_ledger import FirestoreLedger
+from shared.adapters.firestore_ledger_codec import TRANSACTIONS, entry_to_document
 from shared.ledger.entries import EntryType, Posting
 
 pytestmark = pytest.mark.stack

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from functions.credits import account_json
-from shared.adapters.firestore_ledger import HEADS, FirestoreLedger
+from shared.adapters.firestore_ledger import FirestoreLedger
+from shared.adapters.firestore_ledger_codec import HEADS
 from shared.adapters.firestore_orders import ORDERS
 from shared.errors import InsufficientCredits, LedgerContention
 from shared.ledger.entries import EntryType, Posting
@@ -193,7 +194,7 @@ def test_an_account_from_before_running_totals_is_summed_once_then_carried(
     next entry starts carrying the right totals (not sums restarted at zero)."""
     from shared.accounts.credit_accounts import read_account
     from shared.adapters.firestore_accounts import FirestoreAccounts
-    from shared.adapters.firestore_ledger import TRANSACTIONS, entry_to_document
+    from shared.adapters.firestore_ledger_codec import TRANSACTIONS, entry_to_document
     from shared.ledger.entries import AccountHead
     from shared.ledger.posting import post
 
@@ -233,7 +234,7 @@ def test_an_account_from_before_grants_holds_one_paid_grant_then_carries_grants(
 ) -> None:
     """Entries and head pointers written before grants existed: what is available is one paid
     grant, spent after newer grants; the next entry writes the grants out."""
-    from shared.adapters.firestore_ledger import TRANSACTIONS, entry_to_document
+    from shared.adapters.firestore_ledger_codec import TRANSACTIONS, entry_to_document
     from shared.ledger.entries import AccountHead
     from shared.ledger.grants import PAID, PROMOTIONAL
     from shared.ledger.posting import post

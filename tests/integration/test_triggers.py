@@ -19,7 +19,8 @@ from shared.adapters.firestore_events import (
     encode_document_event,
     full_name,
 )
-from shared.adapters.firestore_ledger import TRANSACTIONS, FirestoreLedger, entry_to_document
+from shared.adapters.firestore_ledger import FirestoreLedger
+from shared.adapters.firestore_ledger_codec import TRANSACTIONS, entry_to_document
 from shared.config import Settings
 from shared.ledger.entries import EntryType, LedgerEntry, Posting
 

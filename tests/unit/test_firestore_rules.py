@@ -114,7 +114,7 @@ def test_the_rules_name_the_collections_the_code_uses() -> None:
     """A renamed collection in the code must not leave the rules guarding an empty name."""
     from shared.adapters.firestore_accounts import USER_CREDITS as ACCOUNTS
     from shared.adapters.firestore_alerts import LOW_BALANCE_ALERTS
-    from shared.adapters.firestore_ledger import TRANSACTIONS
+    from shared.adapters.firestore_ledger_codec import TRANSACTIONS
     from shared.adapters.firestore_orders import ORDERS
     from shared.adapters.firestore_packages import PACKAGES
     from shared.adapters.firestore_payments import PAYMENTS
