@@ -96,3 +96,15 @@ def test_bad_admin_input_is_refused_naming_the_field(
         change_credits(ledger, "admin1", "alice", amount=amount, reason=reason, adjust=adjust)
     assert list(refused.value.details["fields"]) == [named]
     assert ledger.entries == []
+
+
+def test_admin_keys_of_users_whose_ids_contain_colons_do_not_collide() -> None:
+    ledger = MemoryLedger()
+    change_credits(
+        ledger, "admin1", "org", amount=500, reason="goodwill", adjust=False, request_key="acme:k"
+    )
+    other = change_credits(
+        ledger, "admin1", "org:acme", amount=700, reason="goodwill", adjust=False, request_key="k"
+    )
+    assert (other.replayed, other.entry.user_id) == (False, "org:acme")
+    assert (ledger.head("org").balance, ledger.head("org:acme").balance) == (500, 700)
