@@ -1,0 +1,92 @@
+"""A second payment on a paid Razorpay order, on fakes: recorded as owed back, refunded alone.
+
+The order's credits belong to the payment that paid it (``provider_payment_id``): refunds,
+clawbacks and what is still refundable are that payment's; any other captured payment is money
+the customer should get back, never credits.
+"""
+
+from __future__ import annotations
+
+from shared.purchases.orders import CreditOrder
+from tests.unit.fakes import deliver_razorpay, razorpay_payment
+from tests.unit.test_order_refunds import GRANTED, Desk
+
+TOTAL = 59_000
+
+
+def paid_twice(desk: Desk) -> tuple[CreditOrder, str, str]:
+    """An order paid by one payment, then captured again by a second (two tabs, a late attempt)."""
+    order, paying = desk.razorpay_order()
+    second = desk.shop.razorpay.pay(order.provider_order_id, TOTAL)
+    payment = razorpay_payment(second, order.provider_order_id, TOTAL, amount_refunded=0)
+    deliver_razorpay(desk.shop.webhooks, "payment.captured", "evt_2", payment=payment)
+    return desk.shop.order(order.id), paying, second
+
+
+def test_a_second_captured_payment_on_a_paid_order_is_recorded_as_needing_a_refund() -> None:
+    desk = Desk()
+    order, paying = desk.razorpay_order()
+    second = desk.shop.razorpay.pay(order.provider_order_id, TOTAL)
+    payment = razorpay_payment(second, order.provider_order_id, TOTAL, amount_refunded=0)
+    outcome = deliver_razorpay(desk.shop.webhooks, "payment.captured", "evt_2", payment=payment)
+    order = desk.shop.order(order.id)
+
+    assert outcome.outcome == "second payment: needs a refund"  # not "already granted"
+
+    assert order.provider_payment_id == paying
+    assert order.second_payments[second]["status"] == "needs_refund"
+    assert order.second_payments[second]["amount"] == TOTAL
+    assert desk.shop.balance() == GRANTED  # credits once, for the paying payment only
+
+
+def test_a_second_payment_seen_again_is_recorded_once() -> None:
+    desk = Desk()
+    order, _, second = paid_twice(desk)
+    payment = razorpay_payment(second, order.provider_order_id, TOTAL, amount_refunded=0)
+    again = deliver_razorpay(desk.shop.webhooks, "order.paid", "evt_3", payment=payment)
+    assert again.outcome == "second payment: needs a refund"
+    assert list(desk.shop.order(order.id).second_payments) == [second]
+
+
+def test_a_refund_of_a_second_payment_takes_no_credits() -> None:
+    desk = Desk()
+    order, _, second = paid_twice(desk)
+    refund = desk.shop.razorpay.refund_payment(second, TOTAL, {}, "support-refund")
+    payment = razorpay_payment(second, order.provider_order_id, TOTAL, amount_refunded=TOTAL)
+    outcome = deliver_razorpay(
+        desk.shop.webhooks, "refund.processed", "evt_r", payment=payment,
+        refund={"id": refund.id, "amount": TOTAL, "payment_id": second},
+    )  # fmt: skip
+
+    assert outcome.outcome == "refund of a second payment: credits untouched"
+    assert desk.shop.balance() == GRANTED
+    assert desk.refund_entries() == []
+    assert desk.shop.order(order.id).second_payments[second]["status"] == "refunded"
+
+
+def test_a_refunded_second_payment_never_blocks_nor_shrinks_a_refund_of_the_paying_one() -> None:
+    desk = Desk()
+    order, _, second = paid_twice(desk)
+    desk.shop.razorpay.refund_payment(second, TOTAL, {}, "support-refund")
+
+    answer = desk.refund(order)  # all that is refundable of the paying payment
+
+    assert (answer.amount, answer.credits_taken_back) == (TOTAL, GRANTED)
+    assert desk.shop.balance() == 0
+    assert desk.refund_entries() == [-GRANTED]  # the second payment's refund took nothing
+
+
+def test_an_admin_refunds_a_second_payment_once_without_touching_credits() -> None:
+    desk = Desk()
+    order, _, second = paid_twice(desk)
+
+    first = desk.refund(order, payment_id=second, key="k1")
+    again = desk.refund(order, payment_id=second, key="k1")
+
+    assert (first.amount, first.credits_taken_back, first.made_now) == (TOTAL, 0, True)
+    assert (again.refund_id, again.made_now) == (first.refund_id, False)
+    refunds = desk.shop.razorpay.refunds_of(order.provider_order_id)
+    assert [(r.payment_id, r.amount) for r in refunds] == [(second, TOTAL)]
+    assert desk.shop.balance() == GRANTED
+    assert desk.shop.order(order.id).second_payments[second]["status"] == "refunded"
+    assert desk.refund(order).amount == TOTAL  # the paying payment is still all refundable
