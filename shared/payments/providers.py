@@ -91,6 +91,8 @@ class ProviderRefund:
     # In Stripe's words whichever the provider (Razorpay's processed is succeeded), when known.
     status: RefundStatus | None = None
     notes: Mapping[str, str] = field(default_factory=dict)  # Razorpay's notes, Stripe's metadata
+    # The payment it returns money of (Razorpay: an order may have several captured payments).
+    payment_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,15 +32,17 @@ from shared.payments.providers import (
 from shared.payments.records import GatewayIntent, PaymentStatus
 from shared.purchases.crediting import (
     GrantResult,
+    claw_back_chargeback,
     claw_back_refund,
     flag_order,
     grant_purchase_credits,
     record_dispute,
     restore_refund_clawback,
 )
-from shared.purchases.orders import CreditOrder, OrderStatus, OrderStore
+from shared.purchases.orders import CreditOrder, OrderStatus, OrderStore, paying_refunds
 from shared.purchases.packages import PackageCatalog, find_package
 from shared.purchases.pricing import PRICING_CURRENCY, Quote, quote_foreign_purchase, quote_purchase
+from shared.purchases.second_payments import is_second_payment, record_second_payment
 
 RAZORPAY = "razorpay"
 STRIPE = "stripe"
@@ -171,6 +173,8 @@ class CreditPurchases:
         if order is None or order.user_id != user_id:
             raise NotFound("no such order")
         if order.status is OrderStatus.PAID and order.provider_payment_id:
+            if is_second_payment(order, payment_id):
+                self._second_payment(gateway, order, payment_id)
             return grant_purchase_credits(
                 self.ledger, order, RAZORPAY, order.provider_payment_id, now=self.clock()
             )
@@ -191,6 +195,15 @@ class CreditPurchases:
                 f"the payment is {payment.status}, not captured", {"status": payment.status}
             )
         return grant_purchase_credits(self.ledger, order, RAZORPAY, payment.id, now=self.clock())
+
+    def _second_payment(
+        self, gateway: CheckoutGateway, order: CreditOrder, payment_id: str
+    ) -> None:
+        """Record a captured payment of an order another payment paid (Checkout in two tabs)."""
+        payment = gateway.fetch_payment(payment_id)
+        captured = payment.status is ProviderPaymentStatus.CAPTURED
+        if captured and not payment_mismatches(order, payment, order.provider_order_id):
+            record_second_payment(self.orders, order, payment, self.clock())
 
     def stripe_intent_event(self, intent: GatewayIntent, event_id: str) -> bool:
         """Apply a PaymentIntent event to the credit order it pays; False when it pays none.
@@ -226,7 +239,15 @@ class CreditPurchases:
             "reason": dispute.get("reason"),
             "payment_intent_id": intent_id,
         }
-        record_dispute(self.orders, order.id, str(dispute.get("id")), event_type, details)
+        dispute_id = str(dispute.get("id"))
+        record_dispute(self.orders, order.id, dispute_id, event_type, details)
+        if event_type == "charge.dispute.closed" and dispute.get("status") == "lost":
+            amount = dispute.get("amount")
+            claw_back_chargeback(
+                self.ledger, self.orders, order, dispute_id=dispute_id,
+                amount=amount if isinstance(amount, int) else order.total,
+                provider=STRIPE, now=self.clock(),
+            )  # fmt: skip
         return True
 
     def credit_order_paid(
@@ -269,12 +290,12 @@ class CreditPurchases:
         gateway = self.gateways[provider]()
         if not isinstance(gateway, RefundListingGateway):
             raise TypeError(f"{provider} does not list an order's refunds")
-        listed = gateway.refunds_of(provider_order_id)
+        listed = paying_refunds(order, gateway.refunds_of(provider_order_id))
         if self._claw_back(order, listed, provider):
             # A refund may fail between our listing and our commit (Stripe's even after reporting
             # success), and the failure's own event may have read the order before our clawback
             # landed: list again, so that no failure leaves its credits taken.
-            listed = gateway.refunds_of(provider_order_id)
+            listed = paying_refunds(order, gateway.refunds_of(provider_order_id))
             order = self.orders.get(order.id) or order
         for refund in listed:
             settled = order.refunds.get(refund.id)

@@ -17,7 +17,7 @@ gives back exactly what its clawback took, once (``restore_refund_clawback``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,11 +25,14 @@ from typing import Any
 from shared.ledger.effects import AppendResult
 from shared.ledger.entries import EntryType, Posting
 from shared.ledger.grants import PAID, GrantCategory, GrantTerms
-from shared.ledger.store import LedgerStore
+from shared.ledger.store import LedgerStore, SideWrite
 from shared.log import get_logger
 from shared.purchases.orders import (
+    ChargebackOverdraft,
+    ChargebackRecorded,
     CreditOrder,
     DisputeStateRecorded,
+    OrderChange,
     OrderFailed,
     OrderFlagged,
     OrderPaid,
@@ -39,6 +42,7 @@ from shared.purchases.orders import (
     RefundOverdraft,
     RefundRecorded,
     RefundRestored,
+    chargeback_effect_key,
     refund_effect_key,
     refund_restore_effect_key,
 )
@@ -160,25 +164,91 @@ def claw_back_refund(
     if credits == 0:
         orders.update(record)
         return None
+    return _take_back(
+        ledger,
+        orders,
+        order,
+        credits,
+        description=f"Refund {refund_id} on order {order.id}",
+        source={"provider": provider, "order_id": order.id, "refund_id": refund_id},
+        effect_key=refund_effect_key(order.id, refund_id),
+        record=record,
+        overdraft=lambda spent: RefundOverdraft(order.id, refund_id, spent),
+    )
+
+
+def claw_back_chargeback(
+    ledger: LedgerStore,
+    orders: OrderStore,
+    order: CreditOrder,
+    *,
+    dispute_id: str,
+    amount: int,
+    provider: str,
+    now: datetime,
+) -> AppendResult | None:
+    """Take back the credits of a lost dispute as a refund of ``amount`` would, once per dispute.
+
+    The money the order already gave back (refunds not restored, other chargebacks) counts as
+    refunded before it, so a chargeback after a partial refund takes only the rest. A dispute
+    already settled changes nothing (its record would otherwise be recomputed on itself).
+    """
+    if dispute_id in order.chargebacks:
+        return None
+    credits = refund_clawback(order, money_given_back(order), amount)
+    record = ChargebackRecorded(order.id, dispute_id, amount, credits, now)
+    if credits == 0:
+        orders.update(record)
+        return None
+    return _take_back(
+        ledger,
+        orders,
+        order,
+        credits,
+        description=f"Chargeback {dispute_id} on order {order.id}",
+        source={"provider": provider, "order_id": order.id, "dispute_id": dispute_id},
+        effect_key=chargeback_effect_key(order.id, dispute_id),
+        record=record,
+        overdraft=lambda spent: ChargebackOverdraft(order.id, dispute_id, spent),
+    )
+
+
+def money_given_back(order: CreditOrder) -> int:
+    """Money of ``order`` returned to the buyer so far: refunds not undone, and chargebacks."""
+    refunded = sum(
+        int(r.get("amount") or 0)
+        for r in order.refunds.values()
+        if isinstance(r, Mapping) and "restored" not in r
+    )
+    return refunded + sum(int(c.get("amount") or 0) for c in order.chargebacks.values())
+
+
+def _take_back(
+    ledger: LedgerStore,
+    orders: OrderStore,
+    order: CreditOrder,
+    credits: int,
+    *,
+    description: str,
+    source: Mapping[str, str],
+    effect_key: str,
+    record: SideWrite,
+    overdraft: Callable[[int], OrderChange],
+) -> AppendResult:
+    """Take ``credits`` of the order back once under ``effect_key``, into debt if spent."""
     posting = Posting(
         EntryType.REFUND,
         -credits,
-        description=f"Refund {refund_id} on order {order.id}",
-        source={"provider": provider, "order_id": order.id, "refund_id": refund_id},
+        description=description,
+        source=dict(source),
         allow_negative=True,  # the documented clawback overdraft: credits already spent
         takes_first=order.grant_effect_key,  # the order's own grants, paid part and bonus
     )
-    result = ledger.append(
-        order.user_id,
-        [posting],
-        effect_key=refund_effect_key(order.id, refund_id),
-        side_writes=[record],
-    )
+    result = ledger.append(order.user_id, [posting], effect_key=effect_key, side_writes=[record])
     balance_after = result.entries[-1].balance_after
     if balance_after < 0:
         # Explicit record of the overdraft: at most the credits of this order already spent.
-        overdraft = min(credits, -balance_after)
-        orders.update(RefundOverdraft(order.id, refund_id, overdraft))
+        orders.update(overdraft(min(credits, -balance_after)))
     return result
 
 

@@ -10,7 +10,11 @@ and converted the event; here it is deduplicated and applied:
   ``refund.processed`` claws back credits proportionally (policy in
   ``shared.purchases.crediting``), and
   ``refund.failed`` gives back what a clawback of that refund took (once);
-  ``payment.dispute.*`` is recorded on the order. Anything else is acknowledged and ignored.
+  ``payment.dispute.*`` is recorded on the order, and ``payment.dispute.lost`` takes the credits
+  back as a refund of the money deducted does (``claw_back_chargeback``);
+  a payment other than the one that paid the order (``shared.purchases.second_payments``) is
+  recorded as owed back, and its refunds and chargebacks never touch credits.
+  Anything else is acknowledged and ignored.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from shared.payments.providers import (
     ProviderEvent,
     ProviderPayment,
     ProviderPaymentStatus,
+    ProviderRefund,
 )
 from shared.purchases.checkout import RAZORPAY, payment_mismatches
 from shared.purchases.crediting import (
+    claw_back_chargeback,
     claw_back_refund,
     flag_order,
     grant_purchase_credits,
@@ -37,8 +43,15 @@ from shared.purchases.crediting import (
     restore_refund_clawback,
 )
 from shared.purchases.orders import CreditOrder, OrderStatus, OrderStore
+from shared.purchases.second_payments import (
+    is_second_payment,
+    record_second_payment,
+    record_second_payment_charged_back,
+    record_second_payment_refund,
+)
 
 GRANTING_EVENTS = frozenset({"payment.captured", "order.paid"})
+SECOND_PAYMENT = "second payment: needs a refund"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +87,7 @@ class RazorpayWebhooks:
         if event.type == "refund.processed" and event.refund and payment:
             return self._refund(event, payment)
         if event.type == "refund.failed" and event.refund and payment:
-            return self._refund_failed(event.refund.id, payment)
+            return self._refund_failed(event.refund, payment)
         if event.type.startswith("payment.dispute.") and event.dispute:
             return self._dispute(event, payment)
         return "ignored"
@@ -93,10 +106,18 @@ class RazorpayWebhooks:
             return "flagged: payment does not match the order"
         if payment.status is not ProviderPaymentStatus.CAPTURED:
             return f"ignored: payment {payment.status}"
-        result = grant_purchase_credits(
-            self.ledger, order, RAZORPAY, payment.id, now=self.clock(), event_id=event_id
-        )
-        return "already granted" if result.replayed else "granted"
+        if not is_second_payment(order, payment.id):
+            result = grant_purchase_credits(
+                self.ledger, order, RAZORPAY, payment.id, now=self.clock(), event_id=event_id
+            )
+            if not result.replayed:
+                return "granted"
+            # Another payment may have won the grant meanwhile: the order names the one it took.
+            order = self.orders.get(order.id) or order
+            if not is_second_payment(order, payment.id):
+                return "already granted"
+        record_second_payment(self.orders, order, payment, self.clock())
+        return SECOND_PAYMENT
 
     def _failed(self, event: ProviderEvent, payment: ProviderPayment) -> str:
         order = self._order_of(payment.order_id)
@@ -122,6 +143,13 @@ class RazorpayWebhooks:
             captured = replace(payment, status=ProviderPaymentStatus.CAPTURED)
             if self._grant(captured, event.id) not in ("granted", "already granted"):
                 return "ignored: refund of an order that was never granted"
+            order = self.orders.get(order.id) or order
+        if is_second_payment(order, payment.id):
+            refunded = event.refunded_before + event.refund.amount
+            record_second_payment_refund(
+                self.orders, order, payment, event.refund, refunded=refunded, now=self.clock()
+            )
+            return "refund of a second payment: credits untouched"
         claw_back_refund(
             self.ledger,
             self.orders,
@@ -134,10 +162,17 @@ class RazorpayWebhooks:
         )
         return "credits taken back"
 
-    def _refund_failed(self, refund_id: str, payment: ProviderPayment) -> str:
+    def _refund_failed(self, refund: ProviderRefund, payment: ProviderPayment) -> str:
         order = self._order_of(payment.order_id)
         if order is None:
             return "ignored: not a credit order"
+        if is_second_payment(order, payment.id):
+            failed = replace(refund, returning_money=False)
+            record_second_payment_refund(
+                self.orders, order, payment, failed, refunded=0, now=self.clock()
+            )
+            return "refund of a second payment failed: it needs a refund again"
+        refund_id = refund.id
         restored = restore_refund_clawback(
             self.ledger,
             self.orders,
@@ -167,5 +202,19 @@ class RazorpayWebhooks:
             "payment_id": dispute.get("payment_id") or payment_id,
             "at": self.clock(),
         }
-        record_dispute(self.orders, order.id, str(dispute.get("id")), event.type, details)
-        return "dispute recorded"
+        dispute_id = str(dispute.get("id"))
+        record_dispute(self.orders, order.id, dispute_id, event.type, details)
+        if event.type != "payment.dispute.lost" or order.paid_at is None or not payment_id:
+            return "dispute recorded"
+        # Razorpay deducts ``amount_deducted`` when a dispute is lost; older payloads lack it.
+        taken = int(dispute.get("amount_deducted") or dispute.get("amount") or 0)
+        if is_second_payment(order, payment_id):
+            second = ProviderPayment(payment_id, order.provider_order_id, taken, order.currency,
+                                     ProviderPaymentStatus.CAPTURED)  # fmt: skip
+            record_second_payment_charged_back(self.orders, order, second, dispute_id, self.clock())
+            return "second payment charged back: credits untouched"
+        claw_back_chargeback(
+            self.ledger, self.orders, order, dispute_id=dispute_id, amount=taken,
+            provider=RAZORPAY, now=self.clock(),
+        )  # fmt: skip
+        return "credits taken back"
