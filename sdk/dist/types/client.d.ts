@@ -149,6 +149,9 @@ export declare function createBillingClient(options: BillingClientOptions): {
     orderStatus: (orderId: string) => Promise<{
         amount: number;
         bonus_credits: number;
+        chargebacks: {
+            [key: string]: unknown;
+        };
         created_at: string;
         credits: number;
         currency: string;
@@ -165,6 +168,9 @@ export declare function createBillingClient(options: BillingClientOptions): {
         provider_order_id: string;
         provider_payment_id: string | null;
         refunds: {
+            [key: string]: unknown;
+        };
+        second_payments: {
             [key: string]: unknown;
         };
         status: components["schemas"]["OrderStatus"];
