@@ -253,7 +253,8 @@ class Sandbox:
                                "international": False, "emi": False, "sub_type": "consumer",
                                "token_iin": None}
         order["attempts"] += 1
-        order["status"] = "attempted"
+        if order["status"] != "paid":  # a late attempt leaves a paid order paid
+            order["status"] = "attempted"
         self.payments[payment["id"]] = payment
         return payment
 
