@@ -7,9 +7,18 @@ the customer should get back, never credits.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from shared.purchases.orders import CreditOrder
+from shared.purchases.reconciliation import ORDER, Due, ReconcilePolicy, Reconciler
 from shared.purchases.refunds import OrderRefund, OrderRefundRequest, refund_credit_order
-from tests.unit.fakes import deliver_razorpay, razorpay_payment
+from tests.unit.fakes import (
+    MemoryLedger,
+    MemoryOrders,
+    MemoryQueue,
+    deliver_razorpay,
+    razorpay_payment,
+)
 from tests.unit.test_order_refunds import GRANTED, Desk
 
 TOTAL = 59_000
@@ -99,3 +108,71 @@ def test_an_admin_refunds_a_second_payment_once_without_touching_credits() -> No
     assert desk.shop.balance() == GRANTED
     assert desk.shop.order(order.id).second_payments[second]["status"] == "refunded"
     assert desk.refund(order).amount == TOTAL  # the paying payment is still all refundable
+
+
+class StaleOrders(MemoryOrders):
+    """Orders read as they were before a grant's commit landed (the emulator applies a commit's
+    writes one by one: a concurrent reader may see the ledger entry before the order's paid_at)."""
+
+    def __init__(self, stale: CreditOrder, ledger: MemoryLedger) -> None:
+        super().__init__(ledger=ledger)
+        self.stale = stale
+
+    def by_provider_order(self, provider: str, provider_order_id: str) -> CreditOrder | None:
+        return self.stale
+
+    def get(self, order_id: str) -> CreditOrder | None:
+        return self.stale
+
+
+def test_a_payment_that_loses_the_grant_race_to_another_is_recorded_not_lost() -> None:
+    desk = Desk()
+    order = desk.shop.buy()
+    first = desk.shop.razorpay.pay(order.provider_order_id, TOTAL)
+    second = desk.shop.razorpay.pay(order.provider_order_id, TOTAL)
+    desk.shop.verify(order, first)  # the first payment's grant lands
+    stale = StaleOrders(order, desk.shop.ledger)  # the second's handler read the order before
+    stale.orders = desk.shop.orders.orders
+    desk.shop.webhooks.orders = stale
+    payment = razorpay_payment(second, order.provider_order_id, TOTAL, amount_refunded=0)
+
+    outcome = deliver_razorpay(desk.shop.webhooks, "payment.captured", "evt_2", payment=payment)
+
+    assert outcome.outcome == "second payment: needs a refund"
+    assert desk.shop.order(order.id).second_payments[second]["status"] == "needs_refund"
+
+
+def test_verifying_a_second_payments_checkout_records_it() -> None:
+    desk = Desk()
+    order, paying = desk.razorpay_order()
+    second = desk.shop.razorpay.pay(order.provider_order_id, TOTAL)
+
+    assert desk.shop.verify(order, second) == GRANTED  # the order is paid, as it was
+    assert desk.shop.order(order.id).provider_payment_id == paying
+    assert desk.shop.order(order.id).second_payments[second]["status"] == "needs_refund"
+    assert desk.shop.balance() == GRANTED
+
+
+def test_reconciliation_records_every_other_captured_payment_of_the_order_it_grants() -> None:
+    desk = Desk()
+    order = desk.shop.buy()
+    first = desk.shop.razorpay.pay(order.provider_order_id, TOTAL)
+    second = desk.shop.razorpay.pay(order.provider_order_id, TOTAL)  # both webhooks lost
+    queue = MemoryQueue(Due(ORDER, order.id, order.created_at))
+    run = Reconciler(
+        ledger=desk.shop.ledger,
+        orders=desk.shop.orders,
+        payments=None,  # type: ignore[arg-type]  # no card payment is due here
+        queue=queue,
+        razorpay=lambda: desk.shop.razorpay,
+        stripe=lambda: None,  # type: ignore[arg-type,return-value]
+        clock=desk.shop.clock,
+    )
+    policy = ReconcilePolicy(timedelta(0), 10, timedelta(days=3), timedelta(hours=1))
+
+    run.run(policy)
+
+    stored = desk.shop.order(order.id)
+    assert stored.provider_payment_id == first
+    assert list(stored.second_payments) == [second]
+    assert desk.shop.balance() == GRANTED
