@@ -45,6 +45,7 @@ from shared.purchases.crediting import (
 from shared.purchases.orders import CreditOrder, OrderStatus, OrderStore
 from shared.purchases.second_payments import (
     is_second_payment,
+    paid_by,
     record_second_payment,
     record_second_payment_charged_back,
     record_second_payment_refund,
@@ -112,9 +113,8 @@ class RazorpayWebhooks:
             )
             if not result.replayed:
                 return "granted"
-            # Another payment may have won the grant meanwhile: the order names the one it took.
-            order = self.orders.get(order.id) or order
-            if not is_second_payment(order, payment.id):
+            # Another payment may have won the grant meanwhile: its entries name the one it took.
+            if paid_by(self.ledger, order) in (None, payment.id):
                 return "already granted"
         record_second_payment(self.orders, order, payment, self.clock())
         return SECOND_PAYMENT

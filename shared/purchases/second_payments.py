@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from shared.errors import invalid_field
+from shared.ledger.store import LedgerStore
 from shared.log import get_logger
 from shared.payments.providers import (
     OrderingGateway,
@@ -35,6 +36,13 @@ SECOND_PAYMENT_METADATA_KEY = "second_payment_id"  # in the refund's notes: whic
 def is_second_payment(order: CreditOrder, payment_id: str) -> bool:
     """Whether ``payment_id`` is a payment of a paid order other than the one that paid it."""
     return order.paid_at is not None and payment_id != order.provider_payment_id
+
+
+def paid_by(ledger: LedgerStore, order: CreditOrder) -> str | None:
+    """The payment whose grant the ledger holds for ``order`` (the ledger is the truth: the
+    order's ``provider_payment_id`` rides in the same commit but may be read before it lands)."""
+    entries = ledger.effect(order.grant_effect_key)
+    return entries[0].source.get("payment_id") if entries else None
 
 
 def record_second_payment(
