@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from shared.errors import InvalidRequest
 from shared.purchases.orders import CreditOrder
 from shared.purchases.reconciliation import ORDER, Due, ReconcilePolicy, Reconciler
 from shared.purchases.refunds import OrderRefund, OrderRefundRequest, refund_credit_order
@@ -176,3 +179,16 @@ def test_reconciliation_records_every_other_captured_payment_of_the_order_it_gra
     assert stored.provider_payment_id == first
     assert list(stored.second_payments) == [second]
     assert desk.shop.balance() == GRANTED
+
+
+def test_a_refund_of_a_payment_that_is_no_second_payment_is_refused_naming_the_field() -> None:
+    desk = Desk()
+    order, _, second = paid_twice(desk)
+    with pytest.raises(InvalidRequest) as unknown:
+        refund_second_payment(desk, order, "pay_unknown")
+    request = OrderRefundRequest(order.id, "paid twice", 100, payment_id=second)
+    with pytest.raises(InvalidRequest) as partial:
+        refund_credit_order(desk.shop.purchases, desk.store, request, "admin-1")
+    assert "payment_id" in unknown.value.details["fields"]
+    assert "amount" in partial.value.details["fields"]
+    assert desk.shop.razorpay.refunds_of(order.provider_order_id) == []
