@@ -155,6 +155,7 @@ def test_make_metrics_prints_each_metric_from_local_lines(tmp_path: Path) -> Non
             "message": "ledger entry",
             "entry_type": "usage",
             "credits": 1200,
+            "amount": -1200,
             "service": "ai",
         },
     ]
@@ -165,7 +166,7 @@ def test_make_metrics_prints_each_metric_from_local_lines(tmp_path: Path) -> Non
 
     table = report(payloads([log]))
     assert "function=usage_record,status_class=5xx,error_code=unavailable" in table
-    assert "entry_type=usage,service=ai" in table and "sum 1200," in table
+    assert "entry_type=usage,service=ai" in table and "sum -1200," in table
     assert "billing_low_balance_alerts" in table and "(no lines)" in table
 
 
