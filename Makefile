@@ -36,11 +36,11 @@ $(SDK_BUNDLE): $(SDK_STAMP) $(SDK_SOURCES)
 
 sdk: $(SDK_BUNDLE)  ## the web SDK's node packages and its bundles (sdk/dist)
 
-tools:  ## curl and jq, which the README walkthroughs (and their test) use
+tools:  ## curl and jq, which the walkthroughs (docs/walkthroughs.md) and their test use
 	@command -v jq >/dev/null && command -v curl >/dev/null || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq jq curl >/dev/null; } \
-		|| echo "could not install jq and curl: install them to run the README walkthroughs" >&2
+		|| echo "could not install jq and curl: install them to run the walkthroughs (docs/walkthroughs.md)" >&2
 
 chromium:  ## Debian's Chromium, which only the billing portal's browser tests drive (never a download)
 	@command -v chromium >/dev/null || { \

@@ -1,4 +1,4 @@
-"""The ledger on Firestore, following the concurrency rule of design.md.
+"""The ledger on Firestore, following the concurrency rule of docs/ledger.md.
 
 Every commit that changes a balance carries exactly one precondition: the *create* of the
 account's next entry, placed first. Concurrent writers race for the same document id; one wins,
