@@ -70,7 +70,7 @@ firebase-json: $(PY_STAMP)  ## regenerate firebase.json from the function regist
 	$(BIN)/python -m devstack.firebase_json
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules $(SDK_DIR)/node_modules .stack .deploy .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NODE_DIR)/node_modules $(SDK_DIR)/node_modules $(SDK_DIR)/dist .stack .deploy .pytest_cache .mypy_cache .ruff_cache
 
 bench: install  ## print cold start, RPC, latency, contention and memory figures (about 8 minutes)
 	PYTHONPATH=client $(BIN)/python -m bench
