@@ -4,6 +4,7 @@ functions and under ``TYPE_CHECKING`` (a circle there still ties the modules tog
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,5 +68,5 @@ def test_a_circle_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     (tmp_path / "loop" / "__init__.py").write_text("")
     (tmp_path / "loop" / "a.py").write_text("from loop.b import x\n")
     (tmp_path / "loop" / "b.py").write_text("def f():\n    from loop import a\n")
-    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path)
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     assert cycle("loop") == ["loop.a", "loop.b", "loop.a"]
