@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, Unavailable
 from shared.ledger.entries import EntryType, Posting
 from shared.purchases.orders import CreditOrder
 from tests.unit.fakes import (
@@ -118,3 +118,14 @@ def test_an_admin_refund_of_a_charged_back_order_is_refused() -> None:
     with pytest.raises(InvalidRequest, match="charged back"):
         desk.refund(order)
     assert desk.shop.razorpay.refunds_of(order.provider_order_id) == []
+
+
+def test_a_lost_dispute_before_the_grant_is_retried_until_it_can_take_the_credits() -> None:
+    desk = Desk()
+    order = desk.shop.buy()
+    paying = desk.shop.razorpay.pay(order.provider_order_id, TOTAL)
+    with pytest.raises(Unavailable):  # the provider redelivers it later
+        razorpay_dispute(desk, order, paying, "lost", "evt_d1", amount_deducted=TOTAL)
+    desk.shop.verify(order, paying)
+    razorpay_dispute(desk, order, paying, "lost", "evt_d1", amount_deducted=TOTAL)
+    assert desk.shop.balance() == 0
