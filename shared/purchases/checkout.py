@@ -243,12 +243,19 @@ class CreditPurchases:
         record_dispute(self.orders, order.id, dispute_id, event_type, details)
         if event_type == "charge.dispute.closed" and dispute.get("status") == "lost":
             amount = dispute.get("amount")
-            claw_back_chargeback(
-                self.ledger, self.orders, order, dispute_id=dispute_id,
-                amount=amount if isinstance(amount, int) else order.total,
-                provider=STRIPE, now=self.clock(),
-            )  # fmt: skip
+            self._chargeback(order, dispute_id, amount if isinstance(amount, int) else order.total)
         return True
+
+    def _chargeback(self, order: CreditOrder, dispute_id: str, amount: int) -> None:
+        """Take back the credits of a lost Stripe dispute (policy: ``claw_back_chargeback``)."""
+        if order.paid_at is None:  # the intent's success is not applied yet: Stripe retries
+            raise Unavailable(
+                "the order's payment is not granted yet", {"order_id": order.id, "retryable": True}
+            )
+        claw_back_chargeback(
+            self.ledger, self.orders, order, dispute_id=dispute_id, amount=amount,
+            provider=STRIPE, now=self.clock(),
+        )  # fmt: skip
 
     def credit_order_paid(
         self, order: CreditOrder, payment: ProviderPayment, *, event_id: str | None = None

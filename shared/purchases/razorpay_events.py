@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from shared.errors import Unavailable
 from shared.ledger.store import LedgerStore
 from shared.payments.providers import (
     CheckoutGateway,
@@ -204,8 +205,11 @@ class RazorpayWebhooks:
         }
         dispute_id = str(dispute.get("id"))
         record_dispute(self.orders, order.id, dispute_id, event.type, details)
-        if event.type != "payment.dispute.lost" or order.paid_at is None or not payment_id:
+        if event.type != "payment.dispute.lost" or not payment_id:
             return "dispute recorded"
+        if order.paid_at is None:
+            # The capture's event has not been applied yet: Razorpay redelivers this one.
+            raise Unavailable("the order's payment is not granted yet", {"retryable": True})
         # Razorpay deducts ``amount_deducted`` when a dispute is lost; older payloads lack it.
         taken = int(dispute.get("amount_deducted") or dispute.get("amount") or 0)
         if is_second_payment(order, payment_id):
