@@ -54,6 +54,7 @@ from shared.purchases.second_payments import (
 
 GRANTING_EVENTS = frozenset({"payment.captured", "order.paid"})
 SECOND_PAYMENT = "second payment: needs a refund"
+REFUND_EVENTS = frozenset({"refund.processed", "refund.failed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +87,12 @@ class RazorpayWebhooks:
             return self._grant(payment, event.id)
         if event.type == "payment.failed" and payment:
             return self._failed(event, payment)
-        if event.type == "refund.processed" and event.refund and payment:
-            return self._refund(event, payment)
-        if event.type == "refund.failed" and event.refund and payment:
-            return self._refund_failed(event.refund, payment)
+        if event.type in REFUND_EVENTS and event.refund and payment:
+            return self._second_payment_refund(event, event.refund, payment) or (
+                self._refund(event, payment)
+                if event.type == "refund.processed"
+                else self._refund_failed(event.refund.id, payment)
+            )
         if event.type.startswith("payment.dispute.") and event.dispute:
             return self._dispute(event, payment)
         return "ignored"
@@ -120,6 +123,25 @@ class RazorpayWebhooks:
         record_second_payment(self.orders, order, payment, self.clock())
         return SECOND_PAYMENT
 
+    def _second_payment_refund(
+        self, event: ProviderEvent, refund: ProviderRefund, payment: ProviderPayment
+    ) -> str | None:
+        """Record a refund of a paid order's second payment (credits untouched); None if the
+        refund is of the paying payment, or of an order not paid yet."""
+        order = self._order_of(payment.order_id)
+        if order is None or not is_second_payment(order, payment.id):
+            return None
+        failed = event.type == "refund.failed"
+        refunded = 0 if failed else event.refunded_before + refund.amount
+        if failed:
+            refund = replace(refund, returning_money=False)
+        record_second_payment_refund(
+            self.orders, order, payment, refund, refunded=refunded, now=self.clock()
+        )
+        if failed:
+            return "refund of a second payment failed: it needs a refund again"
+        return "refund of a second payment: credits untouched"
+
     def _failed(self, event: ProviderEvent, payment: ProviderPayment) -> str:
         order = self._order_of(payment.order_id)
         if order is None:
@@ -144,13 +166,6 @@ class RazorpayWebhooks:
             captured = replace(payment, status=ProviderPaymentStatus.CAPTURED)
             if self._grant(captured, event.id) not in ("granted", "already granted"):
                 return "ignored: refund of an order that was never granted"
-            order = self.orders.get(order.id) or order
-        if is_second_payment(order, payment.id):
-            refunded = event.refunded_before + event.refund.amount
-            record_second_payment_refund(
-                self.orders, order, payment, event.refund, refunded=refunded, now=self.clock()
-            )
-            return "refund of a second payment: credits untouched"
         claw_back_refund(
             self.ledger,
             self.orders,
@@ -163,17 +178,10 @@ class RazorpayWebhooks:
         )
         return "credits taken back"
 
-    def _refund_failed(self, refund: ProviderRefund, payment: ProviderPayment) -> str:
+    def _refund_failed(self, refund_id: str, payment: ProviderPayment) -> str:
         order = self._order_of(payment.order_id)
         if order is None:
             return "ignored: not a credit order"
-        if is_second_payment(order, payment.id):
-            failed = replace(refund, returning_money=False)
-            record_second_payment_refund(
-                self.orders, order, payment, failed, refunded=0, now=self.clock()
-            )
-            return "refund of a second payment failed: it needs a refund again"
-        refund_id = refund.id
         restored = restore_refund_clawback(
             self.ledger,
             self.orders,
