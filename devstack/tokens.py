@@ -80,13 +80,13 @@ def service_token(stack: Stack, role: str) -> str:
     return issuer.mint(SERVICE_ACCOUNTS[role], stack.service_audience)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, stack: Stack | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("kind", choices=("user", "admin", "service"))
     parser.add_argument("--email", default=os.environ.get("EMAIL") or None)
     parser.add_argument("--role", choices=sorted(SERVICE_ACCOUNTS), default="metering")
     args = parser.parse_args(argv)
-    stack = Stack()  # the default ports and .stack/ of `make dev`
+    stack = stack or Stack()  # the default ports and .stack/ of `make dev`
     if args.kind == "service":
         print(service_token(stack, args.role))
     else:
