@@ -38,24 +38,44 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 TIME_ZONE = "Asia/Kolkata"  # the portal's users are in India: dates are theirs, not UTC
 STEP_TIMEOUT_MS = 30_000
 
+# Text kept for screen readers only: the skip link (off-screen until focused) and anything inside
+# a box clipped to a pixel (.visually-hidden, a table's header row on a phone).
+FOR_SCREEN_READERS = """const forScreenReaders = (node) => {
+  for (; node; node = node.parentElement) {
+    if (node.classList.contains('skip-link')) return true;
+    const box = node.getBoundingClientRect();
+    const clips = ['hidden', 'clip'].includes(getComputedStyle(node).overflowX);
+    if (clips && box.width <= 1 && box.height <= 1) return true;
+  }
+  return false;
+};"""
+
 # What a person sees, not what the DOM holds: an element counts when the browser draws it (a box
 # of its own, no `display: none` or `visibility: hidden` on it or above it) somewhere on the page.
-# The skip link (off-screen until focused) and .visually-hidden text are for screen readers.
-SEEN = """(selector) => [...document.querySelectorAll(selector)].filter((node) => {
-  if (node.closest('.skip-link, .visually-hidden')) return false;
-  if (!node.checkVisibility({visibilityProperty: true, opacityProperty: true})) return false;
-  const box = node.getBoundingClientRect();
-  return box.width > 0 && box.height > 0;
-}).map((node) => (node.innerText || node.getAttribute('aria-label') || node.id).trim())"""
+SEEN = (
+    "(selector) => {"
+    + FOR_SCREEN_READERS
+    + """
+  return [...document.querySelectorAll(selector)].filter((node) => {
+    if (forScreenReaders(node)) return false;
+    if (!node.checkVisibility({visibilityProperty: true, opacityProperty: true})) return false;
+    const box = node.getBoundingClientRect();
+    return box.width > 0 && box.height > 0;
+  }).map((node) => (node.innerText || node.getAttribute('aria-label') || node.id).trim());
+}"""
+)
 
 # Every drawn element that reaches past the viewport's edges (a table column off-screen, even
 # inside a scrolling region) or whose content runs out of its own box (a long e-mail into the box
 # beside it).
-OVERFLOWING = """() => {
+OVERFLOWING = (
+    "() => {"
+    + FOR_SCREEN_READERS
+    + """
   const width = document.documentElement.clientWidth;
   const found = [];
   for (const node of document.querySelectorAll('body *')) {
-    if (node.closest('.skip-link, .visually-hidden')) continue;
+    if (forScreenReaders(node)) continue;
     if (!node.checkVisibility({visibilityProperty: true})) continue;
     const box = node.getBoundingClientRect();
     if (!box.width || !box.height) continue;
@@ -70,6 +90,7 @@ OVERFLOWING = """() => {
   }
   return found;
 }"""
+)
 
 # How many lines the text of an element takes on the screen.
 LINES = """(node) => {

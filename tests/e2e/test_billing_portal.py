@@ -89,7 +89,8 @@ def test_a_signed_out_visitor_sees_the_sign_in_form_and_no_sign_out(
     portal.sign_in(user)
     assert "Sign out" in portal.seen("button")
     assert portal.seen("#sign-in") == []
-    portal.page.get_by_role("button", name="Sign out").click()
+    with portal.page.expect_navigation():  # signing out reloads the page
+        portal.page.get_by_role("button", name="Sign out").click()
     portal.expect(portal.page.locator("#sign-in")).to_be_visible()
     portal.shot("signed-out-again")
     assert portal.seen("button") == SIGN_IN_BUTTONS
