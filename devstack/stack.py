@@ -421,6 +421,11 @@ def main() -> None:
         stack = Stack.from_environment(os.environ)
     except ValueError as error:
         sys.exit(f"make dev: {error}")
+    serve(stack)
+
+
+def serve(stack: Stack) -> None:
+    """Start ``stack``, say where it listens, and run until interrupted or a part exits."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
