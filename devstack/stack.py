@@ -35,6 +35,7 @@ REPORTS_SERVICE_EMAIL = "reports@demo-billing.iam.gserviceaccount.com"
 SCHEDULER_SERVICE_EMAIL = "scheduler@demo-billing.iam.gserviceaccount.com"
 # The `service` names the local metering account reports as (dev, tests, benchmarks).
 METERING_SERVICES = ["ai", "chat", "search", "bench", "chaos", "faults"]
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -430,7 +431,10 @@ def serve(stack: Stack) -> None:
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    # Ctrl-C, `kill -INT` and `kill` alike. Installed explicitly: a shell without job control (a
+    # script, CI) starts a background job with SIGINT ignored, and Python then leaves it ignored.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop)
     try:
         stack.start()
         from devstack.seed import seed_default_packages
@@ -446,6 +450,8 @@ def serve(stack: Stack) -> None:
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     finally:
+        for signum in STOP_SIGNALS:  # a second Ctrl-C must not cut the stopping short
+            signal.signal(signum, signal.SIG_IGN)
         stack.stop()
 
 
