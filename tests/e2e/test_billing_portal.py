@@ -131,6 +131,9 @@ def test_a_user_buys_a_package_through_razorpay_checkout(portal: Portal, user: U
     portal.expect(portal.page.locator("#history-table tbody tr")).to_have_count(2)
     portal.shot("credits-added")
     assert balance_of(portal.url, user) == 55_000
+    # Beside a long description a date still takes one line.
+    for date in portal.page.locator("tbody td:first-child").all():
+        assert portal.lines(date) == 1, date.inner_text()
 
 
 def test_a_user_pays_by_card_with_3d_secure(portal: Portal, user: User) -> None:
