@@ -16,7 +16,7 @@ from shared.errors import (
 )
 from shared.ledger.entries import EntryType
 from shared.payments.providers import RefundStatus
-from shared.payments.refunds import RESERVATION_METADATA_KEY
+from shared.payments.refund_reservations import RESERVATION_METADATA_KEY
 from shared.purchases.checkout import STRIPE, PurchaseRequest
 from shared.purchases.orders import CreditOrder
 from shared.purchases.refunds import OrderRefund, OrderRefundRequest, refund_credit_order

@@ -17,7 +17,7 @@ from shared.accounts.projection import BalanceProjection, ProjectionStore
 from shared.errors import Conflict, IdempotencyKeyReused, Unauthenticated
 from shared.ledger.entries import EntryType, LedgerEntry
 from shared.payments.providers import ProcessedEvents, ProviderEvent
-from shared.payments.refunds import ReservationStatus
+from shared.payments.refund_reservations import ReservationStatus
 from shared.purchases.orders import (
     CreditOrder,
     DisputeStateRecorded,
