@@ -18,6 +18,7 @@ from shared.money import require_int_amount
 from shared.payments.card_payments import owned_payment
 from shared.payments.outbox import OutboxMessage, outcome_notification
 from shared.payments.providers import (
+    FINAL_REFUND_FAILURES,
     GatewayRefund,
     PaymentGateway,
     RefundStatus,
@@ -36,9 +37,6 @@ from shared.payments.refund_reservations import (
     reserve,
     unconfirmed,
 )
-
-# A refund in these states failed for good: it sends no money back and frees its amount.
-FINAL_FAILURES = frozenset({RefundStatus.FAILED, RefundStatus.CANCELED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +89,7 @@ def listed_refund(refund: GatewayRefund) -> ListedRefund:
     return ListedRefund(
         refund.id,
         refund.amount,
-        refund.status not in FINAL_FAILURES,
+        refund.status not in FINAL_REFUND_FAILURES,
         refund.metadata.get(RESERVATION_METADATA_KEY),
     )
 

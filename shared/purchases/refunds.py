@@ -37,6 +37,7 @@ from shared.payments.refund_reservations import (
 )
 from shared.payments.refund_reservations import refundable as refundable_amount
 from shared.purchases.checkout import CreditPurchases
+from shared.purchases.crediting import credits_taken_back
 from shared.purchases.orders import CreditOrder, OrderStatus
 
 ORDER_METADATA_KEY = "credit_order_id"
@@ -135,7 +136,7 @@ def refund_credit_order(
 def listed_refund(refund: ProviderRefund) -> ListedRefund:
     """A provider's refund of an order in the engine's terms."""
     reservation = refund.notes.get(RESERVATION_METADATA_KEY)
-    return ListedRefund(refund.id, refund.amount, refund.returning_money, reservation)
+    return ListedRefund(refund.id, refund.amount, not refund.undone, reservation)
 
 
 def refundable(
@@ -265,11 +266,10 @@ def _answer(
     made_now: bool,
 ) -> OrderRefund:
     settled = (purchases.orders.get(order.id) or order).refunds.get(refund.id) or {}
-    if refund.returning_money and "credits" not in settled:
+    if not refund.undone and "credits" not in settled:
         # The provider's list does not show the refund yet, so nothing was taken: the retry (or
         # the provider's webhook) takes the credits once it does.
         raise Unavailable("the provider does not list this refund yet; retry", {"retryable": True})
-    restored = (settled.get("restored") or {}).get("credits", 0)
     return OrderRefund(
         order_id=order.id,
         provider=order.provider,
@@ -277,7 +277,7 @@ def _answer(
         amount=refund.amount,
         currency=order.currency,
         status=refund.status or RefundStatus.PENDING,
-        credits_taken_back=int(settled.get("credits", 0)) - int(restored),
+        credits_taken_back=credits_taken_back(settled),
         reason=reservation.reason,
         reservation_id=reservation.id,
         made_now=made_now,
