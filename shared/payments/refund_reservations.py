@@ -3,7 +3,7 @@
 Every refund of a payment (a card payment's PaymentIntent, a credit order's payment) goes:
 
 1. **reserve**: reservation ``n`` of the payment is the deterministic document ``{id}_{n:04d}``,
-   created as the first write of its commit (design.md's concurrency rule), so of two
+   created as the first write of its commit (docs/ledger.md's concurrency rule), so of two
    concurrent refunds only one gets number ``n`` and the other re-reads and recounts. A retry of
    the same request (same Idempotency-Key) reuses its reservation instead of taking another.
 2. **ask** the provider with an idempotency key derived from the reservation and the
