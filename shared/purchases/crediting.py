@@ -324,8 +324,7 @@ def claw_back_chargeback(
         orders,
         order,
         credits,
-        description=f"Chargeback {dispute_id} on order {order.id}: "
-        f"{credits_text(credits)} credits",
+        description=f"Chargeback {dispute_id} on order {order.id}: {credits_text(credits)} credits",
         source={"provider": provider, "order_id": order.id, "dispute_id": dispute_id},
         effect_key=chargeback_effect_key(order.id, dispute_id),
         record=record,

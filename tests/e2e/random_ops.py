@@ -152,7 +152,9 @@ def credits_beyond_money(account: Account, entries: list[Any]) -> list[str]:
     for order in account.orders:
         mine = [e for e in entries if e.source.get("order_id") == order.order_id]
         granted = sum(e.amount for e in mine if e.type in (EntryType.PURCHASE, EntryType.BONUS))
-        clawed = -sum(e.amount for e in mine if e.type is EntryType.REFUND)
+        # Net of what failed refunds gave back (``refund_reversal``).
+        returns = (EntryType.REFUND, EntryType.REFUND_REVERSAL)
+        clawed = -sum(e.amount for e in mine if e.type in returns)
         allowed = -(-order.granted * order.kept // order.total)
         if granted - clawed > allowed:
             found.append(

@@ -125,12 +125,12 @@ class MemoryOrders(OrderStore):
                 second = {change.payment_id: second_payment_fields(change)}
                 order = replace(order, second_payments=deep_merge(order.second_payments, second))
             case ChargebackRecorded():
-                record = {"amount": change.amount, "credits": change.credits, "at": change.at}
-                chargebacks = deep_merge(order.chargebacks, {change.dispute_id: record})
+                lost = {"amount": change.amount, "credits": change.credits, "at": change.at}
+                chargebacks = deep_merge(order.chargebacks, {change.dispute_id: lost})
                 order = replace(order, chargebacks=chargebacks)
             case ChargebackOverdraft():
-                overdraft = {change.dispute_id: {"overdraft": change.overdraft}}
-                order = replace(order, chargebacks=deep_merge(order.chargebacks, overdraft))
+                spent = {change.dispute_id: {"overdraft": change.overdraft}}
+                order = replace(order, chargebacks=deep_merge(order.chargebacks, spent))
         self.orders[change.order_id] = order
 
 
