@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -97,9 +97,7 @@ class Call:
     def limit_rate(self, action: str) -> None:
         """Count this request against the caller's per-user limit of ``action``, or 429."""
         svc = self.services
-        enforce_rate_limit(
-            svc.rate_limit_slots, svc.rate_limit(action), self.user.uid, datetime.now(UTC)
-        )
+        enforce_rate_limit(svc.rate_limit_slots, svc.rate_limit(action), self.user.uid, svc.clock())
 
     def path_param(
         self, name: str, pattern: str = DOCUMENT_ID_PATTERN, problem: str = ID_PROBLEM
