@@ -20,7 +20,6 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
@@ -34,6 +33,7 @@ from shared.ledger.entries import EntryType, Posting
 from shared.payments.providers import ProviderEvent
 from shared.purchases.reconciliation import Reconciler
 from tests.unit.fakes import (
+    Clock,
     MemoryAccounts,
     MemoryDevices,
     MemoryHolds,
@@ -70,10 +70,6 @@ SETTINGS = Settings(
     stripe_publishable_key="pk_test_edge",
     push_sender="log",
 )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class ServiceTokensAreEmails(ServiceTokenVerifier):
@@ -174,11 +170,9 @@ def gateway_app() -> WSGIApplication:
 class Edge:
     """The service behind its HTTP edge, on fakes; the fakes are here to arrange and inspect."""
 
-    ledger: MemoryLedger = field(default_factory=lambda: MemoryLedger(now))
-    payments: MemoryPayments = field(default_factory=lambda: MemoryPayments(now))
+    clock: Clock = field(default_factory=Clock)  # the one clock of Services and every fake
     stripe: SignedStripe = field(default_factory=SignedStripe)
     razorpay: SignedRazorpay = field(default_factory=SignedRazorpay)
-    idempotency: MemoryIdempotency = field(default_factory=lambda: MemoryIdempotency(now))
     order_refunds: MemoryOrderRefunds = field(default_factory=MemoryOrderRefunds)
     packages: MemoryPackages = field(default_factory=MemoryPackages)
     slots: MemorySlots = field(default_factory=MemorySlots)
@@ -186,6 +180,9 @@ class Edge:
     queue: MemoryQueue = field(default_factory=MemoryQueue)
 
     def __post_init__(self) -> None:
+        self.ledger = MemoryLedger(self.clock)
+        self.payments = MemoryPayments(self.clock)
+        self.idempotency = MemoryIdempotency(self.clock)
         self.orders = MemoryOrders(ledger=self.ledger)
         self.holds = MemoryHolds(self.ledger)
         self.accounts = MemoryAccounts(self.ledger)
@@ -199,9 +196,10 @@ class Edge:
             queue=self.queue,
             razorpay=lambda: self.razorpay,
             stripe=lambda: self.stripe,
-            clock=now,
+            clock=self.clock,
         )
         parts: dict[str, object] = {
+            "clock": self.clock,
             "firestore": NoFirestore(),
             "ledger": self.ledger,
             "idempotency": self.idempotency,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -222,6 +223,7 @@ def test_same_key_replays_once_other_body_is_422_and_keys_are_per_caller(
     # Another caller with A's key runs afresh; a third with another body is not refused as reuse
     # (services: only two are allow-listed here, so that second check is for users and admins).
     key = {"Idempotency-Key": f"key-{op.id}"}
+    edge.clock.now += timedelta(seconds=1)  # a fresh run answers with its own time
     other = other_caller(op.function)
     theirs = (
         send(op.method, request.path, {**other, **key}, request.body) if other is not None else None
