@@ -63,6 +63,7 @@ def test_history_cursors_and_times_firestore_cannot_hold_are_400(gateway: str, u
     The Firestore ledger adapter reads cursors and times: the stack is the lowest layer here.
     """
     cases = [
+        ("/api/v1/transactions?cursor=abc", "cursor"),
         ("/api/v1/transactions?cursor=%C2%B2", "cursor"),
         ("/api/v1/transactions?cursor=99999999999999999999", "cursor"),
         ("/api/v1/transactions?from=0001-01-01T00:00:00%2B14:00", "from"),
