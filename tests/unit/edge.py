@@ -31,7 +31,6 @@ from shared.config import Settings
 from shared.errors import Unauthenticated
 from shared.ledger.entries import EntryType, Posting
 from shared.payments.providers import ProviderEvent
-from shared.purchases.reconciliation import Reconciler
 from tests.unit.fakes import (
     Clock,
     MemoryAccounts,
@@ -52,6 +51,7 @@ from tests.unit.fakes import (
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
+    from google.cloud import firestore
     from werkzeug.test import TestResponse
 
 METERING = "metering@billing.test"
@@ -189,37 +189,27 @@ class Edge:
         self.services = Services(SETTINGS, overrides=self.parts())
 
     def parts(self) -> ServiceParts:
-        reconciler = Reconciler(
-            ledger=self.ledger,
-            orders=self.orders,
-            payments=self.payments,
-            queue=self.queue,
-            razorpay=lambda: self.razorpay,
-            stripe=lambda: self.stripe,
+        parts = ServiceParts(
             clock=self.clock,
+            firestore=cast("firestore.Client", NoFirestore()),
+            ledger=self.ledger,
+            idempotency=self.idempotency,
+            token_verifier=TokensAreUids(),
+            service_verifier=ServiceTokensAreEmails(frozenset({METERING, REPORTS, SCHEDULER})),
+            orders=self.orders,
+            order_refunds=self.order_refunds,
+            accounts=self.accounts,
+            packages=self.packages,
+            payments=self.payments,
+            payment_gateway=self.stripe,
+            holds=self.holds,
+            rate_limit_slots=self.slots,
+            processed_events=self.payments.processed,
+            devices=self.devices,
+            reconcile_queue=self.queue,
         )
-        parts: dict[str, object] = {
-            "clock": self.clock,
-            "firestore": NoFirestore(),
-            "ledger": self.ledger,
-            "idempotency": self.idempotency,
-            "token_verifier": TokensAreUids(),
-            "service_verifier": ServiceTokensAreEmails(frozenset({METERING, REPORTS, SCHEDULER})),
-            "orders": self.orders,
-            "order_refunds": self.order_refunds,
-            "accounts": self.accounts,
-            "packages": self.packages,
-            "payments": self.payments,
-            "payment_gateway": self.stripe,
-            "holds": self.holds,
-            "rate_limit_slots": self.slots,
-            "processed_events": self.payments.processed,
-            "devices": self.devices,
-            # Typed as their concrete adapters in Services: the fakes stand in for them here.
-            "razorpay": self.razorpay,
-            "reconciler": reconciler,
-        }
-        return cast(ServiceParts, parts)
+        # Services declares the Razorpay part as its adapter class; the fake stands in for it.
+        return cast(ServiceParts, {**parts, "razorpay": self.razorpay})
 
     # --- requests -------------------------------------------------------------------------
 
