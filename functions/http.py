@@ -264,7 +264,7 @@ def _run_idempotently(handler: Handler, call: Call, endpoint_name: str, key: str
 
 
 def error_reply(error: BillingError) -> Reply:
-    """Map a domain error to the error body of api.md."""
+    """Map a domain error to the error body of docs/api.md."""
     headers = {}
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after_seconds)
@@ -277,7 +277,7 @@ def error_reply(error: BillingError) -> Reply:
 
 
 def _json_value(value: object) -> str:
-    """Timestamps as RFC 3339 with a ``T`` everywhere (api.md); anything else as its text.
+    """Timestamps as RFC 3339 with a ``T`` everywhere (docs/api.md); anything else as its text.
 
     The one place a timestamp is written for a client: wire shapes keep ``datetime`` values.
     """

@@ -1,4 +1,4 @@
-"""Idempotency-Key on every mutating user, admin and service endpoint, over HTTP (api.md).
+"""Idempotency-Key on every mutating user, admin and service endpoint, over HTTP (docs/api.md).
 
 In process, through the real ``@endpoint`` wrapper on fakes (tests/unit/edge.py): the key's rules
 are the edge's; the store's own promises under races and crashes are proven on Firestore in
