@@ -89,7 +89,7 @@ service-token: $(PY_STAMP)  ## OIDC token of the local metering (or ROLE=schedul
 	@$(BIN)/python -m devstack.tokens service --role $(or $(ROLE),metering)
 
 audit: $(PY_STAMP)  ## check the ledger invariants of every account (local emulator by default)
-	FIRESTORE_EMULATOR_HOST=$${FIRESTORE_EMULATOR_HOST:-127.0.0.1:8080} $(BIN)/python -m ops.audit
+	@FIRESTORE_EMULATOR_HOST=$${FIRESTORE_EMULATOR_HOST:-127.0.0.1:8080} $(BIN)/python -m ops.audit
 
 metrics: $(PY_STAMP)  ## the production metrics table from the local stack's logs (LOGS=.stack)
 	$(BIN)/python -m ops.metrics --logs $(or $(LOGS),.stack)
