@@ -46,7 +46,7 @@ chromium:  ## Debian's Chromium, which only the billing portal's browser tests d
 	@command -v chromium >/dev/null || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-		|| echo "could not install chromium: the billing portal's browser tests will be skipped" >&2
+		|| echo "could not install chromium: the billing portal's browser tests will be skipped (under CI=true: fail)" >&2
 
 install: $(PY_STAMP) $(NODE_STAMP) $(SDK_STAMP) tools
 

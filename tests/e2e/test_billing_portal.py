@@ -37,7 +37,7 @@ MINUS = "\u2212"  # how the portal writes a debit, as typography does
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, for the session (skipped only if it cannot be installed)."""
+    """Debian's Chromium, headless, for the session (if missing: a skip, a failure under CI)."""
     from playwright.sync_api import expect, sync_playwright
 
     executable = chromium_path()
