@@ -23,8 +23,7 @@ from shared.errors import InvalidRequest, ProviderError, ProviderRejected, Signa
 from shared.ids import require_document_id
 from shared.log import get_logger
 from shared.payments.providers import (
-    CheckoutGateway,
-    OrderRefundGateway,
+    CheckoutRefundGateway,
     ProviderEvent,
     ProviderOrder,
     ProviderPayment,
@@ -51,7 +50,7 @@ def hmac_hex(secret: str, message: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-class RazorpayGateway(CheckoutGateway, OrderRefundGateway):
+class RazorpayGateway(CheckoutRefundGateway):
     name = "razorpay"
 
     def __init__(

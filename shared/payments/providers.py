@@ -200,6 +200,10 @@ class OrderRefundGateway(RefundListingGateway):
         refund back); raise ``ProviderRejected`` when the provider refuses."""
 
 
+class CheckoutRefundGateway(CheckoutGateway, OrderRefundGateway):
+    """Port: a provider whose Checkout the client completes and that refunds orders (Razorpay)."""
+
+
 class PaymentGateway(ABC):
     """The port every card gateway implements (Stripe today); ``RefundGateway`` adds refunds."""
 

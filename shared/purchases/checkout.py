@@ -23,11 +23,11 @@ from shared.errors import Conflict, NotFound, Unavailable, invalid_field
 from shared.ledger.store import LedgerStore
 from shared.payments.providers import (
     CheckoutGateway,
-    OrderingGateway,
+    CheckoutRefundGateway,
+    OrderRefundGateway,
     ProviderPayment,
     ProviderPaymentStatus,
     ProviderRefund,
-    RefundListingGateway,
 )
 from shared.payments.records import GatewayIntent, PaymentStatus
 from shared.purchases.crediting import (
@@ -90,7 +90,10 @@ class CreditPurchases:
     ledger: LedgerStore
     orders: OrderStore
     packages: PackageCatalog
-    gateways: Mapping[str, Callable[[], OrderingGateway]]  # built on first use
+    # Each provider's gateway, built on first use; None where this side is not wired (a function
+    # that verifies Razorpay payments is deployed with Razorpay's secrets only).
+    razorpay: Callable[[], CheckoutRefundGateway] | None
+    stripe: Callable[[], OrderRefundGateway] | None
     slots: SlotCounter
     purchase_limit: RateLimit
     verify_limit: RateLimit
@@ -115,12 +118,12 @@ class CreditPurchases:
         quote = self._quote(request)
         # INR goes through Razorpay unless Stripe is asked for; other currencies through Stripe.
         provider = request.provider or (RAZORPAY if quote.currency == PRICING_CURRENCY else STRIPE)
-        if provider not in self.gateways:
-            raise invalid_field("provider", f"must be one of: {', '.join(sorted(self.gateways))}")
+        if provider not in self.providers:
+            raise invalid_field("provider", f"must be one of: {', '.join(self.providers)}")
         if provider == RAZORPAY and quote.currency != PRICING_CURRENCY:
             raise invalid_field("provider", "razorpay sells credits in inr only; use stripe")
         enforce_rate_limit(self.slots, self.purchase_limit, user_id, self.clock())
-        gateway = self.gateways[provider]()
+        gateway = self.gateway(provider)
         order_id = order_id_for(request_key) if request_key else self.new_order_id()
         provider_order = gateway.create_order(
             order_id, quote.total, quote.currency, {"order_id": order_id, "user_id": user_id}
@@ -156,11 +159,24 @@ class CreditPurchases:
             raise invalid_field("currency", f"credits are sold in: {sold_in}")
         return quote_foreign_purchase(request.amount or 0, currency, self.fx_rates[currency])
 
-    def _razorpay(self) -> CheckoutGateway:
-        gateway = self.gateways[RAZORPAY]()
-        if not isinstance(gateway, CheckoutGateway):
-            raise TypeError("the razorpay gateway must verify Checkout signatures")
-        return gateway
+    @property
+    def providers(self) -> list[str]:
+        """The providers wired on this side of purchases."""
+        wired = ((RAZORPAY, self.razorpay), (STRIPE, self.stripe))
+        return [provider for provider, gateway in wired if gateway is not None]
+
+    def gateway(self, provider: str) -> OrderRefundGateway:
+        """The provider's gateway, built on first use (a provider not wired here is a bug)."""
+        if provider == RAZORPAY:
+            return self._razorpay()
+        if provider == STRIPE and self.stripe is not None:
+            return self.stripe()
+        raise LookupError(f"{provider} is not wired on this side of purchases")
+
+    def _razorpay(self) -> CheckoutRefundGateway:
+        if self.razorpay is None:
+            raise LookupError("razorpay is not wired on this side of purchases")
+        return self.razorpay()
 
     def verify_razorpay(
         self, user_id: str, provider_order_id: str, payment_id: str, signature: str
@@ -295,9 +311,7 @@ class CreditPurchases:
             raise Unavailable(
                 "the order's payment is not granted yet", {"order_id": order.id, "retryable": True}
             )
-        gateway = self.gateways[provider]()
-        if not isinstance(gateway, RefundListingGateway):
-            raise TypeError(f"{provider} does not list an order's refunds")
+        gateway = self.gateway(provider)
         listed = paying_refunds(order, gateway.refunds_of(provider_order_id))
         if self._claw_back(order, listed, provider):
             # A refund may fail between our listing and our commit (Stripe's even after reporting

@@ -145,7 +145,7 @@ def _refund_second_payment(
     purchases: CreditPurchases, order: CreditOrder, request: OrderRefundRequest, payment_id: str
 ) -> OrderRefund:
     refund, made_now = refund_second_payment(
-        purchases.gateways[order.provider],
+        lambda: purchases.gateway(order.provider),
         purchases.orders,
         order,
         payment_id,
@@ -211,10 +211,7 @@ def _checked_reason(reason: str) -> str:
 
 
 def _refund_gateway(purchases: CreditPurchases, provider: str) -> OrderRefundGateway:
-    gateway = purchases.gateways[provider]()
-    if not isinstance(gateway, OrderRefundGateway):
-        raise TypeError(f"{provider} does not refund credit orders")
-    return gateway
+    return purchases.gateway(provider)
 
 
 def _reserve(

@@ -19,7 +19,6 @@ from shared.errors import invalid_field
 from shared.ledger.store import LedgerStore
 from shared.log import get_logger
 from shared.payments.providers import (
-    OrderingGateway,
     OrderRefundGateway,
     ProviderPayment,
     ProviderPaymentStatus,
@@ -89,7 +88,7 @@ def record_second_payment_charged_back(
 
 
 def refund_second_payment(
-    gateway: Callable[[], OrderingGateway],
+    gateway: Callable[[], OrderRefundGateway],
     orders: OrderStore,
     order: CreditOrder,
     payment_id: str,
@@ -108,8 +107,6 @@ def refund_second_payment(
     if not isinstance(known, Mapping) or not is_second_payment(order, payment_id):
         raise invalid_field("payment_id", "not a second payment of this order")
     refunds_gateway = gateway()
-    if not isinstance(refunds_gateway, OrderRefundGateway):
-        raise TypeError(f"{order.provider} does not refund credit orders")
     listed = [r for r in refunds_gateway.refunds_of(order.provider_order_id)
               if r.payment_id == payment_id]  # fmt: skip
     paid = int(known.get("amount") or 0)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from shared.adapters.razorpay_gateway import event_from_razorpay
 from shared.errors import ProviderError, ProviderRejected, SignatureInvalid
 from shared.payments.providers import (
-    CheckoutGateway,
+    CheckoutRefundGateway,
     OrderRefundGateway,
     ProviderEvent,
     ProviderOrder,
@@ -85,7 +85,7 @@ class Refunds:
 
 
 @dataclass
-class Razorpay(CheckoutGateway, OrderRefundGateway):
+class Razorpay(CheckoutRefundGateway):
     """Razorpay as the domain sees it: orders, payments, signatures that are right or wrong."""
 
     name: str = "razorpay"
