@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from shared.errors import InvalidRequest, NotFound, PaymentDeclined, ProviderError, ProviderRejected
@@ -189,6 +191,70 @@ def test_a_refund_that_failed_at_the_provider_frees_its_amount_for_another_refun
     assert (again.amount, again.status) == (5_000, RefundStatus.SUCCEEDED)
     with pytest.raises(InvalidRequest):  # and no further: the new refund counts
         refund_payment(stripe, store, RefundRequest(intent_id, 1), "alice")
+
+
+def fail_refund(
+    store: MemoryPayments,
+    event_id: str,
+    refund: tuple[str, str],  # (refund id, payment intent id)
+    status: RefundStatus = RefundStatus.FAILED,
+    amount: int = 5_000,
+) -> None:
+    """Deliver Stripe's report that the refund reached ``status``."""
+    refund_id, intent_id = refund
+    failed = gateway_refund(refund_id, intent_id, amount, status)
+    event = stripe_event(event_id, "refund.updated", payment_intent_id=intent_id, refunds=(failed,))
+    deliver_stripe(store, event)
+
+
+def test_a_failed_refund_no_longer_counts_as_refunded_on_the_payment() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    first = refund_payment(stripe, store, RefundRequest(intent_id, 5_000), "alice")
+    stripe.refunds[first.refund_id] = gateway_refund(
+        first.refund_id, intent_id, 5_000, RefundStatus.FAILED
+    )
+    fail_refund(store, "evt_f1", (first.refund_id, intent_id))
+    assert owned_payment(store, intent_id, "alice").amount_refunded == 0
+
+    refund_payment(stripe, store, RefundRequest(intent_id), "alice")  # refunded again, for real
+    assert owned_payment(store, intent_id, "alice").amount_refunded == 5_000  # not 10,000
+
+
+def test_a_failed_refund_reported_again_or_canceled_too_is_taken_off_once() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    first = refund_payment(stripe, store, RefundRequest(intent_id, 2_000), "alice")
+    refund_payment(stripe, store, RefundRequest(intent_id, 1_000), "alice")
+    fail_refund(store, "evt_c", (first.refund_id, intent_id), RefundStatus.CANCELED, 2_000)
+    fail_refund(store, "evt_f", (first.refund_id, intent_id), RefundStatus.FAILED, 2_000)
+    fail_refund(store, "evt_f2", (first.refund_id, intent_id), RefundStatus.FAILED, 2_000)
+    fail_refund(store, "evt_f", (first.refund_id, intent_id), RefundStatus.FAILED, 2_000)  # replay
+    assert owned_payment(store, intent_id, "alice").amount_refunded == 1_000
+
+
+def test_a_late_success_event_after_the_failure_does_not_count_the_refund_again() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    first = refund_payment(stripe, store, RefundRequest(intent_id, 5_000), "alice")
+    fail_refund(store, "evt_f", (first.refund_id, intent_id))
+    fail_refund(store, "evt_late", (first.refund_id, intent_id), RefundStatus.SUCCEEDED)
+    assert owned_payment(store, intent_id, "alice").amount_refunded == 0
+
+
+def test_a_lost_refund_that_failed_before_it_was_settled_is_not_counted_as_refunded() -> None:
+    stripe, store = Stripe(lose_refund_answers=True), MemoryPayments()
+    intent_id = pay(stripe, store)
+    with pytest.raises(ProviderError):
+        refund_payment(stripe, store, RefundRequest(intent_id, 5_000), "alice")
+    (made,) = stripe.refunds.values()
+    stripe.refunds[made.id] = replace(made, status=RefundStatus.FAILED)
+    stripe.lose_refund_answers = False
+
+    again = refund_payment(stripe, store, RefundRequest(intent_id), "alice")  # settles the lost one
+    assert again.amount == 5_000
+    assert owned_refund(store, made.id, "alice").status is RefundStatus.FAILED
+    assert owned_payment(store, intent_id, "alice").amount_refunded == 5_000
 
 
 def test_a_refund_waiting_for_action_at_the_provider_keeps_its_amount() -> None:
