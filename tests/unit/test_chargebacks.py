@@ -22,7 +22,7 @@ from tests.unit.fakes import (
 )
 from tests.unit.test_credit_purchases import Shop
 from tests.unit.test_order_refunds import GRANTED, Desk
-from tests.unit.test_second_payments import TOTAL, paid_twice
+from tests.unit.test_second_payments import TOTAL, paid_twice, refund_second_payment
 
 
 def spend_all(shop: Shop, user: str = "alice") -> None:
@@ -129,3 +129,15 @@ def test_a_lost_dispute_before_the_grant_is_retried_until_it_can_take_the_credit
     desk.shop.verify(order, paying)
     razorpay_dispute(desk, order, paying, "lost", "evt_d1", amount_deducted=TOTAL)
     assert desk.shop.balance() == 0
+
+
+def test_a_charged_back_second_payment_is_not_refunded_again() -> None:
+    desk = Desk()
+    order, _, second = paid_twice(desk)
+    razorpay_dispute(desk, order, second, "lost", "evt_d1", amount_deducted=TOTAL)
+    order = desk.shop.order(order.id)
+    with pytest.raises(InvalidRequest, match="charged back") as refused:
+        refund_second_payment(desk, order, second)
+    assert list(refused.value.details["fields"]) == ["payment_id"]
+    # The buyer has the money back through the chargeback: no second return of it.
+    assert desk.shop.razorpay.refunds_of(order.provider_order_id) == []

@@ -199,3 +199,21 @@ def test_the_history_type_filter_offers_every_entry_type() -> None:
     select = page[page.index('<select id="history-type"') :]
     select = select[: select.index("</select>")]
     assert set(re.findall(r'<option value="([a-z_]+)"', select)) == every  # what the portal offers
+
+
+def test_a_refund_processed_event_delivered_after_its_failure_takes_no_credits() -> None:
+    desk = Desk()
+    order, payment_id = desk.razorpay_order()
+    made = desk.shop.razorpay.refund_payment(payment_id, 59_000, {}, "dashboard-refund")
+    desk.shop.razorpay.refunds.fail(made.id)  # it failed before any of its events arrived
+    payment = razorpay_payment(payment_id, order.provider_order_id, 59_000, amount_refunded=0)
+    failed = {"id": made.id, "amount": 59_000, "status": "failed", "payment_id": payment_id}
+    processed = {**failed, "status": "processed"}
+    deliver_razorpay(desk.shop.webhooks, "refund.failed", "evt_f", payment=payment, refund=failed)
+    # Razorpay's retry of an earlier event, delivered late: the refund returned no money.
+    deliver_razorpay(
+        desk.shop.webhooks, "refund.processed", "evt_p", payment=payment, refund=processed
+    )
+
+    assert desk.shop.balance() == GRANTED
+    assert entries(desk) == []
