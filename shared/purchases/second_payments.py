@@ -29,6 +29,7 @@ from shared.purchases.orders import CreditOrder, OrderStore, SecondPaymentRecord
 
 log = get_logger("payments")
 NEEDS_REFUND = "needs_refund"
+CHARGED_BACK = "charged_back"  # a lost dispute gave the buyer the money back: nothing is owed
 SECOND_PAYMENT_METADATA_KEY = "second_payment_id"  # in the refund's notes: which payment it returns
 
 
@@ -82,7 +83,7 @@ def record_second_payment_charged_back(
     """A second payment's dispute was lost: the buyer has the money back, nothing is owed."""
     record_second_payment(orders, order, payment, now)
     charged_back = SecondPaymentRecorded(
-        order.id, payment.id, "charged_back", now, dispute_id=dispute_id
+        order.id, payment.id, CHARGED_BACK, now, dispute_id=dispute_id
     )
     orders.update(charged_back)
 
@@ -106,6 +107,8 @@ def refund_second_payment(
     known = order.second_payments.get(payment_id)
     if not isinstance(known, Mapping) or not is_second_payment(order, payment_id):
         raise invalid_field("payment_id", "not a second payment of this order")
+    if known.get("status") == CHARGED_BACK:  # the buyer has the money back already
+        raise invalid_field("payment_id", "this payment was charged back: nothing to refund")
     refunds_gateway = gateway()
     listed = [r for r in refunds_gateway.refunds_of(order.provider_order_id)
               if r.payment_id == payment_id]  # fmt: skip
