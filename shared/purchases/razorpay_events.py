@@ -26,7 +26,7 @@ from datetime import datetime
 from shared.errors import Unavailable
 from shared.ledger.store import LedgerStore
 from shared.payments.providers import (
-    CheckoutGateway,
+    CheckoutRefundGateway,
     ProcessedEvents,
     ProviderEvent,
     ProviderPayment,
@@ -67,7 +67,7 @@ class WebhookOutcome:
 
 @dataclass
 class RazorpayWebhooks:
-    gateway: Callable[[], CheckoutGateway]
+    gateway: Callable[[], CheckoutRefundGateway]
     ledger: LedgerStore
     orders: OrderStore
     processed: ProcessedEvents
@@ -166,6 +166,10 @@ class RazorpayWebhooks:
             captured = replace(payment, status=ProviderPaymentStatus.CAPTURED)
             if self._grant(captured, event.id) not in ("granted", "already granted"):
                 return "ignored: refund of an order that was never granted"
+        if self._failed_for_good(order, event.refund.id):
+            # A late delivery of an earlier ``refund.processed``: the refund has failed since
+            # (its ``refund.failed`` found nothing to give back), so no money went back.
+            return "refund failed: nothing taken back"
         claw_back_refund(
             self.ledger,
             self.orders,
@@ -177,6 +181,11 @@ class RazorpayWebhooks:
             now=self.clock(),
         )
         return "credits taken back"
+
+    def _failed_for_good(self, order: CreditOrder, refund_id: str) -> bool:
+        """Whether Razorpay lists the refund as failed: its list, not one event, is the truth."""
+        listed = self.gateway().refunds_of(order.provider_order_id)
+        return any(r.id == refund_id and r.undone for r in listed)
 
     def _refund_failed(self, refund_id: str, payment: ProviderPayment) -> str:
         order = self._order_of(payment.order_id)
