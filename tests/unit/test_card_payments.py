@@ -401,6 +401,20 @@ def test_a_dispute_is_recorded_and_a_late_earlier_state_notifies_nothing() -> No
     assert [k for k in store.outbox if "dispute" in k] == ["payment.dispute_closed.dp_1.won"]
 
 
+def test_a_charged_back_card_payment_is_not_refunded_as_well() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    lost = {"id": "dp_1", "status": "lost", "amount": 5_000}
+    deliver_stripe(
+        store,
+        stripe_event("e1", "charge.dispute.closed", payment_intent_id=intent_id, dispute=lost),
+    )
+    with pytest.raises(InvalidRequest, match="charged back") as refused:
+        refund_payment(stripe, store, RefundRequest(intent_id, 1_000), "alice")
+    assert list(refused.value.details["fields"]) == ["payment_intent_id"]
+    assert stripe.refunds == {} and store.reserved == {}  # the bank returned the money already
+
+
 def test_an_event_type_we_do_not_handle_records_nothing() -> None:
     # payment_intent.created can come before a credit order stores its intent's id: applied, it
     # would record the credit purchase as a card payment (and its charge would notify as one).
