@@ -108,6 +108,9 @@ def next_reservation(
         raise invalid_field(
             "payment_intent_id", f"payment is {payment.status.value}, not refundable"
         )
+    if any(d.get("status") == "lost" for d in payment.disputes.values()):
+        # The card's bank returned the money already (Stripe would refuse it too: as for orders).
+        raise invalid_field("payment_intent_id", "the payment was charged back: nothing to refund")
     if amount is not None:
         require_int_amount(amount)
         if amount <= 0:
