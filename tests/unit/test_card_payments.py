@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import pytest
 
 from shared.errors import InvalidRequest, NotFound, PaymentDeclined, ProviderError, ProviderRejected
 from shared.payments.card_payments import owned_payment, process_payment, verify_payment
+from shared.payments.providers import GatewayRefund
 from shared.payments.records import PaymentRequest, PaymentStatus
 from shared.payments.refunds import RefundRequest, owned_refund, refund_payment, verify_refund
 from tests.unit.fakes import (
@@ -366,6 +368,37 @@ def test_a_refund_that_fails_later_moves_our_refund_and_asks_the_credits_work(
 
     assert owned_refund(store, refund.refund_id, "alice").status is RefundStatus.FAILED
     assert asked == [intent_id]  # a credit order's refund that failed gives its credits back
+
+
+@dataclass
+class RacingStripe(Stripe):
+    """Stripe whose refund fails at once and whose refund.failed webhook is delivered before
+    its answer to the refund request reaches us (the answer still says succeeded)."""
+
+    store: MemoryPayments | None = None
+
+    def create_refund(
+        self, intent_id: str, amount: int, metadata: Mapping[str, str], idempotency_key: str
+    ) -> GatewayRefund:
+        made = super().create_refund(intent_id, amount, metadata, idempotency_key)
+        failed = replace(made, status=RefundStatus.FAILED)
+        self.refunds[made.id] = failed
+        event = stripe_event("evt_fast", "refund.failed", payment_intent_id=intent_id,
+                             refunds=(failed,))  # fmt: skip
+        assert self.store is not None
+        deliver_stripe(self.store, event)
+        return made
+
+
+def test_a_refund_failure_reported_before_our_answer_is_recorded_and_notified() -> None:
+    store = MemoryPayments()
+    stripe = RacingStripe(store=store)
+    intent_id = pay(stripe, store)
+    made = refund_payment(stripe, store, RefundRequest(intent_id, 5_000), "alice")
+
+    assert owned_refund(store, made.refund_id, "alice").status is RefundStatus.FAILED
+    assert owned_payment(store, intent_id, "alice").amount_refunded == 0
+    assert f"refund.failed.{made.refund_id}" in store.outbox  # the merchant hears of it
 
 
 def test_a_refund_event_is_read_as_the_refund_of_its_payment_intent() -> None:
