@@ -141,3 +141,17 @@ def test_a_charged_back_second_payment_is_not_refunded_again() -> None:
     assert list(refused.value.details["fields"]) == ["payment_id"]
     # The buyer has the money back through the chargeback: no second return of it.
     assert desk.shop.razorpay.refunds_of(order.provider_order_id) == []
+
+
+def test_a_refund_of_what_a_partial_chargeback_left_takes_back_the_rest_exactly() -> None:
+    desk = Desk()
+    order, paying = desk.razorpay_order()
+    razorpay_dispute(desk, order, paying, "lost", "evt_d1", amount=1, amount_deducted=1)
+    # The rest of the money goes back through Razorpay's dashboard: nothing is left kept.
+    refund = desk.shop.razorpay.refund_payment(paying, TOTAL - 1, {}, "dashboard")
+    payment = razorpay_payment(paying, order.provider_order_id, TOTAL, amount_refunded=TOTAL - 1)
+    deliver_razorpay(
+        desk.shop.webhooks, "refund.processed", "evt_r", payment=payment,
+        refund={"id": refund.id, "amount": TOTAL - 1, "payment_id": paying},
+    )  # fmt: skip
+    assert desk.shop.balance() == 0  # not 1: all the money went back, so do all the credits
