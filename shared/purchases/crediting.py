@@ -211,8 +211,11 @@ def claw_back_refund(
 ) -> AppendResult | None:
     """Take back the credits of one provider refund, once per refund id (see module policy)."""
     left = _left_to_take(order, refund_id)
-    credits = refund_clawback(order, refunded_before, refund_amount)
-    last = refunded_before + refund_amount >= order.total
+    # Money lost to chargebacks went back before this refund too (the provider's refunded-before
+    # leaves it out): counted, a refund of what a chargeback left is the last one.
+    charged_back = sum(int(c.get("amount") or 0) for c in order.chargebacks.values())
+    credits = refund_clawback(order, refunded_before + charged_back, refund_amount)
+    last = refunded_before + charged_back + refund_amount >= order.total
     if last and _refunded_by_others(order, refund_id) == refunded_before:
         # The last refund takes the remainder, whatever earlier shares rounded to. Only when the
         # order shows every earlier refund: a stale read (a concurrent clawback not recorded yet)
