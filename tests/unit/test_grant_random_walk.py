@@ -3,12 +3,12 @@
 Each step grants (paid or promotional, any priority, often expiring), buys an order's credits
 and bonus, spends, places / captures / releases holds, voids charges, checks, claws back refunds
 and lost disputes (chargebacks) through the purchases' policy (overdraft included; a dispute
-sometimes delivered twice), fails a standing refund for good (its credits go back), moves time (sometimes exactly onto an expiry), or runs the expiry job.
-A model tracks every grant lot independently of ``shared.ledger.grants``;
-after each step the ledger's
-invariants hold, the head equals the model, a read as of now never counts an expired credit, and
-for every order credits granted - credits clawed back <= what the money kept buys (rounded in
-the buyer's favour by under one credit unit).
+sometimes delivered twice), fails a standing refund for good (its credits go back), moves time
+(sometimes exactly onto an expiry), or runs the expiry job. A model tracks every grant lot
+independently of ``shared.ledger.grants``; after each step the ledger's invariants hold, the
+head equals the model, a read as of now never counts an expired credit, and for every order
+credits granted - credits clawed back <= what the money kept buys (rounded in the buyer's
+favour by under one credit unit).
 """
 
 from __future__ import annotations
