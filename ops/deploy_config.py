@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from shared.config import Settings
+from shared.invoices.gstin import STATES, gstin_problem
 
 # Settings that only make sense on a developer's machine: pointing production at them would
 # send real money through a fake provider or read another project's database.
@@ -36,6 +37,8 @@ FROM_SERVICE_ACCOUNTS = frozenset({"metering_service_accounts", "scheduler_servi
 # without a key, notifications pending forever), so a configuration must give them.
 REQUIRED_IN_PRODUCTION = frozenset(
     {"service_audience", "razorpay_key_id", "stripe_publishable_key", "event_service_url"}
+    # Every tax invoice names the seller as registered for GST.
+    | {"seller_legal_name", "seller_address", "seller_state", "seller_gstin"}
 )
 SECRET_FIELDS = frozenset(
     name for name, info in Settings.model_fields.items() if info.annotation is SecretStr
@@ -183,6 +186,7 @@ def _plain_settings(table: object, problems: list[str]) -> dict[str, str]:
             settings[key.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
     missing = sorted(f.upper() for f in REQUIRED_IN_PRODUCTION if f.upper() not in settings)
     problems += [f"settings.{key}: required in production" for key in missing]
+    problems += _seller_problems(settings)
     try:  # the values the service itself would refuse at start-up
         Settings.from_environment(settings)
     except ValidationError as error:
@@ -192,6 +196,22 @@ def _plain_settings(table: object, problems: list[str]) -> dict[str, str]:
     except ValueError as error:  # JSON of a mapping
         problems.append(f"settings: {error}")
     return settings
+
+
+def _seller_problems(settings: dict[str, str]) -> list[str]:
+    """The seller's GST registration as tax invoices will print it: state code and GSTIN."""
+    problems = []
+    state, gstin = settings.get("SELLER_STATE"), settings.get("SELLER_GSTIN")
+    if state is not None and state not in STATES:
+        problems.append(f"settings.SELLER_STATE: {state!r} is not a GST state code, e.g. 27")
+    if gstin is not None and (problem := gstin_problem(gstin)):
+        problems.append(f"settings.SELLER_GSTIN: {problem}")
+    elif gstin is not None and state is not None and gstin[:2] != state:
+        problems.append(f"settings.SELLER_GSTIN: registered in state {gstin[:2]}, not {state}")
+    series = settings.get("INVOICE_SERIES", "INV"), settings.get("CREDIT_NOTE_SERIES", "CN")
+    if series[0] == series[1]:
+        problems.append("settings.CREDIT_NOTE_SERIES: must differ from INVOICE_SERIES")
+    return problems
 
 
 def _secrets(table: object, problems: list[str]) -> dict[str, str]:

@@ -37,6 +37,7 @@ from shared.purchases.crediting import (
     restore_refund_clawback,
 )
 from shared.purchases.orders import CreditOrder, OrderStatus, OrderStore
+from shared.purchases.tax_documents import TaxDocuments
 
 GRANTING_EVENTS = frozenset({"payment.captured", "order.paid"})
 
@@ -56,6 +57,7 @@ class RazorpayWebhooks:
     orders: OrderStore
     processed: ProcessedEvents
     clock: Callable[[], datetime]
+    documents: TaxDocuments | None = None  # tax invoices and credit notes
 
     def apply(self, event: ProviderEvent) -> WebhookOutcome:
         """Apply one verified Razorpay event at most once."""
@@ -94,7 +96,13 @@ class RazorpayWebhooks:
         if payment.status is not ProviderPaymentStatus.CAPTURED:
             return f"ignored: payment {payment.status}"
         result = grant_purchase_credits(
-            self.ledger, order, RAZORPAY, payment.id, now=self.clock(), event_id=event_id
+            self.ledger,
+            order,
+            RAZORPAY,
+            payment.id,
+            now=self.clock(),
+            event_id=event_id,
+            documents=self.documents,
         )
         return "already granted" if result.replayed else "granted"
 
@@ -131,6 +139,7 @@ class RazorpayWebhooks:
             refunded_before=event.refunded_before,
             provider=RAZORPAY,
             now=self.clock(),
+            documents=self.documents,
         )
         return "credits taken back"
 

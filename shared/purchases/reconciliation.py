@@ -35,6 +35,7 @@ from shared.purchases.checkout import RAZORPAY, STRIPE, payment_mismatches
 from shared.purchases.crediting import flag_order, grant_purchase_credits
 from shared.purchases.crediting import mark_failed as mark_order_failed
 from shared.purchases.orders import CreditOrder, OrderStatus, OrderStore
+from shared.purchases.tax_documents import TaxDocuments
 
 log = get_logger("reconciliation")
 
@@ -145,6 +146,7 @@ class Reconciler:
     razorpay: Callable[[], CheckoutGateway]
     stripe: Callable[[], PaymentGateway]
     clock: Callable[[], datetime]
+    documents: TaxDocuments | None = None  # tax invoices and credit notes
 
     def run(self, policy: ReconcilePolicy) -> ReconcileReport:
         """Look at every due order, then every due payment, up to ``policy.limit`` each."""
@@ -198,7 +200,12 @@ class Reconciler:
                 return None
         if decision.action in (Action.GRANT, Action.CAPTURE) and payment is not None:
             result = grant_purchase_credits(
-                self.ledger, order, order.provider, payment.id, now=self.clock()
+                self.ledger,
+                order,
+                order.provider,
+                payment.id,
+                now=self.clock(),
+                documents=self.documents,
             )
             return "already_granted" if result.replayed else "granted"
         if decision.action is Action.FLAG and payment is not None:
