@@ -68,6 +68,8 @@ class Reply:
     body: Mapping[str, Any]
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    # A document answered as itself (a PDF) rather than JSON: its bytes and media type.
+    content: tuple[bytes, str] | None = None
 
 
 @dataclass
@@ -291,7 +293,11 @@ def json_text(body: Mapping[str, Any]) -> str:
 
 
 def json_response(reply: Reply) -> flask.Response:
-    response = flask.Response(json_text(reply.body), reply.status, mimetype="application/json")
+    if reply.content is not None:
+        data, mimetype = reply.content
+        response = flask.Response(data, reply.status, mimetype=mimetype)
+    else:
+        response = flask.Response(json_text(reply.body), reply.status, mimetype="application/json")
     for name, value in reply.headers.items():
         response.headers[name] = value
     return response

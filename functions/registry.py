@@ -403,6 +403,42 @@ OPERATIONS: tuple[HttpFunction, ...] = (
     ),
 )
 
+# GST tax invoices and credit notes of credit purchases, and the buyer's billing details.
+INVOICES: tuple[HttpFunction, ...] = (
+    HttpFunction(
+        "invoices_list",
+        "functions.invoices",
+        "/api/v1/invoices",
+        ("GET",),
+        Auth.USER,
+        "The caller's tax invoices and credit notes, newest first (admins: any account's)",
+    ),
+    HttpFunction(
+        "invoices_get",
+        "functions.invoices",
+        "/api/v1/invoices/{invoice_id}",
+        ("GET",),
+        Auth.USER,
+        "One tax invoice or credit note",
+    ),
+    HttpFunction(
+        "invoices_pdf",
+        "functions.invoices",
+        "/api/v1/invoices/{invoice_id}/pdf",
+        ("GET",),
+        Auth.USER,
+        "One tax invoice or credit note as PDF",
+    ),
+    HttpFunction(
+        "billing_details",
+        "functions.billing_details",
+        "/api/v1/billing/details",
+        ("GET", "PUT"),
+        Auth.USER,
+        "The caller's billing details for invoices (admins: GET any account's)",
+    ),
+)
+
 HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
     HEALTH
     + CREDITS
@@ -416,6 +452,7 @@ HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
     + HOLDS
     + RECONCILIATION
     + OPERATIONS
+    + INVOICES
 )
 
 FIRESTORE_CREATED = "google.cloud.firestore.document.v1.created"
