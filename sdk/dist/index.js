@@ -130,7 +130,9 @@ function createTransport(options) {
     const key = mutating ? call.idempotencyKey ?? newKey() : null;
     const url = base + call.path + queryString(call.query);
     for (let attempt = 0; ; attempt++) {
-      const headers = { Accept: "application/json" };
+      const headers = {
+        Accept: call.blob ? "application/pdf, application/json" : "application/json"
+      };
       const token = await options.token();
       if (token !== null) headers["Authorization"] = `Bearer ${token}`;
       if (key !== null) headers["Idempotency-Key"] = key;
@@ -141,7 +143,7 @@ function createTransport(options) {
       let retryAfterMs = null;
       try {
         const response = await send(url, init);
-        if (response.ok) return await response.json();
+        if (response.ok) return call.blob ? await response.blob() : await response.json();
         error = await errorFromResponse(response);
         retryAfterMs = parseRetryAfter(response.headers.get("Retry-After"));
       } catch (thrown) {
@@ -247,6 +249,27 @@ function createBillingClient(options) {
      * its credits are taken back once, whichever of this answer and the provider's webhook
      * comes first. */
     refundOrder: (orderId, refund, opts = {}) => post(one("/api/v1/admin/orders/{order_id}/refund", orderId), refund, opts),
+    /** The caller's GST tax invoices and credit notes, newest first, a page at a time (admins:
+     * any account's with `user_id`). */
+    invoices: (query = {}) => list("/api/v1/invoices", query),
+    /** One tax invoice or credit note (another user's is a 404). */
+    invoice: (invoiceId) => get(one("/api/v1/invoices/{invoice_id}", invoiceId)),
+    /** One tax invoice or credit note as a PDF Blob (the same bytes every time). */
+    invoicePdf: (invoiceId) => request({
+      method: "GET",
+      path: one("/api/v1/invoices/{invoice_id}/pdf", invoiceId),
+      blob: true
+    }),
+    /** The caller's billing details for invoices (a 404 until saved). */
+    billingDetails: () => get("/api/v1/billing/details"),
+    /** Save the caller's billing details (name, address, state, optional GSTIN); used for
+     * invoices of purchases paid after saving. A bad field is a 400 naming it. */
+    saveBillingDetails: (details, opts = {}) => request({
+      method: "PUT",
+      path: "/api/v1/billing/details",
+      body: details,
+      ...opts
+    }),
     /** Register this device's FCM token for the caller's push notifications (low balance). */
     registerDevice: (device, opts = {}) => post("/api/v1/devices", device, opts),
     /** Live balance of whoever is signed in: a Firestore listener on their own user_credits

@@ -153,3 +153,27 @@ def test_bad_billing_details_are_a_400_naming_the_field_and_nothing_is_saved(
     assert refused.status_code == 400, refused.text
     assert field in refused.json()["error"]["details"]["fields"]
     assert call(gateway, "GET", "/api/v1/billing/details", user).status_code == 404
+
+
+def test_the_service_client_reads_invoices_pdfs_and_billing_details(
+    gateway: str, user: User, razorpay_sandbox: RazorpaySandbox, stack: Stack
+) -> None:
+    from billing_client import InvalidRequest, InvoiceReader, NotFound
+
+    reader = InvoiceReader(gateway, lambda: user.token)
+    with pytest.raises(InvalidRequest) as bad:
+        reader.save_billing_details("Pune LLP", "Pune", gstin="27AAPFU0939F1ZW")
+    assert "gstin" in str(bad.value)
+    reader.save_billing_details("Pune LLP", "Pune", gstin="27AAPFU0939F1ZV")
+    order_id = bought_with_razorpay(gateway, user, razorpay_sandbox)
+
+    [invoice] = reader.invoices()
+    assert (invoice["order_id"], invoice["igst"]) == (order_id, 90_00)
+    assert reader.invoice(invoice["invoice_id"]) == invoice
+    assert reader.invoice_pdf(invoice["invoice_id"]).startswith(b"%PDF-")
+    admin = make_admin(stack, sign_up(stack))
+    as_admin = InvoiceReader(gateway, lambda: admin.token)
+    assert list(as_admin.invoices(user_id=user.uid)) == [invoice]
+    assert as_admin.billing_details(user_id=user.uid)["gstin"] == "27AAPFU0939F1ZV"
+    with pytest.raises(NotFound):
+        InvoiceReader(gateway, lambda: sign_up(stack).token).invoice(invoice["invoice_id"])

@@ -75,7 +75,9 @@ def test_the_audit_checks_each_paid_order_and_refund_has_one_document_and_series
         )  # fmt: skip
         orders.create(order)
         grant_purchase_credits(ledger, order, "razorpay", f"p{n}", now=now, documents=issuer)
-        paid.append(orders.get(order.id))
+        stored = orders.get(order.id)
+        assert stored is not None
+        paid.append(stored)
     claw_back_refund(
         ledger, orders, paid[0], refund_id="r1", refund_amount=1_00, refunded_before=0,
         provider="razorpay", now=now, documents=issuer,

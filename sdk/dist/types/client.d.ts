@@ -38,6 +38,11 @@ export type OrderRefundRequest = Schemas["OrderRefundBody"];
 export type OrderRefund = Schemas["OrderRefundJson"];
 export type DeviceRegistration = Schemas["DeviceBody"];
 export type Device = Schemas["DeviceJson"];
+export type Invoice = Schemas["InvoiceJson"];
+export type InvoicePage = Schemas["InvoicePage"];
+export type InvoiceQuery = QueryOf<"invoices_list">;
+export type BillingDetails = Schemas["BillingDetailsJson"];
+export type BillingDetailsRequest = Schemas["BillingDetailsBody"];
 export interface BillingClientOptions {
     /** The Firebase app the user signs in with; or pass `auth` (and `firestore`) directly. */
     readonly app?: FirebaseApp;
@@ -365,6 +370,69 @@ export declare function createBillingClient(options: BillingClientOptions): {
         provider_refund_id: string;
         reason: string;
         status: components["schemas"]["RefundStatus"];
+    }>;
+    /** The caller's GST tax invoices and credit notes, newest first, a page at a time (admins:
+     * any account's with `user_id`). */
+    invoices: (query?: InvoiceQuery) => AsyncGenerator<{
+        data: components["schemas"]["InvoiceJson"][];
+        next_cursor: string | null;
+    }, void, undefined>;
+    /** One tax invoice or credit note (another user's is a 404). */
+    invoice: (invoiceId: string) => Promise<{
+        buyer: components["schemas"]["PartyJson"];
+        cgst: number;
+        cgst_rate: number;
+        currency: string;
+        date: string;
+        financial_year: string;
+        fx_rate: string | null;
+        igst: number;
+        igst_rate: number;
+        inr_value: number | null;
+        invoice_id: string;
+        invoice_number: string | null;
+        issued_at: string;
+        kind: "invoice" | "credit_note";
+        lines: components["schemas"]["LineJson"][];
+        lut_reference: string | null;
+        number: string;
+        order_id: string;
+        pdf_url: string;
+        place_of_supply: string;
+        refund_id: string | null;
+        seller: components["schemas"]["PartyJson"];
+        sgst: number;
+        sgst_rate: number;
+        supply: components["schemas"]["Supply"];
+        taxable_value: number;
+        total: number;
+        total_in_words: string;
+        user_id: string;
+    }>;
+    /** One tax invoice or credit note as a PDF Blob (the same bytes every time). */
+    invoicePdf: (invoiceId: string) => Promise<Blob>;
+    /** The caller's billing details for invoices (a 404 until saved). */
+    billingDetails: () => Promise<{
+        address: string;
+        country: string;
+        gstin: string | null;
+        name: string;
+        state: string | null;
+        state_name: string | null;
+        updated_at: string;
+        user_id: string;
+    }>;
+    /** Save the caller's billing details (name, address, state, optional GSTIN); used for
+     * invoices of purchases paid after saving. A bad field is a 400 naming it. */
+    saveBillingDetails: (details: BillingDetailsRequest, opts?: MutationOptions) => Promise<{
+        address: string;
+        country: string;
+        gstin: string | null;
+        name: string;
+        state: string | null;
+        state_name: string | null;
+        updated_at: string;
+        user_id: string;
     }>;
     /** Register this device's FCM token for the caller's push notifications (low balance). */
     registerDevice: (device: DeviceRegistration, opts?: MutationOptions) => Promise<{

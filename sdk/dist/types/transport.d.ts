@@ -26,13 +26,15 @@ export interface TransportOptions {
 }
 export type Query = Readonly<Record<string, string | number | null | undefined>>;
 export interface Request {
-    readonly method: "GET" | "POST" | "PATCH";
+    readonly method: "GET" | "POST" | "PATCH" | "PUT";
     readonly path: string;
     readonly query?: Query;
     readonly body?: unknown;
     /** For a mutating call: the key to send instead of a new one (e.g. one the page kept across
      * a reload, so a purchase started before it is not started twice). */
     readonly idempotencyKey?: string;
+    /** Read the answer as a Blob (a PDF) instead of JSON. */
+    readonly blob?: boolean;
 }
 export type Transport = <T>(request: Request) => Promise<T>;
 /** Send requests as the signed-in user, retrying only what the API says is safe to retry. */
