@@ -137,6 +137,41 @@ def test_an_admin_refund_gets_a_credit_note_reversing_the_invoice(
         250_00, 22_50, 22_50, 295_00,
     )  # fmt: skip
 
+    # The bank cannot pay the refund: its credits come back, its note stays, no second one.
+    refund_id = refunded.json()["provider_refund_id"]
+    assert razorpay_sandbox.post(f"/_sandbox/refunds/{refund_id}/fail").status_code == 200
+    razorpay_sandbox.wait_delivered()  # refund.failed
+    assert invoices(gateway, user) == [note, invoice]
+
+
+def test_a_stripe_refund_gets_a_zero_rated_credit_note_in_the_currency_paid(
+    gateway: str, user: User, stripe_client: Any, stack: Stack
+) -> None:
+    abroad = {"name": "Acme Inc", "address": "San Francisco", "country": "US"}
+    assert call(gateway, "PUT", "/api/v1/billing/details", user, json=abroad).status_code == 200
+    started = call(
+        gateway, "POST", "/api/v1/credits/purchase", user, json={"amount": 2000, "currency": "usd"}
+    )
+    confirm_as_stripe_js(stripe_client, started.json()["provider_order_id"])
+    assert eventually(lambda: invoices(gateway, user))
+    admin = make_admin(stack, sign_up(stack))
+    refunded = requests.post(
+        f"{gateway}/api/v1/admin/orders/{started.json()['order_id']}/refund",
+        json={"reason": "customer asked"},  # all that is left
+        headers=admin.headers,
+        timeout=60,
+    )
+    assert refunded.status_code == 201, refunded.text
+
+    found = eventually(lambda: len(invoices(gateway, user)) == 2)
+    assert found, invoices(gateway, user)
+    note, invoice = invoices(gateway, user)
+    assert (note["kind"], note["supply"], note["currency"]) == (
+        "credit_note", "export_under_lut", "usd",
+    )  # fmt: skip
+    assert (note["total"], note["igst"], note["inr_value"]) == (2000, 0, 166_500)
+    assert note["invoice_number"] == invoice["number"]
+
 
 @pytest.mark.parametrize(
     ("body", "field"),
