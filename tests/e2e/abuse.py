@@ -150,6 +150,8 @@ def footprint(db: Any, ledger: Any, uid: str) -> dict[str, object]:
         "payments": count("payments", "owner_uid"),
         "refunds": count("refunds", "owner_uid"),
         "devices": len(list(devices.stream())),
+        "tax_documents": count("tax_documents", "user_id"),
+        "billing_details": int(db.collection("billing_details").document(uid).get().exists),
     }
 
 

@@ -37,6 +37,7 @@ class Resources:
     payment_intent_id: str
     refund_id: str
     hold_id: str
+    invoice_id: str  # the tax invoice of A's paid order
 
     def secrets(self) -> set[object]:
         return {
@@ -47,6 +48,7 @@ class Resources:
             self.payment_intent_id,
             self.refund_id,
             self.hold_id,
+            self.invoice_id,
             GRANT,
             PAYMENT,
             REFUND,
@@ -90,6 +92,13 @@ PROBES: dict[str, Callable[[Resources], Probe]] = {
     "devices_register": lambda a: Probe(
         "/api/v1/devices", {"token": "fcm-of-b", "platform": "ios"}, owned=False
     ),
+    "invoices_list": lambda a: Probe("/api/v1/invoices?limit=100", owned=False),
+    "invoices_get": lambda a: Probe(f"/api/v1/invoices/{a.invoice_id}"),
+    "invoices_pdf": lambda a: Probe(f"/api/v1/invoices/{a.invoice_id}/pdf"),
+    "billing_details_get": lambda a: Probe("/api/v1/billing/details", owned=False),
+    "billing_details_put": lambda a: Probe(
+        "/api/v1/billing/details", {"name": "B Ltd", "address": "Pune"}, owned=False
+    ),
 }
 
 
@@ -127,6 +136,8 @@ def resources_of_a(
     body = {"user_id": a.uid, "service": "ai", "amount": HOLD}
     hold = send(gateway, "POST", "/api/v1/holds", service_headers, body)
     assert hold.status_code == 201, hold.text
+    invoices = send(gateway, "GET", "/api/v1/invoices", a.headers)
+    [invoice] = invoices.json()["data"]
     return Resources(
         a,
         order.json()["order_id"],
@@ -135,6 +146,7 @@ def resources_of_a(
         pi,
         refunded.json()["refund_id"],
         hold.json()["hold_id"],
+        invoice["invoice_id"],
     )
 
 
