@@ -2,6 +2,7 @@
 // used for the invoices of purchases paid after they are saved.
 import {$, busy, clearError, el, showError} from './ui.js';
 import {dateTime, label, money} from './format.js';
+import {STATES} from './states.js';
 
 const PAGE_SIZE = 10;
 let billing;
@@ -10,6 +11,9 @@ let pages = null;
 export function init(ctx) {
   billing = ctx.billing;
   $('invoices-more').addEventListener('click', () => more(false));
+  const states = Object.entries(STATES).map(([code, name]) =>
+    el('option', {value: code}, `${name} (${code})`));
+  $('billing-state').append(...states);
   const form = $('billing-form');
   form.addEventListener('submit', (event) => {
     event.preventDefault();

@@ -399,7 +399,7 @@ def test_a_user_saves_billing_details_and_downloads_the_tax_invoice(
     form.get_by_label("GSTIN (if registered)").fill("27AAPFU0939F1ZV")
     form.get_by_role("button", name="Save billing details").click()
     portal.expect(portal.page.locator("#billing-result")).to_contain_text("Billing details saved")
-    portal.expect(form.get_by_label("GST state code (India)")).to_have_value("27")
+    portal.expect(form.get_by_label("State (India)")).to_have_value("27")  # from the GSTIN
 
     portal.choose_package("Basic", "Razorpay (UPI, cards, netbanking)")
     portal.continue_to_payment()
