@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from shared.purchases.orders import OrderStore
     from shared.purchases.packages import PackageCatalog
     from shared.purchases.razorpay_events import RazorpayWebhooks
-    from shared.purchases.reconciliation import Reconciler
+    from shared.purchases.reconciliation import ReconcileQueue, Reconciler
     from shared.purchases.refunds import OrderRefundStore
     from shared.usage.holds import HoldStore
 
@@ -65,6 +65,9 @@ class ServiceParts(TypedDict, total=False):
     outbox_delivery: OutboxDelivery
     push_sender: PushSender
     clock: Callable[[], datetime]
+    processed_events: ProcessedEvents
+    devices: DeviceStore
+    reconcile_queue: ReconcileQueue
     invoices: TaxDocumentStore
     billing_details: BillingDetailsStore
 
@@ -195,10 +198,11 @@ class Services:
         """Credit purchases through either provider (starting one picks the provider)."""
         from dataclasses import replace
 
-        from shared.purchases.checkout import RAZORPAY, STRIPE
-
-        both = {RAZORPAY: lambda: self.razorpay, STRIPE: lambda: self.stripe_checkout}
-        return replace(self.purchase_rules, gateways=both)
+        return replace(
+            self.purchase_rules,
+            razorpay=lambda: self.razorpay,
+            stripe=lambda: self.stripe_checkout,
+        )
 
     # One provider's side of credit purchases: a function that only verifies Razorpay payments,
     # or only handles Stripe's events, reaches (and is deployed with) that provider's secrets only.
@@ -206,17 +210,13 @@ class Services:
     def razorpay_purchases(self) -> CreditPurchases:
         from dataclasses import replace
 
-        from shared.purchases.checkout import RAZORPAY
-
-        return replace(self.purchase_rules, gateways={RAZORPAY: lambda: self.razorpay})
+        return replace(self.purchase_rules, razorpay=lambda: self.razorpay)
 
     @cached_property
     def stripe_purchases(self) -> CreditPurchases:
         from dataclasses import replace
 
-        from shared.purchases.checkout import STRIPE
-
-        return replace(self.purchase_rules, gateways={STRIPE: lambda: self.stripe_checkout})
+        return replace(self.purchase_rules, stripe=lambda: self.stripe_checkout)
 
     @cached_property
     def purchase_rules(self) -> CreditPurchases:
@@ -231,7 +231,8 @@ class Services:
             ledger=self.ledger,
             orders=self.orders,
             packages=self.packages,
-            gateways={},
+            razorpay=None,
+            stripe=None,
             slots=self.rate_limit_slots,
             purchase_limit=RateLimit(
                 "purchase", s.purchase_rate_limit, s.rate_limit_window_seconds
@@ -367,15 +368,21 @@ class Services:
         return refunded
 
     @cached_property
-    def reconciler(self) -> Reconciler:
+    def reconcile_queue(self) -> ReconcileQueue:
+        # Its own part so that a test hands in a queue and keeps the Reconciler wired as here.
         from shared.adapters.firestore_reconciliation import FirestoreReconcileQueue
+
+        return FirestoreReconcileQueue(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
         from shared.purchases.reconciliation import Reconciler
 
         return Reconciler(
             ledger=self.ledger,
             orders=self.orders,
             payments=self.payments,
-            queue=FirestoreReconcileQueue(self.firestore, self.settings.firestore_timeout_seconds),
+            queue=self.reconcile_queue,
             razorpay=lambda: self.razorpay,
             stripe=lambda: self.payment_gateway,
             clock=self.clock,

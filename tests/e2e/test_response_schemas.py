@@ -169,6 +169,12 @@ def test_every_documented_success_answer_matches_its_published_schema(
         headers=admin,
         json={"amount": 100, "reason": "schema check"},
     )
+    check.call(
+        "GET",
+        f"/api/v1/admin/orders/{order['order_id']}",
+        "/api/v1/admin/orders/{order_id}",
+        headers=admin,
+    )
 
     # The buyer's billing details, the invoice and the refund's credit note, as JSON and PDF.
     details = {"name": "Pune LLP", "address": "Pune", "gstin": "27AAPFU0939F1ZV"}

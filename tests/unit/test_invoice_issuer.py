@@ -7,53 +7,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shared.invoices.billing import BillingDetails, BillingDetailsStore
-from shared.invoices.documents import DocumentKind, Party, Seller, TaxDocument
-from shared.invoices.issuing import DocumentPage, InvoiceIssuer, TaxDocumentStore
+from shared.invoices.billing import BillingDetails
+from shared.invoices.documents import DocumentKind, Party, Seller
+from shared.invoices.issuing import InvoiceIssuer
 from shared.invoices.tax import Supply
 from shared.purchases.orders import CreditOrder
 from shared.purchases.pricing import quote_purchase
+from tests.unit.fakes import MemoryBilling, MemoryDocuments
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 SELLER = Seller(Party("S", "A", "29", "IN", "29AAACA1234A1ZG"), "998439", "INV", "CN")
-
-
-class MemoryDocuments(TaxDocumentStore):
-    def __init__(self) -> None:
-        self.documents: list[TaxDocument] = []
-
-    def issue(self, draft: TaxDocument) -> TaxDocument:
-        found = self.for_source(draft.source_key)
-        if found is not None:
-            return found
-        same = [
-            d
-            for d in self.documents
-            if (d.series, d.financial_year) == (draft.series, draft.financial_year)
-        ]
-        document = draft.numbered(len(same) + 1)
-        self.documents.append(document)
-        return document
-
-    def get(self, document_id: str) -> TaxDocument | None:
-        return next((d for d in self.documents if d.id == document_id), None)
-
-    def for_source(self, source_key: str) -> TaxDocument | None:
-        return next((d for d in self.documents if d.source_key == source_key), None)
-
-    def list_for_user(self, user_id: str, limit: int, cursor: str | None) -> DocumentPage:
-        return DocumentPage([d for d in self.documents if d.user_id == user_id][::-1], None)
-
-
-class MemoryBilling(BillingDetailsStore):
-    def __init__(self) -> None:
-        self.saved: dict[str, BillingDetails] = {}
-
-    def get(self, user_id: str) -> BillingDetails | None:
-        return self.saved.get(user_id)
-
-    def save(self, user_id: str, details: BillingDetails) -> None:
-        self.saved[user_id] = details
 
 
 def issuer() -> InvoiceIssuer:
