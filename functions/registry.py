@@ -33,6 +33,14 @@ class HttpFunction:
     summary: str
     aliases: tuple[str, ...] = ()  # further public paths served by the same function
     role: ServiceRole | None = None  # Auth.SERVICE only: whose allow-list admits the caller
+    # Auth.SERVICE only: deployed private, IAM invoker = exactly the role's accounts, so Cloud Run
+    # checks the caller first and hands on the token with its signature removed (docs/deploy.md).
+    iam_invoker: bool = True
+
+    @property
+    def behind_iam(self) -> bool:
+        """An IAM invoker check stands in front: a signature-stripped service token is trusted."""
+        return self.auth is Auth.SERVICE and self.iam_invoker
 
     @property
     def paths(self) -> tuple[str, ...]:
