@@ -13,7 +13,8 @@ from typing import Any
 
 from functions.declarations import entry_point_names
 
-__all__ = entry_point_names()
+# Generated from the registry, so ruff cannot see that these are strings.
+__all__ = [*entry_point_names()]  # noqa: PLE0604
 _ENTRY_POINTS = frozenset(__all__)
 
 

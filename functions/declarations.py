@@ -61,7 +61,7 @@ class DeployTarget:
     access: ServiceAccess
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> DeployTarget:
+    def read(cls, environ: Mapping[str, str]) -> DeployTarget:
         return cls(
             region=environ.get("BILLING_REGION", DEFAULT_REGION),
             database=environ.get("FIRESTORE_DATABASE", "(default)"),
@@ -113,7 +113,7 @@ def function_secrets() -> dict[str, list[str]]:
 
 @cache
 def target() -> DeployTarget:
-    return DeployTarget.from_environment(deploy_environment())
+    return DeployTarget.read(deploy_environment())
 
 
 def runtime_options(name: str, runtime: Runtime, region: str) -> dict[str, Any]:
@@ -137,9 +137,9 @@ def declare_http(function: HttpFunction, where: DeployTarget) -> Callable[..., A
 
     handler = getattr(import_module(function.module), function.name)
     options = runtime_options(function.name, function.runtime, where.region)
-    declared: Callable[..., Any] = https_fn.on_request(
-        **options, invoker=where.invoker(function)
-    )(handler)
+    declared: Callable[..., Any] = https_fn.on_request(**options, invoker=where.invoker(function))(
+        handler
+    )
     return declared
 
 
@@ -165,6 +165,8 @@ def declare_trigger(function: TriggerFunction, where: DeployTarget) -> Callable[
 
 
 def declare_job(job: ScheduledJob, where: DeployTarget) -> Callable[..., Any]:
+    from zoneinfo import ZoneInfo
+
     from firebase_functions import scheduler_fn
 
     def scheduled_pass(_event: Any) -> None:
@@ -176,7 +178,7 @@ def declare_job(job: ScheduledJob, where: DeployTarget) -> Callable[..., Any]:
     scheduled_pass.__doc__ = job.summary
     options = runtime_options(job.function, job.runtime, where.region)
     declared: Callable[..., Any] = scheduler_fn.on_schedule(
-        **options, schedule=job.schedule, timezone=job.time_zone
+        **options, schedule=job.schedule, timezone=ZoneInfo(job.time_zone)
     )(scheduled_pass)
     return declared
 

@@ -30,7 +30,7 @@ def _expire_grants(svc: Services) -> object:
 def _reconcile(svc: Services) -> object:
     from functions.reconcile import reconcile_policy, report_json
 
-    report = report_json(svc.reconciler.run(reconcile_policy(svc.settings)))
+    report = report_json(svc.reconciler.run(reconcile_policy(svc)))
     return {"checked": report["checked"], "outcomes": report["outcomes"]}
 
 

@@ -23,7 +23,9 @@ def function_secrets() -> dict[str, list[str]]:
     read |= {f.name: settings_read_by_function(f.module, f.name) for f in TRIGGER_FUNCTIONS}
     # A scheduled pass runs its HTTP endpoint's domain call: the same secrets.
     read |= {job.name: read[job.function] for job in SCHEDULED_JOBS}
-    return {name: sorted(f.upper() for f in fields & SECRET_FIELDS) for name, fields in read.items()}
+    return {
+        name: sorted(f.upper() for f in fields & SECRET_FIELDS) for name, fields in read.items()
+    }
 
 
 def render() -> str:
