@@ -50,7 +50,7 @@ def document_path(name: str) -> str:
 
 def decode_document_event(data: bytes) -> DocumentChange:
     """Decode a Firestore event's data; ``ValueError`` if it is not one (callers drop it)."""
-    from google.protobuf.message import DecodeError
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 
     try:
         event = DocumentEventData.deserialize(data)
