@@ -18,12 +18,14 @@ RUNTIME = "python311"  # the functions' Python (ops/bytecode.py compiles for the
 # What a function's source upload holds: exactly these, from the repository root (ops.bytecode
 # compiles the same, and their __pycache__ ships on purpose).
 UPLOAD = ("main.py", "requirements.txt", "functions", "shared")
-# Firebase's `ignore` is a deny-list of globs, so the allow-list is written as its complement:
-# every other entry of the root. A test walks the tree and fails on any file outside UPLOAD that
+# Firebase's `ignore` is a deny-list of globs (minimatch with matchBase: a pattern without a slash
+# names a file or folder anywhere), so the allow-list is written as its complement: every other
+# entry of the root. A test walks the tree and fails on any file outside UPLOAD that
 # these do not exclude, so a new top-level folder cannot ship unnoticed.
 UPLOAD_IGNORE = (
     ".*",  # .git, .venv, .stack, .deploy, .env*, caches: nothing of it runs in production
     "venv",
+    "node_modules",
     "bench",
     "client",
     "deploy",
