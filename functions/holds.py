@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing_extensions import TypedDict
@@ -90,7 +90,11 @@ def holds_place(call: Call) -> Reply:
         timedelta(seconds=ttl),
     )
     hold = place_hold(
-        call.services.ledger, call.services.holds, request, _now(), call.service.email
+        call.services.ledger,
+        call.services.holds,
+        request,
+        call.services.clock(),
+        call.service.email,
     )
     return Reply(hold_json(hold), 201)
 
@@ -103,7 +107,7 @@ def holds_capture(call: Call) -> Reply:
         call.services.holds,
         call.path_param("hold_id"),
         amount=amount,
-        now=_now(),
+        now=call.services.clock(),
         actor=call.service.email,
         services=call.service.services,
     )
@@ -118,7 +122,7 @@ def holds_release(call: Call) -> Reply:
         call.services.ledger,
         call.services.holds,
         call.path_param("hold_id"),
-        now=_now(),
+        now=call.services.clock(),
         actor=call.service.email,
         services=call.service.services,
     )
@@ -128,10 +132,6 @@ def holds_release(call: Call) -> Reply:
 @endpoint(response=ExpiredJson)
 def holds_expire(call: Call) -> Reply:
     """Cloud Scheduler's target (see SCHEDULED_JOBS): release every hold past its expiry."""
-    expired = expire_due_holds(call.services.ledger, call.services.holds, _now())
+    expired = expire_due_holds(call.services.ledger, call.services.holds, call.services.clock())
     answer: ExpiredJson = {"expired": expired}
     return Reply(answer)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

@@ -8,7 +8,6 @@ makes the function fail, so Eventarc (or the local relay) retries the event.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from shared.bootstrap import services
@@ -49,7 +48,7 @@ def ledger_entry_low_balance_alert(event: CloudEvent) -> None:
     if entry is None:
         return
     svc = services()
-    alert = raise_low_balance_alert(svc.alerts, svc.push_sender, entry, datetime.now(UTC))
+    alert = raise_low_balance_alert(svc.alerts, svc.push_sender, entry, svc.clock())
     if alert is not None:
         log.info(
             "low balance alert",

@@ -1,6 +1,6 @@
 """Audit the ledger of a Firestore database: ``make audit`` or ``python -m ops.audit``.
 
-Checks every account against the invariants of design.md: seq contiguous from 1, each
+Checks every account against the invariants of docs/ledger.md: seq contiguous from 1, each
 balance_after = previous + amount, no balance below zero outside the documented overdraft types,
 held never negative, each external effect applied at most once (its entries form one commit), and
 the head pointer never ahead of the ledger. Prints what is wrong; exits 1 if anything is.

@@ -11,7 +11,8 @@ triggers. This plan only writes what the declarations read and runs the CLI in t
 2. bytecode compiled into the upload (``ops.bytecode``);
 3. Firestore rules and indexes, then a wait until every composite index is READY: the expiry and
    reconcile passes query through them from their first scheduled run;
-4. functions (scheduled passes and Firestore triggers with them), then Hosting's rewrites;
+4. the web SDK's bundle (build output, not in git), then functions (scheduled passes and
+   Firestore triggers with them) and Hosting (the portal, the rewrites);
 5. the service audience on each private function (Cloud Run custom audiences, which the SDK cannot
    declare): callers mint ID tokens for one audience, as the code checks;
 6. monitoring through the client libraries (``ops.monitoring``).
@@ -38,6 +39,7 @@ from ops.deploy_config import ConfigError, DeployConfig, load
 from ops.settings_reach import ROOT
 
 CONFIG_DIR = ROOT / "deploy"
+SDK_BUILD = "make sdk"
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,9 @@ def plan(config: DeployConfig) -> Plan:
             _firebase(config, firebase_json, "firestore:rules,firestore:indexes"),
         ),
         Step("every composite index READY before any scheduled pass", _indexes_ready(config)),
+        # sdk/dist is build output, not in git: the portal loads the bundle (portal/sdk/ links to
+        # it), so it is built from the lock file right before Hosting uploads the portal.
+        Step("the web SDK bundle the portal loads (sdk/dist, from sdk/'s lock file)", SDK_BUILD),
         Step(
             "functions (HTTP, Firestore triggers, scheduled passes), then Hosting's rewrites",
             _firebase(config, firebase_json, "functions,hosting"),

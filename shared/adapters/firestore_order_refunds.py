@@ -1,7 +1,7 @@
 """Reservations of refunds of credit orders on Firestore (``credit_order_refunds/{order}_{n}``).
 
 A reservation's document id is deterministic and it is created (must-not-exist), alone in its
-commit, so of two concurrent refunds of one order only one gets number ``n`` (design.md's
+commit, so of two concurrent refunds of one order only one gets number ``n`` (docs/ledger.md's
 concurrency rule); the other re-reads and recounts. Each document is also the record of who
 asked for the refund and why.
 """

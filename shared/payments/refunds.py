@@ -70,7 +70,7 @@ class RefundReservation:
 
     Reservation ``n`` of a payment has the deterministic id ``{payment_intent_id}_{n}``; creating
     it is the first write of its commit, so of two concurrent refunds only one gets number ``n``
-    and the other re-reads and recounts (the concurrency rule of design.md).
+    and the other re-reads and recounts (the concurrency rule of docs/ledger.md).
     """
 
     payment_intent_id: str

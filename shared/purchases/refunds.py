@@ -1,7 +1,7 @@
 """Refunds of credit purchases started by us (an admin): through the order's provider, once.
 
 1. The amount is reserved first. Reservation ``n`` of an order is the deterministic document
-   ``{order_id}_{n}``, created as the first write of its commit (design.md's concurrency rule),
+   ``{order_id}_{n}``, created as the first write of its commit (docs/ledger.md's concurrency rule),
    and counted against what is still refundable: the order's total less the refunds the provider
    reports returning money (ours or made in its dashboard) and less our reservations it does not
    report yet. A retry of the same request (same Idempotency-Key) reuses its reservation.

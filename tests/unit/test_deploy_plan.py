@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from functions.declarations import DeployTarget, function_secrets, read_dotenv
 from functions.registry import HTTP_FUNCTIONS, TRIGGER_FUNCTIONS, Auth
-from ops.deploy import Plan, config_path, main, plan
+from ops.deploy import SDK_BUILD, Plan, config_path, main, plan
 from ops.deploy_config import LOCAL_ONLY, REQUIRED_IN_PRODUCTION, DeployConfig, load
 from ops.settings_reach import (
     ROOT,
@@ -282,3 +282,9 @@ def test_deploy_check_prints_the_one_time_setup_of_a_fresh_project(
     for secret in SECRET_FIELDS:
         assert any(f"gcloud secrets create {secret.upper()} " in c for c in commands), secret
     assert not [c for c in commands if " alpha " in c]
+
+
+def test_the_web_sdk_bundle_is_built_before_hosting_uploads_the_portal(deploy: Plan) -> None:
+    lines = [step.line for step in deploy.steps]
+    (hosting,) = [i for i, line in enumerate(lines) if "--only=functions,hosting" in line]
+    assert lines.index(SDK_BUILD) < hosting  # sdk/dist is not in git
