@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -288,3 +290,33 @@ def test_the_web_sdk_bundle_is_built_before_hosting_uploads_the_portal(deploy: P
     lines = [step.line for step in deploy.steps]
     (hosting,) = [i for i, line in enumerate(lines) if "--only=functions,hosting" in line]
     assert lines.index(SDK_BUILD) < hosting  # sdk/dist is not in git
+
+
+# firebase-tools' own .env parser (lib/functions/env.js), where the firebase-check tool has
+# installed it: the deploy reads .env.<project> with it and refuses reserved keys.
+FIREBASE_TOOLS = Path("/work/shared/tools/firebase-check/.cache/node_modules/firebase-tools")
+PARSE_ENV = """
+const env = require(process.argv[1] + "/lib/functions/env.js");
+let text = ""; process.stdin.on("data", (d) => (text += d));
+process.stdin.on("end", () => console.log(JSON.stringify(env.parseStrict(text))));
+"""
+
+
+@pytest.mark.skipif(
+    not (FIREBASE_TOOLS / "lib/functions/env.js").exists() or not shutil.which("node"),
+    reason="firebase-tools is installed by /work/shared/tools/firebase-check (node needed)",
+)
+def test_firebase_reads_the_environment_file_as_written_and_accepts_every_key(
+    deploy: Plan,
+) -> None:
+    (path,) = [p for p in deploy.files if p.name.startswith(".env.")]
+    parsed = subprocess.run(
+        ["node", "-e", PARSE_ENV, str(FIREBASE_TOOLS)],
+        input=deploy.files[path],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert json.loads(parsed.stdout) == dotenv_of(deploy)
+    assert json.loads(parsed.stdout)["SERVICE_NAMES"].startswith('{"metering@')
