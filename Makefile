@@ -46,7 +46,7 @@ chromium:  ## Debian's Chromium, which only the billing portal's browser tests d
 	@command -v chromium >/dev/null || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-		|| echo "could not install chromium: the billing portal's browser tests will be skipped" >&2
+		|| echo "could not install chromium: the billing portal's browser tests will be skipped (under CI=true: fail)" >&2
 
 install: $(PY_STAMP) $(NODE_STAMP) $(SDK_STAMP) tools
 
@@ -92,7 +92,7 @@ service-token: $(PY_STAMP)  ## OIDC token of the local metering (or ROLE=schedul
 	@$(BIN)/python -m devstack.tokens service --role $(or $(ROLE),metering)
 
 audit: $(PY_STAMP)  ## check the ledger invariants of every account (local emulator by default)
-	FIRESTORE_EMULATOR_HOST=$${FIRESTORE_EMULATOR_HOST:-127.0.0.1:8080} $(BIN)/python -m ops.audit
+	@FIRESTORE_EMULATOR_HOST=$${FIRESTORE_EMULATOR_HOST:-127.0.0.1:8080} $(BIN)/python -m ops.audit
 
 metrics: $(PY_STAMP)  ## the production metrics table from the local stack's logs (LOGS=.stack)
 	$(BIN)/python -m ops.metrics --logs $(or $(LOGS),.stack)

@@ -49,8 +49,10 @@ class InvokerCheck:
             return None
         header = SERVERLESS_AUTHORIZATION if SERVERLESS_AUTHORIZATION in environ else AUTHORIZATION
         scheme, _, token = str(environ.get(header, "")).partition(" ")
-        email = self._verified_email(token.strip())
-        if scheme.lower() != "bearer" or email is None:
+        # Only a JWT's shape is worth fetching the certs for.
+        shaped = scheme.lower() == "bearer" and token.strip().count(".") == 2
+        email = self._verified_email(token.strip()) if shaped else None
+        if email is None:
             return _refuse(start_response, 401, "unauthenticated", "a valid ID token is required")
         if email not in self._access.invokers(function.role):
             return _refuse(start_response, 403, "forbidden", "the caller may not invoke this")

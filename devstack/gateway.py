@@ -18,7 +18,7 @@ from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.serving import make_server
 
 from devstack.front_end import InvokerCheck
-from functions.registry import HTTP_FUNCTIONS
+from functions.registry import HTTP_FUNCTIONS, HttpFunction
 from shared.access.auth import ServiceAccess
 from shared.config import Settings
 
@@ -43,7 +43,11 @@ class PathSegment(BaseConverter):
     regex = "[^/\\x00-\\x1f\\x7f]+"
 
 
-def build_gateway(settings: Settings | None = None) -> WSGIApplication:
+def build_gateway(
+    settings: Settings | None = None, *, cloud_run_front_end: bool = True
+) -> WSGIApplication:
+    """The gateway; ``cloud_run_front_end=False`` leaves out the IAM invoker check (in-process
+    tests whose fake service tokens stand for tokens Cloud Run has already checked)."""
     import functions_framework
 
     settings = settings or Settings.from_environment()
@@ -52,7 +56,13 @@ def build_gateway(settings: Settings | None = None) -> WSGIApplication:
         settings.scheduler_service_accounts,
         settings.service_names,
     )
-    front_end = InvokerCheck(access, settings.service_audience, settings.service_certs_url)
+    check = InvokerCheck(access, settings.service_audience, settings.service_certs_url)
+
+    def front_end(
+        function: HttpFunction, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes] | None:
+        return check(function, environ, start_response) if cloud_run_front_end else None
+
     functions = {function.name: function for function in HTTP_FUNCTIONS}
     apps: dict[str, Any] = {}
     rules = []

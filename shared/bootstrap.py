@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from shared.purchases.orders import OrderStore
     from shared.purchases.packages import PackageCatalog
     from shared.purchases.razorpay_events import RazorpayWebhooks
-    from shared.purchases.reconciliation import Reconciler
+    from shared.purchases.reconciliation import ReconcileQueue, Reconciler
     from shared.purchases.refunds import OrderRefundStore
     from shared.usage.holds import HoldStore
 
@@ -62,6 +62,9 @@ class ServiceParts(TypedDict, total=False):
     outbox_delivery: OutboxDelivery
     push_sender: PushSender
     clock: Callable[[], datetime]
+    processed_events: ProcessedEvents
+    devices: DeviceStore
+    reconcile_queue: ReconcileQueue
 
 
 @dataclass
@@ -319,15 +322,21 @@ class Services:
         return refunded
 
     @cached_property
-    def reconciler(self) -> Reconciler:
+    def reconcile_queue(self) -> ReconcileQueue:
+        # Its own part so that a test hands in a queue and keeps the Reconciler wired as here.
         from shared.adapters.firestore_reconciliation import FirestoreReconcileQueue
+
+        return FirestoreReconcileQueue(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
         from shared.purchases.reconciliation import Reconciler
 
         return Reconciler(
             ledger=self.ledger,
             orders=self.orders,
             payments=self.payments,
-            queue=FirestoreReconcileQueue(self.firestore, self.settings.firestore_timeout_seconds),
+            queue=self.reconcile_queue,
             razorpay=lambda: self.razorpay,
             stripe=lambda: self.payment_gateway,
             clock=self.clock,

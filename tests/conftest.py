@@ -93,9 +93,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("after_everything") is not None)
 
 
-def sign_up(stack: Stack) -> User:
+def sign_up(stack: Stack, email: str | None = None) -> User:
     """Create a user in the Auth emulator over its REST API, as a client app would."""
-    email = f"user-{uuid.uuid4().hex[:10]}@example.test"
+    email = email or f"user-{uuid.uuid4().hex[:10]}@example.test"
     response = requests.post(
         f"{stack.auth_url}/identitytoolkit.googleapis.com/v1/accounts:signUp?key=demo-key",
         json={"email": email, "password": "correct-horse-9", "returnSecureToken": True},
@@ -152,6 +152,14 @@ def service_headers(stack: Stack, service_tokens) -> dict[str, str]:
     from devstack.stack import METERING_SERVICE_EMAIL
 
     token = service_tokens.mint(METERING_SERVICE_EMAIL, stack.service_audience)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def service_headers_for(stack: Stack, email: str) -> dict[str, str]:
+    """Authorization of the service account ``email``, minted with the stack's local key."""
+    from devstack.service_tokens import ServiceTokenIssuer
+
+    token = ServiceTokenIssuer.load(stack.service_key_path).mint(email, stack.service_audience)
     return {"Authorization": f"Bearer {token}"}
 
 

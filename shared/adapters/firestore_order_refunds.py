@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
-from shared.payments.refunds import ReservationStatus
+from shared.payments.refund_reservations import ReservationStatus
 from shared.purchases.refunds import OrderRefundReservation, OrderRefundStore
 
 ORDER_REFUNDS = "credit_order_refunds"

@@ -34,7 +34,8 @@ from shared.payments.records import (
     PaymentStatus,
     current_status,
 )
-from shared.payments.refunds import Refund, RefundReservation, RefundStore, ReservationStatus
+from shared.payments.refund_reservations import ReservationStatus
+from shared.payments.refunds import Refund, RefundReservation, RefundStore
 
 PAYMENTS = "payments"
 TRANSITIONS = "payment_transitions"

@@ -17,6 +17,7 @@ import pytest
 from devstack.busy_ports import PortInUse
 from devstack.seed import seed_default_packages
 from devstack.stack import ROOT, Ports, Stack
+from tests.prerequisites import prerequisite_missing
 
 pytestmark = pytest.mark.stack
 
@@ -35,7 +36,7 @@ def dev_stack() -> Iterator[Stack]:
     try:
         stack.start()
     except PortInUse as busy:
-        pytest.skip(f"the README's ports are taken (is `make dev` running?): {busy}")
+        prerequisite_missing(f"the README's ports are taken (is `make dev` running?): {busy}")
     try:
         seed_default_packages(stack.client_env())
         yield stack

@@ -1036,7 +1036,7 @@ export interface components {
          * EntryType
          * @enum {string}
          */
-        EntryType: "purchase" | "bonus" | "usage" | "refund" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release" | "expiry" | "void";
+        EntryType: "purchase" | "bonus" | "usage" | "refund" | "refund_reversal" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release" | "expiry" | "void";
         /**
          * ErrorBody
          * @description Every error the service answers with.
@@ -3154,7 +3154,7 @@ export interface operations {
             query: {
                 limit?: number;
                 cursor?: string | null;
-                type?: ("purchase" | "bonus" | "usage" | "refund" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release" | "expiry" | "void") | null;
+                type?: ("purchase" | "bonus" | "usage" | "refund" | "refund_reversal" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release" | "expiry" | "void") | null;
                 from?: string | null;
                 to?: string | null;
                 user_id: string;
@@ -6114,7 +6114,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string | null;
-                type?: ("purchase" | "bonus" | "usage" | "refund" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release" | "expiry" | "void") | null;
+                type?: ("purchase" | "bonus" | "usage" | "refund" | "refund_reversal" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release" | "expiry" | "void") | null;
                 from?: string | null;
                 to?: string | null;
             };
