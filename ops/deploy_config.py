@@ -42,6 +42,8 @@ SECRET_FIELDS = frozenset(
 )
 SERVICE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.gserviceaccount\.com$")
 REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]$")
+# Firestore locations: a region, or a multi-region (nam5, nam7, eur3).
+LOCATION = re.compile(r"^([a-z]+-[a-z]+[0-9]+|nam[0-9]+|eur[0-9]+)$")
 # Firestore database ids: lower-case letters, digits and hyphens, 4 to 63 characters.
 DATABASE = re.compile(r"^(\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$")
 PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
@@ -110,8 +112,11 @@ def parse(name: str, raw: dict[str, Any]) -> DeployConfig:
     project = text("project", PROJECT)
     region = text("region", REGION)
     location = raw.get("firestore_location", region)
-    if not isinstance(location, str) or not location:
-        problems.append("firestore_location: must be the Firestore database's location")
+    if not isinstance(location, str) or not LOCATION.match(location):
+        problems.append(
+            f"firestore_location: {location!r} is not a Firestore location (a region such as "
+            "asia-south1, or a multi-region: nam5, eur3)"
+        )
         location = ""
 
     database = raw.get("firestore_database", "(default)")
