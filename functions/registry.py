@@ -231,6 +231,14 @@ ADMIN: tuple[HttpFunction, ...] = (
         "A user's ledger entries, newest first, filtered by type and time",
     ),
     HttpFunction(
+        "admin_order",
+        "functions.admin_accounts",
+        "/api/v1/admin/orders/{order_id}",
+        ("GET",),
+        Auth.ADMIN,
+        "Any user's credit order: refunds, disputes, chargebacks and second payments to refund",
+    ),
+    HttpFunction(
         "admin_order_refund",
         "functions.admin_refunds",
         "/api/v1/admin/orders/{order_id}/refund",

@@ -137,6 +137,14 @@ METRICS = (
         {"kind": "kind", "provider": "provider", "outcome": "outcome"},
     ),
     Metric(
+        "billing_second_payments",
+        "Captured payments of a credit order another payment already paid: money owed back "
+        "(the admin order view lists them; refund each through the order's refund endpoint)",
+        "billing.payments",
+        "second payment needs a refund",
+        {"provider": "provider"},
+    ),
+    Metric(
         "billing_credits",
         "Credit units moved by each ledger entry written, by entry type and service",
         "billing.ledger",

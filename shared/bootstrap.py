@@ -193,10 +193,11 @@ class Services:
         """Credit purchases through either provider (starting one picks the provider)."""
         from dataclasses import replace
 
-        from shared.purchases.checkout import RAZORPAY, STRIPE
-
-        both = {RAZORPAY: lambda: self.razorpay, STRIPE: lambda: self.stripe_checkout}
-        return replace(self.purchase_rules, gateways=both)
+        return replace(
+            self.purchase_rules,
+            razorpay=lambda: self.razorpay,
+            stripe=lambda: self.stripe_checkout,
+        )
 
     # One provider's side of credit purchases: a function that only verifies Razorpay payments,
     # or only handles Stripe's events, reaches (and is deployed with) that provider's secrets only.
@@ -204,17 +205,13 @@ class Services:
     def razorpay_purchases(self) -> CreditPurchases:
         from dataclasses import replace
 
-        from shared.purchases.checkout import RAZORPAY
-
-        return replace(self.purchase_rules, gateways={RAZORPAY: lambda: self.razorpay})
+        return replace(self.purchase_rules, razorpay=lambda: self.razorpay)
 
     @cached_property
     def stripe_purchases(self) -> CreditPurchases:
         from dataclasses import replace
 
-        from shared.purchases.checkout import STRIPE
-
-        return replace(self.purchase_rules, gateways={STRIPE: lambda: self.stripe_checkout})
+        return replace(self.purchase_rules, stripe=lambda: self.stripe_checkout)
 
     @cached_property
     def purchase_rules(self) -> CreditPurchases:
@@ -229,7 +226,8 @@ class Services:
             ledger=self.ledger,
             orders=self.orders,
             packages=self.packages,
-            gateways={},
+            razorpay=None,
+            stripe=None,
             slots=self.rate_limit_slots,
             purchase_limit=RateLimit(
                 "purchase", s.purchase_rate_limit, s.rate_limit_window_seconds

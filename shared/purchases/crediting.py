@@ -24,7 +24,7 @@ exactly what it granted even after one in the middle failed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,12 +32,15 @@ from typing import Any
 from shared.ledger.effects import AppendResult
 from shared.ledger.entries import EntryType, Posting
 from shared.ledger.grants import PAID, GrantCategory, GrantTerms
-from shared.ledger.store import LedgerStore
+from shared.ledger.store import LedgerStore, SideWrite
 from shared.log import get_logger
 from shared.money import credits_text
 from shared.purchases.orders import (
+    ChargebackOverdraft,
+    ChargebackRecorded,
     CreditOrder,
     DisputeStateRecorded,
+    OrderChange,
     OrderFailed,
     OrderFlagged,
     OrderPaid,
@@ -47,6 +50,7 @@ from shared.purchases.orders import (
     RefundOverdraft,
     RefundRecorded,
     RefundRestored,
+    chargeback_effect_key,
     refund_effect_key,
     refund_restore_effect_key,
 )
@@ -179,9 +183,10 @@ def credits_taken_back(record: Mapping[str, Any]) -> int:
 
 
 def _left_to_take(order: CreditOrder, refund_id: str) -> int:
-    """What the order granted less what its other refunds keep taken back."""
+    """What the order granted less what its other refunds and its chargebacks keep taken back."""
     others = sum(credits_taken_back(r) for i, r in order.refunds.items() if i != refund_id)
-    return order.granted_credits - others
+    charged_back = sum(int(c.get("credits") or 0) for c in order.chargebacks.values())
+    return order.granted_credits - others - charged_back
 
 
 def _refunded_by_others(order: CreditOrder, refund_id: str) -> int:
@@ -272,25 +277,94 @@ def _take_back(
     if credits == 0:
         orders.update(record)
         return None
+    return _take_credits(
+        ledger,
+        orders,
+        order,
+        credits,
+        description=f"Refund {refund_id} on order {order.id}: {credits_text(credits)} credits",
+        source={"provider": provider, "order_id": order.id, "refund_id": refund_id},
+        effect_key=refund_effect_key(order.id, refund_id, episode),
+        record=record,
+        overdraft=lambda spent: RefundOverdraft(order.id, refund_id, spent, episode),
+    )
+
+
+def claw_back_chargeback(
+    ledger: LedgerStore,
+    orders: OrderStore,
+    order: CreditOrder,
+    *,
+    dispute_id: str,
+    amount: int,
+    provider: str,
+    now: datetime,
+) -> AppendResult | None:
+    """Take back the credits of a lost dispute as a refund of ``amount`` would, once per dispute.
+
+    The money the order already gave back (refunds whose clawback stands, other chargebacks)
+    counts as refunded before it, so a chargeback after a partial refund takes only the rest,
+    and one that brings the money given back to the total takes the remainder of what the order
+    granted. A dispute already settled changes nothing (its record would be recomputed on itself).
+    """
+    if dispute_id in order.chargebacks:
+        return None
+    before = money_given_back(order)
+    left = _left_to_take(order, "")
+    credits = refund_clawback(order, before, amount)
+    if before + amount >= order.total:
+        credits = left
+    credits = max(0, min(credits, left))
+    record = ChargebackRecorded(order.id, dispute_id, amount, credits, now)
+    if credits == 0:
+        orders.update(record)
+        return None
+    return _take_credits(
+        ledger,
+        orders,
+        order,
+        credits,
+        description=f"Chargeback {dispute_id} on order {order.id}: {credits_text(credits)} credits",
+        source={"provider": provider, "order_id": order.id, "dispute_id": dispute_id},
+        effect_key=chargeback_effect_key(order.id, dispute_id),
+        record=record,
+        overdraft=lambda spent: ChargebackOverdraft(order.id, dispute_id, spent),
+    )
+
+
+def money_given_back(order: CreditOrder) -> int:
+    """Money of ``order`` returned to the buyer so far: refunds whose clawback stands, and
+    chargebacks."""
+    chargebacks = sum(int(c.get("amount") or 0) for c in order.chargebacks.values())
+    return _refunded_by_others(order, "") + chargebacks
+
+
+def _take_credits(
+    ledger: LedgerStore,
+    orders: OrderStore,
+    order: CreditOrder,
+    credits: int,
+    *,
+    description: str,
+    source: Mapping[str, str],
+    effect_key: str,
+    record: SideWrite,
+    overdraft: Callable[[int], OrderChange],
+) -> AppendResult:
+    """Take ``credits`` of the order back once under ``effect_key``, into debt if spent."""
     posting = Posting(
         EntryType.REFUND,
         -credits,
-        description=f"Refund {refund_id} on order {order.id}: {credits_text(credits)} credits",
-        source={"provider": provider, "order_id": order.id, "refund_id": refund_id},
+        description=description,
+        source=dict(source),
         allow_negative=True,  # the documented clawback overdraft: credits already spent
         takes_first=order.grant_effect_key,  # the order's own grants, paid part and bonus
     )
-    result = ledger.append(
-        order.user_id,
-        [posting],
-        effect_key=refund_effect_key(order.id, refund_id, episode),
-        side_writes=[record],
-    )
+    result = ledger.append(order.user_id, [posting], effect_key=effect_key, side_writes=[record])
     balance_after = result.entries[-1].balance_after
     if balance_after < 0:
         # Explicit record of the overdraft: at most the credits of this order already spent.
-        overdraft = min(credits, -balance_after)
-        orders.update(RefundOverdraft(order.id, refund_id, overdraft, episode))
+        orders.update(overdraft(min(credits, -balance_after)))
     return result
 
 

@@ -164,6 +164,12 @@ def test_every_documented_success_answer_matches_its_published_schema(
         headers=admin,
         json={"amount": 100, "reason": "schema check"},
     )
+    check.call(
+        "GET",
+        f"/api/v1/admin/orders/{order['order_id']}",
+        "/api/v1/admin/orders/{order_id}",
+        headers=admin,
+    )
 
     # A card payment through Stripe, its refund, and Stripe's webhook on both of its paths.
     pm = payment_method(stripe_client, CARD_OK)
