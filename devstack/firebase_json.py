@@ -16,8 +16,8 @@ from functions.registry import hosting
 FIREBASE_JSON = ROOT / "firebase.json"
 RUNTIME = "python311"  # the functions' Python (ops/bytecode.py compiles for the same)
 # What a function's source upload holds: exactly these, from the repository root (ops.bytecode
-# compiles the same, and their __pycache__ ships on purpose).
-UPLOAD = ("main.py", "requirements.txt", "functions", "shared")
+# compiles the same, and their __pycache__ ships on purpose: the root's holds main.py's).
+UPLOAD = ("main.py", "__pycache__", "requirements.txt", "functions", "shared")
 # Firebase's `ignore` is a deny-list of globs (minimatch with matchBase: a pattern without a slash
 # names a file or folder anywhere), so the allow-list is written as its complement: every other
 # entry of the root. A test walks the tree and fails on any file outside UPLOAD that
