@@ -45,12 +45,11 @@ SECRET_FIELDS = frozenset(
 )
 SERVICE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.gserviceaccount\.com$")
 REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]$")
-# Secret names are lower-case words joined by hyphens (as in the example): a pasted key, which
-# mixes cases, cannot pass for a name and be printed in the plan.
-SECRET_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+# Firestore locations: a region, or a multi-region (nam5, nam7, eur3).
+LOCATION = re.compile(r"^([a-z]+-[a-z]+[0-9]+|nam[0-9]+|eur[0-9]+)$")
+# Firestore database ids: lower-case letters, digits and hyphens, 4 to 63 characters.
+DATABASE = re.compile(r"^(\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$")
 PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-# What a pasted key looks like (Stripe sk_/rk_/whsec_, Razorpay rzp_): never a secret's name.
-SECRET_VALUE = re.compile(r"^(sk|rk|whsec|rzp)_")
 NOTIFICATION_CHANNEL = re.compile(
     r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/notificationChannels/\w+$"
 )
@@ -72,6 +71,7 @@ class DeployConfig:
     firestore_location: str
     metering_accounts: tuple[str, ...]
     scheduler_account: str
+    firestore_database: str = "(default)"  # the one database: triggers, rules, indexes, code
     settings: dict[str, str] = field(default_factory=dict)  # ENV_NAME -> plain value
     secrets: dict[str, str] = field(default_factory=dict)  # ENV_NAME -> Secret Manager name
     # Who the alert policies page (Cloud Monitoring notification channels).
@@ -97,6 +97,7 @@ def parse(name: str, raw: dict[str, Any]) -> DeployConfig:
         "project",
         "region",
         "firestore_location",
+        "firestore_database",
         "service_accounts",
         "settings",
         "secrets",
@@ -114,9 +115,17 @@ def parse(name: str, raw: dict[str, Any]) -> DeployConfig:
     project = text("project", PROJECT)
     region = text("region", REGION)
     location = raw.get("firestore_location", region)
-    if not isinstance(location, str) or not location:
-        problems.append("firestore_location: must be the Firestore database's location")
+    if not isinstance(location, str) or not LOCATION.match(location):
+        problems.append(
+            f"firestore_location: {location!r} is not a Firestore location (a region such as "
+            "asia-south1, or a multi-region: nam5, eur3)"
+        )
         location = ""
+
+    database = raw.get("firestore_database", "(default)")
+    if not isinstance(database, str) or not DATABASE.match(database):
+        problems.append(f"firestore_database: {database!r} is not (default) or a database id")
+        database = ""
 
     accounts = raw.get("service_accounts", {})
     metering = accounts.get("metering", [])
@@ -140,6 +149,7 @@ def parse(name: str, raw: dict[str, Any]) -> DeployConfig:
         project=project,
         region=region,
         firestore_location=location,
+        firestore_database=database,
         metering_accounts=tuple(metering),
         scheduler_account=scheduler,
         settings=settings,
@@ -180,6 +190,8 @@ def _plain_settings(table: object, problems: list[str]) -> dict[str, str]:
             problems.append(f"settings.{key}: local development only")
         elif field_name in FROM_SERVICE_ACCOUNTS:
             problems.append(f"settings.{key}: set by [service_accounts]")
+        elif field_name == "firestore_database":
+            problems.append(f"settings.{key}: set by firestore_database")
         elif not isinstance(value, str | int | bool):
             problems.append(f"settings.{key}: must be a string, integer or boolean")
         else:
@@ -222,10 +234,12 @@ def _secrets(table: object, problems: list[str]) -> dict[str, str]:
     for key, value in table.items():
         if key.lower() not in SECRET_FIELDS:
             problems.append(f"secrets.{key}: not a secret setting of the service")
-        elif (
-            not isinstance(value, str) or not SECRET_NAME.match(value) or SECRET_VALUE.match(value)
-        ):
-            problems.append(f"secrets.{key}: must name a Secret Manager secret, not hold its value")
+        elif value != key.upper():
+            # Firebase mounts a secret under its own name (the SDK's `secrets=[...]`).
+            problems.append(
+                f"secrets.{key}: must name the Secret Manager secret {key.upper()!r} "
+                "(Firebase mounts a secret under its own name), never hold its value"
+            )
         else:
             secrets[key.upper()] = value
     missing = sorted(f.upper() for f in SECRET_FIELDS if f.upper() not in secrets)

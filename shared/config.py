@@ -153,6 +153,9 @@ class Settings(BaseModel):
             if raw is not None:
                 is_mapping = typing.get_origin(field.annotation) is dict
                 values[name] = json.loads(raw) if is_mapping else raw
+        if "firebase_project_id" not in values and environ.get("GCLOUD_PROJECT"):
+            # Firebase reserves FIREBASE_* names in a deploy's .env; it sets GCLOUD_PROJECT.
+            values["firebase_project_id"] = environ["GCLOUD_PROJECT"]
         return cls.model_validate({**values, **overrides})
 
 
