@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from shared.adapters.firebase_auth import FirebaseUserDirectory
     from shared.adapters.razorpay_gateway import RazorpayGateway
     from shared.adapters.stripe_checkout import StripeCreditCheckout
+    from shared.invoices.billing import BillingDetailsStore
+    from shared.invoices.documents import Seller
+    from shared.invoices.issuing import InvoiceIssuer, TaxDocumentStore
     from shared.ledger.store import LedgerStore
     from shared.payments.providers import ProcessedEvents
     from shared.payments.refunds import RefundGateway, RefundStore
@@ -65,6 +68,8 @@ class ServiceParts(TypedDict, total=False):
     processed_events: ProcessedEvents
     devices: DeviceStore
     reconcile_queue: ReconcileQueue
+    invoices: TaxDocumentStore
+    billing_details: BillingDetailsStore
 
 
 @dataclass
@@ -237,6 +242,48 @@ class Services:
             new_order_id=lambda: f"ord_{uuid.uuid4().hex}",
             fx_rates=s.credit_fx_rates,
             bonus_expiry_days=s.bonus_credit_expiry_days or None,
+            documents=self.invoice_issuer,
+        )
+
+    @cached_property
+    def invoices(self) -> TaxDocumentStore:
+        from shared.adapters.firestore_invoices import FirestoreTaxDocuments
+
+        return FirestoreTaxDocuments(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def billing_details(self) -> BillingDetailsStore:
+        from shared.adapters.firestore_invoices import FirestoreBillingDetails
+
+        return FirestoreBillingDetails(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def seller(self) -> Seller:
+        from shared.invoices.documents import Party, Seller
+
+        s = self.settings
+        party = Party(
+            s.seller_legal_name,
+            s.seller_address,
+            s.seller_state or None,
+            "IN",
+            s.seller_gstin or None,
+        )
+        return Seller(
+            party, s.invoice_sac, s.invoice_series, s.credit_note_series, s.invoice_lut_reference
+        )
+
+    @cached_property
+    def invoice_issuer(self) -> InvoiceIssuer:
+        """Issues the tax invoice of each paid order and the credit note of each refund."""
+        from shared.invoices.issuing import InvoiceIssuer
+
+        return InvoiceIssuer(
+            documents=self.invoices,
+            billing=self.billing_details,
+            seller=self.seller,
+            fx_rates=self.settings.credit_fx_rates,
+            clock=self.clock,
         )
 
     @cached_property
@@ -261,6 +308,7 @@ class Services:
             orders=self.orders,
             processed=self.processed_events,
             clock=self.clock,
+            documents=self.invoice_issuer,
         )
 
     @cached_property
@@ -338,6 +386,7 @@ class Services:
             razorpay=lambda: self.razorpay,
             stripe=lambda: self.payment_gateway,
             clock=self.clock,
+            documents=self.invoice_issuer,
         )
 
     @cached_property

@@ -19,6 +19,7 @@ from billing_client.errors import (
     Unavailable,
 )
 from billing_client.identity import GoogleIdentity, TokenProvider
+from billing_client.invoices import InvoiceReader
 
 __all__ = [
     "BillingClient",
@@ -32,6 +33,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "InsufficientCredits",
     "InvalidRequest",
+    "InvoiceReader",
     "MethodNotAllowed",
     "NotFound",
     "ProviderError",

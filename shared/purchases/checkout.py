@@ -44,6 +44,7 @@ from shared.purchases.orders import CreditOrder, OrderStatus, OrderStore, paying
 from shared.purchases.packages import PackageCatalog, find_package
 from shared.purchases.pricing import PRICING_CURRENCY, Quote, quote_foreign_purchase, quote_purchase
 from shared.purchases.second_payments import is_second_payment, record_second_payment
+from shared.purchases.tax_documents import TaxDocuments
 
 RAZORPAY = "razorpay"
 STRIPE = "stripe"
@@ -102,6 +103,7 @@ class CreditPurchases:
     # Credit units per one major unit of another currency (e.g. usd: 8325 for ₹83.25/$1).
     fx_rates: Mapping[str, Decimal] = field(default_factory=dict)
     bonus_expiry_days: int | None = None  # how long package bonuses last (None: forever)
+    documents: TaxDocuments | None = None  # tax invoices and credit notes
 
     def start(
         self, user_id: str, request: PurchaseRequest, request_key: str | None = None
@@ -193,7 +195,12 @@ class CreditPurchases:
             if is_second_payment(order, payment_id):
                 self._second_payment(gateway, order, payment_id)
             return grant_purchase_credits(
-                self.ledger, order, RAZORPAY, order.provider_payment_id, now=self.clock()
+                self.ledger,
+                order,
+                RAZORPAY,
+                order.provider_payment_id,
+                now=self.clock(),
+                documents=self.documents,
             )
         payment = gateway.fetch_payment(payment_id)
         problems = payment_mismatches(order, payment, provider_order_id)
@@ -211,7 +218,9 @@ class CreditPurchases:
             raise Conflict(
                 f"the payment is {payment.status}, not captured", {"status": payment.status}
             )
-        return grant_purchase_credits(self.ledger, order, RAZORPAY, payment.id, now=self.clock())
+        return grant_purchase_credits(
+            self.ledger, order, RAZORPAY, payment.id, now=self.clock(), documents=self.documents
+        )
 
     def _second_payment(
         self, gateway: CheckoutGateway, order: CreditOrder, payment_id: str
@@ -288,7 +297,13 @@ class CreditPurchases:
             flag_order(self.orders, order.id, "payment_mismatch", details)
             return None
         return grant_purchase_credits(
-            self.ledger, order, order.provider, payment.id, now=self.clock(), event_id=event_id
+            self.ledger,
+            order,
+            order.provider,
+            payment.id,
+            now=self.clock(),
+            event_id=event_id,
+            documents=self.documents,
         )
 
     def claw_back_provider_refunds(self, provider: str, provider_order_id: str) -> int:
@@ -365,6 +380,7 @@ class CreditPurchases:
                 refunded_before=refunded_before,
                 provider=provider,
                 now=self.clock(),
+                documents=self.documents,
             )
             taken = taken or (result is not None and not result.replayed)
             refunded_before += refund.amount

@@ -54,6 +54,7 @@ from shared.purchases.orders import (
     refund_effect_key,
     refund_restore_effect_key,
 )
+from shared.purchases.tax_documents import TaxDocuments
 
 log = get_logger("payments")
 
@@ -74,11 +75,13 @@ def grant_purchase_credits(
     *,
     now: datetime,
     event_id: str | None = None,
+    documents: TaxDocuments | None = None,
 ) -> GrantResult:
     """Grant an order's purchase and bonus credits once, and mark it paid in the same commit.
 
     Provider-neutral: ``provider_payment_id`` is Razorpay's payment id or Stripe's PaymentIntent
-    id. Calling it again (verify after webhook, a replayed event) changes nothing.
+    id. Calling it again (verify after webhook, a replayed event) changes nothing, but issues
+    the order's tax invoice if a crash left it unissued (``documents``: issued once).
     """
     source = {"provider": provider, "order_id": order.id, "payment_id": provider_payment_id}
     if event_id:
@@ -114,6 +117,8 @@ def grant_purchase_credits(
     if not result.replayed:
         outcome = {"kind": "credit_purchase", "provider": provider, "outcome": "succeeded"}
         log.info("payment outcome", extra=outcome)
+    if documents is not None:
+        documents.order_paid(order, provider_payment_id, order.paid_at or now)
     granted = sum(entry.amount for entry in result.entries)
     # On a replay the effect's own head is history: answer with today's balance.
     balance = ledger.head(order.user_id).balance if result.replayed else result.head.balance
@@ -208,8 +213,12 @@ def claw_back_refund(
     refunded_before: int,
     provider: str,
     now: datetime,
+    documents: TaxDocuments | None = None,
 ) -> AppendResult | None:
-    """Take back the credits of one provider refund, once per refund id (see module policy)."""
+    """Take back the credits of one provider refund, once per refund id (see module policy).
+
+    The refund's credit note (``documents``) is issued once it is recorded.
+    """
     left = _left_to_take(order, refund_id)
     # Money lost to chargebacks went back before this refund too (the provider's refunded-before
     # leaves it out): counted, a refund of what a chargeback left is the last one.
@@ -222,7 +231,7 @@ def claw_back_refund(
         # keeps the proportional share, which can never take the credits of another refund.
         credits = left
     credits = max(0, min(credits, left))
-    return _take_back(
+    result = _take_back(
         ledger,
         orders,
         order,
@@ -233,6 +242,9 @@ def claw_back_refund(
         now=now,
         episode=1,
     )
+    if documents is not None:
+        documents.refund_recorded(order, refund_id, refund_amount, refunded_before)
+    return result
 
 
 def reclaim_refund(

@@ -51,6 +51,7 @@ from shared.purchases.second_payments import (
     record_second_payment_charged_back,
     record_second_payment_refund,
 )
+from shared.purchases.tax_documents import TaxDocuments
 
 GRANTING_EVENTS = frozenset({"payment.captured", "order.paid"})
 SECOND_PAYMENT = "second payment: needs a refund"
@@ -72,6 +73,7 @@ class RazorpayWebhooks:
     orders: OrderStore
     processed: ProcessedEvents
     clock: Callable[[], datetime]
+    documents: TaxDocuments | None = None  # tax invoices and credit notes
 
     def apply(self, event: ProviderEvent) -> WebhookOutcome:
         """Apply one verified Razorpay event at most once."""
@@ -113,7 +115,13 @@ class RazorpayWebhooks:
             return f"ignored: payment {payment.status}"
         if not is_second_payment(order, payment.id):
             result = grant_purchase_credits(
-                self.ledger, order, RAZORPAY, payment.id, now=self.clock(), event_id=event_id
+                self.ledger,
+                order,
+                RAZORPAY,
+                payment.id,
+                now=self.clock(),
+                event_id=event_id,
+                documents=self.documents,
             )
             if not result.replayed:
                 return "granted"
@@ -179,6 +187,7 @@ class RazorpayWebhooks:
             refunded_before=event.refunded_before,
             provider=RAZORPAY,
             now=self.clock(),
+            documents=self.documents,
         )
         return "credits taken back"
 

@@ -36,6 +36,7 @@ from shared.purchases.crediting import flag_order, grant_purchase_credits
 from shared.purchases.crediting import mark_failed as mark_order_failed
 from shared.purchases.orders import CreditOrder, OrderStatus, OrderStore
 from shared.purchases.second_payments import is_second_payment, record_second_payment
+from shared.purchases.tax_documents import TaxDocuments
 
 log = get_logger("reconciliation")
 
@@ -146,6 +147,7 @@ class Reconciler:
     razorpay: Callable[[], CheckoutGateway]
     stripe: Callable[[], PaymentGateway]
     clock: Callable[[], datetime]
+    documents: TaxDocuments | None = None  # tax invoices and credit notes
 
     def run(self, policy: ReconcilePolicy) -> ReconcileReport:
         """Look at every due order, then every due payment, up to ``policy.limit`` each."""
@@ -200,7 +202,12 @@ class Reconciler:
                 return None
         if decision.action in (Action.GRANT, Action.CAPTURE) and payment is not None:
             result = grant_purchase_credits(
-                self.ledger, order, order.provider, payment.id, now=self.clock()
+                self.ledger,
+                order,
+                order.provider,
+                payment.id,
+                now=self.clock(),
+                documents=self.documents,
             )
             self._second_payments(order, payments)
             return "already_granted" if result.replayed else "granted"

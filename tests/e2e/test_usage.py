@@ -138,6 +138,12 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def strip_signature(token: str) -> str:
+    from shared.adapters.service_identity import strip_signature
+
+    return strip_signature(token)
+
+
 def forged_token(stack: Stack) -> str:
     """A token of the right shape and claims, signed with a key the service does not trust."""
     from cryptography.hazmat.primitives import serialization
@@ -161,6 +167,8 @@ def test_forged_expired_and_wrong_audience_tokens_get_401(
     header, payload, signature = good.split(".")
     tokens = {
         "forged": forged_token(stack),
+        # What Cloud Run hands on, written by hand: only the front end may strip a signature.
+        "forged-unsigned": strip_signature(forged_token(stack)),
         "expired": service_tokens.mint(
             METERING_SERVICE_EMAIL, stack.service_audience, issued_at=1_700_000_000
         ),

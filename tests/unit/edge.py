@@ -34,7 +34,9 @@ from shared.payments.providers import ProviderEvent
 from tests.unit.fakes import (
     Clock,
     MemoryAccounts,
+    MemoryBilling,
     MemoryDevices,
+    MemoryDocuments,
     MemoryHolds,
     MemoryIdempotency,
     MemoryLedger,
@@ -78,7 +80,7 @@ class ServiceTokensAreEmails(ServiceTokenVerifier):
     def __init__(self, allowed: frozenset[str]) -> None:
         self.allowed = allowed
 
-    def verify(self, token: str) -> ServiceCaller:
+    def verify(self, token: str, *, behind_iam: bool = False) -> ServiceCaller:
         if not token.startswith("service-"):
             raise Unauthenticated("bad service token")
         email = require_allowed_service(token.removeprefix("service-"), self.allowed)
@@ -160,10 +162,14 @@ class Answer:
 
 @cache
 def gateway_app() -> WSGIApplication:
-    """Every registered function at its public path, as the local gateway serves them."""
+    """Every registered function at its public path, as the local gateway serves them.
+
+    Without Cloud Run's front end (tests/unit/test_front_end.py proves it): the fake service
+    tokens here stand for tokens its IAM check has already admitted.
+    """
     from devstack.gateway import build_gateway
 
-    return build_gateway()
+    return build_gateway(cloud_run_front_end=False)
 
 
 @dataclass
@@ -178,6 +184,8 @@ class Edge:
     slots: MemorySlots = field(default_factory=MemorySlots)
     devices: MemoryDevices = field(default_factory=MemoryDevices)
     queue: MemoryQueue = field(default_factory=MemoryQueue)
+    invoices: MemoryDocuments = field(default_factory=MemoryDocuments)
+    billing_details: MemoryBilling = field(default_factory=MemoryBilling)
 
     def __post_init__(self) -> None:
         self.ledger = MemoryLedger(self.clock)
@@ -207,6 +215,8 @@ class Edge:
             processed_events=self.payments.processed,
             devices=self.devices,
             reconcile_queue=self.queue,
+            invoices=self.invoices,
+            billing_details=self.billing_details,
         )
         # Services declares the Razorpay part as its adapter class; the fake stands in for it.
         return cast(ServiceParts, {**parts, "razorpay": self.razorpay})

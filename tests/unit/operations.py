@@ -106,6 +106,8 @@ def footprint(edge: Edge, uid: str) -> dict[str, object]:
         "payments": sum(p.get("owner_uid") == uid for p in edge.payments.payments.values()),
         "refunds": sum(r.owner_uid == uid for r in edge.payments.refunds.values()),
         "devices": len(edge.devices.devices.get(uid, [])),
+        "tax_documents": sum(d.user_id == uid for d in edge.invoices.documents),
+        "billing_details": int(uid in edge.billing_details.saved),
     }
 
 

@@ -77,6 +77,12 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "holds_release": {},
     "devices_register": {"token": "fcm-token-abuse", "platform": "android"},
     "reconcile": {"older_than_seconds": 900, "limit": 10},
+    "billing_details_put": {
+        "name": "Pune Analytics LLP",
+        "address": "4 FC Road, Pune",
+        "state": "27",
+        "gstin": "27AAPFU0939F1ZV",
+    },
 }
 # Values that are valid for one field even though the matrix tries them everywhere.
 VALID_EXCEPTIONS = {

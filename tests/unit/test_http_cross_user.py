@@ -37,6 +37,7 @@ class Resources:
     payment_intent_id: str
     refund_id: str
     hold_id: str
+    invoice_id: str  # the tax invoice of A's paid order
 
     def secrets(self) -> set[object]:
         return {
@@ -47,6 +48,7 @@ class Resources:
             self.payment_intent_id,
             self.refund_id,
             self.hold_id,
+            self.invoice_id,
             GRANT,
             PAYMENT,
             REFUND,
@@ -90,6 +92,13 @@ PROBES: dict[str, Callable[[Resources], Probe]] = {
     "devices_register": lambda a: Probe(
         "/api/v1/devices", {"token": "fcm-of-b", "platform": "ios"}, owned=False
     ),
+    "invoices_list": lambda a: Probe("/api/v1/invoices?limit=100", owned=False),
+    "invoices_get": lambda a: Probe(f"/api/v1/invoices/{a.invoice_id}"),
+    "invoices_pdf": lambda a: Probe(f"/api/v1/invoices/{a.invoice_id}/pdf"),
+    "billing_details_get": lambda a: Probe("/api/v1/billing/details", owned=False),
+    "billing_details_put": lambda a: Probe(
+        "/api/v1/billing/details", {"name": "B Ltd", "address": "Pune"}, owned=False
+    ),
 }
 
 
@@ -122,6 +131,7 @@ def resources_of_a(edge: Edge) -> Resources:
     assert refunded.status_code == 200, refunded.text
     hold = edge.post("/api/v1/holds", service(), {"user_id": a, "service": "ai", "amount": HOLD})
     assert hold.status_code == 201, hold.text
+    [invoice] = edge.get("/api/v1/invoices", user("a")).json()["data"]
     return Resources(
         a,
         order.json()["order_id"],
@@ -130,6 +140,7 @@ def resources_of_a(edge: Edge) -> Resources:
         pi,
         refunded.json()["refund_id"],
         hold.json()["hold_id"],
+        invoice["invoice_id"],
     )
 
 

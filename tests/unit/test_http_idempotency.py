@@ -165,14 +165,20 @@ SCENARIOS: dict[str, Callable[[World], Request]] = {
     "devices_register": lambda w: Request(
         "/api/v1/devices", {"token": f"fcm-{uuid.uuid4().hex}", "platform": "web"}
     ),
+    "billing_details_put": lambda w: Request(
+        "/api/v1/billing/details",
+        {"name": "Pune Analytics LLP", "address": "Pune", "state": "27"},
+        {"name": "Another LLP", "address": "Pune", "state": "27"},
+    ),
 }
 # What each first request changes in the account's footprint (the replay must change nothing).
 EFFECTS: dict[str, set[str]] = {
     "credits_purchase": {"credit_orders"},
-    "payments_verify": {"ledger"},
+    "payments_verify": {"ledger", "tax_documents"},  # the credits and the order's invoice
     "admin_credits_grant": {"ledger"},
     "admin_credits_adjust": {"ledger"},
-    "admin_order_refund": {"ledger"},  # the clawback; the provider's webhooks add nothing
+    # The clawback and the refund's credit note; the provider's webhooks add nothing.
+    "admin_order_refund": {"ledger", "tax_documents"},
     "stripe_payment_process": {"payments"},
     "stripe_refund_process": {"refunds"},
     "usage_record": {"ledger"},
@@ -182,6 +188,7 @@ EFFECTS: dict[str, set[str]] = {
     "holds_capture": {"ledger"},
     "holds_release": {"ledger"},
     "devices_register": {"devices"},
+    "billing_details_put": {"billing_details"},
 }
 OPERATIONS = mutating_operations()
 
