@@ -155,3 +155,19 @@ def test_a_refund_of_what_a_partial_chargeback_left_takes_back_the_rest_exactly(
         refund={"id": refund.id, "amount": TOTAL - 1, "payment_id": paying},
     )  # fmt: skip
     assert desk.shop.balance() == 0  # not 1: all the money went back, so do all the credits
+
+
+def test_a_second_payment_stays_charged_back_when_an_earlier_refund_of_it_fails() -> None:
+    desk = Desk()
+    order, _, second = paid_twice(desk)
+    support = desk.shop.razorpay.refund_payment(second, TOTAL, {}, "support-refund")
+    razorpay_dispute(desk, order, second, "lost", "evt_d1", amount_deducted=TOTAL)
+    desk.shop.razorpay.refunds.fail(support.id)  # the support refund fails after the chargeback
+    payment = razorpay_payment(second, order.provider_order_id, TOTAL, amount_refunded=0)
+    failed = {"id": support.id, "amount": TOTAL, "status": "failed", "payment_id": second}
+    deliver_razorpay(desk.shop.webhooks, "refund.failed", "evt_f", payment=payment, refund=failed)
+
+    order = desk.shop.order(order.id)
+    assert order.second_payments[second]["status"] == "charged_back"  # not "needs_refund"
+    with pytest.raises(InvalidRequest, match="charged back"):
+        refund_second_payment(desk, order, second)
