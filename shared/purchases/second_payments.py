@@ -74,6 +74,9 @@ def record_second_payment_refund(
     status = "refunded" if returning and refunded >= payment.amount else NEEDS_REFUND
     if returning and refund.status is RefundStatus.PENDING:
         status = "refund_pending"
+    known = order.second_payments.get(payment.id)
+    if isinstance(known, Mapping) and known.get("status") == CHARGED_BACK:
+        status = CHARGED_BACK  # the chargeback returned the money: a refund's fate owes nothing
     orders.update(SecondPaymentRecorded(order.id, payment.id, status, now, refund=refund))
 
 
