@@ -20,7 +20,7 @@ from shared.adapters.firestore_rate_limits import FirestoreSlotCounter
 from shared.adapters.razorpay_gateway import RazorpayGateway
 from shared.errors import RateLimited, Unavailable
 from shared.ledger.entries import EntryType
-from shared.payments.providers import OrderRefundGateway
+from shared.payments.providers import OrderRefundGateway, ProviderOrder, ProviderRefund
 from shared.payments.records import GatewayIntent, PaymentStatus
 from shared.purchases.checkout import CreditPurchases, PurchaseRequest
 from shared.purchases.crediting import grant_purchase_credits, mark_failed
@@ -155,30 +155,33 @@ def test_stripe_paid_credit_order_goes_through_the_one_grant_path(firestore_clie
     assert stored.provider_payment_id == "pi_123" and "payment_mismatch" in stored.flags
 
 
+class ListedRefunds(OrderRefundGateway):
+    """Stripe as our clawback logic sees it: the payment's refund list (real Stripe: e2e)."""
+
+    name, key_id = "stripe", "pk"
+
+    def __init__(self) -> None:
+        self.refunds: list[ProviderRefund] = []
+
+    def create_order(self, *args: object) -> ProviderOrder:
+        raise AssertionError("not used")
+
+    def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
+        return list(self.refunds)
+
+    def refund_payment(self, *args: object) -> ProviderRefund:
+        raise AssertionError("not used")
+
+
 def test_a_new_refund_in_the_same_second_never_moves_a_settled_one(firestore_client) -> None:
     """Stripe stamps refunds in whole seconds: a second refund may list before the first."""
-    from shared.payments.providers import ProviderOrder, ProviderRefund
+    from shared.payments.providers import ProviderRefund
     from shared.purchases.checkout import STRIPE
-
-    class Listed(OrderRefundGateway):
-        """Our logic's only input from the provider: the refund list (real Stripe: e2e)."""
-
-        name, key_id = STRIPE, "pk"
-        refunds: list[ProviderRefund] = []
-
-        def create_order(self, *args: object) -> ProviderOrder:
-            raise AssertionError("not used")
-
-        def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
-            return list(self.refunds)
-
-        def refund_payment(self, *args: object) -> ProviderRefund:
-            raise AssertionError("not used")
 
     orders, ledger, gateway = (
         FirestoreOrders(firestore_client),
         FirestoreLedger(firestore_client),
-        Listed(),
+        ListedRefunds(),
     )
     uid = f"user-{uuid.uuid4().hex[:8]}"
     order = CreditOrder.from_quote(
@@ -213,29 +216,15 @@ def test_a_new_refund_in_the_same_second_never_moves_a_settled_one(firestore_cli
 def test_a_refunds_clawback_episodes_are_kept_apart_on_the_order(firestore_client) -> None:
     """Taken, given back, taken again, given back again: each episode its own record and key."""
     from shared.payments.providers import (
-        ProviderOrder,
         ProviderRefund,
         RefundStatus,
     )
     from shared.purchases.checkout import STRIPE
 
-    class Listed(OrderRefundGateway):
-        name, key_id = STRIPE, "pk"
-        refunds: list[ProviderRefund] = []
-
-        def create_order(self, *args: object) -> ProviderOrder:
-            raise AssertionError("not used")
-
-        def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
-            return list(self.refunds)
-
-        def refund_payment(self, *args: object) -> ProviderRefund:
-            raise AssertionError("not used")
-
     orders, ledger, gateway = (
         FirestoreOrders(firestore_client),
         FirestoreLedger(firestore_client),
-        Listed(),
+        ListedRefunds(),
     )
     uid = f"user-{uuid.uuid4().hex[:8]}"
     order = CreditOrder.from_quote(
