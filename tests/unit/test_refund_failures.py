@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-import pytest
-
 from shared.ledger.entries import EntryType, Posting
 from shared.ledger.grants import PAID, GrantCategory, GrantTerms
 from shared.payments.providers import RefundStatus
@@ -221,12 +219,6 @@ def test_a_refund_processed_event_delivered_after_its_failure_takes_no_credits()
     assert entries(desk) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: the give-back restores only the grants the clawback drew from; credits that"
-    " later paid its debt come back as a new never-expiring lot (the ledger would have to find"
-    " the entries that paid that debt)",
-)
 def test_a_failed_refund_gives_back_an_expiring_grant_that_paid_its_debt_still_expiring() -> None:
     desk = Desk()
     order, payment_id = desk.razorpay_order()  # 55,000 credits
