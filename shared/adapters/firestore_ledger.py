@@ -45,6 +45,7 @@ from shared.adapters.firestore_ledger_codec import (
     TRANSACTIONS,
     claim_from_document,
     claim_to_document,
+    draws_to_document,
     entry_from_document,
     entry_to_document,
     grants_to_document,
@@ -355,6 +356,7 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
                 "held": last.held_after,
                 "totals": totals_to_document(last.totals_after),
                 "grants": grants_to_document(last.grants_after),
+                "debt_paid_by": draws_to_document(last.debt_paid_by_after),
                 # The expiry job finds accounts by this (see ``accounts_due_to_expire``).
                 "next_expiry": next_expiry(last.grants_after or ()),
                 "updated_at": last.created_at,

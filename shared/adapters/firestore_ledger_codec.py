@@ -34,8 +34,9 @@ def entry_to_document(entry: LedgerEntry) -> dict[str, Any]:
         "actor": entry.actor,
         "source": dict(entry.source),
         "totals_after": totals_to_document(entry.totals_after),
-        "draws": [{"grant": grant_id, "credits": n} for grant_id, n in entry.draws],
+        "draws": draws_to_document(entry.draws),
         "grants_after": grants_to_document(entry.grants_after),
+        "debt_paid_by": draws_to_document(entry.debt_paid_by_after),
     }
 
 
@@ -62,6 +63,10 @@ def grants_from_document(data: Sequence[Mapping[str, Any]] | None) -> tuple[Gran
     return tuple(
         Grant(GrantTerms.from_id(g["id"]), int(g["remaining"]), g["opened_at"]) for g in data
     )
+
+
+def draws_to_document(draws: Sequence[Draw]) -> list[dict[str, Any]]:
+    return [{"grant": grant_id, "credits": n} for grant_id, n in draws]
 
 
 def draws_from_document(data: Sequence[Mapping[str, Any]] | None) -> tuple[Draw, ...]:
@@ -97,7 +102,8 @@ def head_from_pointer(user_id: str, data: Mapping[str, Any]) -> AccountHead:
     """Decode ``ledger_heads/{user_id}``."""
     totals = totals_from_document(data.get("totals"))
     grants = grants_from_document(data.get("grants"))
-    return AccountHead(user_id, data["seq"], data["balance"], data["held"], totals, grants)
+    paid_by = draws_from_document(data.get("debt_paid_by"))
+    return AccountHead(user_id, data["seq"], data["balance"], data["held"], totals, grants, paid_by)
 
 
 def entry_from_document(data: Mapping[str, Any]) -> LedgerEntry:
@@ -117,4 +123,5 @@ def entry_from_document(data: Mapping[str, Any]) -> LedgerEntry:
         totals_after=totals_from_document(data.get("totals_after")),
         draws=draws_from_document(data.get("draws")),
         grants_after=grants_from_document(data.get("grants_after")),
+        debt_paid_by_after=draws_from_document(data.get("debt_paid_by")),
     )

@@ -75,6 +75,11 @@ class AccountHead:
     ``grants`` are the open grants (``shared.ledger.grants``); together they hold the available
     credits, ``max(0, available)``: credits a hold reserves have left their grants for the hold.
     ``None`` means the head predates grants: its available credits are one paid grant.
+
+    ``debt_paid_by`` are the credits, per grant, that paid off an overdraft (a clawback's debt),
+    oldest first: when that clawback is given back (its refund failed), the debt never was and
+    those credits go back to the grants that paid it, expiring as they did
+    (``shared.ledger.posting``). Carried on the head so a give-back reads no older entry.
     """
 
     user_id: str
@@ -83,6 +88,7 @@ class AccountHead:
     held: int = 0
     totals: Totals | None = field(default_factory=dict)
     grants: tuple[Grant, ...] | None = ()
+    debt_paid_by: tuple[Draw, ...] = ()
 
     @property
     def available(self) -> int:
@@ -157,6 +163,7 @@ class LedgerEntry:
     totals_after: Totals | None = None  # None only on entries written before totals existed
     draws: tuple[Draw, ...] = ()  # credits this entry moved per grant (+ added, - taken)
     grants_after: tuple[Grant, ...] | None = None  # None only on entries from before grants
+    debt_paid_by_after: tuple[Draw, ...] = ()  # see ``AccountHead.debt_paid_by``
 
     @property
     def id(self) -> str:
@@ -171,6 +178,7 @@ class LedgerEntry:
             self.held_after,
             self.totals_after,
             self.grants_after,
+            self.debt_paid_by_after,
         )
 
 
@@ -210,4 +218,5 @@ def expiry_entry(
         totals_after=add_to_totals(head.totals or {}, EntryType.EXPIRY, lapsed),
         draws=tuple(gone),
         grants_after=tuple(kept),
+        debt_paid_by_after=head.debt_paid_by,
     )

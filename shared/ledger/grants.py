@@ -248,3 +248,33 @@ def _open(grants: Iterable[Grant]) -> list[Grant]:
 
 def draws_total(draws: Iterable[Draw]) -> int:
     return sum(n for _, n in draws)
+
+
+def note_debt_paid(paid_by: Sequence[Draw], paid: Iterable[Draw]) -> tuple[Draw, ...]:
+    """Add the credits of ``paid`` (draws that paid off an overdraft) to ``paid_by``.
+
+    One pair per grant, the latest payer last; only the ``MAX_OPEN_GRANTS`` latest are kept, so
+    the record fits on the head however long the account lives (credits beyond them would come
+    back as a new lot, as they did before this record existed).
+    """
+    credits = dict(paid_by)
+    for grant_id, taken in paid:
+        if taken < 0:
+            credits[grant_id] = credits.pop(grant_id, 0) - taken
+    return tuple(credits.items())[-MAX_OPEN_GRANTS:]
+
+
+def take_debt_paid(paid_by: Sequence[Draw], amount: int) -> tuple[tuple[Draw, ...], list[Draw]]:
+    """Take up to ``amount`` credits off ``paid_by``, the latest payers first; return what is
+    left and the draws to ``restore`` (negative, as they were taken)."""
+    left = amount
+    taken: list[Draw] = []
+    kept = list(paid_by)
+    while left > 0 and kept:
+        grant_id, credits = kept.pop()
+        part = min(credits, left)
+        taken.append((grant_id, -part))
+        left -= part
+        if credits > part:
+            kept.append((grant_id, credits - part))
+    return tuple(kept), taken

@@ -28,7 +28,9 @@ from shared.ledger.grants import (
     draws_total,
     in_consumption_order,
     last_credits,
+    note_debt_paid,
     restore,
+    take_debt_paid,
     total,
 )
 
@@ -74,7 +76,9 @@ def post(
                 "not enough credits",
                 {"available": current.available, "requested": -posting.amount + posting.held_delta},
             )
-        grants, draws, lapsing = _move_grants(current, posting, balance - held, now, related or {})
+        grants, draws, lapsing, paid_by = _move_grants(
+            current, posting, balance - held, now, related or {}
+        )
         returned_expired += lapsing
         entry = LedgerEntry(
             user_id=head.user_id,
@@ -92,6 +96,7 @@ def post(
             totals_after=add_to_totals(current.totals or {}, posting.type, posting.amount),
             draws=tuple(draws),
             grants_after=tuple(grants),
+            debt_paid_by_after=paid_by,
         )
         entries.append(entry)
         current = entry.head
@@ -105,33 +110,44 @@ def _move_grants(
     available_after: int,
     now: datetime,
     related: Mapping[str, Sequence[LedgerEntry]],
-) -> tuple[list[Grant], list[Draw], int]:
+) -> tuple[list[Grant], list[Draw], int, tuple[Draw, ...]]:
     """Move credits between grants for one posting; the grants end holding max(0, available).
 
     Also returns how many credits went back to grants that have expired: all of them expire in
     the effect's last entry. Returned credits pay a debt before they go back to any grant, so
-    expired credits never pay one.
+    expired credits never pay one. Last, the head's record of the grants that paid debts
+    (``AccountHead.debt_paid_by``) as this posting leaves it.
     """
     grants = list(current.open_grants())
+    paid_by = current.debt_paid_by
     change = available_after - current.available
     moved: list[Draw] = []
     lapsing = 0
     if change > 0 and posting.returns:
-        drawn = [
-            d
-            for e in related.get(posting.returns, ())
-            if e.type is not EntryType.EXPIRY
-            for d in e.draws
-        ]
+        returned = [e for e in related.get(posting.returns, ()) if e.type is not EntryType.EXPIRY]
+        drawn = [d for e in returned for d in e.draws]
+        # The debt the effect ran up: what its entries took below zero.
+        debt = sum(
+            min(-e.amount, -e.balance_after) for e in returned if e.balance_after < 0 < -e.amount
+        )
         # Entries from before grants drew nothing on record: their credits come back as new.
         back = last_credits(drawn, min(change, -draws_total(d for d in drawn if d[1] < 0)))
         grants, moved = restore(grants, back, now)
         lapsing = sum(n for grant_id, n in moved if GrantTerms.from_id(grant_id).expired_by(now))
         # What comes back beyond the credits the effect drew cancels the debt it ran up (a
         # clawback that overdrew): it is no new grant that would pay that debt in place of the
-        # credits just restored, so restored credits keep their expiry. Only what the grants
-        # still lack comes in as new credits; debt left over is paid off below.
+        # credits just restored, so restored credits keep their expiry. Credits that paid that
+        # debt meanwhile paid for nothing: they go back to the grants they came from, expiring
+        # as they did (the latest payers first; debts are fungible). Only what the grants still
+        # lack then comes in as new credits; debt left over is paid off below.
         change = max(0, max(0, available_after) - total(grants))
+        paid_by, repaid = take_debt_paid(paid_by, min(change, debt))
+        grants, given_back = restore(grants, repaid, now)
+        moved += given_back
+        lapsing += sum(
+            n for grant_id, n in given_back if GrantTerms.from_id(grant_id).expired_by(now)
+        )
+        change -= draws_total(given_back)
     if change > 0:
         terms = posting.grant or (PAID if posting.type in PAID_TYPES else PROMOTIONAL)
         grants, added = add(grants, terms, change, now)
@@ -151,7 +167,8 @@ def _move_grants(
         live = [g.id for g in in_consumption_order(grants) if not g.expired(now)]
         grants, paid_off, _ = draw(grants, owed, first=live)
         moved += paid_off
-    return grants, moved, lapsing
+        paid_by = note_debt_paid(paid_by, paid_off)
+    return grants, moved, lapsing, paid_by
 
 
 # Credits of these types are paid for; any other credit coming in is promotional by default.

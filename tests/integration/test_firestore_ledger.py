@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from shared.adapters.firestore_ledger_codec import HEADS
 from shared.adapters.firestore_orders import ORDERS
 from shared.errors import InsufficientCredits, LedgerContention
 from shared.ledger.entries import EntryType, Posting
+from shared.ledger.grants import GrantCategory, GrantTerms
 from shared.ledger.invariants import invariant_violations
 from shared.purchases.orders import OrderStatus, OrderStatusChanged
 
@@ -303,3 +304,23 @@ def test_two_first_reads_at_once_give_the_welcome_grant_once(
         seen = list(pool.map(lambda _: read_balance(accounts, uid, welcome=welcome), range(4)))
     assert {b.balance for b in seen} == {250}
     assert [e.amount for e in assert_sound(ledger, uid)] == [250]
+
+
+def test_a_given_back_clawback_returns_the_expiring_grant_that_paid_its_debt(
+    ledger: FirestoreLedger, firestore_client: Any
+) -> None:
+    """The record of who paid a debt rides on the stored head and entries: a fresh store (the
+    head read from its pointer, as another instance would) gives the credits back expiring."""
+    soon = GrantTerms(GrantCategory.PROMOTIONAL, expires_at=datetime.now(UTC) + timedelta(days=10))
+    clawback = [Posting(EntryType.REFUND, -500, allow_negative=True)]
+    ledger.append("alice", clawback, effect_key="refund:r1")
+    ledger.append("alice", [Posting(EntryType.GRANT, 200, grant=soon)], effect_key="promo")
+
+    another = FirestoreLedger(firestore_client)
+    give_back = Posting(EntryType.REFUND_REVERSAL, 500, returns="refund:r1")
+    another.append("alice", [give_back], effect_key="refund-failed:r1")
+
+    head = another.head("alice")
+    assert head.balance == 200
+    assert [(g.id, g.remaining) for g in head.open_grants()] == [(soon.id, 200)]
+    assert head.debt_paid_by == ()

@@ -91,3 +91,41 @@ def test_a_returned_overdrawing_clawback_cancels_its_debt_and_restores_the_grant
     head = ledger.head(USER)
     assert [(g.terms, g.remaining) for g in head.open_grants()] == [(promo(10), 30)]
     assert invariant_violations(ledger.of(USER)) == []
+
+
+def clawback(ledger: MemoryLedger, amount: int, key: str) -> None:
+    ledger.append(
+        USER, [Posting(EntryType.REFUND, -amount, allow_negative=True)], effect_key=f"refund:{key}"
+    )
+
+
+def give_back(ledger: MemoryLedger, amount: int, key: str) -> None:
+    posting = Posting(EntryType.REFUND_REVERSAL, amount, returns=f"refund:{key}")
+    ledger.append(USER, [posting], effect_key=f"refund-failed:{key}")
+
+
+def test_a_give_back_returns_credits_that_paid_the_debt_to_their_grant_expired_since() -> None:
+    clock = Clock()
+    ledger = MemoryLedger(clock)
+    clawback(ledger, 100, "r1")
+    grant(ledger, 40, promo(1))  # pays 40 of the debt, then would have expired tomorrow
+    clock.now += 2 * DAY
+
+    give_back(ledger, 100, "r1")
+
+    head = ledger.head(USER)
+    assert (head.balance, head.open_grants(), head.debt_paid_by) == (0, (), ())
+    assert [e.type for e in ledger.entries][-2:] == [EntryType.REFUND_REVERSAL, EntryType.EXPIRY]
+    assert invariant_violations(ledger.entries) == []
+
+
+def test_the_record_of_who_paid_debts_stays_bounded_on_the_head() -> None:
+    ledger = MemoryLedger(Clock())
+    clawback(ledger, 10 * MAX_OPEN_GRANTS, "r1")
+    for day in range(1, 2 * MAX_OPEN_GRANTS + 1):
+        grant(ledger, 3, promo(day))  # each pays 3 credits of the debt from a lot of its own
+
+    paid_by = ledger.head(USER).debt_paid_by
+    assert len(paid_by) == MAX_OPEN_GRANTS
+    assert paid_by[-1] == (promo(2 * MAX_OPEN_GRANTS).id, 3)  # the latest payers are kept
+    assert invariant_violations(ledger.entries) == []
