@@ -298,12 +298,6 @@ def _check(ledger: MemoryLedger, model: Model, now: datetime) -> None:
     assert sum(model.lots.values()) == max(0, model.available)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: clawbacks are shares rounded at the money position of their time; after a"
-    " refund in the middle fails, the shares that stand can leave the buyer more than one unit"
-    " above what the money kept buys (found by seed 488 of 600)",
-)
 def test_a_failed_refund_in_the_middle_leaves_no_more_than_the_money_kept_buys() -> None:
     ledger = MemoryLedger(Clock(NOW))
     orders = MemoryOrders(ledger=ledger)
