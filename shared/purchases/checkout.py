@@ -338,7 +338,7 @@ class CreditPurchases:
             if refund.id not in order.refunds:
                 continue
             if refund.undone:  # gives back the last clawback, unless it was given back
-                restore_refund_clawback(
+                result = restore_refund_clawback(
                     self.ledger,
                     self.orders,
                     order,
@@ -348,7 +348,7 @@ class CreditPurchases:
                     now=self.clock(),
                 )
             else:  # takes back again what a restore gave back, if one did
-                reclaim_refund(
+                result = reclaim_refund(
                     self.ledger,
                     self.orders,
                     order,
@@ -357,6 +357,9 @@ class CreditPurchases:
                     provider=provider,
                     now=self.clock(),
                 )
+            if result is not None:
+                # The next refund's give-back is computed on what the order keeps taken back.
+                order = self.orders.get(order.id) or order
         return sum(1 for r in listed if not r.undone)
 
     def _claw_back(self, order: CreditOrder, listed: list[ProviderRefund], provider: str) -> bool:

@@ -12,11 +12,14 @@ take the balance below zero, but only by credits of this order that were already
 clawback never exceeds what the order granted, and a negative balance is recorded explicitly on
 the order (``refunds.{id}.overdraft``) and visible as the entry's ``balance_after``.
 A refund taken back while it was pending (or reported succeeded) that then fails or is canceled
-for good gives back exactly what its clawback took, once, as a ``refund_reversal`` entry
-(``restore_refund_clawback``); one waiting for the customer's action (Stripe's
-``requires_action``) keeps its credits taken. If the provider later lists a restored refund as
-returning money after all, its credits are taken back again (``reclaim_refund``): each clawback
-and restore of a refund is an episode with effect keys of its own (``refund_effect_key``).
+for good gives back what its clawback took, once, as a ``refund_reversal`` entry
+(``restore_refund_clawback``): all of it, less a rounding credit when the refunds and chargebacks
+that stand keep it (the credits taken back are then the share of the money still given back,
+rounded down, as if the failed refund had never been); one waiting for the customer's action
+(Stripe's ``requires_action``) keeps its credits taken. If the provider later lists a restored
+refund as returning money after all, what its restore gave back is taken back again
+(``reclaim_refund``): each clawback and restore of a refund is an episode with effect keys of
+its own (``refund_effect_key``).
 The last refund of an order (the money refunded reaches its total) takes back the remainder of
 what the order granted, not a rounded share, so refunds adding up to the order take back
 exactly what it granted even after one in the middle failed.
@@ -161,30 +164,48 @@ def refund_clawback(order: CreditOrder, refunded_before: int, refund_amount: int
     return granted * after // order.total - granted * before // order.total
 
 
+def credits_for_money(order: CreditOrder, money: int) -> int:
+    """The credits that ``money`` of the order given back takes back in all: the order's grant in
+    proportion, rounded down (the buyer keeps the rounding), and all of it for the whole total.
+
+    Every clawback and give-back of an order moves the credits taken back towards this share of
+    the money given back so far, so no rounding of an episode that failed stays behind.
+    """
+    if order.total <= 0:
+        return 0
+    return order.granted_credits * min(max(money, 0), order.total) // order.total
+
+
 @dataclass(frozen=True, slots=True)
 class RefundEpisode:
-    """One clawback of a refund, and whether it was given back since."""
+    """One clawback of a refund, and whether (and how much of it) was given back since."""
 
     number: int
     credits: int
     restored: bool
+    given_back: int = 0  # what its give-back returned: all its credits, or one fewer (rounding)
+
+
+def _episode(number: int, record: Mapping[str, Any]) -> RefundEpisode:
+    credits = int(record.get("credits") or 0)
+    restored = record.get("restored")
+    if restored is None:
+        return RefundEpisode(number, credits, False)
+    given_back = restored.get("credits") if isinstance(restored, Mapping) else None
+    return RefundEpisode(number, credits, True, credits if given_back is None else int(given_back))
 
 
 def refund_episodes(record: Mapping[str, Any]) -> list[RefundEpisode]:
     """The clawback episodes of one refund of an order (its ``refunds.{id}`` record), in order."""
     later = record.get("episodes") or {}
-    episodes = [RefundEpisode(1, int(record.get("credits") or 0), "restored" in record)]
-    for number in sorted(later, key=int):
-        episode = later[number]
-        episodes.append(
-            RefundEpisode(int(number), int(episode.get("credits") or 0), "restored" in episode)
-        )
+    episodes = [_episode(1, record)]
+    episodes += [_episode(int(number), later[number]) for number in sorted(later, key=int)]
     return episodes
 
 
 def credits_taken_back(record: Mapping[str, Any]) -> int:
-    """What a refund's clawbacks took back and still keep (a restored episode gave its back)."""
-    return sum(e.credits for e in refund_episodes(record) if not e.restored)
+    """What a refund's clawbacks took back and still keep (a give-back returned its part)."""
+    return sum(e.credits - e.given_back for e in refund_episodes(record))
 
 
 def _left_to_take(order: CreditOrder, refund_id: str) -> int:
@@ -259,10 +280,13 @@ def reclaim_refund(
 ) -> AppendResult | None:
     """Take a restored refund's credits back again: its provider lists it returning money after
     all. A new episode, under effect keys of its own; nothing if its last one is not restored."""
-    episodes = refund_episodes(order.refunds.get(refund_id) or {})
+    record = order.refunds.get(refund_id) or {}
+    episodes = refund_episodes(record)
     if not episodes[-1].restored:
         return None
-    credits = max(0, min(episodes[0].credits, _left_to_take(order, refund_id)))
+    # What the give-back returned (a rounding credit it kept still counts as taken).
+    left = _left_to_take(order, refund_id) - credits_taken_back(record)
+    credits = max(0, min(episodes[-1].given_back, left))
     return _take_back(
         ledger,
         orders,
@@ -411,28 +435,53 @@ def restore_refund_clawback(
 
     A ``refund_reversal`` entry: it undoes a refund (lifetime ``total_refunded`` counts only
     money that went back) and no admin decided it. The credits go back to the grants the
-    clawback drew from and cancel the debt it ran up (one that has expired since takes them
-    back expired, as a void's do). The order's refund record shows it (``refunds.{id}.restored``,
-    or ``refunds.{id}.episodes.{n}.restored`` for a later episode).
+    clawback drew from and cancel the debt it ran up, and credits that paid that debt since go
+    back to their grants (one that has expired since takes them back expired, as a void's do).
+    How many: ``_credits_to_give_back``. The order's refund record shows it
+    (``refunds.{id}.restored.credits``, or ``refunds.{id}.episodes.{n}.restored`` for a later
+    episode); none to give back records it restored with no entry.
     """
-    last = refund_episodes(order.refunds.get(refund_id) or {})[-1]
+    refund = order.refunds.get(refund_id) or {}
+    last = refund_episodes(refund)[-1]
     if last.credits <= 0 or last.restored:
         return None  # nothing was taken back for it, or it was given back already
+    credits = _credits_to_give_back(order, refund_id, refund, last)
+    record = RefundRestored(order.id, refund_id, credits, status, now, last.number)
+    if credits == 0:
+        orders.update(record)
+        return None
     posting = Posting(
         EntryType.REFUND_REVERSAL,
-        last.credits,
+        credits,
         description=(
             f"Refund {refund_id} on order {order.id} {status}: "
-            f"{credits_text(last.credits)} credits given back"
+            f"{credits_text(credits)} credits given back"
         ),
         source={"provider": provider, "order_id": order.id, "refund_id": refund_id},
         # to the grants the clawback took from
         returns=refund_effect_key(order.id, refund_id, last.number),
     )
-    record = RefundRestored(order.id, refund_id, last.credits, status, now, last.number)
     return ledger.append(
         order.user_id,
         [posting],
         effect_key=refund_restore_effect_key(order.id, refund_id, last.number),
         side_writes=[record],
     )
+
+
+def _credits_to_give_back(
+    order: CreditOrder, refund_id: str, refund: Mapping[str, Any], last: RefundEpisode
+) -> int:
+    """What a failed refund's give-back returns: what its last clawback took, less what the
+    money still given back keeps taken.
+
+    Each clawback was a share rounded at the money position of its time; giving one back whole
+    would leave the shares that stand rounded against money that no longer precedes them (the
+    buyer could keep more than a unit above what the money kept buys). So the credits taken
+    back become the share of the money that stays given back (``credits_for_money``), moving by
+    at most what the episode took: usually all of it, at times one credit fewer.
+    """
+    taken = order.granted_credits - _left_to_take(order, refund_id) + credits_taken_back(refund)
+    charged_back = sum(int(c.get("amount") or 0) for c in order.chargebacks.values())
+    kept_taken = credits_for_money(order, _refunded_by_others(order, refund_id) + charged_back)
+    return max(0, min(last.credits, taken - kept_taken))

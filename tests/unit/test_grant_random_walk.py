@@ -27,7 +27,9 @@ from shared.ledger.invariants import invariant_violations
 from shared.purchases.crediting import (
     claw_back_chargeback,
     claw_back_refund,
+    credits_taken_back,
     grant_purchase_credits,
+    reclaim_refund,
     restore_refund_clawback,
 )
 from shared.purchases.orders import CreditOrder, refund_restore_effect_key
@@ -298,7 +300,8 @@ def _check(ledger: MemoryLedger, model: Model, now: datetime) -> None:
     assert sum(model.lots.values()) == max(0, model.available)
 
 
-def test_a_failed_refund_in_the_middle_leaves_no_more_than_the_money_kept_buys() -> None:
+def _failed_in_the_middle() -> tuple[MemoryLedger, MemoryOrders, CreditOrder]:
+    """Seed 488's order: two lost disputes and two refunds, then the first refund fails."""
     ledger = MemoryLedger(Clock(NOW))
     orders = MemoryOrders(ledger=ledger)
     order = CreditOrder("ord_1", USER, "razorpay", "order_1", amount=0, tax=0, total=2_487,
@@ -314,6 +317,23 @@ def test_a_failed_refund_in_the_middle_leaves_no_more_than_the_money_kept_buys()
                          now=NOW)  # fmt: skip
     restore_refund_clawback(ledger, orders, _stored(orders, order.id), refund_id="rfnd_1",
                             status="failed", provider="razorpay", now=NOW)  # fmt: skip
+    return ledger, orders, order
+
+
+def test_a_failed_refund_in_the_middle_leaves_no_more_than_the_money_kept_buys() -> None:
+    ledger, orders, order = _failed_in_the_middle()
     model = Model(refunded={order.id: 32}, charged_back={order.id: 2_013},
                   clawed={order.id: 562 - ledger.head(USER).balance})  # fmt: skip
     _check_money(_stored(orders, order.id), model)  # 442 of 2,487 kept buys 99.9 credit units
+    # The give-back moved the credits taken to the share of the money still given back: 462 of
+    # 562 for 2,045 of 2,487 (floor), keeping one of the 68 its clawback took.
+    assert 562 - ledger.head(USER).balance == 462
+
+
+def test_a_refund_listed_again_after_a_partial_give_back_takes_back_only_what_was_given() -> None:
+    ledger, orders, order = _failed_in_the_middle()
+    reclaim_refund(ledger, orders, _stored(orders, order.id), refund_id="rfnd_1",
+                   refund_amount=300, provider="razorpay", now=NOW)  # fmt: skip
+    # As before the failure: 2,345 of 2,487 given back takes 529 of 562 (floor), not 530.
+    assert 562 - ledger.head(USER).balance == 529
+    assert credits_taken_back(_stored(orders, order.id).refunds["rfnd_1"]) == 68
