@@ -266,6 +266,9 @@ def _check_money(order: CreditOrder, model: Model) -> None:
     kept = order.total - model.refunded.get(order.id, 0) - model.charged_back.get(order.id, 0)
     assert 0 <= clawed <= granted
     assert (granted - clawed) * order.total < kept * granted + order.total, (order.id, kept)
+    # Nor more taken back than the money given back buys, rounded up.
+    given_back = order.total - kept
+    assert clawed * order.total < given_back * granted + order.total, (order.id, given_back)
 
 
 def _last_draws(ledger: MemoryLedger, key: str) -> list[tuple[str, int]]:
@@ -337,3 +340,26 @@ def test_a_refund_listed_again_after_a_partial_give_back_takes_back_only_what_wa
     # As before the failure: 2,345 of 2,487 given back takes 529 of 562 (floor), not 530.
     assert 562 - ledger.head(USER).balance == 529
     assert credits_taken_back(_stored(orders, order.id).refunds["rfnd_1"]) == 68
+
+
+def test_a_refund_after_a_failed_one_that_took_nothing_takes_no_more_than_its_money_buys() -> None:
+    ledger = MemoryLedger(Clock(NOW))
+    orders = MemoryOrders(ledger=ledger)
+    order = CreditOrder("ord_1", USER, "razorpay", "order_1", amount=0, tax=0, total=4,
+                        currency="inr", credits=2, bonus_credits=0, created_at=NOW)  # fmt: skip
+    orders.create(order)
+    grant_purchase_credits(ledger, order, "razorpay", "pay_1", now=NOW)
+
+    def refund(refund_id: str, before: int) -> None:
+        claw_back_refund(ledger, orders, _stored(orders, order.id), refund_id=refund_id,
+                         refund_amount=1, refunded_before=before, provider="razorpay",
+                         now=NOW)  # fmt: skip
+
+    refund("rfnd_1", 0)  # a quarter of the money buys half a credit: it takes none
+    refund("rfnd_2", 1)  # half the money: one credit in all
+    restore_refund_clawback(ledger, orders, _stored(orders, order.id), refund_id="rfnd_1",
+                            status="failed", provider="razorpay", now=NOW)  # fmt: skip
+    refund("rfnd_3", 1)  # half the money again (rfnd_2 and this one): still one credit in all
+    assert 2 - ledger.head(USER).balance == 1
+    model = Model(refunded={order.id: 2}, clawed={order.id: 2 - ledger.head(USER).balance})
+    _check_money(_stored(orders, order.id), model)
