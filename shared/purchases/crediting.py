@@ -176,6 +176,22 @@ def credits_for_money(order: CreditOrder, money: int) -> int:
     return order.granted_credits * min(max(money, 0), order.total) // order.total
 
 
+def _share_to_take(order: CreditOrder, money_before: int, money: int, left: int) -> int:
+    """Credits to take back for ``money`` given back after ``money_before``: up to the share of
+    the money given back in all (``credits_for_money``), less what that earlier money took.
+
+    What it took is its share, or what the order records as taken back (``granted - left``)
+    when that is more: a give-back that kept a rounding credit, or a failed refund whose credits
+    go back after this clawback, counts, so the total stays at the share of the money. Never
+    more than the share alone would take (a record read before a concurrent clawback landed
+    shows less taken, and the share counts).
+    """
+    if money <= 0:
+        return 0
+    taken = max(credits_for_money(order, money_before), order.granted_credits - left)
+    return credits_for_money(order, money_before + money) - taken
+
+
 @dataclass(frozen=True, slots=True)
 class RefundEpisode:
     """One clawback of a refund, and whether (and how much of it) was given back since."""
@@ -244,7 +260,7 @@ def claw_back_refund(
     # Money lost to chargebacks went back before this refund too (the provider's refunded-before
     # leaves it out): counted, a refund of what a chargeback left is the last one.
     charged_back = sum(int(c.get("amount") or 0) for c in order.chargebacks.values())
-    credits = refund_clawback(order, refunded_before + charged_back, refund_amount)
+    credits = _share_to_take(order, refunded_before + charged_back, refund_amount, left)
     last = refunded_before + charged_back + refund_amount >= order.total
     if last and _refunded_by_others(order, refund_id) == refunded_before:
         # The last refund takes the remainder, whatever earlier shares rounded to. Only when the
@@ -350,7 +366,7 @@ def claw_back_chargeback(
         return None
     before = money_given_back(order)
     left = _left_to_take(order, "")
-    credits = refund_clawback(order, before, amount)
+    credits = _share_to_take(order, before, amount, left)
     if before + amount >= order.total:
         credits = left
     credits = max(0, min(credits, left))
