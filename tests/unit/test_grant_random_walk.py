@@ -29,7 +29,9 @@ from shared.purchases.crediting import (
     claw_back_refund,
     credits_taken_back,
     grant_purchase_credits,
+    money_given_back,
     reclaim_refund,
+    refund_episodes,
     restore_refund_clawback,
 )
 from shared.purchases.orders import CreditOrder, refund_restore_effect_key
@@ -363,3 +365,21 @@ def test_a_refund_after_a_failed_one_that_took_nothing_takes_no_more_than_its_mo
     assert 2 - ledger.head(USER).balance == 1
     model = Model(refunded={order.id: 2}, clawed={order.id: 2 - ledger.head(USER).balance})
     _check_money(_stored(orders, order.id), model)
+
+
+def test_a_failed_refund_that_took_no_credit_no_longer_counts_as_money_given_back() -> None:
+    ledger = MemoryLedger(Clock(NOW))
+    orders = MemoryOrders(ledger=ledger)
+    order = CreditOrder("ord_1", USER, "razorpay", "order_1", amount=0, tax=0, total=4,
+                        currency="inr", credits=2, bonus_credits=0, created_at=NOW)  # fmt: skip
+    orders.create(order)
+    grant_purchase_credits(ledger, order, "razorpay", "pay_1", now=NOW)
+    claw_back_refund(ledger, orders, _stored(orders, order.id), refund_id="rfnd_1",
+                     refund_amount=1, refunded_before=0, provider="razorpay", now=NOW)  # fmt: skip
+    restore_refund_clawback(ledger, orders, _stored(orders, order.id), refund_id="rfnd_1",
+                            status="failed", provider="razorpay", now=NOW)  # fmt: skip
+
+    stored = _stored(orders, order.id)
+    assert refund_episodes(stored.refunds["rfnd_1"])[-1].restored
+    assert money_given_back(stored) == 0
+    assert ledger.head(USER).balance == 2
