@@ -459,9 +459,11 @@ def restore_refund_clawback(
     """
     refund = order.refunds.get(refund_id) or {}
     last = refund_episodes(refund)[-1]
-    if last.credits <= 0 or last.restored:
-        return None  # nothing was taken back for it, or it was given back already
-    credits = _credits_to_give_back(order, refund_id, refund, last)
+    if last.restored:
+        return None  # given back already
+    # One that took nothing is recorded restored all the same: its money no longer counts as
+    # given back before the order's later refunds and chargebacks.
+    credits = _credits_to_give_back(order, refund_id, refund, last) if last.credits > 0 else 0
     record = RefundRestored(order.id, refund_id, credits, status, now, last.number)
     if credits == 0:
         orders.update(record)
