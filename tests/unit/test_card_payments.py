@@ -401,11 +401,6 @@ def test_a_refund_failure_reported_before_our_answer_is_recorded_and_notified() 
     assert f"refund.failed.{made.refund_id}" in store.outbox  # the merchant hears of it
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: a refund made in Stripe's Dashboard is counted by refundability (Stripe's list)"
-    " but never recorded, so the payment's amount_refunded leaves it out",
-)
 def test_a_refund_made_in_stripes_dashboard_shows_in_the_payments_amount_refunded() -> None:
     stripe, store = Stripe(), MemoryPayments()
     intent_id = pay(stripe, store)
@@ -415,6 +410,38 @@ def test_a_refund_made_in_stripes_dashboard_shows_in_the_payments_amount_refunde
     with pytest.raises(InvalidRequest):  # refundability already knows: 3,000 is left
         refund_payment(stripe, store, RefundRequest(intent_id, 3_001), "alice")
     assert owned_payment(store, intent_id, "alice").amount_refunded == 2_000
+    assert owned_refund(store, made.id, "alice").status is RefundStatus.SUCCEEDED
+    assert f"refund.succeeded.{made.id}" in store.outbox  # the merchant hears of it
+
+
+def test_a_dashboard_refund_reported_by_every_event_counts_once_and_comes_off_when_it_fails() -> (
+    None
+):
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    made = stripe.create_refund(intent_id, 2_000, {}, "dashboard")
+    pending = replace(made, status=RefundStatus.PENDING)
+    reports = [  # Stripe's refund.created, then the same refund by every other event, replayed
+        ("evt_1", "refund.created", pending),
+        ("evt_2", "charge.refund.updated", made),
+        ("evt_3", "refund.updated", made),
+        ("evt_4", "charge.refunded", made),
+        ("evt_3", "refund.updated", made),
+    ]
+    for event_id, event_type, refund in reports:
+        event = stripe_event(event_id, event_type, payment_intent_id=intent_id, refunds=(refund,))
+        deliver_stripe(store, event)
+    assert owned_payment(store, intent_id, "alice").amount_refunded == 2_000
+
+    failed = replace(made, status=RefundStatus.FAILED)
+    for event_id, event_type in [("evt_5", "refund.failed"), ("evt_6", "refund.updated")]:
+        event = stripe_event(event_id, event_type, payment_intent_id=intent_id, refunds=(failed,))
+        deliver_stripe(store, event)
+    assert owned_payment(store, intent_id, "alice").amount_refunded == 0
+    assert [k for k in notified(store) if k.startswith("refund.")] == [
+        f"refund.failed.{made.id}",
+        f"refund.succeeded.{made.id}",
+    ]
 
 
 def test_a_refund_event_is_read_as_the_refund_of_its_payment_intent() -> None:
