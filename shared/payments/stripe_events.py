@@ -19,15 +19,27 @@ from shared.payments.disputes import dispute_rank
 from shared.payments.outbox import OutboxMessage
 from shared.payments.providers import ProcessedEvents, ProviderEvent
 from shared.payments.records import GatewayIntent, PaymentStore
-from shared.payments.refunds import RefundStore, record_refund, settle_reported_refund
+from shared.payments.refunds import (
+    RefundStore,
+    record_outside_refund,
+    record_refund,
+    settle_reported_refund,
+)
 
 log = get_logger("stripe_events")
 
 # A refund made, or one that changed later (pending to succeeded, or failed: Stripe documents
 # refunds failing even after reporting success). The charge names no refund in current API
-# versions; the others carry the refund itself.
+# versions; the others carry the refund itself (``refund.created`` is sent for every refund,
+# the Dashboard's included, since API version 2024-10-28.acacia).
 REFUND_EVENTS = frozenset(
-    {"charge.refunded", "charge.refund.updated", "refund.updated", "refund.failed"}
+    {
+        "charge.refunded",
+        "charge.refund.updated",
+        "refund.created",
+        "refund.updated",
+        "refund.failed",
+    }
 )
 
 HANDLED = REFUND_EVENTS | frozenset(
@@ -114,8 +126,8 @@ def _on_refunded(
         known = store.refund(refund.id)
         if known is not None:
             record_refund(store, refund, known)
-        else:  # ours, reported before our answer landed: never drop its (failed) status
-            settle_reported_refund(store, refund)
+        elif not settle_reported_refund(store, refund):  # ours, reported before our answer
+            record_outside_refund(store, refund)  # made in the Dashboard: record it once
     if event.payment_intent_id and credit_order_refunded is not None:
         # Whether the payment is a credit order's is the credits work's to say (by its intent
         # id); it reads the payment's refunds from Stripe rather than trust one event's view.

@@ -444,6 +444,16 @@ def test_a_dashboard_refund_reported_by_every_event_counts_once_and_comes_off_wh
     ]
 
 
+def test_a_refund_of_an_intent_that_is_no_card_payment_of_ours_records_nothing() -> None:
+    store, refunded = MemoryPayments(), []
+    other = gateway_refund("re_9", "pi_credit_order", 2_000, RefundStatus.SUCCEEDED)
+    event = stripe_event("evt_o", "refund.created", payment_intent_id="pi_credit_order",
+                         refunds=(other,))  # fmt: skip
+    deliver_stripe(store, event, credit_order_refunded=refunded.append)
+    assert (store.refunds, store.payments, store.outbox) == ({}, {}, {})
+    assert refunded == ["pi_credit_order"]  # the credits work still hears of it
+
+
 def test_a_refund_event_is_read_as_the_refund_of_its_payment_intent() -> None:
     from shared.adapters.stripe_gateway import event_from_stripe
 
