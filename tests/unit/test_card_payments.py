@@ -445,7 +445,7 @@ def test_a_dashboard_refund_reported_by_every_event_counts_once_and_comes_off_wh
 
 
 def test_a_refund_of_an_intent_that_is_no_card_payment_of_ours_records_nothing() -> None:
-    store, refunded = MemoryPayments(), []
+    store, refunded = MemoryPayments(), list[str]()
     other = gateway_refund("re_9", "pi_credit_order", 2_000, RefundStatus.SUCCEEDED)
     event = stripe_event("evt_o", "refund.created", payment_intent_id="pi_credit_order",
                          refunds=(other,))  # fmt: skip
