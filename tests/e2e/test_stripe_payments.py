@@ -249,6 +249,26 @@ def test_a_refund_made_outside_our_api_is_recorded_on_the_payment_from_stripes_w
     assert refund(gateway, user, pi, left).status_code == 200
 
 
+def test_a_refund_made_outside_our_api_is_read_from_stripe_when_charge_refunded_names_none(
+    stack: Stack, user: User, stripe_client: Any
+) -> None:
+    from tests.e2e.test_stripe_webhooks import event, send
+
+    gateway = stack.gateway_url
+    pi = pay(gateway, user, payment_method(stripe_client, CARD_OK)).json()["payment_intent_id"]
+    made = stripe_client.v1.refunds.create(params={"payment_intent": pi, "amount": 300})
+    # localstripe sends no webhook for it; Stripe's charge.refunded, as current API versions send
+    # it, names the PaymentIntent and not its refunds: we read Stripe's list of them.
+    charge = {"id": f"ch_{pi[3:]}", "object": "charge", "payment_intent": pi, "amount": 1000,
+              "amount_refunded": 300, "currency": "sgd", "metadata": {}}  # fmt: skip
+    body = event("charge.refunded", charge)
+    for _ in range(2):  # and its redelivery
+        assert send(gateway, body, stack.stripe_webhook_secret).status_code == 200
+    assert get_payment(gateway, user, pi)["amount_refunded"] == 300
+    fetched = requests.get(f"{gateway}/api/refund/{made.id}", headers=user.headers, timeout=10)
+    assert (fetched.status_code, fetched.json()["amount"]) == (200, 300), fetched.text
+
+
 def test_refunding_more_than_captured_is_rejected(
     gateway: str, user: User, stripe_client: Any
 ) -> None:

@@ -444,14 +444,33 @@ def test_a_dashboard_refund_reported_by_every_event_counts_once_and_comes_off_wh
     ]
 
 
+def test_a_dashboard_refund_reported_only_by_charge_refunded_is_read_from_stripes_list() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    made = stripe.create_refund(intent_id, 1_500, {}, "dashboard")
+    # As current API versions send it: the charge names its PaymentIntent, not its refunds.
+    event = stripe_event("evt_c", "charge.refunded", payment_intent_id=intent_id)
+    deliver_stripe(store, event, card_refunds=stripe.refunds_of)
+    assert owned_payment(store, intent_id, "alice").amount_refunded == 1_500
+    assert f"refund.succeeded.{made.id}" in store.outbox
+
+
 def test_a_refund_of_an_intent_that_is_no_card_payment_of_ours_records_nothing() -> None:
-    store, refunded = MemoryPayments(), list[str]()
+    store, refunded, asked = MemoryPayments(), list[str](), list[str]()
+
+    def refunds_of(intent_id: str) -> list[GatewayRefund]:
+        asked.append(intent_id)
+        return []
+
     other = gateway_refund("re_9", "pi_credit_order", 2_000, RefundStatus.SUCCEEDED)
     event = stripe_event("evt_o", "refund.created", payment_intent_id="pi_credit_order",
                          refunds=(other,))  # fmt: skip
     deliver_stripe(store, event, credit_order_refunded=refunded.append)
+    charge = stripe_event("evt_c", "charge.refunded", payment_intent_id="pi_credit_order")
+    deliver_stripe(store, charge, credit_order_refunded=refunded.append, card_refunds=refunds_of)
     assert (store.refunds, store.payments, store.outbox) == ({}, {}, {})
-    assert refunded == ["pi_credit_order"]  # the credits work still hears of it
+    assert refunded == ["pi_credit_order"] * 2  # the credits work still hears of it
+    assert asked == []  # Stripe's list of a credit order's refunds is the credits work's to read
 
 
 def test_a_refund_event_is_read_as_the_refund_of_its_payment_intent() -> None:

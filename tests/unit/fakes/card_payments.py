@@ -27,6 +27,7 @@ from shared.payments.records import (
 from shared.payments.refund_reservations import ReservationStatus
 from shared.payments.refunds import Refund, RefundGateway, RefundReservation, RefundStore
 from shared.payments.stripe_events import (
+    CardRefunds,
     CreditOrderDisputed,
     CreditOrderIntent,
     CreditOrderRefunded,
@@ -295,9 +296,16 @@ def deliver_stripe(
     credit_order_intent: CreditOrderIntent | None = None,
     credit_order_refunded: CreditOrderRefunded | None = None,
     credit_order_disputed: CreditOrderDisputed | None = None,
+    *,
+    card_refunds: CardRefunds | None = None,
 ) -> EventOutcome:
     """Apply one verified Stripe event, as the webhook handler does."""
     webhooks = StripeWebhooks(
-        store, store.processed, credit_order_intent, credit_order_refunded, credit_order_disputed
+        store,
+        store.processed,
+        credit_order_intent,
+        credit_order_refunded,
+        credit_order_disputed,
+        card_refunds,
     )
     return webhooks.apply(event)
