@@ -13,9 +13,8 @@ from shared.access.idempotency import ABANDONED_AFTER, IdempotencyStore, StoredR
 from shared.access.rate_limits import SlotCounter
 from shared.accounts.credit_accounts import AccountSnapshot, AccountStore
 from shared.accounts.devices import Device, DeviceStore
-from shared.accounts.projection import BalanceProjection, ProjectionStore
 from shared.errors import Conflict, IdempotencyKeyReused, Unauthenticated
-from shared.ledger.entries import EntryType, LedgerEntry
+from shared.ledger.entries import EntryType
 from shared.payments.providers import ProcessedEvents, ProviderEvent
 from shared.payments.refunds import ReservationStatus
 from shared.purchases.orders import (
@@ -250,37 +249,6 @@ class MemoryProcessedEvents(ProcessedEvents):
 
     def record(self, event: ProviderEvent, outcome: str) -> None:
         self.recorded[(event.provider, event.id)] = (event.type, outcome)
-
-
-class MemoryProjections(ProjectionStore):
-    """``user_credits`` projections over a fake ledger; writes only move forward."""
-
-    def __init__(self, ledger: MemoryLedger) -> None:
-        self.ledger = ledger
-        self.stored: dict[str, BalanceProjection] = {}
-        self.writes = 0
-
-    def head_entry(self, user_id: str) -> LedgerEntry | None:
-        mine = self.ledger.of(user_id)
-        return mine[-1] if mine else None
-
-    def sums_by_type(self, user_id: str, up_to_seq: int) -> dict[EntryType, int]:
-        sums: dict[EntryType, int] = {}
-        for entry in self.ledger.of(user_id):
-            if entry.seq <= up_to_seq:
-                sums[entry.type] = sums.get(entry.type, 0) + entry.amount
-        return sums
-
-    def projected_seq(self, user_id: str) -> int:
-        stored = self.stored.get(user_id)
-        return stored.seq if stored else 0
-
-    def write_if_newer(self, projection: BalanceProjection) -> bool:
-        if self.projected_seq(projection.user_id) >= projection.seq:
-            return False
-        self.stored[projection.user_id] = projection
-        self.writes += 1
-        return True
 
 
 @dataclass(frozen=True)
