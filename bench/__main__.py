@@ -236,7 +236,7 @@ def section_rpc_counts(report: Report, stack: Stack) -> None:
     }
     measure(
         "batch of 100 usage events, one account",
-        "<= 3",
+        "<= 2",
         lambda: invoke("usage_batch", "POST", path="/api/v1/usage/batch", headers=svc, json=batch),
     )
     order = invoke(

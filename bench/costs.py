@@ -45,6 +45,7 @@ class Tally:
     writes: int = 0
     deletes: int = 0
     invocations: int = 0
+    hottest: int = 0  # writes to the most written single document
 
     def add(self, counter: RpcCounter, invocations: int) -> None:
         self.rpcs += counter.total
@@ -52,12 +53,13 @@ class Tally:
         self.writes += counter.document_writes
         self.deletes += counter.document_deletes
         self.invocations += invocations
+        self.hottest += counter.hottest_document_writes
 
     def per_run(self, runs: int) -> Tally:
         """The mean of ``runs`` runs (counts are the same in every run; rounding is exact)."""
         n = max(1, runs)
         return Tally(*(round(v / n) for v in (self.rpcs, self.reads, self.writes, self.deletes,
-                                              self.invocations)))  # fmt: skip
+                                              self.invocations, self.hottest)))  # fmt: skip
 
     def usd_per_million(self) -> float:
         p = USD_PER_MILLION
@@ -196,12 +198,17 @@ class CostRun:
                     "usd_per_million": round(usd, 2),
                     "fanout_share": round(fanout.usd_per_million() / usd, 2) if usd else 0.0,
                     "p50_ms": round(median(list(m.seconds.values())) * 1000, 1),
+                    # Its own commits' writes to one document (the account's, for a charge):
+                    # at production's ~1 write/s per document, the per-account ceiling.
+                    "hottest_document_writes": own.hottest,
+                    "per_account_ceiling_per_s": round(1 / own.hottest, 2) if own.hottest else None,
                     "seed_way": way.label if way else "-",
                     "seed_round_trips": way.round_trips if way else None,
                     "seed_reads": way.reads if way else None,
                     "seed_writes": way.writes if way else None,
                     "seed_usd_per_million": round(way.usd_per_million(), 2) if way else None,
                     "seed_p50_ms": round(way.p50_ms, 1) if way else None,
+                    "seed_hottest_document_writes": way.hottest if way else None,
                 }
             )
         return rows
@@ -245,6 +252,11 @@ class SeedWay:
     @property
     def p50_ms(self) -> float:
         return self.primitive.p50_ms * self.times
+
+    @property
+    def hottest(self) -> int:
+        """Writes to the balance document: one per transaction that changes it."""
+        return self.times if self.primitive.writes else 0
 
     def usd_per_million(self) -> float:
         invocations = self.http_calls + self.trigger_invocations
