@@ -1,6 +1,7 @@
 """Client for services that spend users' credits on the billing service."""
 
 from billing_client.batcher import UsageBatcher
+from billing_client.budget import Budget, BudgetExceeded
 from billing_client.client import BillingClient, Charge, Hold, UsageEvent
 from billing_client.errors import (
     BillingError,
@@ -23,6 +24,8 @@ from billing_client.identity import GoogleIdentity, TokenProvider
 __all__ = [
     "BillingClient",
     "BillingError",
+    "Budget",
+    "BudgetExceeded",
     "CardDeclined",
     "Charge",
     "Conflict",

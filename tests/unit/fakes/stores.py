@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import get_args
@@ -35,7 +35,14 @@ from shared.purchases.orders import (
 from shared.purchases.packages import CreditPackage, PackageCatalog
 from shared.purchases.reconciliation import Due, ReconcileQueue
 from shared.purchases.refunds import OrderRefundReservation, OrderRefundStore
-from shared.usage.holds import Hold, HoldPlaced, HoldSettled, HoldStatus, HoldStore
+from shared.usage.holds import (
+    Hold,
+    HoldPlaced,
+    HoldSettled,
+    HoldStatus,
+    HoldStore,
+    MeteredEvent,
+)
 from tests.unit.fakes.ledger import Clock, MemoryLedger, deep_merge
 
 
@@ -150,6 +157,7 @@ class MemoryHolds(HoldStore):
 
     def __init__(self, ledger: MemoryLedger) -> None:
         self.holds: dict[str, Hold] = {}
+        self.events: dict[tuple[str, str], str] = {}  # (service, event_id) -> who recorded it
         ledger.sinks[HoldPlaced] = ledger.sinks[HoldSettled] = self._written
 
     def _written(self, write: HoldPlaced | HoldSettled) -> None:
@@ -157,6 +165,17 @@ class MemoryHolds(HoldStore):
 
     def get(self, hold_id: str) -> Hold | None:
         return self.holds.get(hold_id)
+
+    def record_events(
+        self, hold: Hold, events: Sequence[MeteredEvent], actor: str
+    ) -> list[MeteredEvent]:
+        terms = f"budget:{hold.hold_id}"
+        charged = []
+        for event in events:
+            recorded = self.events.setdefault((hold.service, event.event_id), terms)
+            if recorded == terms:
+                charged.append(event)
+        return charged
 
     def due(self, now: datetime, limit: int) -> list[Hold]:
         held = self.holds.values()
