@@ -42,6 +42,10 @@ class MeteredEventBody(BaseModel):
     amount: StrictInt = Field(gt=0)
 
 
+# A budget's period of events (up to MAX_METERED_EVENTS of ~60 bytes each) in one capture.
+MAX_CAPTURE_BODY_BYTES = 1024 * 1024
+
+
 class CaptureBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -50,7 +54,8 @@ class CaptureBody(BaseModel):
         default=None,
         min_length=1,
         max_length=MAX_METERED_EVENTS,
-        description="A budget's events instead of amount: each id charged at most once ever",
+        description="A budget's events instead of amount: each id charged at most once ever "
+        f"(a body with events may be up to {MAX_CAPTURE_BODY_BYTES} bytes)",
     )
 
 
@@ -117,7 +122,7 @@ def holds_place(call: Call) -> Reply:
 
 @endpoint(body=CaptureBody, response=CaptureJson)
 def holds_capture(call: Call) -> Reply:
-    body = call.body(CaptureBody)
+    body = call.body(CaptureBody, MAX_CAPTURE_BODY_BYTES)
     svc, caller, hold_id, charged = call.services, call.service, call.path_param("hold_id"), 0
     if body.events is None:
         hold = capture_hold(svc.ledger, svc.holds, hold_id, amount=body.amount, now=_now(),

@@ -823,7 +823,7 @@ export interface components {
             amount?: number | null;
             /**
              * Events
-             * @description A budget's events instead of amount: each id charged at most once ever
+             * @description A budget's events instead of amount: each id charged at most once ever (a body with events may be up to 1048576 bytes)
              * @default null
              */
             events?: components["schemas"]["MeteredEventBody"][] | null;
