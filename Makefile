@@ -1,5 +1,6 @@
 # One command each: `make dev` runs the service locally, `make test` runs every test.
-# Both install what they need (Python venv, npm packages for the emulators) on first use.
+# Both install what they need on first use: the Python venv, the npm packages of the emulators and
+# of the web SDK, the SDK's bundle (sdk/dist), curl and jq; `make test` adds Chromium (apt).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -28,31 +29,33 @@ $(SDK_STAMP): $(SDK_DIR)/package.json $(SDK_DIR)/package-lock.json
 	cd $(SDK_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
-# dist/ is committed (Hosting serves the bundle as it is, no build at deploy); `make test` does
-# not rebuild it, so its test (tests/unit/test_web_sdk.py) fails when the sources moved on.
+# dist/ is build output, not in git (src/generated/ and the lock file are): `make dev`, `make test`
+# and the deploy plan build it; the portal loads dist/billing-client.js through portal/sdk/.
 $(SDK_BUNDLE): $(SDK_STAMP) $(SDK_SOURCES)
 	cd $(SDK_DIR) && npm run --silent build
 
 sdk: $(SDK_BUNDLE)  ## the web SDK's node packages and its bundles (sdk/dist)
 
-tools:  ## curl and jq, which the README walkthroughs (and their test) use
+tools:  ## curl and jq, which the walkthroughs (docs/walkthroughs.md) and their test use
 	@command -v jq >/dev/null && command -v curl >/dev/null || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq jq curl >/dev/null; } \
-		|| echo "could not install jq and curl: install them to run the README walkthroughs" >&2
+		|| echo "could not install jq and curl: install them to run the walkthroughs (docs/walkthroughs.md)" >&2
 
-chromium:  ## Debian's Chromium, which the billing portal's browser tests drive (never a download)
+chromium:  ## Debian's Chromium, which only the billing portal's browser tests drive (never a download)
 	@command -v chromium >/dev/null || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "could not install chromium: the billing portal's browser tests will be skipped" >&2
 
-install: $(PY_STAMP) $(NODE_STAMP) $(SDK_STAMP) tools chromium
+install: $(PY_STAMP) $(NODE_STAMP) $(SDK_STAMP) tools
 
 dev: install sdk  ## run the whole service locally on the default ports
 	$(BIN)/python -m devstack.stack
 
-test: install lint  ## lint, then every test against a stack the tests start and stop
+# sdk: the portal's browser tests and the SDK's own tests load the bundle; chromium: only the
+# browser tests need it, so `make dev` never installs it.
+test: install sdk chromium lint  ## lint, then every test against a stack the tests start and stop
 	$(BIN)/pytest
 
 lint: $(PY_STAMP)
@@ -67,9 +70,9 @@ firebase-json: $(PY_STAMP)  ## regenerate firebase.json from the function regist
 	$(BIN)/python -m devstack.firebase_json
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules $(SDK_DIR)/node_modules .stack .deploy .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NODE_DIR)/node_modules $(SDK_DIR)/node_modules $(SDK_DIR)/dist .stack .deploy .pytest_cache .mypy_cache .ruff_cache
 
-bench: install  ## print cold start, RPC, latency, contention and memory figures
+bench: install  ## print cold start, RPC, latency, contention and memory figures (about 8 minutes)
 	PYTHONPATH=client $(BIN)/python -m bench
 
 deploy: $(PY_STAMP)  ## print the deploy plan of deploy/$(ENV).toml (EXECUTE=1 runs it)
@@ -86,7 +89,7 @@ service-token: $(PY_STAMP)  ## OIDC token of the local metering (or ROLE=schedul
 	@$(BIN)/python -m devstack.tokens service --role $(or $(ROLE),metering)
 
 audit: $(PY_STAMP)  ## check the ledger invariants of every account (local emulator by default)
-	FIRESTORE_EMULATOR_HOST=$${FIRESTORE_EMULATOR_HOST:-127.0.0.1:8080} $(BIN)/python -m ops.audit
+	@FIRESTORE_EMULATOR_HOST=$${FIRESTORE_EMULATOR_HOST:-127.0.0.1:8080} $(BIN)/python -m ops.audit
 
 metrics: $(PY_STAMP)  ## the production metrics table from the local stack's logs (LOGS=.stack)
 	$(BIN)/python -m ops.metrics --logs $(or $(LOGS),.stack)

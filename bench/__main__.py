@@ -10,7 +10,6 @@ import argparse
 import json
 import logging
 import os
-import sys
 import tempfile
 import time
 import uuid
@@ -26,6 +25,7 @@ from google.cloud import firestore
 from bench import costs, throughput
 from bench.callers import service_headers, sign_up
 from bench.measure import ROOT, cold_start, import_time, median, percentile, rss_kib, serve_function
+from bench.report import Report
 from bench.rpc import counting_client
 from devstack.stack import Ports, Stack
 from functions.registry import HTTP_FUNCTIONS, Auth
@@ -37,30 +37,6 @@ from shared.ledger.invariants import invariant_violations
 
 FLOORS = ROOT / "bench" / "floors.py"
 MAIN = ROOT / "main.py"
-
-
-class Report:
-    def __init__(self) -> None:
-        self.sections: dict[str, list[dict[str, Any]]] = {}
-
-    def table(self, section: str, rows: list[dict[str, Any]]) -> None:
-        self.sections[section] = rows
-        print(f"\n## {section}")
-        if not rows:
-            print("(nothing measured)")
-            return
-        columns = list(dict.fromkeys(c for row in rows for c in row))
-        widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in columns}
-        print("  ".join(c.ljust(widths[c]) for c in columns))
-        for row in rows:
-            print("  ".join(_fmt(row.get(c)).ljust(widths[c]) for c in columns))
-        sys.stdout.flush()
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return "" if value is None else str(value)
 
 
 def floor_for(auth: Auth, module: str) -> str:
@@ -566,6 +542,9 @@ def _wait_ok_with(url: str, headers: dict[str, str]) -> None:
 
 
 SECTIONS = ["cold", "rpc", "cost", "latency", "contention", "throughput", "memory"]
+# From the sections' sizes (9 functions x 9 cold starts of ~1 s each for floor and function,
+# 1,000-event runs at 30-70 events/s, 5 throughput rows of 10 s, 5,000 memory requests).
+BENCH_DURATION = "about 8 minutes on a 2-core machine (cold starts about 3 of them)"
 
 
 def main() -> None:
@@ -579,6 +558,9 @@ def main() -> None:
     args = parser.parse_args()
     runs = 1 if args.smoke else args.runs
     report = Report()
+    started = time.monotonic()
+    if not args.smoke:
+        print(f"make bench: {BENCH_DURATION}; each table prints as its section ends", flush=True)
     # No background scheduled jobs: every RPC and millisecond measured is the measured call's.
     stack = Stack(
         ports=Ports.free(),
@@ -613,7 +595,7 @@ def main() -> None:
     finally:
         stack.stop()
     args.json.write_text(json.dumps(report.sections, indent=2, default=str) + "\n")
-    print(f"\nfigures written to {args.json}")
+    print(f"\nfigures written to {args.json} ({time.monotonic() - started:.0f} s)")
 
 
 if __name__ == "__main__":

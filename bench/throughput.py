@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from google.cloud import firestore
 
+from bench.report import Report
 from shared.adapters.firestore_ledger import FirestoreLedger
 from shared.ledger.effects import IdClaim
 from shared.ledger.entries import EntryType, Posting
 
 if TYPE_CHECKING:
-    from bench.__main__ import Report
     from devstack.stack import Stack
 
 # Production Firestore sustains about one write per second to one document.

@@ -212,10 +212,15 @@ async def complete_stripe_js(request: web.Request, handler: Handler) -> web.Stre
 
 
 # Stripe's test cards whose refunds change status after the refund is made: number → (status at
-# first, status later, failure_reason). localstripe refunds every card at once, for good.
-REFUNDS_CHANGING_LATER = {
-    "4000000000005126": ("succeeded", "failed", "expired_or_canceled_card"),
-    "4000000000007726": ("pending", "succeeded", None),
+# first, then each later (status, failure_reason, after how many REFUND_CHANGE_SECONDS)).
+# localstripe refunds every card at once, for good. 4000000000000077 is ours, not Stripe's: a
+# refund that waits for the customer's action (as refunds of some payment methods do) and then
+# fails, to prove that only a final failure gives credits back.
+RefundChange = tuple[str, str | None, int]
+REFUNDS_CHANGING_LATER: dict[str, tuple[str, tuple[RefundChange, ...]]] = {
+    "4000000000005126": ("succeeded", (("failed", "expired_or_canceled_card", 1),)),
+    "4000000000007726": ("pending", (("succeeded", None, 1),)),
+    "4000000000000077": ("pending", (("requires_action", None, 1), ("failed", "declined", 4))),
 }
 REFUND_CHANGE_SECONDS = 1.0  # Stripe's "some time later"; webhooks then leave a second later
 
@@ -246,11 +251,12 @@ def refunds_change_later_as_stripe_does(delay_seconds: float = REFUND_CHANGE_SEC
         self.failure_reason = None
         changing = REFUNDS_CHANGING_LATER.get(card_refunded(self) or "")
         if changing is not None:
-            first, later, failure_reason = changing
+            first, later = changing
             self.status = first
-            asyncio.get_running_loop().call_later(
-                delay_seconds, change, self, later, failure_reason
-            )
+            for status, failure_reason, after in later:
+                asyncio.get_running_loop().call_later(
+                    after * delay_seconds, change, self, status, failure_reason
+                )
 
     def amount_refunded(self: Any) -> int:
         # A failed or canceled refund returned nothing: its amount is refundable again.

@@ -35,6 +35,7 @@ REPORTS_SERVICE_EMAIL = "reports@demo-billing.iam.gserviceaccount.com"
 SCHEDULER_SERVICE_EMAIL = "scheduler@demo-billing.iam.gserviceaccount.com"
 # The `service` names the local metering account reports as (dev, tests, benchmarks).
 METERING_SERVICES = ["ai", "chat", "search", "bench", "chaos", "faults"]
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -421,11 +422,19 @@ def main() -> None:
         stack = Stack.from_environment(os.environ)
     except ValueError as error:
         sys.exit(f"make dev: {error}")
+    serve(stack)
+
+
+def serve(stack: Stack) -> None:
+    """Start ``stack``, say where it listens, and run until interrupted or a part exits."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    # Ctrl-C, `kill -INT` and `kill` alike. Installed explicitly: a shell without job control (a
+    # script, CI) starts a background job with SIGINT ignored, and Python then leaves it ignored.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop)
     try:
         stack.start()
         from devstack.seed import seed_default_packages
@@ -441,6 +450,8 @@ def main() -> None:
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     finally:
+        for signum in STOP_SIGNALS:  # a second Ctrl-C must not cut the stopping short
+            signal.signal(signum, signal.SIG_IGN)
         stack.stop()
 
 

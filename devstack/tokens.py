@@ -18,6 +18,7 @@ import uuid
 
 import requests
 
+from devstack.processes import port_open
 from devstack.stack import METERING_SERVICE_EMAIL, SCHEDULER_SERVICE_EMAIL, Stack
 
 PASSWORD = "correct-horse-9"  # noqa: S105 - local Auth emulator users only
@@ -30,6 +31,20 @@ def _identity(stack: Stack, action: str, email: str) -> requests.Response:
         json={"email": email, "password": PASSWORD, "returnSecureToken": True},
         timeout=10,
     )
+
+
+def require_running(stack: Stack, kind: str) -> None:
+    """Stop with one line, not a connection error's traceback, when `make dev` is not up.
+
+    Every token is for calling the gateway; a user's is issued by the Auth emulator too.
+    """
+    needed = [stack.ports.gateway] if kind == "service" else [stack.ports.auth, stack.ports.gateway]
+    for port in needed:
+        if not port_open(port):
+            raise SystemExit(
+                f"the local stack is not running (nothing listens on 127.0.0.1:{port}): "
+                "start it with `make dev` in another terminal"
+            )
 
 
 def user_token(stack: Stack, email: str | None, admin: bool = False) -> str:
@@ -80,13 +95,14 @@ def service_token(stack: Stack, role: str) -> str:
     return issuer.mint(SERVICE_ACCOUNTS[role], stack.service_audience)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, stack: Stack | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("kind", choices=("user", "admin", "service"))
     parser.add_argument("--email", default=os.environ.get("EMAIL") or None)
     parser.add_argument("--role", choices=sorted(SERVICE_ACCOUNTS), default="metering")
     args = parser.parse_args(argv)
-    stack = Stack()  # the default ports and .stack/ of `make dev`
+    stack = stack or Stack()  # the default ports and .stack/ of `make dev`
+    require_running(stack, args.kind)
     if args.kind == "service":
         print(service_token(stack, args.role))
     else:

@@ -31,7 +31,7 @@ class CreditChange(BaseModel):
         description="Credit units, not zero; a grant is positive, an adjustment signed",
     )
     reason: StrictStr = Field(min_length=1, max_length=MAX_REASON_LENGTH)
-    # The grant the credits go to (credits coming in only): see README "Credit grants".
+    # The grant the credits go to (credits coming in only): see docs/ledger.md, "Credit grants".
     category: GrantCategory | None = Field(default=None, description="Default promotional")
     priority: StrictInt = Field(default=DEFAULT_PRIORITY, ge=0, le=MAX_PRIORITY)
     expires_at: UtcDatetime | None = Field(default=None, description="Default: never")

@@ -79,7 +79,7 @@ def account_json(account: Account) -> AccountJson:
         "total_bonus": total(EntryType.BONUS),
         "total_granted": total(EntryType.GRANT),
         "total_used": -total(EntryType.USAGE, EntryType.HOLD_CAPTURE),
-        "total_refunded": -total(EntryType.REFUND),
+        "total_refunded": -total(EntryType.REFUND, EntryType.REFUND_REVERSAL),
         "total_adjusted": total(EntryType.ADJUSTMENT),
         "total_expired": -total(EntryType.EXPIRY),
         "total_voided": total(EntryType.VOID),

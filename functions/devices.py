@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing_extensions import TypedDict
@@ -39,6 +39,6 @@ def devices_register(call: Call) -> Reply:
     body = call.body(DeviceBody)
     call.limit_rate("device")
     device = register_device(
-        call.services.devices, call.user.uid, body.token, body.platform, datetime.now(UTC)
+        call.services.devices, call.user.uid, body.token, body.platform, call.services.clock()
     )
     return Reply(device_json(device), 201)

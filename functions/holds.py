@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing_extensions import TypedDict
@@ -115,7 +115,11 @@ def holds_place(call: Call) -> Reply:
         timedelta(seconds=ttl),
     )
     hold = place_hold(
-        call.services.ledger, call.services.holds, request, _now(), call.service.email
+        call.services.ledger,
+        call.services.holds,
+        request,
+        call.services.clock(),
+        call.service.email,
     )
     return Reply(hold_json(hold), 201)
 
@@ -125,14 +129,15 @@ def holds_capture(call: Call) -> Reply:
     body = call.body(CaptureBody, MAX_CAPTURE_BODY_BYTES)
     svc, caller, hold_id, charged = call.services, call.service, call.path_param("hold_id"), 0
     if body.events is None:
-        hold = capture_hold(svc.ledger, svc.holds, hold_id, amount=body.amount, now=_now(),
+        hold = capture_hold(svc.ledger, svc.holds, hold_id, amount=body.amount, now=svc.clock(),
                             actor=caller.email, services=caller.services)  # fmt: skip
     elif body.amount is not None:
         raise invalid_field("amount", "give amount or events, not both")
     else:
         events = [MeteredEvent(e.event_id, e.amount) for e in body.events]
-        hold, charged = capture_metered(svc.ledger, svc.holds, hold_id, events=events, now=_now(),
-                                        actor=caller.email, services=caller.services)  # fmt: skip
+        hold, charged = capture_metered(svc.ledger, svc.holds, hold_id, events=events,
+                                        now=svc.clock(), actor=caller.email,
+                                        services=caller.services)  # fmt: skip
     answer: CaptureJson = {**hold_json(hold), "events_charged": charged}
     return Reply(answer)
 
@@ -145,7 +150,7 @@ def holds_release(call: Call) -> Reply:
         call.services.ledger,
         call.services.holds,
         call.path_param("hold_id"),
-        now=_now(),
+        now=call.services.clock(),
         actor=call.service.email,
         services=call.service.services,
     )
@@ -155,10 +160,6 @@ def holds_release(call: Call) -> Reply:
 @endpoint(response=ExpiredJson)
 def holds_expire(call: Call) -> Reply:
     """Cloud Scheduler's target (see SCHEDULED_JOBS): release every hold past its expiry."""
-    expired = expire_due_holds(call.services.ledger, call.services.holds, _now())
+    expired = expire_due_holds(call.services.ledger, call.services.holds, call.services.clock())
     answer: ExpiredJson = {"expired": expired}
     return Reply(answer)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -97,9 +97,7 @@ class Call:
     def limit_rate(self, action: str) -> None:
         """Count this request against the caller's per-user limit of ``action``, or 429."""
         svc = self.services
-        enforce_rate_limit(
-            svc.rate_limit_slots, svc.rate_limit(action), self.user.uid, datetime.now(UTC)
-        )
+        enforce_rate_limit(svc.rate_limit_slots, svc.rate_limit(action), self.user.uid, svc.clock())
 
     def path_param(
         self, name: str, pattern: str = DOCUMENT_ID_PATTERN, problem: str = ID_PROBLEM
@@ -266,7 +264,7 @@ def _run_idempotently(handler: Handler, call: Call, endpoint_name: str, key: str
 
 
 def error_reply(error: BillingError) -> Reply:
-    """Map a domain error to the error body of api.md."""
+    """Map a domain error to the error body of docs/api.md."""
     headers = {}
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after_seconds)
@@ -279,7 +277,7 @@ def error_reply(error: BillingError) -> Reply:
 
 
 def _json_value(value: object) -> str:
-    """Timestamps as RFC 3339 with a ``T`` everywhere (api.md); anything else as its text.
+    """Timestamps as RFC 3339 with a ``T`` everywhere (docs/api.md); anything else as its text.
 
     The one place a timestamp is written for a client: wire shapes keep ``datetime`` values.
     """

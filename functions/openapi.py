@@ -167,7 +167,7 @@ def build_document(version: str) -> OpenApiDocument:
                     function, method, path, contract, components
                 )
     # After the answers: a batch's failed events carry the same ErrorDetail.
-    codes = error_codes()  # the one table of codes (README "Error codes" lists the same)
+    codes = error_codes()  # the one table of codes (docs/api.md "Error codes" lists the same)
     components["ErrorDetail"]["properties"]["code"]["enum"] = sorted(codes)
     components["ErrorDetail"]["properties"]["code"]["description"] = ", ".join(
         f"{code} ({status})" for code, status in sorted(codes.items(), key=lambda c: (c[1], c[0]))

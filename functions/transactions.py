@@ -21,6 +21,7 @@ EntryTypeName = Literal[
     "bonus",
     "usage",
     "refund",
+    "refund_reversal",
     "grant",
     "adjustment",
     "hold",

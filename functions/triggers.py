@@ -14,7 +14,6 @@ Eventarc (or the local relay) retries the event.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from shared.bootstrap import services
@@ -36,7 +35,7 @@ def account_low_balance_alert(event: CloudEvent) -> None:
     if change is None:
         return
     svc = services()
-    alert = raise_low_balance_alert(svc.alerts, svc.push_sender, change, datetime.now(UTC))
+    alert = raise_low_balance_alert(svc.alerts, svc.push_sender, change, svc.clock())
     if alert is not None:
         log.info(
             "low balance alert",

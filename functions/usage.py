@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
@@ -139,7 +139,7 @@ def usage_void(call: Call) -> Reply:
         service,
         call.path_param("event_id"),
         actor=call.service.email,
-        now=datetime.now(UTC),
+        now=call.services.clock(),
         window=window,
     )
     answer: VoidJson = {
@@ -167,7 +167,7 @@ class CheckJson(TypedDict):
 @endpoint(body=CheckBody, response=CheckJson)
 def credits_check(call: Call) -> Reply:
     body = call.body(CheckBody)
-    check = check_credits(call.services.ledger, body.user_id, body.amount, datetime.now(UTC))
+    check = check_credits(call.services.ledger, body.user_id, body.amount, call.services.clock())
     answer: CheckJson = {"allowed": check.allowed, "available": check.available}
     return Reply(answer)
 
@@ -180,6 +180,6 @@ class ExpiredGrantsJson(TypedDict):
 def grants_expire(call: Call) -> Reply:
     """Cloud Scheduler's target (see SCHEDULED_JOBS): write off every expired grant."""
     answer: ExpiredGrantsJson = {
-        "accounts": expire_due_grants(call.services.ledger, datetime.now(UTC))
+        "accounts": expire_due_grants(call.services.ledger, call.services.clock())
     }
     return Reply(answer)

@@ -1,6 +1,6 @@
 """Audit the ledger of a Firestore database: ``make audit`` or ``python -m ops.audit``.
 
-Checks every account against the invariants of design.md: seq contiguous from 1, each
+Checks every account against the invariants of docs/ledger.md: seq contiguous from 1, each
 balance_after = previous + amount, no balance below zero outside the documented overdraft types,
 held never negative, each external effect applied at most once (its entries form one commit), and
 the head pointer never ahead of the ledger. Prints what is wrong; exits 1 if anything is.
@@ -9,6 +9,8 @@ the head pointer never ahead of the ledger. Prints what is wrong; exits 1 if any
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
 from collections import defaultdict
 from collections.abc import Iterable
@@ -69,10 +71,39 @@ def audit(client: Any) -> tuple[int, list[str]]:
     return len(accounts), problems
 
 
+STACK_NOT_RUNNING = 2  # exit status; 1 means the audit found problems
+
+
+def emulator_missing() -> str | None:
+    """Where FIRESTORE_EMULATOR_HOST points if nothing listens there, else None.
+
+    The Firestore client retries an unreachable emulator for ever, silently; `make audit` before
+    `make dev` would hang. The variable is the SDK's own, read here only to look before calling.
+    """
+    host = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    if not host:
+        return None  # a real Firestore project: the SDK's credentials and retries apply
+    name, _, port = host.rpartition(":")
+    name = name.strip("[]")  # an IPv6 address is written [::1]:8080
+    try:
+        socket.create_connection((name or "127.0.0.1", int(port)), timeout=2).close()
+    except (OSError, ValueError):
+        return host
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--project", help="Firestore project (default: FIREBASE_PROJECT_ID)")
     args = parser.parse_args(argv)
+    missing = emulator_missing()
+    if missing:
+        print(
+            f"the local stack is not running (no Firestore emulator at {missing}): "
+            "start it with `make dev` in another terminal",
+            file=sys.stderr,
+        )
+        return STACK_NOT_RUNNING
     from shared.adapters.firestore_client import build_firestore_client
     from shared.config import get_settings
 

@@ -44,6 +44,7 @@ from shared.access.auth import ServiceRole
 
 RUNTIME = "python311"
 CONFIG_DIR = ROOT / "deploy"
+SDK_BUILD = "make sdk"
 
 
 @dataclass(frozen=True)
@@ -311,6 +312,10 @@ def plan(config: DeployConfig) -> Plan:
         "--only=firestore:rules,firestore:indexes,hosting",
         "--non-interactive",
     ]
+    # sdk/dist is build output, not in git: the portal loads the bundle (portal/sdk/ links to it),
+    # so it is built from the lock file right before Hosting uploads the portal.
+    sdk = "the web SDK bundle the portal loads (sdk/dist, from sdk/'s lock file)"
+    steps.append(Step(sdk, SDK_BUILD))
     what = "Firestore rules, indexes and TTL policies (fieldOverrides), Hosting: portal, rewrites"
     steps.append(Step(what, shlex.join(firebase)))
     steps += _monitoring_steps(config, out, files)

@@ -40,6 +40,10 @@ class Metric:
     nullable: frozenset[str] = frozenset()  # label fields that may be null (empty label)
     value: str | None = None  # a distribution's numeric field; None counts lines
     unit: str = "1"
+    # A signed twin of ``value`` that local sums use: the distribution buckets magnitudes (Cloud
+    # Logging's exponential buckets start at 0), but a sum of magnitudes over an entry type that
+    # goes both ways (an admin adjustment) would be wrong.
+    signed: str | None = None
 
     @property
     def type(self) -> str:
@@ -63,6 +67,10 @@ class Metric:
             value = payload_value(payload, [self.value])
             if isinstance(value, bool) or not isinstance(value, int | float):
                 found.append(f"{self.value}={value!r} is not a number")
+        if self.signed is not None:
+            value = payload_value(payload, [self.signed])
+            if isinstance(value, bool) or not isinstance(value, int):
+                found.append(f"{self.signed}={value!r} is not a number")
         return found
 
     def log_metric(self) -> dict[str, Any]:
@@ -128,6 +136,7 @@ METRICS = (
         {"entry_type": "entry_type", "service": "service"},
         nullable=frozenset({"service"}),
         value="credits",
+        signed="amount",
     ),
     Metric(
         "billing_webhook_signature_failures",
@@ -313,31 +322,45 @@ def log_files(folder: Path) -> list[Path]:
 def report(lines: Iterable[Mapping[str, Any]]) -> str:
     """A table of each metric: lines counted, per label values, and the value's spread."""
     seen = list(lines)
-    out = [f"{'metric':<36} {'labels':<64} {'count':>7}  values"]
+    rows: list[tuple[str, str, int, str]] = []
     for metric in METRICS:
         hits = [line for line in seen if metric.matches(line)]
         groups: Counter[str] = Counter()
         values: dict[str, list[float]] = {}
+        sums: dict[str, int] = {}
         for line in hits:
             key = ",".join(f"{k}={line.get(v)}" for k, v in metric.labels.items()) or "-"
             groups[key] += 1
             if metric.value is not None:
                 values.setdefault(key, []).append(float(line.get(metric.value) or 0))
+            if metric.signed is not None:
+                sums[key] = sums.get(key, 0) + int(line.get(metric.signed) or 0)
         if not groups:
-            out.append(f"{metric.name:<36} {'(no lines)':<64} {0:>7}")
+            rows.append((metric.name, "(no lines)", 0, ""))
         for key, count in sorted(groups.items()):
-            spread = _spread(values.get(key, []), metric.unit)
-            out.append(f"{metric.name:<36} {key:<64} {count:>7}  {spread}")
+            rows.append(
+                (metric.name, key, count, _spread(values.get(key, []), metric, sums.get(key)))
+            )
+    # Columns as wide as their widest cell: label sets vary from a few characters to a hundred.
+    name_width = max(len("metric"), *(len(row[0]) for row in rows))
+    key_width = max(len("labels"), *(len(row[1]) for row in rows))
+    count_width = max(len("count"), *(len(str(row[2])) for row in rows))
+    out = [f"{'metric':<{name_width}}  {'labels':<{key_width}}  {'count':>{count_width}}  values"]
+    for name, key, count, spread in rows:
+        cells = f"{name:<{name_width}}  {key:<{key_width}}  {count:>{count_width}}  {spread}"
+        out.append(cells.rstrip())
     return "\n".join(out)
 
 
-def _spread(values: list[float], unit: str) -> str:
+def _spread(values: list[float], metric: Metric, signed_sum: int | None) -> str:
     if not values:
         return ""
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    total = f"sum {sum(ordered):g}, " if unit != "ms" else ""
-    unit = "" if unit == "1" else f" {unit}"
+    total = ""
+    if metric.unit != "ms":
+        total = f"sum {signed_sum if signed_sum is not None else sum(ordered):g}, "
+    unit = "" if metric.unit == "1" else f" {metric.unit}"
     return f"{total}p50 {statistics.median(ordered):g}, p95 {p95:g}, max {ordered[-1]:g}{unit}"
 
 

@@ -7,7 +7,9 @@ no client and no network. Tests and benchmarks hand in ready-made parts with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, TypedDict
 
@@ -58,6 +60,7 @@ class ServiceParts(TypedDict, total=False):
     rate_limit_slots: SlotCounter
     outbox_delivery: OutboxDelivery
     push_sender: PushSender
+    clock: Callable[[], datetime]
 
 
 @dataclass
@@ -75,6 +78,11 @@ class Services:
                 raise TypeError(f"{name} is not a part of Services")
             # A supplied part takes the place a cached_property would fill on first access.
             self.__dict__[name] = part
+
+    @cached_property
+    def clock(self) -> Callable[[], datetime]:
+        """The one clock every use case and handler reads "now" from (tests supply their own)."""
+        return lambda: datetime.now(UTC)
 
     @cached_property
     def firestore(self) -> firestore.Client:
@@ -208,7 +216,6 @@ class Services:
     def purchase_rules(self) -> CreditPurchases:
         """Credit purchases with no provider wired: what every provider's side shares."""
         import uuid
-        from datetime import UTC, datetime
 
         from shared.access.rate_limits import RateLimit
         from shared.purchases.checkout import CreditPurchases
@@ -224,7 +231,7 @@ class Services:
                 "purchase", s.purchase_rate_limit, s.rate_limit_window_seconds
             ),
             verify_limit=RateLimit("verify", s.verify_rate_limit, s.rate_limit_window_seconds),
-            clock=lambda: datetime.now(UTC),
+            clock=self.clock,
             new_order_id=lambda: f"ord_{uuid.uuid4().hex}",
             fx_rates=s.credit_fx_rates,
             bonus_expiry_days=s.bonus_credit_expiry_days or None,
@@ -244,8 +251,6 @@ class Services:
 
     @cached_property
     def razorpay_webhooks(self) -> RazorpayWebhooks:
-        from datetime import UTC, datetime
-
         from shared.purchases.razorpay_events import RazorpayWebhooks
 
         return RazorpayWebhooks(
@@ -253,7 +258,7 @@ class Services:
             ledger=self.ledger,
             orders=self.orders,
             processed=self.processed_events,
-            clock=lambda: datetime.now(UTC),
+            clock=self.clock,
         )
 
     @cached_property
@@ -314,8 +319,6 @@ class Services:
 
     @cached_property
     def reconciler(self) -> Reconciler:
-        from datetime import UTC, datetime
-
         from shared.adapters.firestore_reconciliation import FirestoreReconcileQueue
         from shared.purchases.reconciliation import Reconciler
 
@@ -326,7 +329,7 @@ class Services:
             queue=FirestoreReconcileQueue(self.firestore, self.settings.firestore_timeout_seconds),
             razorpay=lambda: self.razorpay,
             stripe=lambda: self.payment_gateway,
-            clock=lambda: datetime.now(UTC),
+            clock=self.clock,
         )
 
     @cached_property

@@ -1,4 +1,4 @@
-"""Domain errors, each carrying the API error code and HTTP status it maps to (api.md)."""
+"""Domain errors, each carrying the API error code and HTTP status it maps to (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -67,3 +67,10 @@ def percent_of_floor(amount: int, percent: int) -> int:
     if amount < 0:
         raise ValueError("percent_of_floor expects a non-negative amount")
     return (amount * percent) // 100
+
+
+def credits_text(units: int) -> str:
+    """Credit units as the portal shows them: credits with two decimals (``12345`` → ``123.45``)."""
+    sign = "-" if units < 0 else ""
+    whole, cents = divmod(abs(units), 100)
+    return f"{sign}{whole}.{cents:02d}"

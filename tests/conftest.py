@@ -93,9 +93,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("after_everything") is not None)
 
 
-def sign_up(stack: Stack) -> User:
+def sign_up(stack: Stack, email: str | None = None) -> User:
     """Create a user in the Auth emulator over its REST API, as a client app would."""
-    email = f"user-{uuid.uuid4().hex[:10]}@example.test"
+    email = email or f"user-{uuid.uuid4().hex[:10]}@example.test"
     response = requests.post(
         f"{stack.auth_url}/identitytoolkit.googleapis.com/v1/accounts:signUp?key=demo-key",
         json={"email": email, "password": "correct-horse-9", "returnSecureToken": True},

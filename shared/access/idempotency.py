@@ -1,4 +1,4 @@
-"""Idempotency-Key semantics of api.md, as Stripe defines them.
+"""Idempotency-Key semantics of docs/api.md, as Stripe defines them.
 
 Same key + same request → the first response again; same key + different request → 422;
 same key while the first request still runs → 409. Keys are scoped to the caller and the

@@ -23,6 +23,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.ledger.entries import entry_id
+from shared.money import credits_text
 
 DEFAULT_LOW_BALANCE_THRESHOLD = 50_00  # credit units: ₹50 of credits
 
@@ -53,8 +54,8 @@ class LowBalanceAlert:
     @property
     def body(self) -> str:
         return (
-            f"You have {_credits(self.available_after)} credits left, below your alert level of "
-            f"{_credits(self.threshold)}. Top up to keep going."
+            f"You have {credits_text(self.available_after)} credits left, below your alert level"
+            f" of {credits_text(self.threshold)}. Top up to keep going."
         )
 
 
@@ -151,10 +152,3 @@ def push_alert(store: AlertStore, sender: PushSender, alert: LowBalanceAlert) ->
     if result.invalid_tokens:
         store.forget_devices(alert.user_id, result.invalid_tokens)
     store.mark_pushed(alert, PushStatus.SENT, result.sent)
-
-
-def _credits(units: int) -> str:
-    """Format credit units as credits with two decimals (100 units = 1 credit), no float."""
-    sign = "-" if units < 0 else ""
-    whole, cents = divmod(abs(units), 100)
-    return f"{sign}{whole}.{cents:02d}"

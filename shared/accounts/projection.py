@@ -19,7 +19,8 @@ class LifetimeTotals:
     """Lifetime credit units by kind, all non-negative.
 
     purchased: ``purchase`` entries; bonus: ``bonus``; granted: ``grant`` (admin, promotions);
-    used: usage plus captured holds; refunded: credits taken back by refunds.
+    used: usage plus captured holds; refunded: credits taken back by refunds, less what refunds
+    that failed gave back (``refund_reversal``).
     """
 
     purchased: int = 0
@@ -35,5 +36,5 @@ class LifetimeTotals:
             bonus=sums.get(EntryType.BONUS, 0),
             granted=sums.get(EntryType.GRANT, 0),
             used=-(sums.get(EntryType.USAGE, 0) + sums.get(EntryType.HOLD_CAPTURE, 0)),
-            refunded=abs(sums.get(EntryType.REFUND, 0)),
+            refunded=-(sums.get(EntryType.REFUND, 0) + sums.get(EntryType.REFUND_REVERSAL, 0)),
         )

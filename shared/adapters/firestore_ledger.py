@@ -1,4 +1,4 @@
-"""The ledger on Firestore, following the concurrency rule of design.md.
+"""The ledger on Firestore, following the concurrency rule of docs/ledger.md.
 
 Every commit that changes a balance is guarded by the *create* of the account's next entry:
 concurrent writers race for the same document id; one wins, the losers re-read and try again
@@ -431,7 +431,10 @@ def _log_entries(outcomes: Sequence[EffectOutcome]) -> None:
                     "ledger entry",
                     extra={
                         "entry_type": entry.type.value,
-                        "credits": abs(entry.amount),  # the type says which way they went
+                        # The distribution's value is the magnitude (buckets start at 0);
+                        # the signed amount lets sums net out types that go both ways.
+                        "credits": abs(entry.amount),
+                        "amount": entry.amount,
                         "service": entry.service,
                     },
                 )

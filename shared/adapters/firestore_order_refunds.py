@@ -1,7 +1,7 @@
 """Reservations of refunds of credit orders on Firestore (``credit_order_refunds/{order}_{n}``).
 
 A reservation's document id is deterministic and it is created (must-not-exist), alone in its
-commit, so of two concurrent refunds of one order only one gets number ``n`` (design.md's
+commit, so of two concurrent refunds of one order only one gets number ``n`` (docs/ledger.md's
 concurrency rule); the other re-reads and recounts. Each document is also the record of who
 asked for the refund and why.
 """
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
-from shared.payments.refunds import ReservationStatus
+from shared.payments.refund_reservations import ReservationStatus
 from shared.purchases.refunds import OrderRefundReservation, OrderRefundStore
 
 ORDER_REFUNDS = "credit_order_refunds"

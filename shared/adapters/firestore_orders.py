@@ -24,6 +24,7 @@ from shared.purchases.orders import (
     RefundRecorded,
     RefundRestored,
     order_terms,
+    refund_record,
 )
 
 ORDERS = "credit_orders"
@@ -61,12 +62,14 @@ def order_fields(change: OrderChange) -> dict[str, Any]:
             fields = {"flags": {change.flag: dict(change.details)}}
         case RefundRecorded():
             record = {"amount": change.amount, "credits": change.credits, "at": change.at}
-            fields = {"refunds": {change.refund_id: record}}
+            fields = {"refunds": refund_record(change.refund_id, change.episode, record)}
         case RefundRestored():
             restored = {"credits": change.credits, "status": change.status, "at": change.at}
-            fields = {"refunds": {change.refund_id: {"restored": restored}}}
+            restore = {"restored": restored}
+            fields = {"refunds": refund_record(change.refund_id, change.episode, restore)}
         case RefundOverdraft():
-            fields = {"refunds": {change.refund_id: {"overdraft": change.overdraft}}}
+            overdraft = {"overdraft": change.overdraft}
+            fields = {"refunds": refund_record(change.refund_id, change.episode, overdraft)}
         case DisputeStateRecorded():
             # Every state under its own key: racing or late events merge (shared.payments.disputes).
             states = {change.status: dict(change.state)}

@@ -12,17 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from shared.payments.providers import (
+    FINAL_REFUND_FAILURES,
     GatewayRefund,
     OrderRefundGateway,
     ProviderOrder,
     ProviderRefund,
-    RefundStatus,
 )
 from shared.payments.records import CREDIT_ORDER_METADATA_KEY
 from shared.payments.refunds import RefundGateway
-
-# A refund in these states is sending the money back (a failed or canceled one is not).
-RETURNING_MONEY = frozenset({RefundStatus.PENDING, RefundStatus.SUCCEEDED})
 
 
 class StripeCreditCheckout(OrderRefundGateway):
@@ -62,7 +59,7 @@ def _provider_refund(refund: GatewayRefund) -> ProviderRefund:
         refund.id,
         refund.amount,
         refund.created,
-        refund.status in RETURNING_MONEY,
+        refund.status not in FINAL_REFUND_FAILURES,  # requires_action may still send it
         refund.status,
         refund.metadata,
     )

@@ -32,6 +32,7 @@ class EntryType(StrEnum):
     BONUS = "bonus"
     USAGE = "usage"
     REFUND = "refund"
+    REFUND_REVERSAL = "refund_reversal"  # a failed refund's clawback given back
     GRANT = "grant"
     ADJUSTMENT = "adjustment"
     HOLD = "hold"

@@ -109,8 +109,8 @@ def _move_grants(
     """Move credits between grants for one posting; the grants end holding max(0, available).
 
     Also returns how many credits went back to grants that have expired: all of them expire in
-    the effect's last entry, including any that paid an overdraft here (that only happens when
-    no live grant could pay it), so expired credits never pay a debt.
+    the effect's last entry. Returned credits pay a debt before they go back to any grant, so
+    expired credits never pay one.
     """
     grants = list(current.open_grants())
     change = available_after - current.available
@@ -126,8 +126,12 @@ def _move_grants(
         # Entries from before grants drew nothing on record: their credits come back as new.
         back = last_credits(drawn, min(change, -draws_total(d for d in drawn if d[1] < 0)))
         grants, moved = restore(grants, back, now)
-        change -= draws_total(moved)
         lapsing = sum(n for grant_id, n in moved if GrantTerms.from_id(grant_id).expired_by(now))
+        # What comes back beyond the credits the effect drew cancels the debt it ran up (a
+        # clawback that overdrew): it is no new grant that would pay that debt in place of the
+        # credits just restored, so restored credits keep their expiry. Only what the grants
+        # still lack comes in as new credits; debt left over is paid off below.
+        change = max(0, max(0, available_after) - total(grants))
     if change > 0:
         terms = posting.grant or (PAID if posting.type in PAID_TYPES else PROMOTIONAL)
         grants, added = add(grants, terms, change, now)

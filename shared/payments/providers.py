@@ -32,6 +32,9 @@ class RefundStatus(StrEnum):
 
 
 _REFUND_RANKS = {status: (index + 1) * 10 for index, status in enumerate(RefundStatus)}
+# A refund in these states failed for good: no money goes back, and none will. One waiting for
+# the customer's action (Stripe's requires_action) may still send it.
+FINAL_REFUND_FAILURES = frozenset({RefundStatus.FAILED, RefundStatus.CANCELED})
 
 
 def current_refund_status(reached: Mapping[int, object]) -> RefundStatus:
@@ -91,6 +94,13 @@ class ProviderRefund:
     # In Stripe's words whichever the provider (Razorpay's processed is succeeded), when known.
     status: RefundStatus | None = None
     notes: Mapping[str, str] = field(default_factory=dict)  # Razorpay's notes, Stripe's metadata
+
+    @property
+    def undone(self) -> bool:
+        """It failed or was canceled for good: its credits go back, its amount is refundable."""
+        if self.status is not None:
+            return self.status in FINAL_REFUND_FAILURES
+        return not self.returning_money
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,36 +1,42 @@
 """Refunds of card payments: full or partial, never more than was captured, even when raced.
 
-Each refund first reserves its amount (``RefundReservation``: a deterministic document created
-as the first write of its commit), then asks the gateway, with an idempotency key derived from
-the reservation and the reservation's id in the refund's metadata. A refusal from the gateway
-releases the reservation; an unknown outcome (no answer) keeps it, so the money is never
-refunded twice. Before reserving anew, reservations left unconfirmed by a lost answer are settled
-from the gateway's own list of the payment's refunds, and a retry of the same request (same
-Idempotency-Key) reuses its reservation instead of taking another.
+Reserve, ask Stripe with a key derived from the reservation, settle lost answers from Stripe's
+list of the payment's refunds: the engine shared with credit orders
+(``shared.payments.refund_reservations``), whose rule this follows (a failed refund frees its
+amount). Here: the reservation's shape, and the refund record our API answers with.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from enum import StrEnum
 
-from shared.errors import NotFound, ProviderError, ProviderRejected, Unavailable, invalid_field
+from shared.errors import NotFound, ProviderError, ProviderRejected, invalid_field
 from shared.money import require_int_amount
 from shared.payments.card_payments import owned_payment
 from shared.payments.outbox import OutboxMessage, outcome_notification
 from shared.payments.providers import (
+    FINAL_REFUND_FAILURES,
     GatewayRefund,
     PaymentGateway,
     RefundStatus,
 )
 from shared.payments.records import Payment, PaymentStatus, PaymentStore
-
-MAX_RESERVATION_ATTEMPTS = 20
-# The refund's metadata key that ties a provider refund to the reservation it was made for.
-RESERVATION_METADATA_KEY = "billing_reservation_id"
+from shared.payments.refund_reservations import (
+    RESERVATION_METADATA_KEY,
+    ListedRefund,
+    ReservationStatus,
+    ReservationStore,
+    amount_to_reserve,
+    ask_provider,
+    next_number,
+    refundable,
+    reservation_id,
+    reserve,
+    unconfirmed,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,20 +64,10 @@ class Refund:
     updated_at: datetime | None = None
 
 
-class ReservationStatus(StrEnum):
-    RESERVED = "reserved"  # counted against the payment; the provider call is under way
-    SUCCEEDED = "succeeded"
-    RELEASED = "released"  # the provider refused: the amount is refundable again
-
-
 @dataclass(frozen=True, slots=True)
 class RefundReservation:
-    """A claim on part of a payment, made before the provider is asked to refund it.
-
-    Reservation ``n`` of a payment has the deterministic id ``{payment_intent_id}_{n}``; creating
-    it is the first write of its commit, so of two concurrent refunds only one gets number ``n``
-    and the other re-reads and recounts (the concurrency rule of design.md).
-    """
+    """A claim on part of a payment, made before Stripe is asked to refund it (id
+    ``{payment_intent_id}_{n}``: see ``shared.payments.refund_reservations``)."""
 
     payment_intent_id: str
     number: int
@@ -88,8 +84,14 @@ class RefundReservation:
         return reservation_id(self.payment_intent_id, self.number)
 
 
-def reservation_id(payment_intent_id: str, number: int) -> str:
-    return f"{payment_intent_id}_{number:04d}"
+def listed_refund(refund: GatewayRefund) -> ListedRefund:
+    """A Stripe refund in the engine's terms."""
+    return ListedRefund(
+        refund.id,
+        refund.amount,
+        refund.status not in FINAL_REFUND_FAILURES,
+        refund.metadata.get(RESERVATION_METADATA_KEY),
+    )
 
 
 def next_reservation(
@@ -98,29 +100,25 @@ def next_reservation(
     amount: int | None,
     request_key: str | None = None,
     reason: str | None = None,
+    *,
+    listed: Sequence[GatewayRefund] = (),
 ) -> RefundReservation:
     """Decide the next reservation of ``payment``, or raise a 400 if it does not fit."""
     if payment.status is not PaymentStatus.SUCCEEDED:
         raise invalid_field(
             "payment_intent_id", f"payment is {payment.status.value}, not refundable"
         )
-    live = sum(r.amount for r in existing if r.status is not ReservationStatus.RELEASED)
-    refundable = payment.captured - live
-    wanted = refundable if amount is None else amount
     if amount is not None:
         require_int_amount(amount)
         if amount <= 0:
             raise invalid_field("amount", "must be a positive integer in minor units")
-    if refundable <= 0:
-        raise invalid_field("amount", "nothing left to refund on this payment")
-    if wanted > refundable:
-        raise invalid_field("amount", f"at most {refundable} is refundable")
-    number = max((r.number for r in existing), default=0) + 1
+    left = refundable(payment.captured, existing, [listed_refund(r) for r in listed])
+    wanted = amount_to_reserve(left, amount)
     return RefundReservation(
         payment.payment_intent_id,
-        number,
+        next_number(existing),
         wanted,
-        live + wanted,
+        payment.captured - left + wanted,
         request_key=request_key,
         reason=reason,
     )
@@ -142,23 +140,13 @@ class RefundGateway(PaymentGateway):
         """Every refund of a PaymentIntent, whoever made it (our API, the Dashboard, ...)."""
 
 
-class RefundStore(PaymentStore):
+class RefundStore(PaymentStore, ReservationStore[RefundReservation]):
     """Where payments are kept, with their refunds and the reservations made for them."""
-
-    @abstractmethod
-    def reservations(self, payment_intent_id: str) -> list[RefundReservation]: ...
-
-    @abstractmethod
-    def reserve(self, reservation: RefundReservation) -> bool:
-        """Create the reservation; False when a concurrent refund took its number first."""
 
     @abstractmethod
     def complete_refund(
         self, reservation: RefundReservation, refund: Refund, notify: OutboxMessage | None
     ) -> None: ...
-
-    @abstractmethod
-    def release(self, reservation: RefundReservation, reason: str) -> None: ...
 
     @abstractmethod
     def refund(self, refund_id: str) -> Refund | None: ...
@@ -176,63 +164,61 @@ def refund_payment(
 ) -> Refund:
     """Refund (part of) a payment once; ``request_key`` is the caller-scoped Idempotency-Key."""
     payment = owned_payment(store, request.payment_intent_id, owner_uid)
-    _settle_unconfirmed(gateway, store, payment)
-    reservation = _reserve(store, request, payment, request_key)
+    listed = gateway.refunds_of(payment.payment_intent_id)
+
+    def settle(reservations: list[RefundReservation]) -> list[RefundReservation]:
+        return _settle_unconfirmed(store, payment, reservations, listed)
+
+    def new(existing: list[RefundReservation]) -> RefundReservation:
+        return next_reservation(
+            payment, existing, request.amount, request_key, request.reason, listed=listed
+        )
+
+    reservation, retried = reserve(
+        store,
+        payment.payment_intent_id,
+        request_key=request_key,
+        settle=settle,
+        same_request=lambda earlier: None,  # a card refund's key names the request already
+        new=new,
+    )
     if reservation.refund_id is not None:  # an earlier attempt of this request was settled
         return owned_refund(store, reservation.refund_id, owner_uid)
     metadata = dict(request.metadata or {})
-    try:
-        result = gateway.create_refund(
+    result = ask_provider(
+        store,
+        reservation,
+        lambda: gateway.create_refund(
             payment.payment_intent_id,
             reservation.amount,
             {**metadata, RESERVATION_METADATA_KEY: reservation.id},
             idempotency_key=f"refund:{reservation.id}",
-        )
-    except ProviderRejected as error:
-        store.release(reservation, error.message)
-        raise
+        ),
+        retried=retried,
+    )
     refund = _refund_record(payment, reservation, result, metadata)
     store.complete_refund(reservation, refund, refund_notification(result))
     return owned_refund(store, refund.refund_id, owner_uid)  # as stored: with its times
 
 
-def _settle_unconfirmed(gateway: RefundGateway, store: RefundStore, payment: Payment) -> None:
-    """Complete the reservations whose refund the gateway made though its answer was lost.
-
-    A reservation the gateway has no refund for stays counted: its request may still be under
-    way, and counting it can only refuse too much, never refund too much.
-    """
-    unconfirmed = {
-        r.id: r
-        for r in store.reservations(payment.payment_intent_id)
-        if r.status is ReservationStatus.RESERVED
-    }
-    if not unconfirmed:
-        return
-    for result in gateway.refunds_of(payment.payment_intent_id):
-        reservation = unconfirmed.get(result.metadata.get(RESERVATION_METADATA_KEY, ""))
-        if reservation is not None:
-            metadata = {k: v for k, v in result.metadata.items() if k != RESERVATION_METADATA_KEY}
-            refund = _refund_record(payment, reservation, result, metadata)
-            store.complete_refund(reservation, refund, refund_notification(result))
-
-
-def _reserve(
-    store: RefundStore, request: RefundRequest, payment: Payment, request_key: str | None
-) -> RefundReservation:
-    """Reuse this request's live reservation, or claim the next number (a loser recounts)."""
-    for _ in range(MAX_RESERVATION_ATTEMPTS):
-        existing = store.reservations(payment.payment_intent_id)
-        for earlier in existing:
-            live = earlier.status is not ReservationStatus.RELEASED
-            if live and request_key is not None and earlier.request_key == request_key:
-                return earlier
-        reservation = next_reservation(
-            payment, existing, request.amount, request_key, request.reason
+def _settle_unconfirmed(
+    store: RefundStore,
+    payment: Payment,
+    reservations: list[RefundReservation],
+    listed: list[GatewayRefund],
+) -> list[RefundReservation]:
+    """Complete the reservations whose refund Stripe made though its answer was lost."""
+    by_id = {r.id: r for r in listed}
+    settled = {}
+    for reservation, found in unconfirmed(reservations, [listed_refund(r) for r in listed]):
+        result = by_id[found.id]
+        metadata = {k: v for k, v in result.metadata.items() if k != RESERVATION_METADATA_KEY}
+        refund = _refund_record(payment, reservation, result, metadata)
+        store.complete_refund(reservation, refund, refund_notification(result))
+        settled[reservation.id] = replace(
+            reservation, status=ReservationStatus.SUCCEEDED, refund_id=result.id
         )
-        if store.reserve(reservation):
-            return reservation
-    raise Unavailable("the payment is busy with other refunds; retry", {"retryable": True})
+    return [settled.get(r.id, r) for r in reservations]
 
 
 def _refund_record(

@@ -35,6 +35,7 @@ from shared.purchases.crediting import (
     claw_back_refund,
     flag_order,
     grant_purchase_credits,
+    reclaim_refund,
     record_dispute,
     restore_refund_clawback,
 )
@@ -253,8 +254,8 @@ class CreditPurchases:
         it: the refunds the order already settled, then the new ones in the order they were
         made. Any number of events, in any order, for refunds made anywhere (our API or the
         provider's dashboard) take back the same credits, and all refunds together exactly
-        what was granted. A settled refund that then failed or was canceled gives its credits
-        back, once.
+        what was granted. A settled refund that then failed or was canceled for good gives its
+        credits back, once; one listed returning money again after that takes them again.
         Returns how many refunds take credits back (already taken or now).
         """
         order = self.orders.by_provider_order(provider, provider_order_id)
@@ -277,8 +278,9 @@ class CreditPurchases:
             listed = gateway.refunds_of(provider_order_id)
             order = self.orders.get(order.id) or order
         for refund in listed:
-            settled = order.refunds.get(refund.id)
-            if not refund.returning_money and settled and "restored" not in settled:
+            if refund.id not in order.refunds:
+                continue
+            if refund.undone:  # gives back the last clawback, unless it was given back
                 restore_refund_clawback(
                     self.ledger,
                     self.orders,
@@ -288,11 +290,21 @@ class CreditPurchases:
                     provider=provider,
                     now=self.clock(),
                 )
-        return sum(1 for r in listed if r.returning_money)
+            else:  # takes back again what a restore gave back, if one did
+                reclaim_refund(
+                    self.ledger,
+                    self.orders,
+                    order,
+                    refund_id=refund.id,
+                    refund_amount=refund.amount,
+                    provider=provider,
+                    now=self.clock(),
+                )
+        return sum(1 for r in listed if not r.undone)
 
     def _claw_back(self, order: CreditOrder, listed: list[ProviderRefund], provider: str) -> bool:
         """Take back the credits of the listed refunds not settled yet; True if any was new."""
-        refunds = [r for r in listed if r.returning_money]
+        refunds = [r for r in listed if not r.undone]
         # Refunds already settled stay as they were, whatever the listing order: a new refund
         # counts the money of all of them as refunded before it (same-second refunds would
         # otherwise swap places and move a rounding credit).

@@ -12,7 +12,14 @@ take the balance below zero, but only by credits of this order that were already
 clawback never exceeds what the order granted, and a negative balance is recorded explicitly on
 the order (``refunds.{id}.overdraft``) and visible as the entry's ``balance_after``.
 A refund taken back while it was pending (or reported succeeded) that then fails or is canceled
-gives back exactly what its clawback took, once (``restore_refund_clawback``).
+for good gives back exactly what its clawback took, once, as a ``refund_reversal`` entry
+(``restore_refund_clawback``); one waiting for the customer's action (Stripe's
+``requires_action``) keeps its credits taken. If the provider later lists a restored refund as
+returning money after all, its credits are taken back again (``reclaim_refund``): each clawback
+and restore of a refund is an episode with effect keys of its own (``refund_effect_key``).
+The last refund of an order (the money refunded reaches its total) takes back the remainder of
+what the order granted, not a rounded share, so refunds adding up to the order take back
+exactly what it granted even after one in the middle failed.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from shared.ledger.entries import EntryType, Posting
 from shared.ledger.grants import PAID, GrantCategory, GrantTerms
 from shared.ledger.store import LedgerStore
 from shared.log import get_logger
+from shared.money import credits_text
 from shared.purchases.orders import (
     CreditOrder,
     DisputeStateRecorded,
@@ -75,7 +83,7 @@ def grant_purchase_credits(
         Posting(
             EntryType.PURCHASE,
             order.credits,
-            description=f"Purchase of {order.credits} credit units (order {order.id})",
+            description=f"Purchase of {credits_text(order.credits)} credits (order {order.id})",
             source=source,
             grant=PAID,
         )
@@ -86,7 +94,8 @@ def grant_purchase_credits(
             Posting(
                 EntryType.BONUS,
                 order.bonus_credits,
-                description=f"Bonus on order {order.id}",
+                description=f"Bonus of {credits_text(order.bonus_credits)} credits"
+                f" (order {order.id})",
                 source=source,
                 grant=GrantTerms(
                     GrantCategory.PROMOTIONAL,
@@ -143,6 +152,47 @@ def refund_clawback(order: CreditOrder, refunded_before: int, refund_amount: int
     return granted * after // order.total - granted * before // order.total
 
 
+@dataclass(frozen=True, slots=True)
+class RefundEpisode:
+    """One clawback of a refund, and whether it was given back since."""
+
+    number: int
+    credits: int
+    restored: bool
+
+
+def refund_episodes(record: Mapping[str, Any]) -> list[RefundEpisode]:
+    """The clawback episodes of one refund of an order (its ``refunds.{id}`` record), in order."""
+    later = record.get("episodes") or {}
+    episodes = [RefundEpisode(1, int(record.get("credits") or 0), "restored" in record)]
+    for number in sorted(later, key=int):
+        episode = later[number]
+        episodes.append(
+            RefundEpisode(int(number), int(episode.get("credits") or 0), "restored" in episode)
+        )
+    return episodes
+
+
+def credits_taken_back(record: Mapping[str, Any]) -> int:
+    """What a refund's clawbacks took back and still keep (a restored episode gave its back)."""
+    return sum(e.credits for e in refund_episodes(record) if not e.restored)
+
+
+def _left_to_take(order: CreditOrder, refund_id: str) -> int:
+    """What the order granted less what its other refunds keep taken back."""
+    others = sum(credits_taken_back(r) for i, r in order.refunds.items() if i != refund_id)
+    return order.granted_credits - others
+
+
+def _refunded_by_others(order: CreditOrder, refund_id: str) -> int:
+    """The money of the order's other refunds whose last clawback stands, as the order shows."""
+    return sum(
+        int(record.get("amount") or 0)
+        for i, record in order.refunds.items()
+        if i != refund_id and not refund_episodes(record)[-1].restored
+    )
+
+
 def claw_back_refund(
     ledger: LedgerStore,
     orders: OrderStore,
@@ -155,15 +205,77 @@ def claw_back_refund(
     now: datetime,
 ) -> AppendResult | None:
     """Take back the credits of one provider refund, once per refund id (see module policy)."""
+    left = _left_to_take(order, refund_id)
     credits = refund_clawback(order, refunded_before, refund_amount)
-    record = RefundRecorded(order.id, refund_id, refund_amount, credits, now)
+    last = refunded_before + refund_amount >= order.total
+    if last and _refunded_by_others(order, refund_id) == refunded_before:
+        # The last refund takes the remainder, whatever earlier shares rounded to. Only when the
+        # order shows every earlier refund: a stale read (a concurrent clawback not recorded yet)
+        # keeps the proportional share, which can never take the credits of another refund.
+        credits = left
+    credits = max(0, min(credits, left))
+    return _take_back(
+        ledger,
+        orders,
+        order,
+        refund_id=refund_id,
+        refund_amount=refund_amount,
+        credits=credits,
+        provider=provider,
+        now=now,
+        episode=1,
+    )
+
+
+def reclaim_refund(
+    ledger: LedgerStore,
+    orders: OrderStore,
+    order: CreditOrder,
+    *,
+    refund_id: str,
+    refund_amount: int,
+    provider: str,
+    now: datetime,
+) -> AppendResult | None:
+    """Take a restored refund's credits back again: its provider lists it returning money after
+    all. A new episode, under effect keys of its own; nothing if its last one is not restored."""
+    episodes = refund_episodes(order.refunds.get(refund_id) or {})
+    if not episodes[-1].restored:
+        return None
+    credits = max(0, min(episodes[0].credits, _left_to_take(order, refund_id)))
+    return _take_back(
+        ledger,
+        orders,
+        order,
+        refund_id=refund_id,
+        refund_amount=refund_amount,
+        credits=credits,
+        provider=provider,
+        now=now,
+        episode=episodes[-1].number + 1,
+    )
+
+
+def _take_back(
+    ledger: LedgerStore,
+    orders: OrderStore,
+    order: CreditOrder,
+    *,
+    refund_id: str,
+    refund_amount: int,
+    credits: int,
+    provider: str,
+    now: datetime,
+    episode: int,
+) -> AppendResult | None:
+    record = RefundRecorded(order.id, refund_id, refund_amount, credits, now, episode)
     if credits == 0:
         orders.update(record)
         return None
     posting = Posting(
         EntryType.REFUND,
         -credits,
-        description=f"Refund {refund_id} on order {order.id}",
+        description=f"Refund {refund_id} on order {order.id}: {credits_text(credits)} credits",
         source={"provider": provider, "order_id": order.id, "refund_id": refund_id},
         allow_negative=True,  # the documented clawback overdraft: credits already spent
         takes_first=order.grant_effect_key,  # the order's own grants, paid part and bonus
@@ -171,14 +283,14 @@ def claw_back_refund(
     result = ledger.append(
         order.user_id,
         [posting],
-        effect_key=refund_effect_key(order.id, refund_id),
+        effect_key=refund_effect_key(order.id, refund_id, episode),
         side_writes=[record],
     )
     balance_after = result.entries[-1].balance_after
     if balance_after < 0:
         # Explicit record of the overdraft: at most the credits of this order already spent.
         overdraft = min(credits, -balance_after)
-        orders.update(RefundOverdraft(order.id, refund_id, overdraft))
+        orders.update(RefundOverdraft(order.id, refund_id, overdraft, episode))
     return result
 
 
@@ -205,28 +317,33 @@ def restore_refund_clawback(
     provider: str,
     now: datetime,
 ) -> AppendResult | None:
-    """Give back the credits a refund's clawback took, once, when the refund failed or was canceled.
+    """Give back the credits a refund's last clawback took, once, when the refund failed or was
+    canceled for good.
 
-    A positive ``refund`` entry, not an ``adjustment``: it undoes a refund (lifetime
-    ``total_refunded`` then counts only money that went back) and no admin decided it. The
-    credits go back to the grants the clawback drew from (one that has expired since takes them
-    back expired, as a void's do). The order's refund record shows it
-    (``refunds.{id}.restored``).
+    A ``refund_reversal`` entry: it undoes a refund (lifetime ``total_refunded`` counts only
+    money that went back) and no admin decided it. The credits go back to the grants the
+    clawback drew from and cancel the debt it ran up (one that has expired since takes them
+    back expired, as a void's do). The order's refund record shows it (``refunds.{id}.restored``,
+    or ``refunds.{id}.episodes.{n}.restored`` for a later episode).
     """
-    credits = int((order.refunds.get(refund_id) or {}).get("credits") or 0)
-    if credits <= 0:
-        return None  # nothing was taken back for it
+    last = refund_episodes(order.refunds.get(refund_id) or {})[-1]
+    if last.credits <= 0 or last.restored:
+        return None  # nothing was taken back for it, or it was given back already
     posting = Posting(
-        EntryType.REFUND,
-        credits,
-        description=f"Refund {refund_id} on order {order.id} {status}: credits restored",
+        EntryType.REFUND_REVERSAL,
+        last.credits,
+        description=(
+            f"Refund {refund_id} on order {order.id} {status}: "
+            f"{credits_text(last.credits)} credits given back"
+        ),
         source={"provider": provider, "order_id": order.id, "refund_id": refund_id},
-        returns=refund_effect_key(order.id, refund_id),  # to the grants the clawback took from
+        # to the grants the clawback took from
+        returns=refund_effect_key(order.id, refund_id, last.number),
     )
-    record = RefundRestored(order.id, refund_id, credits, status, now)
+    record = RefundRestored(order.id, refund_id, last.credits, status, now, last.number)
     return ledger.append(
         order.user_id,
         [posting],
-        effect_key=refund_restore_effect_key(order.id, refund_id),
+        effect_key=refund_restore_effect_key(order.id, refund_id, last.number),
         side_writes=[record],
     )

@@ -115,12 +115,23 @@ def grant_effect_key(order_id: str) -> str:
     return f"credit_order:{order_id}:grant"
 
 
-def refund_effect_key(order_id: str, refund_id: str) -> str:
-    return f"credit_order:{order_id}:refund:{refund_id}"
+def refund_effect_key(order_id: str, refund_id: str, episode: int = 1) -> str:
+    """The clawback of a refund; a refund returning money again after a restore is ``episode``
+    2, 3, ... with keys of their own."""
+    key = f"credit_order:{order_id}:refund:{refund_id}"
+    return key if episode == 1 else f"{key}:{episode}"
 
 
-def refund_restore_effect_key(order_id: str, refund_id: str) -> str:
-    return f"credit_order:{order_id}:refund:{refund_id}:restore"
+def refund_restore_effect_key(order_id: str, refund_id: str, episode: int = 1) -> str:
+    return f"{refund_effect_key(order_id, refund_id, episode)}:restore"
+
+
+def refund_record(refund_id: str, episode: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Where an episode's fields go in the order's ``refunds`` map: the first at the refund's top
+    level (as before episodes existed), later ones under ``episodes.{n}``."""
+    if episode == 1:
+        return {refund_id: dict(fields)}
+    return {refund_id: {"episodes": {str(episode): dict(fields)}}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +181,7 @@ class RefundRecorded(SideWrite):
     amount: int
     credits: int
     at: datetime
+    episode: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +193,7 @@ class RefundRestored(SideWrite):
     credits: int
     status: str
     at: datetime
+    episode: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +203,7 @@ class RefundOverdraft(SideWrite):
     order_id: str
     refund_id: str
     overdraft: int
+    episode: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,12 @@
 """Refunds of credit purchases started by us (an admin): through the order's provider, once.
 
-1. The amount is reserved first. Reservation ``n`` of an order is the deterministic document
-   ``{order_id}_{n}``, created as the first write of its commit (design.md's concurrency rule),
-   and counted against what is still refundable: the order's total less the refunds the provider
-   reports returning money (ours or made in its dashboard) and less our reservations it does not
-   report yet. A retry of the same request (same Idempotency-Key) reuses its reservation.
-2. The provider is asked with an idempotency key derived from the reservation (Razorpay's
-   ``X-Refund-Idempotency``, Stripe's ``Idempotency-Key``) and the reservation id in the refund's
-   notes, so an answer lost after the provider acted is never a second refund: the retry gets
-   the same refund back, and another request first settles the reservation from the provider's
-   list of the order's refunds.
+1. Reserve, ask the provider, settle lost answers: the engine shared with card payments
+   (``shared.payments.refund_reservations``), with its rule (a failed refund frees its amount).
+   Reservation ``n`` of an order is ``{order_id}_{n}``; the provider's idempotency key is
+   derived from it (Razorpay's ``X-Refund-Idempotency``, Stripe's ``Idempotency-Key``) and the
+   reservation id rides in the refund's notes.
+2. A retry of the same request (same Idempotency-Key) reuses its reservation; the same key for
+   another amount or reason is refused.
 3. The credits are taken back through the path of a refund the provider reports
    (``CreditPurchases.claw_back_provider_refunds``), under the refund's own effect key: our
    answer or the provider's webhook, whichever comes first, takes them once.
@@ -17,25 +14,32 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from shared.accounts.admin_credits import MAX_REASON_LENGTH
-from shared.errors import (
-    IdempotencyKeyReused,
-    NotFound,
-    ProviderRejected,
-    Unavailable,
-    invalid_field,
-)
+from shared.errors import IdempotencyKeyReused, NotFound, Unavailable, invalid_field
 from shared.money import require_int_amount
 from shared.payments.providers import OrderRefundGateway, ProviderRefund, RefundStatus
-from shared.payments.refunds import RESERVATION_METADATA_KEY, ReservationStatus
+from shared.payments.refund_reservations import (
+    RESERVATION_METADATA_KEY,
+    ListedRefund,
+    ReservationStatus,
+    ReservationStore,
+    amount_to_reserve,
+    ask_provider,
+    live,
+    next_number,
+    reservation_id,
+    reserve,
+    unconfirmed,
+)
+from shared.payments.refund_reservations import refundable as refundable_amount
 from shared.purchases.checkout import CreditPurchases
+from shared.purchases.crediting import credits_taken_back
 from shared.purchases.orders import CreditOrder, OrderStatus
 
-MAX_RESERVATION_ATTEMPTS = 20
 ORDER_METADATA_KEY = "credit_order_id"
 
 
@@ -63,7 +67,7 @@ class OrderRefundReservation:
 
     @property
     def id(self) -> str:
-        return f"{self.order_id}_{self.number:04d}"
+        return reservation_id(self.order_id, self.number)
 
     @property
     def idempotency_key(self) -> str:
@@ -72,26 +76,15 @@ class OrderRefundReservation:
 
     @property
     def live(self) -> bool:
-        return self.status is not ReservationStatus.RELEASED
+        return live(self)
 
 
-class OrderRefundStore(ABC):
+class OrderRefundStore(ReservationStore[OrderRefundReservation]):
     """Port: where the reservations of refunds of credit orders are kept."""
-
-    @abstractmethod
-    def reservations(self, order_id: str) -> list[OrderRefundReservation]: ...
-
-    @abstractmethod
-    def reserve(self, reservation: OrderRefundReservation) -> bool:
-        """Create the reservation; False when a concurrent refund took its number first."""
 
     @abstractmethod
     def settle(self, reservation: OrderRefundReservation, refund_id: str) -> None:
         """Record the provider's refund made for the reservation."""
-
-    @abstractmethod
-    def release(self, reservation: OrderRefundReservation, reason: str) -> None:
-        """Free the amount: the provider refused, nothing was refunded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,30 +133,19 @@ def refund_credit_order(
     return _answer(purchases, order, reservation, refund, made_now)
 
 
+def listed_refund(refund: ProviderRefund) -> ListedRefund:
+    """A provider's refund of an order in the engine's terms."""
+    reservation = refund.notes.get(RESERVATION_METADATA_KEY)
+    return ListedRefund(refund.id, refund.amount, not refund.undone, reservation)
+
+
 def refundable(
     order: CreditOrder,
     reservations: Sequence[OrderRefundReservation],
     listed: Sequence[ProviderRefund],
 ) -> int:
-    """What is left to refund of ``order``: its total less what is refunded or on its way.
-
-    A reservation the provider does not list (its answer was lost, it is under way, or the list
-    lags) counts by its own amount: that can refuse too much, never refund too much.
-    """
-    by_id = {r.id: r for r in listed}
-    counted: set[str] = set()
-    taken = 0
-    for reservation in reservations:
-        if not reservation.live:
-            continue
-        refund = by_id.get(reservation.refund_id or "")
-        if refund is None:
-            taken += reservation.amount
-            continue
-        counted.add(refund.id)
-        taken += refund.amount if refund.returning_money else 0  # a failed one is refundable again
-    taken += sum(r.amount for r in listed if r.returning_money and r.id not in counted)
-    return order.total - taken
+    """What is left to refund of ``order`` (the engine's rule)."""
+    return refundable_amount(order.total, reservations, [listed_refund(r) for r in listed])
 
 
 def next_reservation(
@@ -176,15 +158,10 @@ def next_reservation(
     request_key: str | None,
 ) -> OrderRefundReservation:
     """Decide the next reservation of ``order``, or raise a 400 naming ``amount``."""
-    left = refundable(order, existing, listed)
-    if left <= 0:
-        raise invalid_field("amount", "nothing is left to refund on this order")
-    amount = left if request.amount is None else request.amount
-    if amount > left:
-        raise invalid_field("amount", f"at most {left} is refundable")
+    amount = amount_to_reserve(refundable(order, existing, listed), request.amount)
     return OrderRefundReservation(
         order.id,
-        max((r.number for r in existing), default=0) + 1,
+        next_number(existing),
         amount,
         request.amount,
         request.reason,
@@ -216,43 +193,36 @@ def _reserve(
     admin_uid: str,
     request_key: str | None,
 ) -> tuple[OrderRefundReservation, bool]:
-    """Reuse this request's live reservation (True), or claim the next number (a loser
-    recounts)."""
-    for _ in range(MAX_RESERVATION_ATTEMPTS):
-        existing = _settle_unconfirmed(store, store.reservations(order.id), listed)
-        for earlier in existing:
-            if earlier.live and request_key is not None and earlier.request_key == request_key:
-                if (earlier.requested_amount, earlier.reason) != (request.amount, request.reason):
-                    raise IdempotencyKeyReused(
-                        "Idempotency-Key was already used for another refund of this order"
-                    )
-                return earlier, True
-        reservation = next_reservation(
+    """Reuse this request's live reservation (True), or claim the next number (False)."""
+
+    def settle(reservations: list[OrderRefundReservation]) -> list[OrderRefundReservation]:
+        settled = {}
+        for reservation, refund in unconfirmed(reservations, [listed_refund(r) for r in listed]):
+            store.settle(reservation, refund.id)
+            settled[reservation.id] = replace(
+                reservation, status=ReservationStatus.SUCCEEDED, refund_id=refund.id
+            )
+        return [settled.get(r.id, r) for r in reservations]
+
+    def same_request(earlier: OrderRefundReservation) -> None:
+        if (earlier.requested_amount, earlier.reason) != (request.amount, request.reason):
+            raise IdempotencyKeyReused(
+                "Idempotency-Key was already used for another refund of this order"
+            )
+
+    def new(existing: list[OrderRefundReservation]) -> OrderRefundReservation:
+        return next_reservation(
             order, existing, listed, request, admin_uid=admin_uid, request_key=request_key
         )
-        if store.reserve(reservation):
-            return reservation, False
-    raise Unavailable("the order is busy with other refunds; retry", {"retryable": True})
 
-
-def _settle_unconfirmed(
-    store: OrderRefundStore,
-    reservations: list[OrderRefundReservation],
-    listed: Sequence[ProviderRefund],
-) -> list[OrderRefundReservation]:
-    """Record the refunds the provider made for reservations whose answer was lost."""
-    made_for = {r.notes.get(RESERVATION_METADATA_KEY): r.id for r in listed}
-    settled = []
-    for reservation in reservations:
-        refund_id = made_for.get(reservation.id)
-        if reservation.status is ReservationStatus.RESERVED and refund_id is not None:
-            store.settle(reservation, refund_id)
-            settled.append(
-                replace(reservation, status=ReservationStatus.SUCCEEDED, refund_id=refund_id)
-            )
-        else:
-            settled.append(reservation)
-    return settled
+    return reserve(
+        store,
+        order.id,
+        request_key=request_key,
+        settle=settle,
+        same_request=same_request,
+        new=new,
+    )
 
 
 def _ask_provider(
@@ -263,22 +233,18 @@ def _ask_provider(
     *,
     retried: bool,
 ) -> ProviderRefund:
-    """Ask for the reservation's refund; a refusal of its first attempt frees the amount.
-
-    A retry's refusal keeps it counted: the first attempt may still be under way at the
-    provider (Razorpay answers a retry 409 while it processes the first), and only the
-    provider's list of refunds settles that.
-    """
+    """Ask for the reservation's refund (a refusal of its first attempt frees the amount)."""
     notes = {RESERVATION_METADATA_KEY: reservation.id, ORDER_METADATA_KEY: order.id}
-    assert order.provider_payment_id is not None  # a paid order names its payment
-    try:
-        refund = gateway.refund_payment(
-            order.provider_payment_id, reservation.amount, notes, reservation.idempotency_key
-        )
-    except ProviderRejected as error:
-        if not retried:
-            store.release(reservation, error.message)  # refused: nothing was refunded
-        raise
+    payment_id = order.provider_payment_id
+    assert payment_id is not None  # a paid order names its payment
+    refund = ask_provider(
+        store,
+        reservation,
+        lambda: gateway.refund_payment(
+            payment_id, reservation.amount, notes, reservation.idempotency_key
+        ),
+        retried=retried,
+    )
     store.settle(reservation, refund.id)
     return refund
 
@@ -300,11 +266,10 @@ def _answer(
     made_now: bool,
 ) -> OrderRefund:
     settled = (purchases.orders.get(order.id) or order).refunds.get(refund.id) or {}
-    if refund.returning_money and "credits" not in settled:
+    if not refund.undone and "credits" not in settled:
         # The provider's list does not show the refund yet, so nothing was taken: the retry (or
         # the provider's webhook) takes the credits once it does.
         raise Unavailable("the provider does not list this refund yet; retry", {"retryable": True})
-    restored = (settled.get("restored") or {}).get("credits", 0)
     return OrderRefund(
         order_id=order.id,
         provider=order.provider,
@@ -312,7 +277,7 @@ def _answer(
         amount=refund.amount,
         currency=order.currency,
         status=refund.status or RefundStatus.PENDING,
-        credits_taken_back=int(settled.get("credits", 0)) - int(restored),
+        credits_taken_back=credits_taken_back(settled),
         reason=reservation.reason,
         reservation_id=reservation.id,
         made_now=made_now,

@@ -38,6 +38,67 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 TIME_ZONE = "Asia/Kolkata"  # the portal's users are in India: dates are theirs, not UTC
 STEP_TIMEOUT_MS = 30_000
 
+# Text kept for screen readers only: the skip link (off-screen until focused) and anything inside
+# a box clipped to a pixel (.visually-hidden, a table's header row on a phone).
+FOR_SCREEN_READERS = """const forScreenReaders = (node) => {
+  for (; node; node = node.parentElement) {
+    if (node.classList.contains('skip-link')) return true;
+    const box = node.getBoundingClientRect();
+    const clips = ['hidden', 'clip'].includes(getComputedStyle(node).overflowX);
+    if (clips && box.width <= 1 && box.height <= 1) return true;
+  }
+  return false;
+};"""
+
+# What a person sees, not what the DOM holds: an element counts when the browser draws it (a box
+# of its own, no `display: none` or `visibility: hidden` on it or above it) somewhere on the page.
+SEEN = (
+    "(selector) => {"
+    + FOR_SCREEN_READERS
+    + """
+  return [...document.querySelectorAll(selector)].filter((node) => {
+    if (forScreenReaders(node)) return false;
+    if (!node.checkVisibility({visibilityProperty: true, opacityProperty: true})) return false;
+    const box = node.getBoundingClientRect();
+    return box.width > 0 && box.height > 0;
+  }).map((node) => (node.innerText || node.getAttribute('aria-label') || node.id).trim());
+}"""
+)
+
+# Every drawn element that reaches past the viewport's edges (a table column off-screen, even
+# inside a scrolling region) or whose content runs out of its own box (a long e-mail into the box
+# beside it).
+OVERFLOWING = (
+    "() => {"
+    + FOR_SCREEN_READERS
+    + """
+  const width = document.documentElement.clientWidth;
+  const found = [];
+  for (const node of document.querySelectorAll('body *')) {
+    if (forScreenReaders(node)) continue;
+    if (!node.checkVisibility({visibilityProperty: true})) continue;
+    const box = node.getBoundingClientRect();
+    if (!box.width || !box.height) continue;
+    const name = `${node.tagName.toLowerCase()}${node.id ? '#' + node.id : ''} ` +
+      `"${(node.innerText || '').trim().replace(/\\s+/g, ' ').slice(0, 40)}"`;
+    if (box.left < -0.5 || box.right > width + 0.5) {
+      found.push(`${name} spans ${Math.round(box.left)}..${Math.round(box.right)} of ${width} px`);
+    } else if (getComputedStyle(node).overflowX === 'visible' && node.clientWidth > 0 &&
+               node.scrollWidth > node.clientWidth + 1) {
+      found.push(`${name} holds ${node.scrollWidth} px in ${node.clientWidth} px`);
+    }
+  }
+  return found;
+}"""
+)
+
+# How many lines the text of an element takes on the screen.
+LINES = """(node) => {
+  const range = document.createRange();
+  range.selectNodeContents(node);
+  return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+}"""
+
 
 def chromium_path() -> str:
     """The system Chromium, or skip: `make test` installs it first (`make chromium`)."""
@@ -111,6 +172,18 @@ class Portal:
             ("postal_code", "560001"),
         ]:
             form.get_by_placeholder(placeholder, exact=True).fill(value)
+
+    def seen(self, selector: str) -> list[str]:
+        """The text of each element matching ``selector`` that the page shows now."""
+        return list(self.page.evaluate(SEEN, selector))
+
+    def overflowing(self) -> list[str]:
+        """Each element drawn beyond the viewport's edges or running out of its own box."""
+        return list(self.page.evaluate(OVERFLOWING))
+
+    def lines(self, locator: Locator) -> int:
+        """How many lines ``locator``'s text wraps to."""
+        return int(locator.evaluate(LINES))
 
     def result(self) -> Locator:
         return self.page.locator("#buy-result")

@@ -88,7 +88,7 @@ class PaidOrder:
     refunded: int = 0  # money refunded so far
 
     def clawback(self, refund: int) -> int:
-        """README refund policy: proportional, bonus included, on the cumulative amount."""
+        """docs/payments.md's refund policy: proportional, bonus included, on the cumulative sum."""
         before, after = self.refunded, min(self.refunded + refund, self.total)
         return self.granted * after // self.total - self.granted * before // self.total
 

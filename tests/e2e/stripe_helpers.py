@@ -19,6 +19,9 @@ CARD_INSUFFICIENT_FUNDS = "4000000000009995"
 # pending then succeeds (refund.updated); devstack/localstripe_server.py makes localstripe agree.
 CARD_REFUND_FAILS = "4000000000005126"
 CARD_REFUND_PENDING = "4000000000007726"
+# Ours (devstack/localstripe_server.py), not Stripe's: a refund pending, then waiting for the
+# customer's action, then failed.
+CARD_REFUND_WAITS_THEN_FAILS = "4000000000000077"
 
 
 def payment_method(stripe_client: Any, number: str) -> str:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +23,12 @@ import requests
 from devstack.stack import Ports, Stack
 from tests.conftest import RazorpaySandbox, User, make_admin, sign_up
 from tests.e2e.lossy_proxy import LossyProxy
-from tests.e2e.stripe_helpers import CARD_OK, CARD_REFUND_FAILS, payment_method
+from tests.e2e.stripe_helpers import (
+    CARD_OK,
+    CARD_REFUND_FAILS,
+    CARD_REFUND_WAITS_THEN_FAILS,
+    payment_method,
+)
 from tests.e2e.test_stripe_webhooks import event, send
 
 pytestmark = pytest.mark.stack
@@ -160,8 +166,8 @@ def wait_for_balance(private: Stack, user: User, expected: int, timeout: float =
     return got
 
 
-def refund_entries(private: Stack, user: User) -> list[int]:
-    response = call(private, "GET", "/api/v1/transactions", user, params={"type": "refund"})
+def refund_entries(private: Stack, user: User, kind: str = "refund") -> list[int]:
+    response = call(private, "GET", "/api/v1/transactions", user, params={"type": kind})
     assert response.status_code == 200, response.text
     return sorted(int(e["amount"]) for e in response.json()["data"])
 
@@ -322,7 +328,42 @@ def test_a_razorpay_refund_that_fails_gives_the_credits_back(
     assert wait_for_balance(private, customer, INR_GRANTED) == INR_GRANTED
     restored = order_of(private, customer, order_id)["refunds"][refund_id]["restored"]
     assert (restored["credits"], restored["status"]) == (INR_GRANTED, "failed")
-    assert refund_entries(private, customer) == [-INR_GRANTED, INR_GRANTED]
+    assert refund_entries(private, customer) == [-INR_GRANTED]
+    assert refund_entries(private, customer, "refund_reversal") == [INR_GRANTED]
+
+
+def test_a_failed_razorpay_refund_gives_spent_credits_back_to_the_expiring_grant_they_came_from(
+    private: RefundStack, customer: User, admin_user: User, razorpay: RazorpaySandbox
+) -> None:
+    order_id = bought_with_razorpay(private, customer, razorpay)
+    spent = call(
+        private, "POST", "/api/v1/admin/credits/adjust", admin_user,
+        json={"user_id": customer.uid, "amount": -INR_GRANTED, "reason": "spent"},
+    )  # fmt: skip
+    assert spent.status_code == 201, spent.text
+    expires_at = (datetime.now(UTC) + timedelta(days=10)).replace(microsecond=0)
+    granted = call(
+        private, "POST", "/api/v1/admin/credits/grant", admin_user,
+        json={"user_id": customer.uid, "amount": 10_000, "reason": "welcome back",
+              "expires_at": expires_at.isoformat()},
+    )  # fmt: skip
+    assert granted.status_code == 201, granted.text
+    answer = refund(private, admin_user, order_id)  # the clawback overdraws by 45,000
+    assert answer.status_code == 201, answer.text
+    razorpay.wait_delivered()
+    assert balance(private, customer) == 10_000 - INR_GRANTED
+
+    refund_id = answer.json()["provider_refund_id"]
+    failed = razorpay.post(f"/_sandbox/refunds/{refund_id}/fail")  # the bank could not pay it
+    assert failed.status_code == 200, failed.text
+    razorpay.wait_delivered()  # refund.failed
+
+    assert wait_for_balance(private, customer, 10_000) == 10_000
+    account = call(private, "GET", "/api/v1/credits/account", customer).json()
+    # Still the grant that expires in 10 days, not 10,000 credits that never expire.
+    grants = [(g["remaining"], g["expires_at"]) for g in account["grants"]]
+    assert [(n, at and datetime.fromisoformat(at)) for n, at in grants] == [(10_000, expires_at)]
+    assert refund_entries(private, customer, "refund_reversal") == [INR_GRANTED]
 
 
 # --- Stripe --------------------------------------------------------------------------------
@@ -398,12 +439,40 @@ def test_a_stripe_refund_that_fails_later_gives_the_credits_back_once(
     [failed] = stripe_refunds(localstripe, intent)
     assert (failed.status, failed.failure_reason) == ("failed", "expired_or_canceled_card")
     time.sleep(2.5)  # both events have been delivered by now
-    assert refund_entries(private, customer) == [-USD_GRANTED, USD_GRANTED]
+    assert refund_entries(private, customer) == [-USD_GRANTED]
+    assert refund_entries(private, customer, "refund_reversal") == [USD_GRANTED]
     restored = order_of(private, customer, order_id)["refunds"][refund_id]["restored"]
     assert (restored["credits"], restored["status"]) == (USD_GRANTED, "failed")
     again = refund(private, admin_user, order_id)  # the money is refundable again
     assert again.status_code == 201, again.text
     assert again.json()["amount"] == 2000
+
+
+def test_a_stripe_refund_waiting_for_action_keeps_its_credits_until_it_fails_for_good(
+    private: RefundStack, customer: User, admin_user: User, localstripe: Any
+) -> None:
+    order_id = bought_with_stripe(private, customer, localstripe, card=CARD_REFUND_WAITS_THEN_FAILS)
+    intent = order_of(private, customer, order_id)["provider_order_id"]
+
+    answer = refund(private, admin_user, order_id)  # pending: the credits go at once
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["credits_taken_back"] == USD_GRANTED
+
+    # A second later the refund waits for the customer's action: not final.
+    deadline = time.monotonic() + 10
+    while stripe_refunds(localstripe, intent)[0].status != "requires_action":
+        assert time.monotonic() < deadline, "the refund never asked for action"
+        time.sleep(0.1)
+    charge_refunded(private, intent)  # a refund event for the intent, applied before we go on
+    assert stripe_refunds(localstripe, intent)[0].status == "requires_action"  # still
+    assert balance(private, customer) == 0
+    assert refund_entries(private, customer, "refund_reversal") == []
+
+    # Then it fails (refund.updated, refund.failed): the credits come back, once.
+    assert wait_for_balance(private, customer, USD_GRANTED) == USD_GRANTED
+    time.sleep(2.5)  # both events have been delivered by now
+    assert refund_entries(private, customer) == [-USD_GRANTED]
+    assert refund_entries(private, customer, "refund_reversal") == [USD_GRANTED]
 
 
 # --- refused requests ----------------------------------------------------------------------

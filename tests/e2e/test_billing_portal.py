@@ -21,6 +21,7 @@ from devstack.stack import Stack
 from tests.conftest import User, make_admin, sign_up
 from tests.e2e.portal_browser import (
     CHROMIUM_FLAGS,
+    DESKTOP,
     PHONE,
     STEP_TIMEOUT_MS,
     TIME_ZONE,
@@ -73,6 +74,30 @@ def admin_change(gateway: str, admin: User, kind: str, user: User, amount: int) 
     assert response.status_code == 201, response.text
 
 
+SIGN_IN_BUTTONS = ["Sign in", "Create account"]
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_signed_out_visitor_sees_the_sign_in_form_and_no_sign_out(
+    browser: Any, stack: Stack, user: User, request: pytest.FixtureRequest, viewport: Any
+) -> None:
+    portal = open_portal(browser, stack.gateway_url, request.node.name, viewport=viewport)
+    portal.shot("signed-out")
+    assert portal.seen("button") == SIGN_IN_BUTTONS
+    assert portal.seen("nav, #portal, #admin") == []
+
+    portal.sign_in(user)
+    assert "Sign out" in portal.seen("button")
+    assert portal.seen("#sign-in") == []
+    with portal.page.expect_navigation():  # signing out reloads the page
+        portal.page.get_by_role("button", name="Sign out").click()
+    portal.expect(portal.page.locator("#sign-in")).to_be_visible()
+    portal.shot("signed-out-again")
+    assert portal.seen("button") == SIGN_IN_BUTTONS
+    portal.page.context.close()
+    assert not portal.errors, portal.errors
+
+
 def test_a_user_buys_a_package_through_razorpay_checkout(portal: Portal, user: User) -> None:
     portal.shot("signed-out")
     portal.sign_in(user)
@@ -106,6 +131,9 @@ def test_a_user_buys_a_package_through_razorpay_checkout(portal: Portal, user: U
     portal.expect(portal.page.locator("#history-table tbody tr")).to_have_count(2)
     portal.shot("credits-added")
     assert balance_of(portal.url, user) == 55_000
+    # Beside a long description a date still takes one line.
+    for date in portal.page.locator("tbody td:first-child").all():
+        assert portal.lines(date) == 1, date.inner_text()
 
 
 def test_a_user_pays_by_card_with_3d_secure(portal: Portal, user: User) -> None:
@@ -379,3 +407,44 @@ def test_a_phone_user_signs_in_and_pays_with_the_keyboard(
     assert portal.page.evaluate(READABILITY)["overflow"] == 0
     portal.page.context.close()
     assert not portal.errors, portal.errors
+
+
+def assert_fits(portal: Portal) -> None:
+    overflowing = portal.overflowing()
+    assert not overflowing, "\n".join(["drawn past the viewport or out of its box:", *overflowing])
+
+
+def test_every_view_fits_a_390px_phone(
+    browser: Any, stack_env: Stack, request: pytest.FixtureRequest
+) -> None:
+    # An address as long as real ones get, and a history with every column filled.
+    user = sign_up(stack_env, f"firstname.lastname.{uuid.uuid4().hex[:8]}@accounts.example.test")
+    admin = make_admin(stack_env, sign_up(stack_env))
+    gateway = stack_env.gateway_url
+    for amount in (1_000_000_00, 25_00):
+        admin_change(gateway, admin, "grant", user, amount)
+    admin_change(gateway, admin, "adjust", user, -1_250_50)
+    ordered = requests.post(f"{gateway}/api/v1/credits/purchase", json={"package_id": "basic"},
+                            headers=user.headers, timeout=20)  # fmt: skip
+    assert ordered.status_code == 201, ordered.text
+
+    portal = open_portal(browser, gateway, f"{request.node.name}-user", viewport=PHONE)
+    assert_fits(portal)
+    portal.sign_in(user)
+    portal.expect(portal.page.locator("#orders-table tbody tr")).to_have_count(1)
+    portal.shot("history-and-orders")
+    assert_fits(portal)
+    for date in portal.page.locator("#history-table tbody td:first-child").all():
+        assert portal.lines(date) == 1, date.inner_text()
+    portal.page.context.close()
+
+    portal = open_portal(browser, gateway, f"{request.node.name}-admin", viewport=PHONE)
+    portal.sign_in(admin)
+    admin_view = portal.page.locator("#admin")
+    admin_view.get_by_label("Find an account by email or user id").fill(user.email)
+    admin_view.get_by_role("button", name="Find").click()
+    portal.expect(portal.page.locator("#admin-email")).to_have_text(user.email)
+    portal.expect(portal.page.locator("#admin-ledger tbody tr")).to_have_count(3)
+    portal.shot("account-found")
+    assert_fits(portal)
+    portal.page.context.close()

@@ -1,4 +1,4 @@
-"""The four health endpoints of api.md, through the gateway, as a load balancer would call them."""
+"""The four health endpoints of docs/api.md, through the gateway, as a load balancer calls them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Idempotency-Key on every mutating user, admin and service endpoint, over HTTP (api.md).
+"""Idempotency-Key on every mutating user, admin and service endpoint, over HTTP (docs/api.md).
 
 The operations come from the registry: a new mutating endpoint fails
 ``test_every_mutating_endpoint_has_a_scenario`` until it has one below. For each: the same key

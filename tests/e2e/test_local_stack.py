@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+import select
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,9 @@ import requests
 import stripe
 
 from devstack.busy_ports import PortInUse
+from devstack.processes import port_open
 from devstack.service_tokens import ServiceTokenIssuer
-from devstack.stack import METERING_SERVICE_EMAIL, Ports, Stack
+from devstack.stack import METERING_SERVICE_EMAIL, ROOT, Ports, Stack
 from shared.ledger.entries import EntryType, Posting
 from tests.conftest import eventually
 
@@ -157,6 +160,79 @@ def test_a_port_in_use_stops_the_stack_at_once_naming_the_port_and_its_holder(
     finally:
         holder.kill()
         holder.wait()
+
+
+# A shell without job control (a script, CI, `make dev &` in one) starts a background job with
+# SIGINT ignored; so does this launcher, then it runs the stack as `make dev` does, on free ports.
+IN_THE_BACKGROUND = """
+import json, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+from dataclasses import asdict
+from pathlib import Path
+from devstack.stack import Ports, Stack, serve
+ports = Ports.free()
+print(json.dumps(asdict(ports)), flush=True)
+serve(Stack(ports=ports, state_dir=Path(sys.argv[1]), run_scheduled_jobs=False))
+"""
+
+
+def lines_until(process: subprocess.Popen[str], wanted: str, timeout: float) -> list[str]:
+    """What ``process`` prints up to the line starting with ``wanted``."""
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    lines: list[str] = []
+    while not lines or not lines[-1].startswith(wanted):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([process.stdout], [], [], left)[0]:
+            pytest.fail(f"no {wanted!r} after {timeout:.0f} s: {lines}")
+        line = process.stdout.readline()
+        if not line:
+            pytest.fail(f"the stack exited with {process.wait()}: {lines}")
+        lines.append(line)
+    return lines
+
+
+def process_groups_alive(groups: set[int]) -> list[str]:
+    """Each process still running in one of ``groups`` (a stack's child and what it started)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended while we looked
+        if int(fields[2]) in groups and fields[0] != "Z":
+            alive.append(stat.parent.name)
+    return alive
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stack_started_in_the_background_stops_on_an_interrupt_and_takes_its_children(
+    signum: signal.Signals, tmp_path: Path
+) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-c", IN_THE_BACKGROUND, str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as stack:
+        try:
+            ports = Ports(**json.loads(lines_until(stack, "{", timeout=30)[-1]))
+            lines_until(stack, "Local billing stack is up", timeout=180)
+            children = Path(f"/proc/{stack.pid}/task/{stack.pid}/children").read_text().split()
+            groups = {int(pid) for pid in children}  # each child leads its own process group
+            assert len(groups) >= 6, groups
+
+            stack.send_signal(signum)
+            try:
+                stack.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the stack ignored {signum.name}")
+            assert process_groups_alive(groups) == []
+            assert [port for port in asdict(ports).values() if port_open(port)] == []
+        finally:
+            if stack.poll() is None:
+                stack.kill()
 
 
 # A stand-in for whatever else a developer runs on a port the stack wants.

@@ -1,4 +1,4 @@
-"""Every timestamp a client reads is RFC 3339 in UTC with a ``T`` (api.md), payments included."""
+"""Every timestamp a client reads is RFC 3339 in UTC with a ``T`` (docs/api.md), payments too."""
 
 from __future__ import annotations
 

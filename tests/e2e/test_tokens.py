@@ -1,4 +1,4 @@
-"""The README's credentials for trying the stack by hand work, and work again when run twice."""
+"""The walkthroughs' credentials (docs/walkthroughs.md) work, and work again when run twice."""
 
 from __future__ import annotations
 

@@ -206,6 +206,65 @@ def test_a_new_refund_in_the_same_second_never_moves_a_settled_one(firestore_cli
     assert entries[-1].balance_after == 0
 
 
+def test_a_refunds_clawback_episodes_are_kept_apart_on_the_order(firestore_client) -> None:
+    """Taken, given back, taken again, given back again: each episode its own record and key."""
+    from shared.payments.providers import (
+        ProviderOrder,
+        ProviderRefund,
+        RefundListingGateway,
+        RefundStatus,
+    )
+    from shared.purchases.checkout import STRIPE
+
+    class Listed(RefundListingGateway):
+        name, key_id = STRIPE, "pk"
+        refunds: list[ProviderRefund] = []
+
+        def create_order(self, *args: object) -> ProviderOrder:
+            raise AssertionError("not used")
+
+        def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
+            return list(self.refunds)
+
+    orders, ledger, gateway = (
+        FirestoreOrders(firestore_client),
+        FirestoreLedger(firestore_client),
+        Listed(),
+    )
+    uid = f"user-{uuid.uuid4().hex[:8]}"
+    order = CreditOrder.from_quote(
+        f"ord_{uid}", uid, quote_purchase(1_000_00), provider=STRIPE,
+        provider_order_id=f"pi_{uid}", created_at=datetime.now(UTC),
+    )  # fmt: skip
+    orders.create(order)
+    grant_purchase_credits(ledger, order, STRIPE, order.provider_order_id, now=order.created_at)
+    purchases = credit_purchases(firestore_client, ledger, orders, {STRIPE: lambda: gateway})
+    granted = order.granted_credits
+    statuses = [RefundStatus.PENDING, RefundStatus.FAILED, RefundStatus.SUCCEEDED]
+    for status in [*statuses, RefundStatus.CANCELED]:
+        returning = status in (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+        gateway.refunds = [ProviderRefund("re_1", order.total, 100, returning, status)]
+        for _ in range(2):  # each event and its redelivery: once
+            purchases.claw_back_provider_refunds(STRIPE, order.provider_order_id)
+
+    refunds = (EntryType.REFUND, EntryType.REFUND_REVERSAL)
+    kinds = [(e.type, e.amount) for e in ledger.entries(uid) if e.type in refunds]
+    assert kinds == [
+        (EntryType.REFUND, -granted),
+        (EntryType.REFUND_REVERSAL, granted),
+        (EntryType.REFUND, -granted),
+        (EntryType.REFUND_REVERSAL, granted),
+    ]
+    stored = orders.get(order.id)
+    assert stored is not None
+    record = stored.refunds["re_1"]
+    assert (record["credits"], record["restored"]["status"]) == (granted, "failed")
+    assert (record["episodes"]["2"]["credits"], record["episodes"]["2"]["restored"]["status"]) == (
+        granted,
+        "canceled",
+    )
+
+
 class OrdersLosingTheFirstAnswer(FirestoreOrders):
     """Stores the first order, then answers as if the commit's answer was lost (503)."""
 

@@ -175,6 +175,33 @@ def test_a_refund_the_provider_refuses_releases_its_reservation() -> None:
     assert refund_payment(stripe, store, RefundRequest(intent_id, 5_000), "alice").amount == 5_000
 
 
+@pytest.mark.parametrize("final", [RefundStatus.FAILED, RefundStatus.CANCELED])
+def test_a_refund_that_failed_at_the_provider_frees_its_amount_for_another_refund(
+    final: RefundStatus,
+) -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    first = refund_payment(stripe, store, RefundRequest(intent_id, 5_000), "alice")
+    # Stripe reports the refund failed (the card was closed): no money went back.
+    stripe.refunds[first.refund_id] = gateway_refund(first.refund_id, intent_id, 5_000, final)
+
+    again = refund_payment(stripe, store, RefundRequest(intent_id), "alice")
+    assert (again.amount, again.status) == (5_000, RefundStatus.SUCCEEDED)
+    with pytest.raises(InvalidRequest):  # and no further: the new refund counts
+        refund_payment(stripe, store, RefundRequest(intent_id, 1), "alice")
+
+
+def test_a_refund_waiting_for_action_at_the_provider_keeps_its_amount() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    first = refund_payment(stripe, store, RefundRequest(intent_id, 5_000), "alice")
+    stripe.refunds[first.refund_id] = gateway_refund(
+        first.refund_id, intent_id, 5_000, RefundStatus.REQUIRES_ACTION
+    )
+    with pytest.raises(InvalidRequest):  # it may still send the money back
+        refund_payment(stripe, store, RefundRequest(intent_id, 1), "alice")
+
+
 def test_another_users_refund_is_not_found() -> None:
     stripe, store = Stripe(), MemoryPayments()
     intent_id = pay(stripe, store)

@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from functions.registry import HTTP_FUNCTIONS, SCHEDULED_JOBS, TRIGGER_FUNCTIONS, Auth
-from ops.deploy import Plan, config_path, main, plan
+from ops.deploy import SDK_BUILD, Plan, config_path, main, plan
 from ops.deploy_config import LOCAL_ONLY, REQUIRED_IN_PRODUCTION, DeployConfig, load
 from ops.settings_reach import (
     ROOT,
@@ -269,3 +269,9 @@ def test_no_secret_value_is_printed_or_written(
     for value in secrets.values():
         assert value not in out and value not in written
     assert "--set-secrets=" in out
+
+
+def test_the_web_sdk_bundle_is_built_before_hosting_uploads_the_portal(deploy: Plan) -> None:
+    lines = [step.line for step in deploy.steps]
+    (hosting,) = [i for i, line in enumerate(lines) if "--only=firestore:rules" in line]
+    assert lines.index(SDK_BUILD) < hosting  # sdk/dist is not in git

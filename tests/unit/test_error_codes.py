@@ -1,4 +1,4 @@
-"""One list of error codes: the code, the OpenAPI document and the README say the same."""
+"""One list of error codes: the code, the OpenAPI document and docs/api.md say the same."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from ops.settings_reach import ROOT
 from shared.errors import BillingError, error_codes
 
 
-def readme_codes() -> dict[str, int]:
-    text = (ROOT / "README.md").read_text()
+def documented_codes() -> dict[str, int]:
+    text = (ROOT / "docs" / "api.md").read_text()
     section = text.split("## Error codes", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `([a-z_]+)` \| (\d{3}) \|", section, re.M)
     return {code: int(status) for code, status in rows}
@@ -30,8 +30,8 @@ def every_billing_error() -> list[type[BillingError]]:
     return found
 
 
-def test_the_readme_lists_exactly_the_codes_the_service_answers_with() -> None:
-    assert readme_codes() == error_codes()
+def test_the_api_page_lists_exactly_the_codes_the_service_answers_with() -> None:
+    assert documented_codes() == error_codes()
 
 
 def test_the_openapi_document_lists_the_same_codes() -> None:

@@ -1,4 +1,4 @@
-"""``firestore.rules`` keeps api.md's promises, checked on the rules text.
+"""``firestore.rules`` keeps docs/api.md's promises, checked on the rules text.
 
 What is checked here is structure: every ``allow`` grants reads only, a catch-all denies the rest,
 each collection a client must read is matched, and ownership compares ``request.auth.uid`` to the
@@ -16,11 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 RULES = (ROOT / "firestore.rules").read_text()
 
-# Collections a signed-in client reads (api.md and issue 6), with how the owner is named:
+# Collections a signed-in client reads (docs/api.md and issue 6), with how the owner is named:
 # "id" means the document id is the uid; otherwise the field holding the owner's uid, and the
 # adapter module that writes documents of that collection (the field must be written there).
 CLIENT_READABLE: dict[str, tuple[str, str]] = {
-    "user_credits": ("id", "shared/adapters/firestore_projection.py"),
+    "user_credits": ("id", "shared/adapters/firestore_ledger_codec.py"),
     "credit_transactions": ("user_id", "shared/adapters/firestore_ledger.py"),
     "credit_orders": ("user_id", "shared/adapters/firestore_orders.py"),
     "payments": ("owner_uid", "shared/adapters/firestore_payments.py"),

@@ -73,3 +73,21 @@ def test_paid_credits_in_a_full_account_stay_paid_and_never_expire() -> None:
     head = ledger.head(USER).as_of(clock.now)
     assert head.balance == 100  # what was bought never expires
     assert [(g.terms, g.remaining) for g in head.open_grants()] == [(paid, 100)]
+
+
+def test_a_returned_overdrawing_clawback_cancels_its_debt_and_restores_the_grants_it_took() -> None:
+    ledger = MemoryLedger(Clock())
+    bought = Posting(EntryType.PURCHASE, 100, grant=GrantTerms(GrantCategory.PAID))
+    ledger.append(USER, [bought], effect_key="credit_order:o1:grant")
+    record_usage(ledger, UsageEvent(USER, "ai", 100, "e1"), "svc")
+    grant(ledger, 30, promo(10))
+    clawback = Posting(
+        EntryType.REFUND, -100, allow_negative=True, takes_first="credit_order:o1:grant"
+    )
+    ledger.append(USER, [clawback], effect_key="credit_order:o1:refund:r1")  # 70 owed
+    back = Posting(EntryType.REFUND, 100, returns="credit_order:o1:refund:r1")
+    ledger.append(USER, [back], effect_key="credit_order:o1:refund:r1:restore")
+    # The 70 cancel the debt; the 30 go back to the grant they came from, expiring as before.
+    head = ledger.head(USER)
+    assert [(g.terms, g.remaining) for g in head.open_grants()] == [(promo(10), 30)]
+    assert invariant_violations(ledger.of(USER)) == []

@@ -155,6 +155,7 @@ def test_make_metrics_prints_each_metric_from_local_lines(tmp_path: Path) -> Non
             "message": "ledger entry",
             "entry_type": "usage",
             "credits": 1200,
+            "amount": -1200,
             "service": "ai",
         },
     ]
@@ -165,7 +166,7 @@ def test_make_metrics_prints_each_metric_from_local_lines(tmp_path: Path) -> Non
 
     table = report(payloads([log]))
     assert "function=usage_record,status_class=5xx,error_code=unavailable" in table
-    assert "entry_type=usage,service=ai" in table and "sum 1200," in table
+    assert "entry_type=usage,service=ai" in table and "sum -1200," in table
     assert "billing_low_balance_alerts" in table and "(no lines)" in table
 
 
@@ -176,3 +177,43 @@ def test_a_metric_whose_filter_matches_nothing_or_whose_fields_are_untyped_is_un
     assert "billing_request_latency: latency_ms='12' is not a number" in found
     assert any(f.startswith("billing_low_balance_alerts: `") for f in found)
     assert not any(f.startswith("billing_requests: `") for f in found)  # it matched
+
+
+def test_make_metrics_lines_up_its_columns_whatever_the_label_length() -> None:
+    long = {
+        **REQUEST,
+        "function": "admin_orders_refund_with_a_long_name",
+        "error_code": "idempotency_key_reused",
+    }
+    table = report([REQUEST, long]).splitlines()
+    header, rows = table[0], [row for row in table[1:] if "(no lines)" not in row]
+    labels_at, count_ends = header.index("labels"), header.index("count") + len("count")
+    for row in rows:
+        found = re.match(r"\S+ +(\S+) +(\d+)", row)
+        assert found, row
+        key, count = found.groups()
+        assert row.index(key) == labels_at, row
+        assert row.index(f" {count}", labels_at + len(key)) + 1 + len(count) == count_ends, row
+
+
+def test_make_metrics_sums_credits_with_their_signs() -> None:
+    def adjust(amount: int) -> dict[str, object]:
+        return {
+            "logger": "billing.ledger",
+            "message": "ledger entry",
+            "entry_type": "adjust",
+            "credits": abs(amount),  # the distribution's value: Cloud Logging buckets magnitudes
+            "amount": amount,
+            "service": None,
+        }
+
+    table = report([adjust(1000), adjust(-300)])
+    row = next(line for line in table.splitlines() if "entry_type=adjust" in line)
+    assert "sum 700," in row
+    assert "max 1000" in row  # the spread stays that of the magnitudes production charts
+
+
+def test_a_ledger_entry_line_without_its_signed_amount_is_unproven() -> None:
+    line = {"logger": "billing.ledger", "message": "ledger entry", "entry_type": "usage"}
+    found = unproven([{**line, "credits": 5, "service": "ai"}])
+    assert "billing_credits: amount=None is not a number" in found

@@ -8,7 +8,8 @@ from shared.adapters.stripe_gateway import status_from_stripe
 from shared.errors import InvalidRequest
 from shared.payments.outbox import sign, verify
 from shared.payments.records import Payment, PaymentRequest, PaymentStatus, current_status
-from shared.payments.refunds import RefundReservation, ReservationStatus, next_reservation
+from shared.payments.refund_reservations import ReservationStatus
+from shared.payments.refunds import RefundReservation, next_reservation
 
 
 def paid(amount: int = 1000, status: PaymentStatus = PaymentStatus.SUCCEEDED) -> Payment:

@@ -1072,7 +1072,7 @@ export interface components {
          * EntryType
          * @enum {string}
          */
-        EntryType: "purchase" | "bonus" | "usage" | "refund" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release" | "expiry" | "void";
+        EntryType: "purchase" | "bonus" | "usage" | "refund" | "refund_reversal" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release" | "expiry" | "void";
         /**
          * ErrorBody
          * @description Every error the service answers with.
@@ -3197,7 +3197,7 @@ export interface operations {
             query: {
                 limit?: number;
                 cursor?: string | null;
-                type?: ("purchase" | "bonus" | "usage" | "refund" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release" | "expiry" | "void") | null;
+                type?: ("purchase" | "bonus" | "usage" | "refund" | "refund_reversal" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release" | "expiry" | "void") | null;
                 from?: string | null;
                 to?: string | null;
                 user_id: string;
@@ -6157,7 +6157,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string | null;
-                type?: ("purchase" | "bonus" | "usage" | "refund" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release" | "expiry" | "void") | null;
+                type?: ("purchase" | "bonus" | "usage" | "refund" | "refund_reversal" | "grant" | "adjustment" | "hold" | "hold_capture" | "hold_release" | "expiry" | "void") | null;
                 from?: string | null;
                 to?: string | null;
             };

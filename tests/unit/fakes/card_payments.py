@@ -19,13 +19,8 @@ from shared.payments.records import (
     PaymentStatus,
     current_status,
 )
-from shared.payments.refunds import (
-    Refund,
-    RefundGateway,
-    RefundReservation,
-    RefundStore,
-    ReservationStatus,
-)
+from shared.payments.refund_reservations import ReservationStatus
+from shared.payments.refunds import Refund, RefundGateway, RefundReservation, RefundStore
 from shared.payments.stripe_events import (
     CreditOrderDisputed,
     CreditOrderIntent,

@@ -16,7 +16,7 @@ from shared.accounts.devices import Device, DeviceStore
 from shared.errors import Conflict, IdempotencyKeyReused, Unauthenticated
 from shared.ledger.entries import EntryType
 from shared.payments.providers import ProcessedEvents, ProviderEvent
-from shared.payments.refunds import ReservationStatus
+from shared.payments.refund_reservations import ReservationStatus
 from shared.purchases.orders import (
     CreditOrder,
     DisputeStateRecorded,
@@ -31,6 +31,7 @@ from shared.purchases.orders import (
     RefundOverdraft,
     RefundRecorded,
     RefundRestored,
+    refund_record,
 )
 from shared.purchases.packages import CreditPackage, PackageCatalog
 from shared.purchases.reconciliation import Due, ReconcileQueue
@@ -108,15 +109,16 @@ class MemoryOrders(OrderStore):
                 order = replace(order, flags=flags)
             case RefundRecorded():
                 record = {"amount": change.amount, "credits": change.credits, "at": change.at}
-                refunds = deep_merge(order.refunds, {change.refund_id: record})
-                order = replace(order, refunds=refunds)
+                refunds = refund_record(change.refund_id, change.episode, record)
+                order = replace(order, refunds=deep_merge(order.refunds, refunds))
             case RefundRestored():
                 restored = {"credits": change.credits, "status": change.status, "at": change.at}
-                refunds = deep_merge(order.refunds, {change.refund_id: {"restored": restored}})
-                order = replace(order, refunds=refunds)
+                refunds = refund_record(change.refund_id, change.episode, {"restored": restored})
+                order = replace(order, refunds=deep_merge(order.refunds, refunds))
             case RefundOverdraft():
-                overdraft = {change.refund_id: {"overdraft": change.overdraft}}
-                order = replace(order, refunds=deep_merge(order.refunds, overdraft))
+                overdraft = {"overdraft": change.overdraft}
+                refunds = refund_record(change.refund_id, change.episode, overdraft)
+                order = replace(order, refunds=deep_merge(order.refunds, refunds))
             case DisputeStateRecorded():
                 # Kept as Firestore keeps it: every state a dispute reached, under its own key.
                 state = {change.dispute_id: {"states": {change.status: dict(change.state)}}}
