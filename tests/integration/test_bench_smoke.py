@@ -56,7 +56,11 @@ def test_bench_smoke_run_prints_every_section(tmp_path: Path) -> None:
     assert {row["how"] for row in clients} == {
         "one call per event",
         "client, batched (100 / 50 ms)",
+        "budget: a hold per 3 s period, metered locally",
     }
+    [budget] = [row for row in clients if row["how"].startswith("budget")]
+    assert (budget["overspend"], budget["invariant_violations"]) == (0, 0)
+    assert budget["event_ids_recorded_once"] is True
     gateway = _section(sections, "throughput against the limit")[1]
     assert gateway["share_of_emulator_commit_rate"] > 0
 
