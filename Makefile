@@ -12,7 +12,7 @@ SDK_STAMP := $(SDK_DIR)/node_modules/.installed
 SDK_SOURCES := $(wildcard $(SDK_DIR)/src/*.ts $(SDK_DIR)/src/generated/*.ts) $(SDK_DIR)/package.json
 SDK_BUNDLE := $(SDK_DIR)/dist/billing-client.js
 
-.PHONY: install sdk tools chromium dev test lint format firebase-json clean bench deploy deploy-check audit fuzz metrics user-token admin-token service-token
+.PHONY: install sdk tools chromium dev test lint format firebase-json clean bench deploy deploy-check smoke audit fuzz metrics user-token admin-token service-token
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,7 @@ chromium:  ## Debian's Chromium, which only the billing portal's browser tests d
 	@command -v chromium >/dev/null || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-		|| echo "could not install chromium: the billing portal's browser tests will be skipped" >&2
+		|| echo "could not install chromium: the billing portal's browser tests will be skipped (under CI=true: fail)" >&2
 
 install: $(PY_STAMP) $(NODE_STAMP) $(SDK_STAMP) tools
 
@@ -75,12 +75,15 @@ clean:
 bench: install  ## print cold start, RPC, latency, contention and memory figures (about 8 minutes)
 	PYTHONPATH=client $(BIN)/python -m bench
 
-deploy: $(PY_STAMP)  ## print the deploy plan of deploy/$(ENV).toml (EXECUTE=1 runs it)
+deploy: $(PY_STAMP)  ## print the firebase deploy plan of deploy/$(ENV).toml (EXECUTE=1 runs it)
 	$(BIN)/python -m ops.deploy --env $(or $(ENV),example) $(if $(EXECUTE),--execute,)
 
-deploy-check: $(PY_STAMP)  ## validate deploy/$(ENV).toml without a cloud account, and test the plan
+deploy-check: $(PY_STAMP)  ## validate deploy/$(ENV).toml, print the one-time setup, test the plan
 	$(BIN)/python -m ops.deploy --env $(or $(ENV),example) --check
-	$(BIN)/pytest -q tests/unit/test_deploy_plan.py tests/unit/test_deploy_config.py
+	$(BIN)/pytest -q tests/unit/test_deploy_plan.py tests/unit/test_deploy_config.py tests/unit/test_function_manifest.py
+
+smoke: $(PY_STAMP)  ## pass/fail per step against deploy/$(ENV).toml's environment (no ENV: make dev)
+	$(BIN)/python -m ops.smoke $(if $(ENV),--env $(ENV),)
 
 user-token admin-token: $(PY_STAMP)  ## ID token of a new (or EMAIL=...) user of the running make dev stack
 	@$(BIN)/python -m devstack.tokens $(subst -token,,$@) $(if $(EMAIL),--email $(EMAIL),)

@@ -1,24 +1,35 @@
-"""Cloud Functions entry points: every registered function, re-exported by name.
+"""Cloud Functions entry points: every registered function, declared with the Firebase SDK.
 
-Each name here is a deployed function's ``--entry-point``; the registry
-(``functions/registry.py``) is the one list of them. Entry points load on first access
-(PEP 562), so a function's cold start imports its own handler module only: no client is built,
-no call is made, and no other endpoint's models are compiled.
+Each name here is a deployed function (HTTP functions, Firestore triggers and scheduled passes of
+``functions/registry.py``); ``functions/declarations.py`` declares each with the Firebase Functions
+SDK from the registry, so `firebase deploy` reads every option from the code. Entry points load on
+first access (PEP 562), so a function's cold start imports its own handler module only (a deployed
+HTTP function or trigger runs its handler as is: ``serving_entry_point``): no client is built, no
+call is made, and no other endpoint's models are compiled. ``__dir__`` names them all, because
+the CLI's discovery lists this module's functions with ``inspect.getmembers``, which sees only
+what ``dir()`` names.
 """
 
-from importlib import import_module
+import os
 from typing import Any
 
-from functions.registry import HTTP_FUNCTIONS, TRIGGER_FUNCTIONS, HttpFunction, TriggerFunction
+from functions.declarations import entry_point_names
 
-_ENTRY_POINTS: tuple[HttpFunction | TriggerFunction, ...] = (*HTTP_FUNCTIONS, *TRIGGER_FUNCTIONS)
-_MODULES = {function.name: function.module for function in _ENTRY_POINTS}
-__all__ = list(_MODULES)
+# Generated from the registry, so ruff cannot see that these are strings.
+__all__ = [*entry_point_names()]  # noqa: PLE0604
+_ENTRY_POINTS = frozenset(__all__)
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _MODULES:
+    if name not in _ENTRY_POINTS:
         raise AttributeError(f"module 'main' has no entry point {name!r}")
-    entry_point = getattr(import_module(_MODULES[name]), name)
+    from functions.declarations import declare, serving_entry_point
+
+    # A deployed instance (FUNCTION_TARGET set) runs the handler without the SDK's no-op wrapper.
+    entry_point = serving_entry_point(name) if "FUNCTION_TARGET" in os.environ else declare(name)
     globals()[name] = entry_point  # later lookups skip this function
     return entry_point
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_ENTRY_POINTS})

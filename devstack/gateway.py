@@ -1,8 +1,10 @@
 """Serve every HTTP function at its public path, each through its own functions-framework app.
 
 Routing comes from the one registry, like Firebase Hosting's rewrites do in production: the
-function receives the request at its public path, unchanged. Other GETs are the billing portal's
-files, as Hosting serves its public folder (devstack.portal_site).
+function receives the request at its public path, unchanged. Private (service) functions are
+reached as Cloud Run's front end lets callers reach them: the IAM invoker check of
+``devstack.front_end`` admits the role's accounts only and strips the token's signature. Other
+GETs are the billing portal's files, as Hosting serves its public folder (devstack.portal_site).
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.serving import make_server
 
-from functions.registry import HTTP_FUNCTIONS
+from devstack.front_end import InvokerCheck
+from functions.registry import HTTP_FUNCTIONS, HttpFunction
+from shared.access.auth import ServiceAccess
+from shared.config import Settings
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -38,9 +43,27 @@ class PathSegment(BaseConverter):
     regex = "[^/\\x00-\\x1f\\x7f]+"
 
 
-def build_gateway() -> WSGIApplication:
+def build_gateway(
+    settings: Settings | None = None, *, cloud_run_front_end: bool = True
+) -> WSGIApplication:
+    """The gateway; ``cloud_run_front_end=False`` leaves out the IAM invoker check (in-process
+    tests whose fake service tokens stand for tokens Cloud Run has already checked)."""
     import functions_framework
 
+    settings = settings or Settings.from_environment()
+    access = ServiceAccess.from_settings(
+        settings.metering_service_accounts,
+        settings.scheduler_service_accounts,
+        settings.service_names,
+    )
+    check = InvokerCheck(access, settings.service_audience, settings.service_certs_url)
+
+    def front_end(
+        function: HttpFunction, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes] | None:
+        return check(function, environ, start_response) if cloud_run_front_end else None
+
+    functions = {function.name: function for function in HTTP_FUNCTIONS}
     apps: dict[str, Any] = {}
     rules = []
     for function in HTTP_FUNCTIONS:
@@ -64,6 +87,9 @@ def build_gateway() -> WSGIApplication:
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
             return [body]
+        refused = front_end(functions[str(name)], environ, start_response)
+        if refused is not None:
+            return refused
         app: WSGIApplication = apps[str(name)]
         return app(environ, start_response)
 

@@ -48,6 +48,8 @@ REFUND_FIELDS = frozenset({"amount", "speed", "notes", "receipt"})
 REFUND_SPEEDS = {"normal": "normal", "optimum": "instant"}  # requested → processed
 MAX_NOTES, MAX_NOTE_LENGTH = 15, 256
 SANDBOX_FIELDS = frozenset({"webhooks"})  # the sandbox's own switch, never Razorpay's
+# Where a dispute goes after ``open``, each with its documented ``payment.dispute.<status>`` event.
+DISPUTE_MOVES = ("under_review", "action_required", "won", "lost", "closed")
 
 
 def new_id(prefix: str) -> str:
@@ -153,6 +155,7 @@ class Sandbox:
     orders: dict[str, Entity] = field(default_factory=dict)
     payments: dict[str, Entity] = field(default_factory=dict)
     refunds: dict[str, Entity] = field(default_factory=dict)
+    disputes: dict[str, Entity] = field(default_factory=dict)
     # X-Refund-Idempotency key → (payment id and body of the first request, its answer)
     refund_answers: dict[str, tuple[str, Entity]] = field(default_factory=dict)
     sent: list[SentWebhook] = field(default_factory=list)
@@ -177,6 +180,9 @@ class Sandbox:
 
     def refund(self, refund_id: str) -> Entity:
         return self._get(self.refunds, refund_id)
+
+    def dispute(self, dispute_id: str) -> Entity:
+        return self._get(self.disputes, dispute_id)
 
     def create_order(self, data: Entity) -> Entity:
         if "amount" not in data:
@@ -211,14 +217,16 @@ class Sandbox:
         items = [p for p in self.payments.values() if p["order_id"] == order_id]
         return {"entity": "collection", "count": len(items), "items": items}
 
-    def new_payment(self, order: Entity, data: Entity) -> Entity:
-        if order["status"] == "paid":
+    def new_payment(self, order: Entity, data: Entity, late: bool = False) -> Entity:
+        # ``late``: an attempt begun before the order was paid that the bank authorises after
+        # (Razorpay then holds two payments for one order: the second is owed back).
+        if order["status"] == "paid" and not late:
             raise ApiError("Order has already been paid", field_name="order_id")
         if any(p["order_id"] == order["id"] and p["status"] == "authorized"
                for p in self.payments.values()):
             raise ApiError("Order has an authorized payment; capture it or let it lapse",
                            field_name="order_id")
-        amount = order["amount_due"]
+        amount = order["amount_due"] or order["amount"]
         if order.get("partial_payment") and "amount" in data:
             amount = _amount(data["amount"])
             if not 0 < amount <= order["amount_due"]:
@@ -245,7 +253,8 @@ class Sandbox:
                                "international": False, "emi": False, "sub_type": "consumer",
                                "token_iin": None}
         order["attempts"] += 1
-        order["status"] = "attempted"
+        if order["status"] != "paid":  # a late attempt leaves a paid order paid
+            order["status"] = "attempted"
         self.payments[payment["id"]] = payment
         return payment
 
@@ -270,7 +279,7 @@ class Sandbox:
         fee = payment["amount"] * 236 // 10000  # 2% fee plus 18% GST on it
         payment.update(status="captured", captured=True, fee=fee, tax=fee - fee * 100 // 118)
         order = self.orders.get(payment["order_id"] or "")
-        if order is not None:
+        if order is not None and order["status"] != "paid":
             order["amount_paid"] += payment["amount"]
             order["amount_due"] = order["amount"] - order["amount_paid"]
             if order["amount_due"] == 0:
@@ -352,6 +361,33 @@ class Sandbox:
         payment["amount_refunded"] -= refund["amount"]
         self._refund_state(payment)
         return refund
+
+    def open_dispute(self, payment: Entity, data: Entity) -> Entity:
+        """The customer's bank disputes a captured payment (Razorpay's dispute entity)."""
+        if not payment["captured"]:
+            raise ApiError("Only captured payments can be disputed", field_name="id")
+        amount = _amount(data["amount"]) if data.get("amount") is not None else payment["amount"]
+        now = int(time.time())
+        dispute: Entity = {
+            "id": new_id("disp_"), "entity": "dispute", "payment_id": payment["id"],
+            "amount": amount, "currency": payment["currency"], "amount_deducted": 0,
+            "reason_code": str(data.get("reason_code", "chargeback")),
+            "reason_description": str(data.get("reason_description", "Customer disputed")),
+            "respond_by": now + 7 * 86400, "status": "open",
+            "phase": str(data.get("phase", "chargeback")), "created_at": now, "evidence": None,
+        }
+        self.disputes[dispute["id"]] = dispute
+        return dispute
+
+    def move_dispute(self, dispute: Entity, status: str) -> Entity:
+        """A dispute is reviewed, won, lost or closed; a lost one deducts its amount."""
+        if status not in DISPUTE_MOVES or dispute["status"] in ("won", "lost", "closed"):
+            raise ApiError(f"The dispute cannot move from {dispute['status']} to {status}",
+                           field_name="status")
+        dispute["status"] = status
+        if status == "lost":
+            dispute["amount_deducted"] = dispute["amount"]
+        return dispute
 
     @staticmethod
     def _refund_state(payment: Entity) -> None:
@@ -569,19 +605,45 @@ def build_app(key_id: str, key_secret: str, webhook_url: str | None = None,
         auto_send(hook)
         return _json(failed)
 
+    @app.get("/v1/disputes/<dispute_id>")
+    def fetch_dispute(dispute_id: str) -> Response:
+        with box.lock:
+            return _json(box.dispute(dispute_id))
+
+    @app.post("/_sandbox/payments/<payment_id>/dispute")
+    def open_dispute(payment_id: str) -> Response:
+        """What a customer's bank does: payment.dispute.created, nothing deducted yet."""
+        with box.lock:
+            payment = box.payment(payment_id)
+            dispute = box.open_dispute(payment, _data())
+            hook = box.event("payment.dispute.created", payment=payment, dispute=dispute)
+        auto_send(hook)
+        return _json(dispute)
+
+    @app.post("/_sandbox/disputes/<dispute_id>/<status>")
+    def move_dispute(dispute_id: str, status: str) -> Response:
+        """The dispute's outcome (``lost`` deducts the amount): payment.dispute.<status>."""
+        with box.lock:
+            dispute = box.move_dispute(box.dispute(dispute_id), status)
+            hook = box.event(f"payment.dispute.{status}",
+                             payment=box.payment(dispute["payment_id"]), dispute=dispute)
+        auto_send(hook)
+        return _json(dispute)
+
     @app.post("/_sandbox/orders/<order_id>/pay")
     def pay(order_id: str) -> Response:
         data = _data()
         checkout_key(data)
         with box.lock:
             order = box.order(order_id)
-            payment = box.new_payment(order, data)
+            was_paid = order["status"] == "paid"
+            payment = box.new_payment(order, data, late=bool(data.get("late")))
             box.authorize(payment)
             hooks = [box.event("payment.authorized", payment=payment)]
             if data.get("capture", True):
                 box.capture(payment, {"amount": payment["amount"]})
                 hooks.append(box.event("payment.captured", payment=payment))
-                if order["status"] == "paid":
+                if order["status"] == "paid" and not was_paid:
                     hooks.append(box.event("order.paid", payment=payment, order=order))
         auto_send(*hooks)
         return _json({"razorpay_payment_id": payment["id"], "razorpay_order_id": order_id,
@@ -655,6 +717,7 @@ _EVENT_CONTAINS = {
     "payment.failed": ("payment",), "order.paid": ("payment", "order"),
     "refund.created": ("refund", "payment"), "refund.processed": ("refund", "payment"),
     "refund.failed": ("refund", "payment"),
+    **{f"payment.dispute.{s}": ("payment", "dispute") for s in ("created", *DISPUTE_MOVES)},
 }
 
 
@@ -664,9 +727,12 @@ def _event_entities(box: Sandbox, data: Entity) -> dict[str, Entity]:
     if name not in _EVENT_CONTAINS:
         raise ApiError(f"Unsupported event: {name!r}", field_name="event")
     found: dict[str, Entity] = {}
+    if data.get("dispute_id"):
+        found["dispute"] = box.dispute(str(data["dispute_id"]))
     if data.get("refund_id"):
         found["refund"] = box.refund(str(data["refund_id"]))
-    payment_id = data.get("payment_id") or found.get("refund", {}).get("payment_id")
+    payment_id = (data.get("payment_id") or found.get("refund", {}).get("payment_id")
+                  or found.get("dispute", {}).get("payment_id"))
     if payment_id:
         found["payment"] = box.payment(str(payment_id))
     order_id = data.get("order_id") or found.get("payment", {}).get("order_id")

@@ -126,6 +126,12 @@ class Stack:
             "STRIPE_PUBLISHABLE_KEY": "pk_test_localstripe",
             # Credits sold in USD through Stripe at ₹83.25 per $1 (dev and tests only).
             "CREDIT_FX_RATES": '{"usd": "8325"}',  # credit units per US dollar
+            # A made-up seller registered in Karnataka, for tax invoices (dev and tests only).
+            "SELLER_LEGAL_NAME": "Devstack Billing Private Limited",
+            "SELLER_ADDRESS": "1 Test Road, Bengaluru 560001",
+            "SELLER_STATE": "29",
+            "SELLER_GSTIN": "29AAACA1234A1ZG",
+            "INVOICE_LUT_REFERENCE": "AD2900000000000",
             "EVENT_SERVICE_URL": self.events_url,
             "EVENT_SERVICE_SECRET": self.event_service_secret,
             "SERVICE_AUDIENCE": self.service_audience,

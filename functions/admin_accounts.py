@@ -1,4 +1,4 @@
-"""Admin reads (custom claim ``admin: true``): find an account, and read its ledger.
+"""Admin reads (custom claim ``admin: true``): find an account, read its ledger, read an order.
 
 What an admin sees before granting or adjusting credits (functions/admin.py): the same account and
 ledger entries the user sees of their own, found by the user's email or uid.
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from functions.credits import AccountJson, account_json
 from functions.http import Call, Reply, endpoint
 from functions.transactions import EntryPage, TransactionsQuery, entry_page
+from functions.wire import OrderJson, order_json
 from shared.accounts.credit_accounts import read_account
 from shared.errors import NotFound, invalid_field
 from shared.ids import DOCUMENT_ID_PATTERN
@@ -50,3 +51,13 @@ def admin_accounts(call: Call) -> Reply:
 def admin_transactions(call: Call) -> Reply:
     query = call.query(AccountTransactionsQuery)
     return Reply(entry_page(call.services.ledger, query.user_id, query))
+
+
+@endpoint(response=OrderJson)
+def admin_order(call: Call) -> Reply:
+    """Any user's credit order as stored: refunds, disputes, chargebacks, second payments."""
+    order_id = call.path_param("order_id")
+    order = call.services.orders.get(order_id) if order_id else None
+    if order is None:
+        raise NotFound("no such order", {"order_id": order_id})
+    return Reply(order_json(order))

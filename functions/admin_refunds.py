@@ -25,6 +25,12 @@ class OrderRefundBody(BaseModel):
         "omitted: all of it",
     )
     reason: StrictStr = Field(min_length=1, max_length=MAX_REASON_LENGTH)
+    payment_id: StrictStr | None = Field(
+        default=None,
+        max_length=64,
+        description="A second payment of the order (listed under its `second_payments`) to "
+        "refund in full instead, without touching credits; omitted: the payment that paid it",
+    )
 
 
 class OrderRefundJson(TypedDict):
@@ -59,7 +65,7 @@ def admin_order_refund(call: Call) -> Reply:
     refund = refund_credit_order(
         svc.purchases,
         svc.order_refunds,
-        OrderRefundRequest(order_id, body.reason, body.amount),
+        OrderRefundRequest(order_id, body.reason, body.amount, body.payment_id),
         call.user.uid,
         call.request_key,
     )

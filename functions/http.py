@@ -49,6 +49,7 @@ MAX_BODY_BYTES = 64 * 1024
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Webhooks dedupe on the provider's event id instead; health mutates nothing.
 IDEMPOTENT_AUTH = frozenset({Auth.USER, Auth.ADMIN, Auth.SERVICE})
+SERVERLESS_AUTHORIZATION = "X-Serverless-Authorization"
 
 
 class ErrorDetail(TypedDict):
@@ -68,6 +69,8 @@ class Reply:
     body: Mapping[str, Any]
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    # A document answered as itself (a PDF) rather than JSON: its bytes and media type.
+    content: tuple[bytes, str] | None = None
 
 
 @dataclass
@@ -289,7 +292,11 @@ def json_text(body: Mapping[str, Any]) -> str:
 
 
 def json_response(reply: Reply) -> flask.Response:
-    response = flask.Response(json_text(reply.body), reply.status, mimetype="application/json")
+    if reply.content is not None:
+        data, mimetype = reply.content
+        response = flask.Response(data, reply.status, mimetype=mimetype)
+    else:
+        response = flask.Response(json_text(reply.body), reply.status, mimetype="application/json")
     for name, value in reply.headers.items():
         response.headers[name] = value
     return response
@@ -300,6 +307,10 @@ def _authenticate(request: flask.Request, svc: Services, spec: HttpFunction) -> 
     if auth not in (Auth.USER, Auth.ADMIN, Auth.SERVICE):
         return None
     header = request.headers.get("Authorization", "")
+    if auth is Auth.SERVICE and SERVERLESS_AUTHORIZATION in request.headers:
+        # Cloud Run's IAM check reads this header instead when present and strips its signature;
+        # Authorization then passes untouched, so it must not speak for the caller.
+        header = request.headers[SERVERLESS_AUTHORIZATION]
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         kind = "service ID token" if auth is Auth.SERVICE else "Firebase ID token"
@@ -307,7 +318,8 @@ def _authenticate(request: flask.Request, svc: Services, spec: HttpFunction) -> 
     if auth is Auth.SERVICE:
         if spec.role is None:
             raise AssertionError(f"{spec.name}: a service endpoint names its role")
-        return svc.service_access.admit(svc.service_verifier.verify(token.strip()), spec.role)
+        service = svc.service_verifier.verify(token.strip(), behind_iam=spec.behind_iam)
+        return svc.service_access.admit(service, spec.role)
     caller = svc.token_verifier.verify(token.strip())
     if auth is Auth.ADMIN:
         caller.require_admin()

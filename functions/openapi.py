@@ -106,7 +106,12 @@ def _operation(
     success = "201" if method == "POST" and function.auth is not Auth.WEBHOOK else "200"
     if contract.response is None:
         raise AssertionError(f"{function.name}: @endpoint names the answer's shape (response=)")
-    answer = {"application/json": {"schema": _answer_schema(contract.response, components)}}
+    answer = (
+        # A document answered as itself (a PDF), not as JSON.
+        {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+        if contract.response is bytes
+        else {"application/json": {"schema": _answer_schema(contract.response, components)}}
+    )
     responses: dict[str, Any] = {
         success: {"description": "success", "content": answer},
         "200" if success == "201" else "201": {

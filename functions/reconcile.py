@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from typing_extensions import TypedDict
 
 from functions.http import Call, Reply, endpoint
+from shared.bootstrap import Services
 from shared.purchases.reconciliation import ReconcilePolicy, ReconcileReport
 
 # A year: far beyond the give-up age, and well inside what a timedelta can hold (the fuzz run
@@ -50,14 +51,20 @@ def report_json(report: ReconcileReport) -> ReportJson:
 @endpoint(body=ReconcileBody, response=ReportJson)
 def reconcile(call: Call) -> Reply:
     body = call.body(ReconcileBody)
-    settings = call.services.settings
-    older_than = body.older_than_seconds
-    policy = ReconcilePolicy(
+    policy = reconcile_policy(call.services, body.older_than_seconds, body.limit)
+    return Reply(report_json(call.services.reconciler.run(policy)))
+
+
+def reconcile_policy(
+    services: Services, older_than: int | None = None, limit: int | None = None
+) -> ReconcilePolicy:
+    """The configured policy, with an operator's overrides of the age and per-run limit."""
+    settings = services.settings
+    return ReconcilePolicy(
         older_than=timedelta(
             seconds=settings.reconcile_after_seconds if older_than is None else older_than
         ),
-        limit=body.limit or settings.reconcile_max_per_run,
+        limit=limit or settings.reconcile_max_per_run,
         give_up_after=timedelta(seconds=settings.reconcile_give_up_seconds),
         backoff_cap=timedelta(seconds=settings.reconcile_backoff_cap_seconds),
     )
-    return Reply(report_json(call.services.reconciler.run(policy)))

@@ -13,6 +13,29 @@ from enum import StrEnum
 from shared.access.auth import ServiceRole
 
 
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What one function's Cloud Run instances get (the SDK's RuntimeOptions, per function).
+
+    Concurrency above 1 needs a whole CPU (the deploy refuses it otherwise); our handlers are
+    I/O-bound on Firestore and providers, so one CPU serves many requests at once.
+    """
+
+    memory_mb: int = 512
+    cpu: int = 1
+    concurrency: int = 40
+    timeout_sec: int = 60
+    min_instances: int = 0
+    max_instances: int = 20
+
+
+DEFAULT_RUNTIME = Runtime()
+# The expiry and reconcile passes page through every due account: minutes, not a request's 60 s.
+BATCH_RUNTIME = Runtime(memory_mb=1024, concurrency=1, timeout_sec=540, max_instances=1)
+# Metering sits on other services' request paths: one warm instance spares them cold starts.
+HOT_PATH_RUNTIME = Runtime(min_instances=1, max_instances=50)
+
+
 class Auth(StrEnum):
     NONE = "none"  # health
     USER = "user"  # Firebase ID token
@@ -33,6 +56,15 @@ class HttpFunction:
     summary: str
     aliases: tuple[str, ...] = ()  # further public paths served by the same function
     role: ServiceRole | None = None  # Auth.SERVICE only: whose allow-list admits the caller
+    # Auth.SERVICE only: deployed private, IAM invoker = exactly the role's accounts, so Cloud Run
+    # checks the caller first and hands on the token with its signature removed (docs/deploy.md).
+    iam_invoker: bool = True
+    runtime: Runtime = DEFAULT_RUNTIME
+
+    @property
+    def behind_iam(self) -> bool:
+        """An IAM invoker check stands in front: a signature-stripped service token is trusted."""
+        return self.auth is Auth.SERVICE and self.iam_invoker
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -49,6 +81,7 @@ class TriggerFunction:
     document: str  # path pattern, e.g. credit_transactions/{entry_id}
     summary: str
     retry: bool = True
+    runtime: Runtime = DEFAULT_RUNTIME
 
 
 # One tuple per resource, so that each resource's functions are found (and changed) together.
@@ -198,6 +231,14 @@ ADMIN: tuple[HttpFunction, ...] = (
         "A user's ledger entries, newest first, filtered by type and time",
     ),
     HttpFunction(
+        "admin_order",
+        "functions.admin_accounts",
+        "/api/v1/admin/orders/{order_id}",
+        ("GET",),
+        Auth.ADMIN,
+        "Any user's credit order: refunds, disputes, chargebacks and second payments to refund",
+    ),
+    HttpFunction(
         "admin_order_refund",
         "functions.admin_refunds",
         "/api/v1/admin/orders/{order_id}/refund",
@@ -292,6 +333,7 @@ USAGE: tuple[HttpFunction, ...] = (
         Auth.SERVICE,
         "Charge one usage event, exactly once per (service, event_id)",
         role=ServiceRole.METERING,
+        runtime=HOT_PATH_RUNTIME,
     ),
     HttpFunction(
         "usage_batch",
@@ -319,6 +361,7 @@ USAGE: tuple[HttpFunction, ...] = (
         Auth.SERVICE,
         "Could the account spend this much now? One read, no write",
         role=ServiceRole.METERING,
+        runtime=HOT_PATH_RUNTIME,
     ),
     HttpFunction(
         "grants_expire",
@@ -328,6 +371,7 @@ USAGE: tuple[HttpFunction, ...] = (
         Auth.SERVICE,
         "Write the expiry of expired credit grants (Cloud Scheduler calls it; see SCHEDULED_JOBS)",
         role=ServiceRole.SCHEDULER,
+        runtime=BATCH_RUNTIME,
     ),
 )
 
@@ -367,6 +411,7 @@ HOLDS: tuple[HttpFunction, ...] = (
         Auth.SERVICE,
         "Release holds past their expiry (Cloud Scheduler calls it; see SCHEDULED_JOBS)",
         role=ServiceRole.SCHEDULER,
+        runtime=BATCH_RUNTIME,
     ),
 )
 
@@ -380,6 +425,7 @@ RECONCILIATION: tuple[HttpFunction, ...] = (
         Auth.SERVICE,
         "Settle credit orders and payments left open past the reconcile age, asking the provider",
         role=ServiceRole.SCHEDULER,
+        runtime=BATCH_RUNTIME,
     ),
 )
 
@@ -403,6 +449,42 @@ OPERATIONS: tuple[HttpFunction, ...] = (
     ),
 )
 
+# GST tax invoices and credit notes of credit purchases, and the buyer's billing details.
+INVOICES: tuple[HttpFunction, ...] = (
+    HttpFunction(
+        "invoices_list",
+        "functions.invoices",
+        "/api/v1/invoices",
+        ("GET",),
+        Auth.USER,
+        "The caller's tax invoices and credit notes, newest first (admins: any account's)",
+    ),
+    HttpFunction(
+        "invoices_get",
+        "functions.invoices",
+        "/api/v1/invoices/{invoice_id}",
+        ("GET",),
+        Auth.USER,
+        "One tax invoice or credit note",
+    ),
+    HttpFunction(
+        "invoices_pdf",
+        "functions.invoices",
+        "/api/v1/invoices/{invoice_id}/pdf",
+        ("GET",),
+        Auth.USER,
+        "One tax invoice or credit note as PDF",
+    ),
+    HttpFunction(
+        "billing_details",
+        "functions.billing_details",
+        "/api/v1/billing/details",
+        ("GET", "PUT"),
+        Auth.USER,
+        "The caller's billing details for invoices (admins: GET any account's)",
+    ),
+)
+
 HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
     HEALTH
     + CREDITS
@@ -416,6 +498,7 @@ HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
     + HOLDS
     + RECONCILIATION
     + OPERATIONS
+    + INVOICES
 )
 
 FIRESTORE_CREATED = "google.cloud.firestore.document.v1.created"
@@ -458,6 +541,12 @@ class ScheduledJob:
     schedule: str  # cron, in time_zone
     summary: str
     time_zone: str = "Etc/UTC"
+    runtime: Runtime = BATCH_RUNTIME
+
+    @property
+    def name(self) -> str:
+        """The scheduled function's own name (scheduler_fn.on_schedule): it runs the same pass."""
+        return f"{self.function}_job"
 
 
 SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (

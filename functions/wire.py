@@ -40,6 +40,8 @@ class OrderJson(OrderTerms):
     flags: dict[str, Any]
     refunds: dict[str, Any]
     disputes: dict[str, Any]
+    second_payments: dict[str, Any]
+    chargebacks: dict[str, Any]
 
 
 def terms_json(order: CreditOrder) -> OrderTerms:
@@ -57,4 +59,6 @@ def order_json(order: CreditOrder) -> OrderJson:
         "flags": dict(order.flags),
         "refunds": dict(order.refunds),
         "disputes": dict(order.disputes),
+        "second_payments": dict(order.second_payments),
+        "chargebacks": dict(order.chargebacks),
     }

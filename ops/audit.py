@@ -3,7 +3,10 @@
 Checks every account against the invariants of docs/ledger.md: seq contiguous from 1, each
 balance_after = previous + amount, no balance below zero outside the documented overdraft types,
 held never negative, each external effect applied at most once (its entries form one commit), and
-the head pointer never ahead of the ledger. Prints what is wrong; exits 1 if anything is.
+the head pointer never ahead of the ledger; and the tax documents: every paid order has exactly one
+invoice, every money-returning refund exactly one credit note, and each series is numbered 1 to n
+with no gap and no duplicate (``shared.invoices.invariants``). Prints what is wrong; exits 1 if
+anything is.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from shared.adapters.firestore_invoices import TAX_DOCUMENTS, tax_document_from_document
 from shared.adapters.firestore_ledger_codec import (
     LEGACY_HEADS,
     TRANSACTIONS,
@@ -23,6 +27,8 @@ from shared.adapters.firestore_ledger_codec import (
     entry_from_document,
     is_head_pointer,
 )
+from shared.adapters.firestore_orders import ORDERS, order_from_document
+from shared.invoices.invariants import document_violations
 from shared.ledger.entries import LedgerEntry
 from shared.ledger.invariants import invariant_violations
 
@@ -68,6 +74,14 @@ def audit(client: Any) -> tuple[int, list[str]]:
         last = max((e.seq for e in entries), default=0)
         if head.get("seq", 0) > last:
             problems.append(f"{snapshot.id}: head pointer at {head['seq']} beyond ledger {last}")
+    orders = [
+        order_from_document(s.id, s.to_dict() or {}) for s in client.collection(ORDERS).stream()
+    ]
+    documents = [
+        tax_document_from_document(s.to_dict() or {})
+        for s in client.collection(TAX_DOCUMENTS).stream()
+    ]
+    problems += document_violations(orders, documents)
     return len(accounts), problems
 
 

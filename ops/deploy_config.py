@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from shared.config import Settings
+from shared.invoices.gstin import STATES, gstin_problem
 
 # Settings that only make sense on a developer's machine: pointing production at them would
 # send real money through a fake provider or read another project's database.
@@ -36,18 +37,19 @@ FROM_SERVICE_ACCOUNTS = frozenset({"metering_service_accounts", "scheduler_servi
 # without a key, notifications pending forever), so a configuration must give them.
 REQUIRED_IN_PRODUCTION = frozenset(
     {"service_audience", "razorpay_key_id", "stripe_publishable_key", "event_service_url"}
+    # Every tax invoice names the seller as registered for GST.
+    | {"seller_legal_name", "seller_address", "seller_state", "seller_gstin"}
 )
 SECRET_FIELDS = frozenset(
     name for name, info in Settings.model_fields.items() if info.annotation is SecretStr
 )
 SERVICE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.gserviceaccount\.com$")
 REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]$")
-# Secret names are lower-case words joined by hyphens (as in the example): a pasted key, which
-# mixes cases, cannot pass for a name and be printed in the plan.
-SECRET_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+# Firestore locations: a region, or a multi-region (nam5, nam7, eur3).
+LOCATION = re.compile(r"^([a-z]+-[a-z]+[0-9]+|nam[0-9]+|eur[0-9]+)$")
+# Firestore database ids: lower-case letters, digits and hyphens, 4 to 63 characters.
+DATABASE = re.compile(r"^(\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$")
 PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-# What a pasted key looks like (Stripe sk_/rk_/whsec_, Razorpay rzp_): never a secret's name.
-SECRET_VALUE = re.compile(r"^(sk|rk|whsec|rzp)_")
 NOTIFICATION_CHANNEL = re.compile(
     r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/notificationChannels/\w+$"
 )
@@ -69,6 +71,7 @@ class DeployConfig:
     firestore_location: str
     metering_accounts: tuple[str, ...]
     scheduler_account: str
+    firestore_database: str = "(default)"  # the one database: triggers, rules, indexes, code
     settings: dict[str, str] = field(default_factory=dict)  # ENV_NAME -> plain value
     secrets: dict[str, str] = field(default_factory=dict)  # ENV_NAME -> Secret Manager name
     # Who the alert policies page (Cloud Monitoring notification channels).
@@ -94,6 +97,7 @@ def parse(name: str, raw: dict[str, Any]) -> DeployConfig:
         "project",
         "region",
         "firestore_location",
+        "firestore_database",
         "service_accounts",
         "settings",
         "secrets",
@@ -111,9 +115,17 @@ def parse(name: str, raw: dict[str, Any]) -> DeployConfig:
     project = text("project", PROJECT)
     region = text("region", REGION)
     location = raw.get("firestore_location", region)
-    if not isinstance(location, str) or not location:
-        problems.append("firestore_location: must be the Firestore database's location")
+    if not isinstance(location, str) or not LOCATION.match(location):
+        problems.append(
+            f"firestore_location: {location!r} is not a Firestore location (a region such as "
+            "asia-south1, or a multi-region: nam5, eur3)"
+        )
         location = ""
+
+    database = raw.get("firestore_database", "(default)")
+    if not isinstance(database, str) or not DATABASE.match(database):
+        problems.append(f"firestore_database: {database!r} is not (default) or a database id")
+        database = ""
 
     accounts = raw.get("service_accounts", {})
     metering = accounts.get("metering", [])
@@ -137,6 +149,7 @@ def parse(name: str, raw: dict[str, Any]) -> DeployConfig:
         project=project,
         region=region,
         firestore_location=location,
+        firestore_database=database,
         metering_accounts=tuple(metering),
         scheduler_account=scheduler,
         settings=settings,
@@ -177,12 +190,15 @@ def _plain_settings(table: object, problems: list[str]) -> dict[str, str]:
             problems.append(f"settings.{key}: local development only")
         elif field_name in FROM_SERVICE_ACCOUNTS:
             problems.append(f"settings.{key}: set by [service_accounts]")
+        elif field_name == "firestore_database":
+            problems.append(f"settings.{key}: set by firestore_database")
         elif not isinstance(value, str | int | bool):
             problems.append(f"settings.{key}: must be a string, integer or boolean")
         else:
             settings[key.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
     missing = sorted(f.upper() for f in REQUIRED_IN_PRODUCTION if f.upper() not in settings)
     problems += [f"settings.{key}: required in production" for key in missing]
+    problems += _seller_problems(settings)
     try:  # the values the service itself would refuse at start-up
         Settings.from_environment(settings)
     except ValidationError as error:
@@ -194,6 +210,22 @@ def _plain_settings(table: object, problems: list[str]) -> dict[str, str]:
     return settings
 
 
+def _seller_problems(settings: dict[str, str]) -> list[str]:
+    """The seller's GST registration as tax invoices will print it: state code and GSTIN."""
+    problems = []
+    state, gstin = settings.get("SELLER_STATE"), settings.get("SELLER_GSTIN")
+    if state is not None and state not in STATES:
+        problems.append(f"settings.SELLER_STATE: {state!r} is not a GST state code, e.g. 27")
+    if gstin is not None and (problem := gstin_problem(gstin)):
+        problems.append(f"settings.SELLER_GSTIN: {problem}")
+    elif gstin is not None and state is not None and gstin[:2] != state:
+        problems.append(f"settings.SELLER_GSTIN: registered in state {gstin[:2]}, not {state}")
+    series = settings.get("INVOICE_SERIES", "INV"), settings.get("CREDIT_NOTE_SERIES", "CN")
+    if series[0] == series[1]:
+        problems.append("settings.CREDIT_NOTE_SERIES: must differ from INVOICE_SERIES")
+    return problems
+
+
 def _secrets(table: object, problems: list[str]) -> dict[str, str]:
     if not isinstance(table, dict):
         problems.append("secrets: must be a table")
@@ -202,10 +234,12 @@ def _secrets(table: object, problems: list[str]) -> dict[str, str]:
     for key, value in table.items():
         if key.lower() not in SECRET_FIELDS:
             problems.append(f"secrets.{key}: not a secret setting of the service")
-        elif (
-            not isinstance(value, str) or not SECRET_NAME.match(value) or SECRET_VALUE.match(value)
-        ):
-            problems.append(f"secrets.{key}: must name a Secret Manager secret, not hold its value")
+        elif value != key.upper():
+            # Firebase mounts a secret under its own name (the SDK's `secrets=[...]`).
+            problems.append(
+                f"secrets.{key}: must name the Secret Manager secret {key.upper()!r} "
+                "(Firebase mounts a secret under its own name), never hold its value"
+            )
         else:
             secrets[key.upper()] = value
     missing = sorted(f.upper() for f in SECRET_FIELDS if f.upper() not in secrets)

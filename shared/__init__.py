@@ -11,7 +11,8 @@ Areas, lowest first:
 - ``payments``: card payments (seed 004), the provider ports, refunds, Stripe events, disputes,
   the outbox;
 - ``purchases``: credit orders, pricing, packages, checkout, crediting and clawbacks, Razorpay
-  events, refunds of credit orders, reconciliation.
+  events, refunds of credit orders, reconciliation;
+- ``invoices``: GST tax invoices and credit notes of credit purchases, buyers' billing details.
 
 ``adapters`` (flat) implement the ports over Firestore, Stripe, Razorpay and Firebase. Pure
 modules import no SDK.

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from shared.adapters.firebase_auth import FirebaseUserDirectory
     from shared.adapters.razorpay_gateway import RazorpayGateway
     from shared.adapters.stripe_checkout import StripeCreditCheckout
+    from shared.invoices.billing import BillingDetailsStore
+    from shared.invoices.documents import Seller
+    from shared.invoices.issuing import InvoiceIssuer, TaxDocumentStore
     from shared.ledger.store import LedgerStore
     from shared.payments.providers import ProcessedEvents
     from shared.payments.refunds import RefundGateway, RefundStore
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
     from shared.purchases.orders import OrderStore
     from shared.purchases.packages import PackageCatalog
     from shared.purchases.razorpay_events import RazorpayWebhooks
-    from shared.purchases.reconciliation import Reconciler
+    from shared.purchases.reconciliation import ReconcileQueue, Reconciler
     from shared.purchases.refunds import OrderRefundStore
     from shared.usage.holds import HoldStore
 
@@ -61,6 +64,11 @@ class ServiceParts(TypedDict, total=False):
     outbox_delivery: OutboxDelivery
     push_sender: PushSender
     clock: Callable[[], datetime]
+    processed_events: ProcessedEvents
+    devices: DeviceStore
+    reconcile_queue: ReconcileQueue
+    invoices: TaxDocumentStore
+    billing_details: BillingDetailsStore
 
 
 @dataclass
@@ -189,10 +197,11 @@ class Services:
         """Credit purchases through either provider (starting one picks the provider)."""
         from dataclasses import replace
 
-        from shared.purchases.checkout import RAZORPAY, STRIPE
-
-        both = {RAZORPAY: lambda: self.razorpay, STRIPE: lambda: self.stripe_checkout}
-        return replace(self.purchase_rules, gateways=both)
+        return replace(
+            self.purchase_rules,
+            razorpay=lambda: self.razorpay,
+            stripe=lambda: self.stripe_checkout,
+        )
 
     # One provider's side of credit purchases: a function that only verifies Razorpay payments,
     # or only handles Stripe's events, reaches (and is deployed with) that provider's secrets only.
@@ -200,17 +209,13 @@ class Services:
     def razorpay_purchases(self) -> CreditPurchases:
         from dataclasses import replace
 
-        from shared.purchases.checkout import RAZORPAY
-
-        return replace(self.purchase_rules, gateways={RAZORPAY: lambda: self.razorpay})
+        return replace(self.purchase_rules, razorpay=lambda: self.razorpay)
 
     @cached_property
     def stripe_purchases(self) -> CreditPurchases:
         from dataclasses import replace
 
-        from shared.purchases.checkout import STRIPE
-
-        return replace(self.purchase_rules, gateways={STRIPE: lambda: self.stripe_checkout})
+        return replace(self.purchase_rules, stripe=lambda: self.stripe_checkout)
 
     @cached_property
     def purchase_rules(self) -> CreditPurchases:
@@ -225,7 +230,8 @@ class Services:
             ledger=self.ledger,
             orders=self.orders,
             packages=self.packages,
-            gateways={},
+            razorpay=None,
+            stripe=None,
             slots=self.rate_limit_slots,
             purchase_limit=RateLimit(
                 "purchase", s.purchase_rate_limit, s.rate_limit_window_seconds
@@ -235,6 +241,48 @@ class Services:
             new_order_id=lambda: f"ord_{uuid.uuid4().hex}",
             fx_rates=s.credit_fx_rates,
             bonus_expiry_days=s.bonus_credit_expiry_days or None,
+            documents=self.invoice_issuer,
+        )
+
+    @cached_property
+    def invoices(self) -> TaxDocumentStore:
+        from shared.adapters.firestore_invoices import FirestoreTaxDocuments
+
+        return FirestoreTaxDocuments(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def billing_details(self) -> BillingDetailsStore:
+        from shared.adapters.firestore_invoices import FirestoreBillingDetails
+
+        return FirestoreBillingDetails(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def seller(self) -> Seller:
+        from shared.invoices.documents import Party, Seller
+
+        s = self.settings
+        party = Party(
+            s.seller_legal_name,
+            s.seller_address,
+            s.seller_state or None,
+            "IN",
+            s.seller_gstin or None,
+        )
+        return Seller(
+            party, s.invoice_sac, s.invoice_series, s.credit_note_series, s.invoice_lut_reference
+        )
+
+    @cached_property
+    def invoice_issuer(self) -> InvoiceIssuer:
+        """Issues the tax invoice of each paid order and the credit note of each refund."""
+        from shared.invoices.issuing import InvoiceIssuer
+
+        return InvoiceIssuer(
+            documents=self.invoices,
+            billing=self.billing_details,
+            seller=self.seller,
+            fx_rates=self.settings.credit_fx_rates,
+            clock=self.clock,
         )
 
     @cached_property
@@ -259,6 +307,7 @@ class Services:
             orders=self.orders,
             processed=self.processed_events,
             clock=self.clock,
+            documents=self.invoice_issuer,
         )
 
     @cached_property
@@ -318,18 +367,25 @@ class Services:
         return refunded
 
     @cached_property
-    def reconciler(self) -> Reconciler:
+    def reconcile_queue(self) -> ReconcileQueue:
+        # Its own part so that a test hands in a queue and keeps the Reconciler wired as here.
         from shared.adapters.firestore_reconciliation import FirestoreReconcileQueue
+
+        return FirestoreReconcileQueue(self.firestore, self.settings.firestore_timeout_seconds)
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
         from shared.purchases.reconciliation import Reconciler
 
         return Reconciler(
             ledger=self.ledger,
             orders=self.orders,
             payments=self.payments,
-            queue=FirestoreReconcileQueue(self.firestore, self.settings.firestore_timeout_seconds),
+            queue=self.reconcile_queue,
             razorpay=lambda: self.razorpay,
             stripe=lambda: self.payment_gateway,
             clock=self.clock,
+            documents=self.invoice_issuer,
         )
 
     @cached_property

@@ -104,6 +104,18 @@ class Settings(BaseModel):
     reconcile_give_up_seconds: int = Field(default=3 * 24 * 3600, ge=1)
     reconcile_backoff_cap_seconds: int = Field(default=6 * 3600, ge=1)
 
+    # GST tax invoices and credit notes (shared.invoices): the seller as registered (legal name,
+    # address, GST state code, GSTIN), the SAC of the credits sold, each series' prefix, and the
+    # LUT's ARN under which exports are zero-rated. Empty seller fields: deploy-check refuses.
+    seller_legal_name: str = ""
+    seller_address: str = ""
+    seller_state: str = ""
+    seller_gstin: str = ""
+    invoice_sac: str = Field(default="998439", pattern="^[0-9]{6}$")
+    invoice_series: str = Field(default="INV", pattern="^[A-Z0-9]{1,6}$")
+    credit_note_series: str = Field(default="CN", pattern="^[A-Z0-9]{1,6}$")
+    invoice_lut_reference: str = ""
+
     @field_validator("credit_fx_rates")
     @classmethod
     def _fx_rates_price_known_currencies(cls, rates: dict[str, Decimal]) -> dict[str, Decimal]:
@@ -141,6 +153,9 @@ class Settings(BaseModel):
             if raw is not None:
                 is_mapping = typing.get_origin(field.annotation) is dict
                 values[name] = json.loads(raw) if is_mapping else raw
+        if "firebase_project_id" not in values and environ.get("GCLOUD_PROJECT"):
+            # Firebase reserves FIREBASE_* names in a deploy's .env; it sets GCLOUD_PROJECT.
+            values["firebase_project_id"] = environ["GCLOUD_PROJECT"]
         return cls.model_validate({**values, **overrides})
 
 

@@ -155,6 +155,14 @@ def service_headers(stack: Stack, service_tokens) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def service_headers_for(stack: Stack, email: str) -> dict[str, str]:
+    """Authorization of the service account ``email``, minted with the stack's local key."""
+    from devstack.service_tokens import ServiceTokenIssuer
+
+    token = ServiceTokenIssuer.load(stack.service_key_path).mint(email, stack.service_audience)
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.fixture
 def gateway_ledger(stack_env: Stack):
     """The ledger of the gateway's own project (to give a test user credits directly)."""

@@ -20,6 +20,7 @@ from billing_client.errors import (
     Unavailable,
 )
 from billing_client.identity import GoogleIdentity, TokenProvider
+from billing_client.invoices import InvoiceReader
 
 __all__ = [
     "BillingClient",
@@ -35,6 +36,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "InsufficientCredits",
     "InvalidRequest",
+    "InvoiceReader",
     "MethodNotAllowed",
     "NotFound",
     "ProviderError",

@@ -10,9 +10,10 @@ import * as purchase from './purchase.js';
 import * as history from './history.js';
 import * as usage from './usage.js';
 import * as orders from './orders.js';
+import * as invoices from './invoices.js';
 import * as admin from './admin.js';
 
-const VIEWS = [account, history, usage, orders];
+const VIEWS = [account, history, usage, orders, invoices];
 
 async function json(path) {
   const response = await fetch(path, {cache: 'no-store'});

@@ -44,6 +44,11 @@ export type OrderRefundRequest = Schemas["OrderRefundBody"];
 export type OrderRefund = Schemas["OrderRefundJson"];
 export type DeviceRegistration = Schemas["DeviceBody"];
 export type Device = Schemas["DeviceJson"];
+export type Invoice = Schemas["InvoiceJson"];
+export type InvoicePage = Schemas["InvoicePage"];
+export type InvoiceQuery = QueryOf<"invoices_list">;
+export type BillingDetails = Schemas["BillingDetailsJson"];
+export type BillingDetailsRequest = Schemas["BillingDetailsBody"];
 
 export interface BillingClientOptions {
   /** The Firebase app the user signs in with; or pass `auth` (and `firestore`) directly. */
@@ -80,7 +85,7 @@ export function createBillingClient(options: BillingClientOptions) {
   const post = <T>(path: Path, body: unknown, opts: MutationOptions = {}) =>
     request<T>({ method: "POST", path, body, ...opts });
   // A list's pages: from the query's cursor (if any) on, each with the query's filters.
-  const list = <P extends OrderPage | TransactionPage>(path: Path, query: Query) => {
+  const list = <P extends OrderPage | TransactionPage | InvoicePage>(path: Path, query: Query) => {
     const { cursor, ...filters } = query;
     return pages((next) => get<P>(path, { ...filters, cursor: next }), cursor?.toString());
   };
@@ -149,6 +154,29 @@ export function createBillingClient(options: BillingClientOptions) {
      * comes first. */
     refundOrder: (orderId: string, refund: OrderRefundRequest, opts: MutationOptions = {}) =>
       post<OrderRefund>(one("/api/v1/admin/orders/{order_id}/refund", orderId), refund, opts),
+    /** The caller's GST tax invoices and credit notes, newest first, a page at a time (admins:
+     * any account's with `user_id`). */
+    invoices: (query: InvoiceQuery = {}) => list<InvoicePage>("/api/v1/invoices", query),
+    /** One tax invoice or credit note (another user's is a 404). */
+    invoice: (invoiceId: string) => get<Invoice>(one("/api/v1/invoices/{invoice_id}", invoiceId)),
+    /** One tax invoice or credit note as a PDF Blob (the same bytes every time). */
+    invoicePdf: (invoiceId: string) =>
+      request<Blob>({
+        method: "GET",
+        path: one("/api/v1/invoices/{invoice_id}/pdf", invoiceId),
+        blob: true,
+      }),
+    /** The caller's billing details for invoices (a 404 until saved). */
+    billingDetails: () => get<BillingDetails>("/api/v1/billing/details"),
+    /** Save the caller's billing details (name, address, state, optional GSTIN); used for
+     * invoices of purchases paid after saving. A bad field is a 400 naming it. */
+    saveBillingDetails: (details: BillingDetailsRequest, opts: MutationOptions = {}) =>
+      request<BillingDetails>({
+        method: "PUT",
+        path: "/api/v1/billing/details" satisfies Path,
+        body: details,
+        ...opts,
+      }),
     /** Register this device's FCM token for the caller's push notifications (low balance). */
     registerDevice: (device: DeviceRegistration, opts: MutationOptions = {}) =>
       post<Device>("/api/v1/devices", device, opts),

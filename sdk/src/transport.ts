@@ -37,13 +37,15 @@ export interface TransportOptions {
 export type Query = Readonly<Record<string, string | number | null | undefined>>;
 
 export interface Request {
-  readonly method: "GET" | "POST" | "PATCH";
+  readonly method: "GET" | "POST" | "PATCH" | "PUT";
   readonly path: string;
   readonly query?: Query;
   readonly body?: unknown;
   /** For a mutating call: the key to send instead of a new one (e.g. one the page kept across
    * a reload, so a purchase started before it is not started twice). */
   readonly idempotencyKey?: string;
+  /** Read the answer as a Blob (a PDF) instead of JSON. */
+  readonly blob?: boolean;
 }
 
 export type Transport = <T>(request: Request) => Promise<T>;
@@ -65,7 +67,9 @@ export function createTransport(options: TransportOptions): Transport {
     const key = mutating ? (call.idempotencyKey ?? newKey()) : null;
     const url = base + call.path + queryString(call.query);
     for (let attempt = 0; ; attempt++) {
-      const headers: Record<string, string> = { Accept: "application/json" };
+      const headers: Record<string, string> = {
+        Accept: call.blob ? "application/pdf, application/json" : "application/json",
+      };
       const token = await options.token();
       if (token !== null) headers["Authorization"] = `Bearer ${token}`;
       if (key !== null) headers["Idempotency-Key"] = key;
@@ -77,7 +81,7 @@ export function createTransport(options: TransportOptions): Transport {
       let retryAfterMs: number | null = null;
       try {
         const response = await send(url, init);
-        if (response.ok) return (await response.json()) as T;
+        if (response.ok) return (call.blob ? await response.blob() : await response.json()) as T;
         error = await errorFromResponse(response);
         retryAfterMs = parseRetryAfter(response.headers.get("Retry-After"));
       } catch (thrown) {

@@ -68,11 +68,12 @@ class ServiceTokenVerifier(ABC):
     """Port: turn a Google-signed OIDC ID token into a ``ServiceCaller``.
 
     Raises ``Unauthenticated`` (bad signature, expired, wrong audience or issuer) or ``Forbidden``
-    (a valid token of an account that is not on the allow-list).
+    (a valid token of an account that is not on the allow-list). ``behind_iam``: an IAM invoker
+    check stands in front of the endpoint, so a token whose signature it removed is accepted.
     """
 
     @abstractmethod
-    def verify(self, token: str) -> ServiceCaller: ...
+    def verify(self, token: str, *, behind_iam: bool = False) -> ServiceCaller: ...
 
 
 def require_allowed_service(email: object, allowed: frozenset[str]) -> str:
@@ -109,10 +110,13 @@ class ServiceAccess:
     def accounts(self) -> frozenset[str]:
         return self.metering | self.scheduler
 
+    def invokers(self, role: ServiceRole) -> frozenset[str]:
+        """The accounts ``role``'s endpoints admit: their IAM invokers and their allow-list."""
+        return self.metering if role is ServiceRole.METERING else self.scheduler
+
     def admit(self, caller: ServiceCaller, role: ServiceRole) -> ServiceCaller:
         """Return ``caller`` with its service names if ``role``'s allow-list has it; else 403."""
-        allowed = self.metering if role is ServiceRole.METERING else self.scheduler
-        if caller.email not in allowed:
+        if caller.email not in self.invokers(role):
             raise Forbidden("this service account may not call this endpoint")
         if role is not ServiceRole.METERING:
             return caller

@@ -77,12 +77,50 @@ def change_credits(
         said = f"{reason}\n{grant.id if grant else ''}"
         terms = f"{kind}:{hashlib.sha256(said.encode()).hexdigest()}"
         claim = IdClaim(f"admin:{admin_uid}:{request_key}", user_id, amount, admin_uid, terms)
+    if request_key and (earlier := legacy_replay(ledger, posting, admin_uid, user_id, request_key)):
+        return AdminChange(earlier[-1], replayed=True)
     try:
         result = ledger.append(
-            user_id, [posting], effect_key=f"admin:{kind}:{admin_uid}:{user_id}:{once}", claim=claim
+            user_id,
+            [posting],
+            effect_key=admin_effect_key(kind, admin_uid, user_id, once),
+            claim=claim,
         )
     except IdClaimed as claimed:
         raise IdempotencyKeyReused(
             "Idempotency-Key was already used for another endpoint, user or body"
         ) from claimed
     return AdminChange(result.entries[-1], result.replayed)
+
+
+def admin_effect_key(kind: str, admin_uid: str, user_id: str, once: str) -> str:
+    """Return the effect key of an admin change: its parts length-prefixed, so none can collide.
+
+    User ids and Idempotency-Keys may both contain ``:``; a plain join made ("org", "acme:k")
+    and ("org:acme", "k") one key.
+    """
+    parts = "".join(f"{len(part)}:{part}" for part in (admin_uid, user_id, once))
+    return f"admin2:{kind}:{parts}"
+
+
+def legacy_replay(
+    ledger: LedgerStore, posting: Posting, admin_uid: str, user_id: str, request_key: str
+) -> list[LedgerEntry] | None:
+    """Return the entries of this request applied under the old, ':'-joined key, if any.
+
+    Only code from before ``admin_effect_key`` wrote such keys, so the set of them no longer
+    grows and this look-up cannot race a writer. An entry of another account, amount or reason
+    under the same key is not this request's: the append that follows then meets the key's
+    claim (whose key is unchanged) and answers as before.
+    """
+    kind = posting.type.value
+    entries = ledger.effect(f"admin:{kind}:{admin_uid}:{user_id}:{request_key}")
+    if not entries:
+        return None
+    last = entries[-1]
+    same = (last.user_id, last.amount, last.description) == (
+        user_id,
+        posting.amount,
+        posting.description,
+    )
+    return entries if same else None

@@ -50,7 +50,13 @@ def document_path(name: str) -> str:
 
 
 def decode_document_event(data: bytes) -> DocumentChange:
-    event = DocumentEventData.deserialize(data)
+    """Decode a Firestore event's data; ``ValueError`` if it is not one (callers drop it)."""
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+
+    try:
+        event = DocumentEventData.deserialize(data)
+    except (DecodeError, TypeError) as exc:
+        raise ValueError("not a Firestore DocumentEventData") from exc
     value = _fields(event.value) if event.value.name else None
     old_value = _fields(event.old_value) if event.old_value.name else None
     name = event.value.name or event.old_value.name

@@ -10,6 +10,8 @@ from shared.adapters.firestore_client import FirestoreStore, field_filter, race_
 from shared.errors import invalid_field
 from shared.payments.disputes import disputes_view
 from shared.purchases.orders import (
+    ChargebackOverdraft,
+    ChargebackRecorded,
     CreditOrder,
     DisputeStateRecorded,
     OrderChange,
@@ -23,6 +25,7 @@ from shared.purchases.orders import (
     RefundOverdraft,
     RefundRecorded,
     RefundRestored,
+    SecondPaymentRecorded,
     order_terms,
     refund_record,
 )
@@ -74,9 +77,30 @@ def order_fields(change: OrderChange) -> dict[str, Any]:
             # Every state under its own key: racing or late events merge (shared.payments.disputes).
             states = {change.status: dict(change.state)}
             fields = {"disputes": {change.dispute_id: {"states": states}}}
+        case SecondPaymentRecorded():
+            fields = {"second_payments": {change.payment_id: second_payment_fields(change)}}
+        case ChargebackRecorded():
+            record = {"amount": change.amount, "credits": change.credits, "at": change.at}
+            fields = {"chargebacks": {change.dispute_id: record}}
+        case ChargebackOverdraft():
+            fields = {"chargebacks": {change.dispute_id: {"overdraft": change.overdraft}}}
         case _:
             assert_never(change)
     return fields
+
+
+def second_payment_fields(change: SecondPaymentRecorded) -> dict[str, Any]:
+    """The second payment's record: what is set merges into what earlier changes set."""
+    record: dict[str, Any] = {"status": change.status, "updated_at": change.at}
+    if change.amount is not None:
+        record |= {"amount": change.amount, "currency": change.currency, "at": change.at}
+    if change.refund is not None:
+        refund = change.refund
+        status = str(refund.status) if refund.status else None
+        record["refunds"] = {refund.id: {"amount": refund.amount, "status": status}}
+    if change.dispute_id is not None:
+        record["dispute_id"] = change.dispute_id
+    return record
 
 
 def order_from_document(order_id: str, data: Mapping[str, Any]) -> CreditOrder:
@@ -100,6 +124,8 @@ def order_from_document(order_id: str, data: Mapping[str, Any]) -> CreditOrder:
         flags=dict(data.get("flags") or {}),
         refunds=dict(data.get("refunds") or {}),
         disputes=disputes_view(data.get("disputes") or {}),
+        second_payments=dict(data.get("second_payments") or {}),
+        chargebacks=dict(data.get("chargebacks") or {}),
         bonus_expiry_days=data.get("bonus_expiry_days"),
     )
 

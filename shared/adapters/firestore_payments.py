@@ -11,6 +11,11 @@ placed first in its commit (docs/ledger.md's concurrency rule; the emulator has 
 - a dispute's status: ``payment_transitions/{pi}_{dispute_id}_{status}``.
 Refund and dispute statuses are kept like a payment's: every state reached under its own key,
 the current one the highest-ranked, so a late event never moves them back.
+A payment's ``amount_refunded`` counts only refunds that return money: each refund's completion
+adds its amount once (guarded by the refund's create), and a refund that failed or was canceled
+for good is listed under ``refunds_failed.{refund_id}`` with its amount, subtracted when read (a
+merge of the same value: replays and both of ``canceled`` and ``failed`` take it off once; a late
+``succeeded`` never puts it back, as refund states only move forward).
 The outbox document rides in the same commit, after the guard, so a notification exists exactly
 when its state change does. It is created, never overwritten: a delivered notification is never
 made pending again.
@@ -26,7 +31,12 @@ from shared.adapters.firestore_client import FirestoreStore, field_filter, race_
 from shared.adapters.firestore_outbox import OUTBOX, outbox_document
 from shared.payments.disputes import disputes_view
 from shared.payments.outbox import OutboxMessage
-from shared.payments.providers import GatewayRefund, RefundStatus, current_refund_status
+from shared.payments.providers import (
+    FINAL_REFUND_FAILURES,
+    GatewayRefund,
+    RefundStatus,
+    current_refund_status,
+)
 from shared.payments.records import (
     GatewayIntent,
     Payment,
@@ -127,11 +137,13 @@ class FirestorePayments(FirestoreStore, RefundStore):
             {"status": ReservationStatus.SUCCEEDED.value, "refund_id": refund.refund_id},
             merge=True,
         )
-        batch.set(
-            self._doc(PAYMENTS, refund.payment_intent_id),
-            {"amount_refunded": firestore.Increment(refund.amount), "updated_at": now},
-            merge=True,
-        )
+        refunded: dict[str, Any] = {
+            "amount_refunded": firestore.Increment(refund.amount),
+            "updated_at": now,
+        }
+        if refund.status in FINAL_REFUND_FAILURES:  # settled after it had already failed
+            refunded["refunds_failed"] = {refund.refund_id: refund.amount}
+        batch.set(self._doc(PAYMENTS, refund.payment_intent_id), refunded, merge=True)
         # Last, so that losing it (a webhook already reported this status: the emulator applies
         # writes one by one) skips only the notification the webhook already wrote.
         batch.create(
@@ -165,6 +177,12 @@ class FirestorePayments(FirestoreStore, RefundStore):
             {"states": _refund_state(refund.status, now), "updated_at": now},
             merge=True,
         )
+        if refund.status in FINAL_REFUND_FAILURES:  # no money goes back: off amount_refunded
+            batch.set(
+                self._doc(PAYMENTS, refund.payment_intent_id),
+                {"refunds_failed": {refund.id: refund.amount}, "updated_at": now},
+                merge=True,
+            )
         self._add_outbox(batch, notify, now)
         return self._commit_guarded(batch)
 
@@ -230,11 +248,17 @@ def payment_from_document(payment_intent_id: str, data: Mapping[str, Any]) -> Pa
         customer_email=data.get("customer_email"),
         decline_code=state.get("decline_code"),
         failure_message=state.get("failure_message"),
-        amount_refunded=int(data.get("amount_refunded", 0)),
+        amount_refunded=refunded_amount(data),
         disputes=disputes_view(data.get("disputes") or {}),
         created_at=data.get("created_at"),
         updated_at=data.get("updated_at"),
     )
+
+
+def refunded_amount(data: Mapping[str, Any]) -> int:
+    """What the payment's refunds return: all completed, less those that failed for good."""
+    failed = data.get("refunds_failed") or {}
+    return int(data.get("amount_refunded", 0)) - sum(int(a) for a in failed.values())
 
 
 def _intent_fields(intent: GatewayIntent) -> dict[str, Any]:

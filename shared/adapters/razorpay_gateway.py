@@ -23,8 +23,7 @@ from shared.errors import InvalidRequest, ProviderError, ProviderRejected, Signa
 from shared.ids import require_document_id
 from shared.log import get_logger
 from shared.payments.providers import (
-    CheckoutGateway,
-    OrderRefundGateway,
+    CheckoutRefundGateway,
     ProviderEvent,
     ProviderOrder,
     ProviderPayment,
@@ -51,7 +50,7 @@ def hmac_hex(secret: str, message: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-class RazorpayGateway(CheckoutGateway, OrderRefundGateway):
+class RazorpayGateway(CheckoutRefundGateway):
     name = "razorpay"
 
     def __init__(
@@ -214,6 +213,7 @@ def _refund(data: Mapping[str, Any]) -> ProviderRefund:
         returning_money=status is not RefundStatus.FAILED,
         status=status,
         notes={str(k): str(v) for k, v in notes.items()} if isinstance(notes, Mapping) else {},
+        payment_id=str(data["payment_id"]) if data.get("payment_id") else None,
     )
 
 
@@ -243,11 +243,12 @@ def event_from_razorpay(event_id: str, body: Mapping[str, Any]) -> ProviderEvent
                 int(refund.get("created_at") or 0),
                 refund.get("status") != "failed",
                 _REFUND_STATUS.get(str(refund.get("status"))),
+                payment_id=str(refund.get("payment_id") or payment["id"]),
             ),
             refunded_before=int(payment.get("amount_refunded") or amount) - amount,
         )
     if dispute:
-        fields = ("id", "status", "amount", "reason_code", "payment_id")
+        fields = ("id", "status", "amount", "amount_deducted", "reason_code", "payment_id")
         event = replace(event, dispute={key: dispute.get(key) for key in fields})
     return event
 

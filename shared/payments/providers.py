@@ -94,6 +94,8 @@ class ProviderRefund:
     # In Stripe's words whichever the provider (Razorpay's processed is succeeded), when known.
     status: RefundStatus | None = None
     notes: Mapping[str, str] = field(default_factory=dict)  # Razorpay's notes, Stripe's metadata
+    # The payment it returns money of (Razorpay: an order may have several captured payments).
+    payment_id: str | None = None
 
     @property
     def undone(self) -> bool:
@@ -196,6 +198,10 @@ class OrderRefundGateway(RefundListingGateway):
     ) -> ProviderRefund:
         """Refund ``amount`` of the payment once per ``idempotency_key`` (a retry gets the same
         refund back); raise ``ProviderRejected`` when the provider refuses."""
+
+
+class CheckoutRefundGateway(CheckoutGateway, OrderRefundGateway):
+    """Port: a provider whose Checkout the client completes and that refunds orders (Razorpay)."""
 
 
 class PaymentGateway(ABC):

@@ -108,6 +108,9 @@ def next_reservation(
         raise invalid_field(
             "payment_intent_id", f"payment is {payment.status.value}, not refundable"
         )
+    if any(d.get("status") == "lost" for d in payment.disputes.values()):
+        # The card's bank returned the money already (Stripe would refuse it too: as for orders).
+        raise invalid_field("payment_intent_id", "the payment was charged back: nothing to refund")
     if amount is not None:
         require_int_amount(amount)
         if amount <= 0:
@@ -264,6 +267,27 @@ def record_refund(store: RefundStore, result: GatewayRefund, known: Refund) -> b
     if known.status.rank > result.status.rank:
         notify = None
     return store.update_refund(result, notify)
+
+
+def settle_reported_refund(store: RefundStore, result: GatewayRefund) -> bool:
+    """Record a refund Stripe reports before our answer to the request that made it landed.
+
+    Its webhook can outrun the answer (or the answer was lost): the refund names the reservation
+    it was made for, so it is completed from the report, with its status and notification; the
+    answer, when it lands, finds it recorded and changes nothing. False if it is none of ours
+    (a dashboard refund, a credit order's).
+    """
+    made_for = result.metadata.get(RESERVATION_METADATA_KEY)
+    payment = store.payment(result.payment_intent_id) if made_for else None
+    if payment is None:
+        return False
+    for reservation in store.reservations(payment.payment_intent_id):
+        if reservation.id == made_for and reservation.status is ReservationStatus.RESERVED:
+            metadata = {k: v for k, v in result.metadata.items() if k != RESERVATION_METADATA_KEY}
+            record = _refund_record(payment, reservation, result, metadata)
+            store.complete_refund(reservation, record, refund_notification(result))
+            return True
+    return False
 
 
 def owned_refund(store: RefundStore, refund_id: str, owner_uid: str | None) -> Refund:

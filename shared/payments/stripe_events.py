@@ -19,7 +19,7 @@ from shared.payments.disputes import dispute_rank
 from shared.payments.outbox import OutboxMessage
 from shared.payments.providers import ProcessedEvents, ProviderEvent
 from shared.payments.records import GatewayIntent, PaymentStore
-from shared.payments.refunds import RefundStore, record_refund
+from shared.payments.refunds import RefundStore, record_refund, settle_reported_refund
 
 log = get_logger("stripe_events")
 
@@ -114,6 +114,8 @@ def _on_refunded(
         known = store.refund(refund.id)
         if known is not None:
             record_refund(store, refund, known)
+        else:  # ours, reported before our answer landed: never drop its (failed) status
+            settle_reported_refund(store, refund)
     if event.payment_intent_id and credit_order_refunded is not None:
         # Whether the payment is a credit order's is the credits work's to say (by its intent
         # id); it reads the payment's refunds from Stripe rather than trust one event's view.

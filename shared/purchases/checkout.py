@@ -23,15 +23,16 @@ from shared.errors import Conflict, NotFound, Unavailable, invalid_field
 from shared.ledger.store import LedgerStore
 from shared.payments.providers import (
     CheckoutGateway,
-    OrderingGateway,
+    CheckoutRefundGateway,
+    OrderRefundGateway,
     ProviderPayment,
     ProviderPaymentStatus,
     ProviderRefund,
-    RefundListingGateway,
 )
 from shared.payments.records import GatewayIntent, PaymentStatus
 from shared.purchases.crediting import (
     GrantResult,
+    claw_back_chargeback,
     claw_back_refund,
     flag_order,
     grant_purchase_credits,
@@ -39,9 +40,11 @@ from shared.purchases.crediting import (
     record_dispute,
     restore_refund_clawback,
 )
-from shared.purchases.orders import CreditOrder, OrderStatus, OrderStore
+from shared.purchases.orders import CreditOrder, OrderStatus, OrderStore, paying_refunds
 from shared.purchases.packages import PackageCatalog, find_package
 from shared.purchases.pricing import PRICING_CURRENCY, Quote, quote_foreign_purchase, quote_purchase
+from shared.purchases.second_payments import is_second_payment, record_second_payment
+from shared.purchases.tax_documents import TaxDocuments
 
 RAZORPAY = "razorpay"
 STRIPE = "stripe"
@@ -88,7 +91,10 @@ class CreditPurchases:
     ledger: LedgerStore
     orders: OrderStore
     packages: PackageCatalog
-    gateways: Mapping[str, Callable[[], OrderingGateway]]  # built on first use
+    # Each provider's gateway, built on first use; None where this side is not wired (a function
+    # that verifies Razorpay payments is deployed with Razorpay's secrets only).
+    razorpay: Callable[[], CheckoutRefundGateway] | None
+    stripe: Callable[[], OrderRefundGateway] | None
     slots: SlotCounter
     purchase_limit: RateLimit
     verify_limit: RateLimit
@@ -97,6 +103,7 @@ class CreditPurchases:
     # Credit units per one major unit of another currency (e.g. usd: 8325 for ₹83.25/$1).
     fx_rates: Mapping[str, Decimal] = field(default_factory=dict)
     bonus_expiry_days: int | None = None  # how long package bonuses last (None: forever)
+    documents: TaxDocuments | None = None  # tax invoices and credit notes
 
     def start(
         self, user_id: str, request: PurchaseRequest, request_key: str | None = None
@@ -113,12 +120,12 @@ class CreditPurchases:
         quote = self._quote(request)
         # INR goes through Razorpay unless Stripe is asked for; other currencies through Stripe.
         provider = request.provider or (RAZORPAY if quote.currency == PRICING_CURRENCY else STRIPE)
-        if provider not in self.gateways:
-            raise invalid_field("provider", f"must be one of: {', '.join(sorted(self.gateways))}")
+        if provider not in self.providers:
+            raise invalid_field("provider", f"must be one of: {', '.join(self.providers)}")
         if provider == RAZORPAY and quote.currency != PRICING_CURRENCY:
             raise invalid_field("provider", "razorpay sells credits in inr only; use stripe")
         enforce_rate_limit(self.slots, self.purchase_limit, user_id, self.clock())
-        gateway = self.gateways[provider]()
+        gateway = self.gateway(provider)
         order_id = order_id_for(request_key) if request_key else self.new_order_id()
         provider_order = gateway.create_order(
             order_id, quote.total, quote.currency, {"order_id": order_id, "user_id": user_id}
@@ -154,11 +161,24 @@ class CreditPurchases:
             raise invalid_field("currency", f"credits are sold in: {sold_in}")
         return quote_foreign_purchase(request.amount or 0, currency, self.fx_rates[currency])
 
-    def _razorpay(self) -> CheckoutGateway:
-        gateway = self.gateways[RAZORPAY]()
-        if not isinstance(gateway, CheckoutGateway):
-            raise TypeError("the razorpay gateway must verify Checkout signatures")
-        return gateway
+    @property
+    def providers(self) -> list[str]:
+        """The providers wired on this side of purchases."""
+        wired = ((RAZORPAY, self.razorpay), (STRIPE, self.stripe))
+        return [provider for provider, gateway in wired if gateway is not None]
+
+    def gateway(self, provider: str) -> OrderRefundGateway:
+        """The provider's gateway, built on first use (a provider not wired here is a bug)."""
+        if provider == RAZORPAY:
+            return self._razorpay()
+        if provider == STRIPE and self.stripe is not None:
+            return self.stripe()
+        raise LookupError(f"{provider} is not wired on this side of purchases")
+
+    def _razorpay(self) -> CheckoutRefundGateway:
+        if self.razorpay is None:
+            raise LookupError("razorpay is not wired on this side of purchases")
+        return self.razorpay()
 
     def verify_razorpay(
         self, user_id: str, provider_order_id: str, payment_id: str, signature: str
@@ -172,8 +192,15 @@ class CreditPurchases:
         if order is None or order.user_id != user_id:
             raise NotFound("no such order")
         if order.status is OrderStatus.PAID and order.provider_payment_id:
+            if is_second_payment(order, payment_id):
+                self._second_payment(gateway, order, payment_id)
             return grant_purchase_credits(
-                self.ledger, order, RAZORPAY, order.provider_payment_id, now=self.clock()
+                self.ledger,
+                order,
+                RAZORPAY,
+                order.provider_payment_id,
+                now=self.clock(),
+                documents=self.documents,
             )
         payment = gateway.fetch_payment(payment_id)
         problems = payment_mismatches(order, payment, provider_order_id)
@@ -191,7 +218,18 @@ class CreditPurchases:
             raise Conflict(
                 f"the payment is {payment.status}, not captured", {"status": payment.status}
             )
-        return grant_purchase_credits(self.ledger, order, RAZORPAY, payment.id, now=self.clock())
+        return grant_purchase_credits(
+            self.ledger, order, RAZORPAY, payment.id, now=self.clock(), documents=self.documents
+        )
+
+    def _second_payment(
+        self, gateway: CheckoutGateway, order: CreditOrder, payment_id: str
+    ) -> None:
+        """Record a captured payment of an order another payment paid (Checkout in two tabs)."""
+        payment = gateway.fetch_payment(payment_id)
+        captured = payment.status is ProviderPaymentStatus.CAPTURED
+        if captured and not payment_mismatches(order, payment, order.provider_order_id):
+            record_second_payment(self.orders, order, payment, self.clock())
 
     def stripe_intent_event(self, intent: GatewayIntent, event_id: str) -> bool:
         """Apply a PaymentIntent event to the credit order it pays; False when it pays none.
@@ -227,8 +265,23 @@ class CreditPurchases:
             "reason": dispute.get("reason"),
             "payment_intent_id": intent_id,
         }
-        record_dispute(self.orders, order.id, str(dispute.get("id")), event_type, details)
+        dispute_id = str(dispute.get("id"))
+        record_dispute(self.orders, order.id, dispute_id, event_type, details)
+        if event_type == "charge.dispute.closed" and dispute.get("status") == "lost":
+            amount = dispute.get("amount")
+            self._chargeback(order, dispute_id, amount if isinstance(amount, int) else order.total)
         return True
+
+    def _chargeback(self, order: CreditOrder, dispute_id: str, amount: int) -> None:
+        """Take back the credits of a lost Stripe dispute (policy: ``claw_back_chargeback``)."""
+        if order.paid_at is None:  # the intent's success is not applied yet: Stripe retries
+            raise Unavailable(
+                "the order's payment is not granted yet", {"order_id": order.id, "retryable": True}
+            )
+        claw_back_chargeback(
+            self.ledger, self.orders, order, dispute_id=dispute_id, amount=amount,
+            provider=STRIPE, now=self.clock(),
+        )  # fmt: skip
 
     def credit_order_paid(
         self, order: CreditOrder, payment: ProviderPayment, *, event_id: str | None = None
@@ -244,7 +297,13 @@ class CreditPurchases:
             flag_order(self.orders, order.id, "payment_mismatch", details)
             return None
         return grant_purchase_credits(
-            self.ledger, order, order.provider, payment.id, now=self.clock(), event_id=event_id
+            self.ledger,
+            order,
+            order.provider,
+            payment.id,
+            now=self.clock(),
+            event_id=event_id,
+            documents=self.documents,
         )
 
     def claw_back_provider_refunds(self, provider: str, provider_order_id: str) -> int:
@@ -267,15 +326,13 @@ class CreditPurchases:
             raise Unavailable(
                 "the order's payment is not granted yet", {"order_id": order.id, "retryable": True}
             )
-        gateway = self.gateways[provider]()
-        if not isinstance(gateway, RefundListingGateway):
-            raise TypeError(f"{provider} does not list an order's refunds")
-        listed = gateway.refunds_of(provider_order_id)
+        gateway = self.gateway(provider)
+        listed = paying_refunds(order, gateway.refunds_of(provider_order_id))
         if self._claw_back(order, listed, provider):
             # A refund may fail between our listing and our commit (Stripe's even after reporting
             # success), and the failure's own event may have read the order before our clawback
             # landed: list again, so that no failure leaves its credits taken.
-            listed = gateway.refunds_of(provider_order_id)
+            listed = paying_refunds(order, gateway.refunds_of(provider_order_id))
             order = self.orders.get(order.id) or order
         for refund in listed:
             if refund.id not in order.refunds:
@@ -323,6 +380,7 @@ class CreditPurchases:
                 refunded_before=refunded_before,
                 provider=provider,
                 now=self.clock(),
+                documents=self.documents,
             )
             taken = taken or (result is not None and not result.replayed)
             refunded_before += refund.amount

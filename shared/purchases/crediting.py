@@ -24,7 +24,7 @@ exactly what it granted even after one in the middle failed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,12 +32,15 @@ from typing import Any
 from shared.ledger.effects import AppendResult
 from shared.ledger.entries import EntryType, Posting
 from shared.ledger.grants import PAID, GrantCategory, GrantTerms
-from shared.ledger.store import LedgerStore
+from shared.ledger.store import LedgerStore, SideWrite
 from shared.log import get_logger
 from shared.money import credits_text
 from shared.purchases.orders import (
+    ChargebackOverdraft,
+    ChargebackRecorded,
     CreditOrder,
     DisputeStateRecorded,
+    OrderChange,
     OrderFailed,
     OrderFlagged,
     OrderPaid,
@@ -47,9 +50,11 @@ from shared.purchases.orders import (
     RefundOverdraft,
     RefundRecorded,
     RefundRestored,
+    chargeback_effect_key,
     refund_effect_key,
     refund_restore_effect_key,
 )
+from shared.purchases.tax_documents import TaxDocuments
 
 log = get_logger("payments")
 
@@ -70,11 +75,13 @@ def grant_purchase_credits(
     *,
     now: datetime,
     event_id: str | None = None,
+    documents: TaxDocuments | None = None,
 ) -> GrantResult:
     """Grant an order's purchase and bonus credits once, and mark it paid in the same commit.
 
     Provider-neutral: ``provider_payment_id`` is Razorpay's payment id or Stripe's PaymentIntent
-    id. Calling it again (verify after webhook, a replayed event) changes nothing.
+    id. Calling it again (verify after webhook, a replayed event) changes nothing, but issues
+    the order's tax invoice if a crash left it unissued (``documents``: issued once).
     """
     source = {"provider": provider, "order_id": order.id, "payment_id": provider_payment_id}
     if event_id:
@@ -110,6 +117,8 @@ def grant_purchase_credits(
     if not result.replayed:
         outcome = {"kind": "credit_purchase", "provider": provider, "outcome": "succeeded"}
         log.info("payment outcome", extra=outcome)
+    if documents is not None:
+        documents.order_paid(order, provider_payment_id, order.paid_at or now)
     granted = sum(entry.amount for entry in result.entries)
     # On a replay the effect's own head is history: answer with today's balance.
     balance = ledger.head(order.user_id).balance if result.replayed else result.head.balance
@@ -179,9 +188,10 @@ def credits_taken_back(record: Mapping[str, Any]) -> int:
 
 
 def _left_to_take(order: CreditOrder, refund_id: str) -> int:
-    """What the order granted less what its other refunds keep taken back."""
+    """What the order granted less what its other refunds and its chargebacks keep taken back."""
     others = sum(credits_taken_back(r) for i, r in order.refunds.items() if i != refund_id)
-    return order.granted_credits - others
+    charged_back = sum(int(c.get("credits") or 0) for c in order.chargebacks.values())
+    return order.granted_credits - others - charged_back
 
 
 def _refunded_by_others(order: CreditOrder, refund_id: str) -> int:
@@ -203,18 +213,25 @@ def claw_back_refund(
     refunded_before: int,
     provider: str,
     now: datetime,
+    documents: TaxDocuments | None = None,
 ) -> AppendResult | None:
-    """Take back the credits of one provider refund, once per refund id (see module policy)."""
+    """Take back the credits of one provider refund, once per refund id (see module policy).
+
+    The refund's credit note (``documents``) is issued once it is recorded.
+    """
     left = _left_to_take(order, refund_id)
-    credits = refund_clawback(order, refunded_before, refund_amount)
-    last = refunded_before + refund_amount >= order.total
+    # Money lost to chargebacks went back before this refund too (the provider's refunded-before
+    # leaves it out): counted, a refund of what a chargeback left is the last one.
+    charged_back = sum(int(c.get("amount") or 0) for c in order.chargebacks.values())
+    credits = refund_clawback(order, refunded_before + charged_back, refund_amount)
+    last = refunded_before + charged_back + refund_amount >= order.total
     if last and _refunded_by_others(order, refund_id) == refunded_before:
         # The last refund takes the remainder, whatever earlier shares rounded to. Only when the
         # order shows every earlier refund: a stale read (a concurrent clawback not recorded yet)
         # keeps the proportional share, which can never take the credits of another refund.
         credits = left
     credits = max(0, min(credits, left))
-    return _take_back(
+    result = _take_back(
         ledger,
         orders,
         order,
@@ -225,6 +242,9 @@ def claw_back_refund(
         now=now,
         episode=1,
     )
+    if documents is not None:
+        documents.refund_recorded(order, refund_id, refund_amount, refunded_before)
+    return result
 
 
 def reclaim_refund(
@@ -272,25 +292,94 @@ def _take_back(
     if credits == 0:
         orders.update(record)
         return None
+    return _take_credits(
+        ledger,
+        orders,
+        order,
+        credits,
+        description=f"Refund {refund_id} on order {order.id}: {credits_text(credits)} credits",
+        source={"provider": provider, "order_id": order.id, "refund_id": refund_id},
+        effect_key=refund_effect_key(order.id, refund_id, episode),
+        record=record,
+        overdraft=lambda spent: RefundOverdraft(order.id, refund_id, spent, episode),
+    )
+
+
+def claw_back_chargeback(
+    ledger: LedgerStore,
+    orders: OrderStore,
+    order: CreditOrder,
+    *,
+    dispute_id: str,
+    amount: int,
+    provider: str,
+    now: datetime,
+) -> AppendResult | None:
+    """Take back the credits of a lost dispute as a refund of ``amount`` would, once per dispute.
+
+    The money the order already gave back (refunds whose clawback stands, other chargebacks)
+    counts as refunded before it, so a chargeback after a partial refund takes only the rest,
+    and one that brings the money given back to the total takes the remainder of what the order
+    granted. A dispute already settled changes nothing (its record would be recomputed on itself).
+    """
+    if dispute_id in order.chargebacks:
+        return None
+    before = money_given_back(order)
+    left = _left_to_take(order, "")
+    credits = refund_clawback(order, before, amount)
+    if before + amount >= order.total:
+        credits = left
+    credits = max(0, min(credits, left))
+    record = ChargebackRecorded(order.id, dispute_id, amount, credits, now)
+    if credits == 0:
+        orders.update(record)
+        return None
+    return _take_credits(
+        ledger,
+        orders,
+        order,
+        credits,
+        description=f"Chargeback {dispute_id} on order {order.id}: {credits_text(credits)} credits",
+        source={"provider": provider, "order_id": order.id, "dispute_id": dispute_id},
+        effect_key=chargeback_effect_key(order.id, dispute_id),
+        record=record,
+        overdraft=lambda spent: ChargebackOverdraft(order.id, dispute_id, spent),
+    )
+
+
+def money_given_back(order: CreditOrder) -> int:
+    """Money of ``order`` returned to the buyer so far: refunds whose clawback stands, and
+    chargebacks."""
+    chargebacks = sum(int(c.get("amount") or 0) for c in order.chargebacks.values())
+    return _refunded_by_others(order, "") + chargebacks
+
+
+def _take_credits(
+    ledger: LedgerStore,
+    orders: OrderStore,
+    order: CreditOrder,
+    credits: int,
+    *,
+    description: str,
+    source: Mapping[str, str],
+    effect_key: str,
+    record: SideWrite,
+    overdraft: Callable[[int], OrderChange],
+) -> AppendResult:
+    """Take ``credits`` of the order back once under ``effect_key``, into debt if spent."""
     posting = Posting(
         EntryType.REFUND,
         -credits,
-        description=f"Refund {refund_id} on order {order.id}: {credits_text(credits)} credits",
-        source={"provider": provider, "order_id": order.id, "refund_id": refund_id},
+        description=description,
+        source=dict(source),
         allow_negative=True,  # the documented clawback overdraft: credits already spent
         takes_first=order.grant_effect_key,  # the order's own grants, paid part and bonus
     )
-    result = ledger.append(
-        order.user_id,
-        [posting],
-        effect_key=refund_effect_key(order.id, refund_id, episode),
-        side_writes=[record],
-    )
+    result = ledger.append(order.user_id, [posting], effect_key=effect_key, side_writes=[record])
     balance_after = result.entries[-1].balance_after
     if balance_after < 0:
         # Explicit record of the overdraft: at most the credits of this order already spent.
-        overdraft = min(credits, -balance_after)
-        orders.update(RefundOverdraft(order.id, refund_id, overdraft, episode))
+        orders.update(overdraft(min(credits, -balance_after)))
     return result
 
 

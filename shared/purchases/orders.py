@@ -18,6 +18,7 @@ from typing import Any
 
 from shared.errors import NotFound
 from shared.ledger.store import SideWrite
+from shared.payments.providers import ProviderRefund
 from shared.purchases.pricing import Quote
 
 
@@ -50,6 +51,10 @@ class CreditOrder:
     flags: Mapping[str, Any] = field(default_factory=dict)
     refunds: Mapping[str, Any] = field(default_factory=dict)
     disputes: Mapping[str, Any] = field(default_factory=dict)
+    # Other captured payments of a paid order: money owed back, never credits (by payment id).
+    second_payments: Mapping[str, Any] = field(default_factory=dict)
+    # Disputes lost: the money and the credits they took back (by dispute id).
+    chargebacks: Mapping[str, Any] = field(default_factory=dict)
     # Days the bonus credits last once granted (None: they never expire). Fixed when the order
     # is made, so the user gets the terms they bought under.
     bonus_expiry_days: int | None = None
@@ -134,6 +139,19 @@ def refund_record(refund_id: str, episode: int, fields: Mapping[str, Any]) -> di
     return {refund_id: {"episodes": {str(episode): dict(fields)}}}
 
 
+def chargeback_effect_key(order_id: str, dispute_id: str) -> str:
+    return f"credit_order:{order_id}:chargeback:{dispute_id}"
+
+
+def paying_refunds(order: CreditOrder, listed: list[ProviderRefund]) -> list[ProviderRefund]:
+    """The refunds of the payment that paid ``order``: the only ones that concern its credits.
+
+    A refund that names no payment (Stripe: one PaymentIntent per order) is the order's.
+    """
+    paying = order.provider_payment_id
+    return [r for r in listed if r.payment_id is None or paying is None or r.payment_id == paying]
+
+
 @dataclass(frozen=True, slots=True)
 class OrderPage:
     orders: list[CreditOrder]
@@ -216,6 +234,41 @@ class DisputeStateRecorded(SideWrite):
     state: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class SecondPaymentRecorded(SideWrite):
+    """Another captured payment of a paid order, or what became of it (merged into its record)."""
+
+    order_id: str
+    payment_id: str
+    status: str  # needs_refund, refund_pending, refunded, charged_back
+    at: datetime
+    amount: int | None = None  # the payment's money and currency, when first recorded
+    currency: str | None = None
+    refund: ProviderRefund | None = None  # a refund of it, kept beside its others
+    dispute_id: str | None = None  # the dispute lost on it
+
+
+@dataclass(frozen=True, slots=True)
+class ChargebackRecorded(SideWrite):
+    """A dispute lost: the money it took and the credits taken back for it (rides in the
+    clawback)."""
+
+    order_id: str
+    dispute_id: str
+    amount: int
+    credits: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChargebackOverdraft(SideWrite):
+    """The credits of a chargeback that were already spent: the balance went below zero by this."""
+
+    order_id: str
+    dispute_id: str
+    overdraft: int
+
+
 # Every change of a stored order: through the store, or riding in a ledger commit.
 OrderChange = (
     OrderPaid
@@ -226,6 +279,9 @@ OrderChange = (
     | RefundRestored
     | RefundOverdraft
     | DisputeStateRecorded
+    | SecondPaymentRecorded
+    | ChargebackRecorded
+    | ChargebackOverdraft
 )
 
 

@@ -10,7 +10,11 @@ and converted the event; here it is deduplicated and applied:
   ``refund.processed`` claws back credits proportionally (policy in
   ``shared.purchases.crediting``), and
   ``refund.failed`` gives back what a clawback of that refund took (once);
-  ``payment.dispute.*`` is recorded on the order. Anything else is acknowledged and ignored.
+  ``payment.dispute.*`` is recorded on the order, and ``payment.dispute.lost`` takes the credits
+  back as a refund of the money deducted does (``claw_back_chargeback``);
+  a payment other than the one that paid the order (``shared.purchases.second_payments``) is
+  recorded as owed back, and its refunds and chargebacks never touch credits.
+  Anything else is acknowledged and ignored.
 """
 
 from __future__ import annotations
@@ -19,16 +23,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from shared.errors import Unavailable
 from shared.ledger.store import LedgerStore
 from shared.payments.providers import (
-    CheckoutGateway,
+    CheckoutRefundGateway,
     ProcessedEvents,
     ProviderEvent,
     ProviderPayment,
     ProviderPaymentStatus,
+    ProviderRefund,
 )
 from shared.purchases.checkout import RAZORPAY, payment_mismatches
 from shared.purchases.crediting import (
+    claw_back_chargeback,
     claw_back_refund,
     flag_order,
     grant_purchase_credits,
@@ -37,8 +44,18 @@ from shared.purchases.crediting import (
     restore_refund_clawback,
 )
 from shared.purchases.orders import CreditOrder, OrderStatus, OrderStore
+from shared.purchases.second_payments import (
+    is_second_payment,
+    paid_by,
+    record_second_payment,
+    record_second_payment_charged_back,
+    record_second_payment_refund,
+)
+from shared.purchases.tax_documents import TaxDocuments
 
 GRANTING_EVENTS = frozenset({"payment.captured", "order.paid"})
+SECOND_PAYMENT = "second payment: needs a refund"
+REFUND_EVENTS = frozenset({"refund.processed", "refund.failed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +68,12 @@ class WebhookOutcome:
 
 @dataclass
 class RazorpayWebhooks:
-    gateway: Callable[[], CheckoutGateway]
+    gateway: Callable[[], CheckoutRefundGateway]
     ledger: LedgerStore
     orders: OrderStore
     processed: ProcessedEvents
     clock: Callable[[], datetime]
+    documents: TaxDocuments | None = None  # tax invoices and credit notes
 
     def apply(self, event: ProviderEvent) -> WebhookOutcome:
         """Apply one verified Razorpay event at most once."""
@@ -71,10 +89,12 @@ class RazorpayWebhooks:
             return self._grant(payment, event.id)
         if event.type == "payment.failed" and payment:
             return self._failed(event, payment)
-        if event.type == "refund.processed" and event.refund and payment:
-            return self._refund(event, payment)
-        if event.type == "refund.failed" and event.refund and payment:
-            return self._refund_failed(event.refund.id, payment)
+        if event.type in REFUND_EVENTS and event.refund and payment:
+            return self._second_payment_refund(event, event.refund, payment) or (
+                self._refund(event, payment)
+                if event.type == "refund.processed"
+                else self._refund_failed(event.refund.id, payment)
+            )
         if event.type.startswith("payment.dispute.") and event.dispute:
             return self._dispute(event, payment)
         return "ignored"
@@ -93,10 +113,42 @@ class RazorpayWebhooks:
             return "flagged: payment does not match the order"
         if payment.status is not ProviderPaymentStatus.CAPTURED:
             return f"ignored: payment {payment.status}"
-        result = grant_purchase_credits(
-            self.ledger, order, RAZORPAY, payment.id, now=self.clock(), event_id=event_id
+        if not is_second_payment(order, payment.id):
+            result = grant_purchase_credits(
+                self.ledger,
+                order,
+                RAZORPAY,
+                payment.id,
+                now=self.clock(),
+                event_id=event_id,
+                documents=self.documents,
+            )
+            if not result.replayed:
+                return "granted"
+            # Another payment may have won the grant meanwhile: its entries name the one it took.
+            if paid_by(self.ledger, order) in (None, payment.id):
+                return "already granted"
+        record_second_payment(self.orders, order, payment, self.clock())
+        return SECOND_PAYMENT
+
+    def _second_payment_refund(
+        self, event: ProviderEvent, refund: ProviderRefund, payment: ProviderPayment
+    ) -> str | None:
+        """Record a refund of a paid order's second payment (credits untouched); None if the
+        refund is of the paying payment, or of an order not paid yet."""
+        order = self._order_of(payment.order_id)
+        if order is None or not is_second_payment(order, payment.id):
+            return None
+        failed = event.type == "refund.failed"
+        refunded = 0 if failed else event.refunded_before + refund.amount
+        if failed:
+            refund = replace(refund, returning_money=False)
+        record_second_payment_refund(
+            self.orders, order, payment, refund, refunded=refunded, now=self.clock()
         )
-        return "already granted" if result.replayed else "granted"
+        if failed:
+            return "refund of a second payment failed: it needs a refund again"
+        return "refund of a second payment: credits untouched"
 
     def _failed(self, event: ProviderEvent, payment: ProviderPayment) -> str:
         order = self._order_of(payment.order_id)
@@ -122,6 +174,10 @@ class RazorpayWebhooks:
             captured = replace(payment, status=ProviderPaymentStatus.CAPTURED)
             if self._grant(captured, event.id) not in ("granted", "already granted"):
                 return "ignored: refund of an order that was never granted"
+        if self._failed_for_good(order, event.refund.id):
+            # A late delivery of an earlier ``refund.processed``: the refund has failed since
+            # (its ``refund.failed`` found nothing to give back), so no money went back.
+            return "refund failed: nothing taken back"
         claw_back_refund(
             self.ledger,
             self.orders,
@@ -131,8 +187,14 @@ class RazorpayWebhooks:
             refunded_before=event.refunded_before,
             provider=RAZORPAY,
             now=self.clock(),
+            documents=self.documents,
         )
         return "credits taken back"
+
+    def _failed_for_good(self, order: CreditOrder, refund_id: str) -> bool:
+        """Whether Razorpay lists the refund as failed: its list, not one event, is the truth."""
+        listed = self.gateway().refunds_of(order.provider_order_id)
+        return any(r.id == refund_id and r.undone for r in listed)
 
     def _refund_failed(self, refund_id: str, payment: ProviderPayment) -> str:
         order = self._order_of(payment.order_id)
@@ -167,5 +229,22 @@ class RazorpayWebhooks:
             "payment_id": dispute.get("payment_id") or payment_id,
             "at": self.clock(),
         }
-        record_dispute(self.orders, order.id, str(dispute.get("id")), event.type, details)
-        return "dispute recorded"
+        dispute_id = str(dispute.get("id"))
+        record_dispute(self.orders, order.id, dispute_id, event.type, details)
+        if event.type != "payment.dispute.lost" or not payment_id:
+            return "dispute recorded"
+        if order.paid_at is None:
+            # The capture's event has not been applied yet: Razorpay redelivers this one.
+            raise Unavailable("the order's payment is not granted yet", {"retryable": True})
+        # Razorpay deducts ``amount_deducted`` when a dispute is lost; older payloads lack it.
+        taken = int(dispute.get("amount_deducted") or dispute.get("amount") or 0)
+        if is_second_payment(order, payment_id):
+            second = ProviderPayment(payment_id, order.provider_order_id, taken, order.currency,
+                                     ProviderPaymentStatus.CAPTURED)  # fmt: skip
+            record_second_payment_charged_back(self.orders, order, second, dispute_id, self.clock())
+            return "second payment charged back: credits untouched"
+        claw_back_chargeback(
+            self.ledger, self.orders, order, dispute_id=dispute_id, amount=taken,
+            provider=RAZORPAY, now=self.clock(),
+        )  # fmt: skip
+        return "credits taken back"

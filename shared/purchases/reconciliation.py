@@ -35,6 +35,8 @@ from shared.purchases.checkout import RAZORPAY, STRIPE, payment_mismatches
 from shared.purchases.crediting import flag_order, grant_purchase_credits
 from shared.purchases.crediting import mark_failed as mark_order_failed
 from shared.purchases.orders import CreditOrder, OrderStatus, OrderStore
+from shared.purchases.second_payments import is_second_payment, record_second_payment
+from shared.purchases.tax_documents import TaxDocuments
 
 log = get_logger("reconciliation")
 
@@ -145,6 +147,7 @@ class Reconciler:
     razorpay: Callable[[], CheckoutGateway]
     stripe: Callable[[], PaymentGateway]
     clock: Callable[[], datetime]
+    documents: TaxDocuments | None = None  # tax invoices and credit notes
 
     def run(self, policy: ReconcilePolicy) -> ReconcileReport:
         """Look at every due order, then every due payment, up to ``policy.limit`` each."""
@@ -190,7 +193,8 @@ class Reconciler:
         order = self.orders.get(item.id)
         if order is None or order.status is OrderStatus.PAID:
             return "already_paid" if order else "missing"
-        decision = decide(order, self._provider_payments(order))
+        payments = self._provider_payments(order)
+        decision = decide(order, payments)
         payment = decision.payment
         if decision.action is Action.CAPTURE and payment is not None:
             payment = self.razorpay().capture_payment(payment.id, order.total, order.currency)
@@ -198,8 +202,14 @@ class Reconciler:
                 return None
         if decision.action in (Action.GRANT, Action.CAPTURE) and payment is not None:
             result = grant_purchase_credits(
-                self.ledger, order, order.provider, payment.id, now=self.clock()
+                self.ledger,
+                order,
+                order.provider,
+                payment.id,
+                now=self.clock(),
+                documents=self.documents,
             )
+            self._second_payments(order, payments)
             return "already_granted" if result.replayed else "granted"
         if decision.action is Action.FLAG and payment is not None:
             details = {"payment_id": payment.id, "problems": decision.problems, "at": self.clock()}
@@ -210,6 +220,15 @@ class Reconciler:
             mark_order_failed(self.orders, order, failure)
             return None  # failed is not final: a later capture still grants
         return None
+
+    def _second_payments(self, order: CreditOrder, payments: list[ProviderPayment]) -> None:
+        """Record the order's other captured payments: money owed back (both webhooks lost)."""
+        paid = self.orders.get(order.id) or order
+        for other in payments:
+            captured = other.status is ProviderPaymentStatus.CAPTURED
+            matches = not payment_mismatches(paid, other, paid.provider_order_id)
+            if captured and matches and is_second_payment(paid, other.id):
+                record_second_payment(self.orders, paid, other, self.clock())
 
     def _provider_payments(self, order: CreditOrder) -> list[ProviderPayment]:
         if order.provider == RAZORPAY:

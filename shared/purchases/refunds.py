@@ -38,7 +38,8 @@ from shared.payments.refund_reservations import (
 from shared.payments.refund_reservations import refundable as refundable_amount
 from shared.purchases.checkout import CreditPurchases
 from shared.purchases.crediting import credits_taken_back
-from shared.purchases.orders import CreditOrder, OrderStatus
+from shared.purchases.orders import CreditOrder, OrderStatus, paying_refunds
+from shared.purchases.second_payments import refund_second_payment
 
 ORDER_METADATA_KEY = "credit_order_id"
 
@@ -48,6 +49,8 @@ class OrderRefundRequest:
     order_id: str
     reason: str
     amount: int | None = None  # minor units of the order's currency; None: all still refundable
+    # A second payment of the order to refund instead (``shared.purchases.second_payments``).
+    payment_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +122,13 @@ def refund_credit_order(
         raise NotFound("no such order", {"order_id": request.order_id})
     if order.status is not OrderStatus.PAID or not order.provider_payment_id:
         raise invalid_field("order_id", f"the order is {order.status.value}, not paid")
+    if request.payment_id not in (None, order.provider_payment_id):
+        return _refund_second_payment(purchases, order, request, request.payment_id)
+    if order.chargebacks:
+        raise invalid_field("order_id", "the order's payment was charged back: nothing to refund")
     gateway = _refund_gateway(purchases, order.provider)
-    listed = gateway.refunds_of(order.provider_order_id)
+    # Only the paying payment's refunds: another payment's money is not this order's to count.
+    listed = paying_refunds(order, gateway.refunds_of(order.provider_order_id))
     reservation, retried = _reserve(
         store, order, listed, request, admin_uid=admin_uid, request_key=request_key
     )
@@ -131,6 +139,31 @@ def refund_credit_order(
         refund = _listed(listed, reservation)
     purchases.claw_back_provider_refunds(order.provider, order.provider_order_id)
     return _answer(purchases, order, reservation, refund, made_now)
+
+
+def _refund_second_payment(
+    purchases: CreditPurchases, order: CreditOrder, request: OrderRefundRequest, payment_id: str
+) -> OrderRefund:
+    refund, made_now = refund_second_payment(
+        lambda: purchases.gateway(order.provider),
+        purchases.orders,
+        order,
+        payment_id,
+        amount=request.amount,
+        now=purchases.clock(),
+    )
+    return OrderRefund(
+        order_id=order.id,
+        provider=order.provider,
+        refund_id=refund.id,
+        amount=refund.amount,
+        currency=order.currency,
+        status=refund.status or RefundStatus.PENDING,
+        credits_taken_back=0,
+        reason=request.reason,
+        reservation_id="",  # none: the provider's key derives from the payment itself
+        made_now=made_now,
+    )
 
 
 def listed_refund(refund: ProviderRefund) -> ListedRefund:
@@ -178,10 +211,7 @@ def _checked_reason(reason: str) -> str:
 
 
 def _refund_gateway(purchases: CreditPurchases, provider: str) -> OrderRefundGateway:
-    gateway = purchases.gateways[provider]()
-    if not isinstance(gateway, OrderRefundGateway):
-        raise TypeError(f"{provider} does not refund credit orders")
-    return gateway
+    return purchases.gateway(provider)
 
 
 def _reserve(

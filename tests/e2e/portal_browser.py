@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
-
 from devstack.stack import ROOT
 from tests.conftest import User
+from tests.prerequisites import prerequisite_missing
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page, ViewportSize
@@ -101,10 +100,10 @@ LINES = """(node) => {
 
 
 def chromium_path() -> str:
-    """The system Chromium, or skip: `make test` installs it first (`make chromium`)."""
+    """The system Chromium; else a skip (a failure under CI): `make test` installs it first."""
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        pytest.skip(
+        prerequisite_missing(
             "Chromium is not installed and `make chromium` could not install it "
             "(apt-get install chromium): the billing portal's browser tests need it"
         )

@@ -6,12 +6,16 @@ over HTTP: Razorpay purchases (verify, webhooks or both, with injected provider 
 credit purchases, usage (single and batch, with repeated event ids), holds (place, capture part,
 release, expiry), admin grants and adjustments (with Idempotency-Key replays), Razorpay refunds
 (sandbox refund API, refund webhook, clawback), admin refunds through either provider (with a
-retry), webhook replays, and bursts of concurrent callers on one account.
+retry), second payments on paid Razorpay orders (owed back, refunded by an admin or support),
+disputes won or lost on either provider, webhook replays, and bursts of concurrent callers on
+one account.
 
 The model predicts each outcome (201 or 402, replay or charge, 409, 502) from what it knows, and
 moves only on what the service answered. After every step ``check`` compares every touched
 account with the ledger (invariants, effects applied once, head == model) and the balance
-endpoint (balance, held, available). Each step draws from its own ``Random(f"{seed}:{step}")``,
+endpoint (balance, held, available), and money against credits: per order, the credits
+granted less those clawed back never exceed what the money kept buys (rounded in the buyer's
+favour by under one unit). Each step draws from its own ``Random(f"{seed}:{step}")``,
 so a run replays from its seed; every step is printed, so a failure says how to get there.
 """
 
@@ -85,7 +89,18 @@ class PaidOrder:
     total: int  # money, minor units
     currency: str
     granted: int  # credits + bonus
-    refunded: int = 0  # money refunded so far
+    refunded: int = 0  # money given back so far: refunds and lost chargebacks
+    charged_back: bool = False  # a dispute was lost: no refund can follow
+    second_payments: list[str] = field(default_factory=list)  # owed back, never credits
+
+    @property
+    def kept(self) -> int:
+        """The money of this order the merchant keeps (its second payments aside)."""
+        return self.total - self.refunded
+
+    @property
+    def refundable(self) -> bool:
+        return self.refunded < self.total and not self.charged_back
 
     def clawback(self, refund: int) -> int:
         """docs/payments.md's refund policy: proportional, bonus included, on the cumulative sum."""
@@ -123,6 +138,30 @@ class Account:
 
     def note(self, calls: deque[float]) -> None:
         calls.append(time.monotonic())
+
+
+def credits_beyond_money(account: Account, entries: list[Any]) -> list[str]:
+    """Orders whose credits granted less clawed back (from the ledger) exceed the money kept.
+
+    Credits and money are both in the order's own terms: the credits the kept money buys are
+    ``granted * kept / total``, rounded up (each clawback rounds down, in the buyer's favour).
+    """
+    from shared.ledger.entries import EntryType
+
+    found = []
+    for order in account.orders:
+        mine = [e for e in entries if e.source.get("order_id") == order.order_id]
+        granted = sum(e.amount for e in mine if e.type in (EntryType.PURCHASE, EntryType.BONUS))
+        # Net of what failed refunds gave back (``refund_reversal``).
+        returns = (EntryType.REFUND, EntryType.REFUND_REVERSAL)
+        clawed = -sum(e.amount for e in mine if e.type in returns)
+        allowed = -(-order.granted * order.kept // order.total)
+        if granted - clawed > allowed:
+            found.append(
+                f"order {order.order_id}: granted {granted} - clawed back {clawed} > "
+                f"{allowed}, what {order.kept} of {order.total} kept buys"
+            )
+    return found
 
 
 @dataclass
@@ -171,6 +210,8 @@ class World:
             (self.burst, 6),
             (self.usage_void, 4),
             (self.credits_check, 3),
+            (self.second_payment, 3),
+            (self.dispute, 3),
         ]
 
     def step(self, number: int) -> None:
@@ -207,6 +248,7 @@ class World:
                 account.held == sum(h.amount for h in account.holds.values()),
                 f"{account.uid}: model held {account.held} != its open holds",
             )
+            expect(not (over := credits_beyond_money(account, entries)), f"{account.uid}: {over}")
             response = self.http("GET", "/api/v1/credits/balance", account.user.headers)
             status_of(response, 200)
             body = response.json()
@@ -696,7 +738,7 @@ class World:
 
     # ---- refunds -----------------------------------------------------------------------------
     def rzp_refund(self, account: Account, rng: random.Random) -> str:
-        orders = [o for o in account.orders if o.provider == "razorpay" and o.refunded < o.total]
+        orders = [o for o in account.orders if o.provider == "razorpay" and o.refundable]
         if not orders:
             return self.rzp_purchase(account, rng)
         order = rng.choice(orders)
@@ -723,7 +765,7 @@ class World:
 
     def admin_refund(self, account: Account, rng: random.Random) -> str:
         """A refund started by us, through the order's provider: credits taken back once."""
-        orders = [o for o in account.orders if o.refunded < o.total]
+        orders = [o for o in account.orders if o.refundable]
         if not orders:
             return self.rzp_purchase(account, rng)
         order = rng.choice(orders)
@@ -769,6 +811,103 @@ class World:
                 and (account.uid, hook["event_id"]) not in self.sent_events
             ):
                 self.sent_events.append((account.uid, hook["event_id"]))
+
+    # ---- second payments and disputes --------------------------------------------------------
+    def _admin_order(self, order_id: str) -> Json:
+        response = self.http("GET", f"/api/v1/admin/orders/{order_id}", self.admin.headers)
+        status_of(response, 200)
+        return dict(response.json())
+
+    def second_payment(self, account: Account, rng: random.Random) -> str:
+        """A late second payment on a paid Razorpay order: owed back, never credits."""
+        orders = [o for o in account.orders if o.provider == "razorpay" and not o.charged_back]
+        if not orders:
+            return self.rzp_purchase(account, rng)
+        order = rng.choice(orders)
+        payment = self.razorpay.client.payment.fetch(order.payment_id)
+        late = self.razorpay.post(f"/_sandbox/orders/{payment['order_id']}/pay", {"late": True})
+        status_of(late, 200)
+        second = str(late.json()["razorpay_payment_id"])
+        self.razorpay.wait_delivered()
+        self._remember_events(account, second)
+        order.second_payments.append(second)
+        recorded = self._admin_order(order.order_id)["second_payments"].get(second, {})
+        expect(recorded.get("status") == "needs_refund", f"second payment recorded {recorded}")
+        self.check([account])  # credits unchanged
+        how = rng.choice(["admin", "support", "kept"])
+        if how == "admin":
+            path = f"/api/v1/admin/orders/{order.order_id}/refund"
+            headers = {**self.admin.headers, "Idempotency-Key": self._id(account, rng)}
+            body = {"reason": "paid twice", "payment_id": second}
+            response = self.http("POST", path, headers, json=body)
+            status_of(response, 201)
+            answer = response.json()
+            expect(
+                (answer["amount"], answer["credits_taken_back"]) == (order.total, 0),
+                f"second payment refund {answer}",
+            )
+        elif how == "support":  # refunded in Razorpay's dashboard
+            self.razorpay.client.payment.refund(second, {"amount": order.total})
+        if how != "kept":
+            self.razorpay.wait_delivered()
+            self._remember_events(account, second)
+            recorded = self._admin_order(order.order_id)["second_payments"][second]
+            expect(recorded["status"] == "refunded", f"refunded second payment {recorded}")
+        return f"second payment {second} on {order.order_id}: {how}, credits untouched"
+
+    def dispute(self, account: Account, rng: random.Random) -> str:
+        """A dispute of a paid order, won or lost; a lost one takes back what a refund would."""
+        orders = [o for o in account.orders if o.refundable]
+        if not orders:
+            return self.rzp_purchase(account, rng)
+        order = rng.choice(orders)
+        amount = order.total - order.refunded
+        outcome = rng.choice(["lost", "won", "open"])
+        if order.provider == "razorpay":
+            opened = self.razorpay.post(
+                f"/_sandbox/payments/{order.payment_id}/dispute", {"amount": amount}
+            )
+            status_of(opened, 200)
+            dispute_id = str(opened.json()["id"])
+            if outcome != "open":
+                status_of(self.razorpay.post(f"/_sandbox/disputes/{dispute_id}/{outcome}"), 200)
+            self.razorpay.wait_delivered()
+            self._remember_events(account, dispute_id)
+        else:
+            dispute_id = self._stripe_dispute(order, amount, outcome, rng)
+        if outcome == "lost":
+            credits = order.clawback(amount)
+            order.refunded += amount
+            order.charged_back = True
+            account.balance -= credits
+            view = self._admin_order(order.order_id)
+            recorded = view["chargebacks"].get(dispute_id, {})
+            expect(recorded.get("credits") == credits, f"chargeback {recorded}, model {credits}")
+        return f"dispute {dispute_id} of {amount} on {order.order_id} ({order.provider}): {outcome}"
+
+    def _stripe_dispute(
+        self, order: PaidOrder, amount: int, outcome: str, rng: random.Random
+    ) -> str:
+        from tests.e2e.test_stripe_webhooks import event, send
+
+        dispute_id = f"dp_{uuid.UUID(int=rng.getrandbits(128)).hex[:16]}"
+        dispute = {
+            "id": dispute_id,
+            "object": "dispute",
+            "payment_intent": order.payment_id,
+            "amount": amount,
+            "currency": order.currency,
+            "reason": "fraudulent",
+        }
+        steps = [("created", "needs_response"), ("funds_withdrawn", "needs_response")]
+        if outcome != "open":
+            steps.append(("closed", outcome))
+        secret = self.razorpay.stack.stripe_webhook_secret
+        for kind, status in steps:
+            body = event(f"charge.dispute.{kind}", {**dispute, "status": status})
+            for _ in range(rng.randint(1, 2)):  # sometimes delivered twice
+                status_of(send(self.gateway, body, secret, path="/api/v1/webhooks/stripe"), 200)
+        return dispute_id
 
     # ---- replays -----------------------------------------------------------------------------
     def replay(self, account: Account, rng: random.Random) -> str:

@@ -35,17 +35,12 @@ def test_a_valid_token_identifies_the_caller(gateway: str, user: User) -> None:
 
 @pytest.mark.parametrize(
     "headers",
-    [
-        {},
-        {"Authorization": ""},
-        {"Authorization": "Bearer"},
-        {"Authorization": "Basic dXNlcjpwYXNz"},
-        {"Authorization": "Bearer not-a-jwt"},
-        {"Authorization": "Bearer a.b.c"},
-    ],
-    ids=["missing", "empty", "no-token", "wrong-scheme", "malformed", "garbage-segments"],
+    [{"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Bearer a.b.c"}],
+    ids=["malformed", "garbage-segments"],
 )
-def test_missing_or_malformed_tokens_get_401(gateway: str, headers: dict[str, str]) -> None:
+def test_malformed_tokens_get_401(gateway: str, headers: dict[str, str]) -> None:
+    """firebase-admin's verdict; a missing header or another scheme is the edge's own rule
+    (tests/unit/test_http_auth.py)."""
     response = balance(gateway, headers)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthenticated"

@@ -37,7 +37,7 @@ MINUS = "\u2212"  # how the portal writes a debit, as typography does
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, for the session (skipped only if it cannot be installed)."""
+    """Debian's Chromium, headless, for the session (if missing: a skip, a failure under CI)."""
     from playwright.sync_api import expect, sync_playwright
 
     executable = chromium_path()
@@ -448,3 +448,43 @@ def test_every_view_fits_a_390px_phone(
     portal.shot("account-found")
     assert_fits(portal)
     portal.page.context.close()
+
+
+def test_a_user_saves_billing_details_and_downloads_the_tax_invoice(
+    portal: Portal, user: User
+) -> None:
+    portal.sign_in(user)
+    invoices = portal.page.locator("#invoices-table tbody tr")
+    portal.expect(invoices).to_have_text(["No invoices yet."])
+    form = portal.page.locator("#billing-form")
+    form.get_by_label("Legal name").fill("Pune Analytics LLP")
+    form.get_by_label("Address").fill("4 FC Road, Pune 411004")
+    form.get_by_label("GSTIN (if registered)").fill("27AAPFU0939F1ZW")  # one character off
+    form.get_by_role("button", name="Save billing details").click()
+    portal.expect(portal.page.locator("#billing-error")).to_contain_text("gstin: the check")
+    portal.expect(form.get_by_label("GSTIN (if registered)")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    form.get_by_label("GSTIN (if registered)").fill("27AAPFU0939F1ZV")
+    form.get_by_role("button", name="Save billing details").click()
+    portal.expect(portal.page.locator("#billing-result")).to_contain_text("Billing details saved")
+    portal.expect(form.get_by_label("State (India)")).to_have_value("27")  # from the GSTIN
+
+    portal.choose_package("Basic", "Razorpay (UPI, cards, netbanking)")
+    portal.continue_to_payment()
+    portal.checkout().get_by_role("button", name="Success").click()
+    portal.expect(portal.result()).to_have_text("Payment received: 550.00 credits added.")
+
+    portal.expect(invoices).to_have_count(1)
+    portal.expect(invoices.first).to_contain_text("Invoice")
+    portal.expect(invoices.first).to_contain_text(re.compile(r"INV/\d{4}-\d{2}/\d{6}"))
+    portal.expect(invoices.first).to_contain_text("₹90.00")  # IGST: Maharashtra from Karnataka
+    portal.expect(invoices.first).to_contain_text("₹590.00")
+    portal.page.locator("#invoices").scroll_into_view_if_needed()
+    portal.shot("invoices")
+    with portal.page.expect_download() as downloading:
+        invoices.first.get_by_role("button", name=re.compile("^Download INV")).click()
+    download = downloading.value
+    assert download.suggested_filename.startswith("INV-")
+    with open(download.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"

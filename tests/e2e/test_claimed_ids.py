@@ -1,9 +1,9 @@
-"""Ids claimed once across accounts, and each service endpoint open only to its own accounts.
+"""Ids claimed once across accounts when two accounts race for one id (real Firestore claims).
 
-A usage ``event_id``, a ``hold_id`` and an admin's ``Idempotency-Key`` are global, while the
-ledger's guard is per account: these scenarios send one id for two accounts (at once and one
-after the other) and prove it is applied to one account only, and that the refusal tells the
-second caller nothing of the first account.
+A usage ``event_id`` and a ``hold_id`` are global, while the ledger's guard is per account: these
+scenarios send one id for two accounts at once and prove it is applied to one account only, and
+that the refusal tells the second caller nothing of the first account. The sequential cases and
+the allow-lists run in process: tests/unit/test_http_claimed_ids.py.
 """
 
 from __future__ import annotations
@@ -17,16 +17,10 @@ from typing import Any
 import pytest
 import requests
 
-from devstack.stack import (
-    METERING_SERVICE_EMAIL,
-    REPORTS_SERVICE_EMAIL,
-    SCHEDULER_SERVICE_EMAIL,
-    Stack,
-)
+from devstack.stack import METERING_SERVICE_EMAIL, Stack
 from shared.adapters.firestore_ledger import FirestoreLedger
 from shared.ledger.entries import EntryType, Posting
-from tests.conftest import User, sign_up
-from tests.e2e.abuse import service_headers_for
+from tests.conftest import service_headers_for
 
 pytestmark = pytest.mark.stack
 
@@ -63,20 +57,6 @@ def metering(stack_env: Stack) -> dict[str, str]:
     return service_headers_for(stack_env, METERING_SERVICE_EMAIL)
 
 
-@pytest.fixture
-def reports(stack_env: Stack) -> dict[str, str]:
-    """Another metering account: it may report only as the service ``reports``."""
-    return service_headers_for(stack_env, REPORTS_SERVICE_EMAIL)
-
-
-@pytest.fixture
-def scheduler(stack_env: Stack) -> dict[str, str]:
-    return service_headers_for(stack_env, SCHEDULER_SERVICE_EMAIL)
-
-
-# --- Usage event ids ------------------------------------------------------------------------
-
-
 def test_one_event_id_sent_for_two_users_at_once_is_charged_to_one_only(
     gateway: str, metering: dict[str, str], gateway_ledger: FirestoreLedger
 ) -> None:
@@ -97,30 +77,6 @@ def test_one_event_id_sent_for_two_users_at_once_is_charged_to_one_only(
         balances = sorted(gateway_ledger.head(uid).balance for uid in (a, b))
         assert balances == [900, 1_000]
         assert gateway_ledger.head(loser).seq == 1
-
-
-def test_an_event_id_repeated_for_another_user_is_409_without_the_first_users_data(
-    gateway: str, metering: dict[str, str], gateway_ledger: FirestoreLedger
-) -> None:
-    a, b = funded(gateway_ledger), funded(gateway_ledger)
-    body = {"user_id": a, "service": "chat", "amount": 100, "event_id": uuid.uuid4().hex}
-    first = post(gateway, "/api/v1/usage", metering, body)
-    assert first.status_code == 201, first.text
-
-    again = post(gateway, "/api/v1/usage", metering, {**body, "user_id": b})
-
-    assert again.status_code == 409, again.text
-    assert again.json()["error"]["code"] == "conflict"
-    assert_reveals_nothing_of(again, a, first.json()["transaction_id"])
-    assert gateway_ledger.head(b).balance == 1_000
-    batched = post(gateway, "/api/v1/usage/batch", metering, {"events": [{**body, "user_id": b}]})
-    assert batched.status_code == 200, batched.text
-    assert batched.json()["failed"] == 1
-    assert_reveals_nothing_of(batched, a, first.json()["transaction_id"])
-    assert gateway_ledger.head(b).balance == 1_000
-
-
-# --- Hold ids -------------------------------------------------------------------------------
 
 
 def test_one_hold_id_placed_for_two_users_at_once_holds_one_and_it_can_be_released(
@@ -144,117 +100,3 @@ def test_one_hold_id_placed_for_two_users_at_once_holds_one_and_it_can_be_releas
         released = post(gateway, f"/api/v1/holds/{hold_id}/release", metering, {})
         assert released.status_code == 200, released.text
         assert [gateway_ledger.head(uid).held for uid in (a, b)] == [0, 0]
-
-
-def test_a_hold_id_repeated_for_another_user_is_409(
-    gateway: str, metering: dict[str, str], gateway_ledger: FirestoreLedger
-) -> None:
-    a, b = funded(gateway_ledger), funded(gateway_ledger)
-    body = {"user_id": a, "service": "ai", "amount": 100, "hold_id": uuid.uuid4().hex}
-    assert post(gateway, "/api/v1/holds", metering, body).status_code == 201
-    again = post(gateway, "/api/v1/holds", metering, {**body, "user_id": b})
-    assert again.status_code == 409, again.text
-    assert_reveals_nothing_of(again, a)
-    assert gateway_ledger.head(b).held == 0
-
-
-def test_another_services_capture_or_release_of_a_hold_is_404(
-    gateway: str,
-    metering: dict[str, str],
-    reports: dict[str, str],
-    gateway_ledger: FirestoreLedger,
-) -> None:
-    uid = funded(gateway_ledger)
-    body = {"user_id": uid, "service": "ai", "amount": 100}
-    hold_id = post(gateway, "/api/v1/holds", metering, body).json()["hold_id"]
-
-    for action in ("capture", "release"):
-        response = post(gateway, f"/api/v1/holds/{hold_id}/{action}", reports, {})
-        assert response.status_code == 404, response.text
-        assert_reveals_nothing_of(response, uid)
-    assert gateway_ledger.head(uid).held == 100
-    captured = post(gateway, f"/api/v1/holds/{hold_id}/capture", metering, {"amount": 40})
-    assert captured.status_code == 200, captured.text
-
-
-# --- Admin idempotency keys -----------------------------------------------------------------
-
-
-def test_an_admin_key_reused_with_another_endpoint_user_or_body_is_422(
-    gateway: str, stack_env: Stack, admin: User, gateway_ledger: FirestoreLedger
-) -> None:
-    a, b = sign_up(stack_env).uid, sign_up(stack_env).uid
-    headers = {**admin.headers, "Idempotency-Key": f"admin-{uuid.uuid4().hex}"}
-    grant = {"user_id": a, "amount": 500, "reason": "goodwill"}
-    first = post(gateway, "/api/v1/admin/credits/grant", headers, grant)
-    assert first.status_code == 201, first.text
-
-    reuses = {
-        "another endpoint": ("/api/v1/admin/credits/adjust", grant),
-        "another endpoint and user": ("/api/v1/admin/credits/adjust", {**grant, "user_id": b}),
-        "another user": ("/api/v1/admin/credits/grant", {**grant, "user_id": b}),
-        "another body": ("/api/v1/admin/credits/grant", {**grant, "amount": 501}),
-    }
-    for name, (path, body) in reuses.items():
-        response = post(gateway, path, headers, body)
-        assert response.status_code == 422, f"{name}: {response.text}"
-        assert response.json()["error"]["code"] == "idempotency_key_reused"
-        if body["user_id"] != a:
-            assert_reveals_nothing_of(response, a, first.json()["transaction_id"])
-    assert (gateway_ledger.head(a).balance, gateway_ledger.head(b).balance) == (500, 0)
-    assert gateway_ledger.head(a).seq == 1
-
-
-# --- Least privilege: each service endpoint has its own allow-list ------------------------
-
-
-def test_the_scheduler_account_cannot_report_usage_or_hold_credits(
-    gateway: str, scheduler: dict[str, str], gateway_ledger: FirestoreLedger
-) -> None:
-    uid = funded(gateway_ledger)
-    event = {"user_id": uid, "service": "chat", "amount": 10, "event_id": uuid.uuid4().hex}
-    for path, body in (
-        ("/api/v1/usage", event),
-        ("/api/v1/usage/batch", {"events": [event]}),
-        ("/api/v1/holds", {"user_id": uid, "service": "chat", "amount": 10}),
-    ):
-        response = post(gateway, path, scheduler, body)
-        assert response.status_code == 403, f"{path}: {response.text}"
-        assert response.json()["error"]["code"] == "forbidden"
-    assert gateway_ledger.head(uid).seq == 1
-
-
-def test_a_metering_account_cannot_run_hold_expiry_or_reconciliation(
-    gateway: str, metering: dict[str, str], scheduler: dict[str, str]
-) -> None:
-    for path in ("/api/v1/holds/expire", "/api/v1/reconcile"):
-        response = post(gateway, path, metering, {})
-        assert response.status_code == 403, f"{path}: {response.text}"
-        assert response.json()["error"]["code"] == "forbidden"
-    assert post(gateway, "/api/v1/holds/expire", scheduler, {}).status_code == 200
-
-
-def test_a_service_name_the_caller_may_not_use_is_403_and_charges_nothing(
-    gateway: str,
-    metering: dict[str, str],
-    reports: dict[str, str],
-    gateway_ledger: FirestoreLedger,
-) -> None:
-    uid = funded(gateway_ledger)
-
-    def event(service: str) -> dict[str, Any]:
-        return {"user_id": uid, "service": service, "amount": 10, "event_id": uuid.uuid4().hex}
-
-    refused = [
-        ("/api/v1/usage", reports, event("chat")),
-        ("/api/v1/usage", metering, event("reports")),
-        ("/api/v1/usage/batch", reports, {"events": [event("reports"), event("chat")]}),
-        ("/api/v1/holds", reports, {"user_id": uid, "service": "ai", "amount": 10}),
-    ]
-    for path, headers, body in refused:
-        response = post(gateway, path, headers, body)
-        assert response.status_code == 403, f"{path}: {response.text}"
-        assert response.json()["error"]["code"] == "forbidden"
-    assert gateway_ledger.head(uid).seq == 1
-    allowed = post(gateway, "/api/v1/usage", reports, event("reports"))
-    assert allowed.status_code == 201, allowed.text

@@ -61,18 +61,6 @@ def test_threshold_defaults_and_patch_shows_in_balance_and_account(
         assert account[total] == 0
 
 
-@pytest.mark.parametrize(
-    "body", [{"low_balance_threshold": "100"}, {"low_balance_threshold": -1}, {}, {"x": 1}]
-)
-def test_bad_threshold_is_400_naming_the_field(
-    gateway: str, user: User, body: dict[str, Any]
-) -> None:
-    response = api(gateway, "PATCH", "/api/v1/credits/account", user, json=body)
-    assert response.status_code == 400
-    fields = response.json()["error"]["details"]["fields"]
-    assert set(fields) & {"low_balance_threshold", "x"}
-
-
 def test_packages_cover_every_bonus_tier(gateway: str, user: User) -> None:
     response = api(gateway, "GET", "/api/v1/credits/packages", user)
     assert response.status_code == 200
@@ -135,25 +123,6 @@ def test_account_totals_and_history_filters(gateway: str, user: User, ledger) ->
     assert by_day["data"] == [
         {"key": datetime.now(UTC).date().isoformat(), "amount": 1_500, "count": 5}
     ]
-
-
-@pytest.mark.parametrize(
-    ("params", "field"),
-    [
-        ({"type": "nonsense"}, "type"),
-        ({"from": "yesterday"}, "from"),
-        ({"limit": 0}, "limit"),
-        ({"limit": 101}, "limit"),
-        ({"cursor": "abc"}, "cursor"),
-        ({"from": "2030-01-02", "to": "2030-01-01"}, "to"),
-    ],
-)
-def test_bad_transaction_queries_are_400(
-    gateway: str, user: User, params: dict[str, Any], field: str
-) -> None:
-    response = api(gateway, "GET", "/api/v1/transactions", user, params=params)
-    assert response.status_code == 400, response.text
-    assert field in response.json()["error"]["details"]["fields"]
 
 
 def test_admin_grant_and_adjust_name_the_admin(gateway: str, user: User, admin: User) -> None:

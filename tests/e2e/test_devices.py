@@ -30,10 +30,6 @@ def test_a_user_registers_a_device_once(gateway: str, user: User, stack_env: Sta
     assert store.tokens(user.uid) == ["fcm-abc:123"]
 
 
-def test_bad_tokens_and_service_callers_are_refused(
-    gateway: str, user: User, service_headers
-) -> None:
-    assert register(gateway, user.headers, token="has space").status_code == 400
-    assert register(gateway, user.headers, token="t", platform="fax").status_code == 400
-    assert register(gateway, {}, token="t").status_code == 401
+def test_a_service_token_cannot_register_a_device(gateway: str, service_headers) -> None:
+    """The unhappy path on the stack (bad tokens, platforms: tests/unit/test_http_refusals.py)."""
     assert register(gateway, service_headers, token="t").status_code == 401

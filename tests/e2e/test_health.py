@@ -30,17 +30,6 @@ def test_health_endpoints_answer(gateway: str) -> None:
     }
 
 
-def test_unknown_paths_and_methods_get_json_errors(gateway: str) -> None:
-    missing = requests.get(f"{gateway}/api/v1/nothing-here", timeout=10)
-    assert missing.status_code == 404
-    assert missing.json()["error"]["code"] == "not_found"
-
-    wrong_method = requests.post(f"{gateway}/api/v1/health", timeout=10)
-    assert wrong_method.status_code == 405
-    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
-    assert wrong_method.headers["Allow"] == "GET"
-
-
 @pytest.fixture
 def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A Firestore emulator and gateway of this test's own, so stopping Firestore harms nobody."""

@@ -54,6 +54,18 @@ def test_payments_and_purchases_log_their_outcomes(
     assert verified.json()["status"] == "paid", verified.text
 
 
+def test_a_second_payment_on_a_paid_order_is_counted(
+    gateway: str, user: User, razorpay_sandbox: RazorpaySandbox
+) -> None:
+    order = post(f"{gateway}/api/v1/credits/purchase", {"package_id": "basic"}, user.headers)
+    provider_order = order.json()["provider_order_id"]
+    paid = razorpay_sandbox.pay(provider_order)
+    assert post(f"{gateway}/api/v1/payments/verify", paid, user.headers).status_code == 200
+    late = razorpay_sandbox.post(f"/_sandbox/orders/{provider_order}/pay", {"late": True})
+    assert late.status_code == 200, late.text
+    razorpay_sandbox.wait_delivered()  # its payment.captured logs "second payment needs a refund"
+
+
 def test_forged_webhooks_of_both_providers_are_refused_and_counted(gateway: str) -> None:
     razorpay = requests.post(
         f"{gateway}/api/v1/webhooks/razorpay",

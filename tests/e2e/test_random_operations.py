@@ -60,6 +60,7 @@ def test_random_operations_keep_every_invariant(world: World, stack_firestore: A
     world.say(f"done in {time.monotonic() - started:.1f} s: {dict(sorted(world.counts.items()))}")
     # The walk must have exercised what it is for, not only cheap steps.
     assert {"rzp_purchase", "usage", "hold_place", "burst"} <= set(world.counts), world.counts
+    assert {"second_payment", "dispute"} & set(world.counts), world.counts
     assert any(a.orders for a in world.accounts), "no purchase was ever paid"
 
 

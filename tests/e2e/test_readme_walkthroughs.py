@@ -1,8 +1,9 @@
 """Every walkthrough runs as written, twice in a row, on the stack `make dev` runs.
 
-The blocks are the ``bash`` blocks of docs/walkthroughs.md (the README links it), run with bash
-against a stack on the default ports and ``.stack/`` (as ``make dev`` starts it), so a
-walkthrough that drifts from the service fails here.
+The blocks are the ``bash`` blocks of docs/walkthroughs.md (the README links it) and of the
+"Trying it by hand" section of docs/invoices.md, run with bash against one stack on the default
+ports and ``.stack/`` (as ``make dev`` starts it), so a walkthrough that drifts from the service
+fails here.
 """
 
 from __future__ import annotations
@@ -17,15 +18,21 @@ import pytest
 from devstack.busy_ports import PortInUse
 from devstack.seed import seed_default_packages
 from devstack.stack import ROOT, Ports, Stack
+from tests.prerequisites import prerequisite_missing
 
 pytestmark = pytest.mark.stack
 
 
 WALKTHROUGHS = ROOT / "docs" / "walkthroughs.md"
+INVOICES = ROOT / "docs" / "invoices.md"
 
 
 def walkthroughs() -> list[str]:
-    return re.findall(r"```bash\n(.*?)```", WALKTHROUGHS.read_text(), re.S)
+    invoices = INVOICES.read_text().split("## Trying it by hand", 1)[1]
+    return [
+        *re.findall(r"```bash\n(.*?)```", WALKTHROUGHS.read_text(), re.S),
+        *re.findall(r"```bash\n(.*?)```", invoices, re.S),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +42,7 @@ def dev_stack() -> Iterator[Stack]:
     try:
         stack.start()
     except PortInUse as busy:
-        pytest.skip(f"the README's ports are taken (is `make dev` running?): {busy}")
+        prerequisite_missing(f"the README's ports are taken (is `make dev` running?): {busy}")
     try:
         seed_default_packages(stack.client_env())
         yield stack
@@ -44,7 +51,7 @@ def dev_stack() -> Iterator[Stack]:
 
 
 def test_the_walkthroughs_page_has_every_walkthrough() -> None:
-    assert len(walkthroughs()) == 7
+    assert len(walkthroughs()) == 7 + 2  # walkthroughs.md, then invoices.md
 
 
 @pytest.mark.parametrize("number", range(1, len(walkthroughs()) + 1))

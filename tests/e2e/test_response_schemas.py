@@ -48,6 +48,11 @@ class Checker:
     def validate(self, method: str, path: str, response: requests.Response) -> None:
         operation = self.document["paths"][path][method.lower()]
         documented = operation["responses"][str(response.status_code)]
+        if "application/pdf" in documented["content"]:  # a document answered as itself
+            assert response.headers["Content-Type"] == "application/pdf", response.text
+            assert response.content.startswith(b"%PDF-")
+            self.checked.add((method, path))
+            return
         schema = documented["content"]["application/json"]["schema"]
         validator = jsonschema_rs.Draft202012Validator(
             {**schema, "components": self.document["components"]}, validate_formats=True
@@ -164,6 +169,23 @@ def test_every_documented_success_answer_matches_its_published_schema(
         headers=admin,
         json={"amount": 100, "reason": "schema check"},
     )
+    check.call(
+        "GET",
+        f"/api/v1/admin/orders/{order['order_id']}",
+        "/api/v1/admin/orders/{order_id}",
+        headers=admin,
+    )
+
+    # The buyer's billing details, the invoice and the refund's credit note, as JSON and PDF.
+    details = {"name": "Pune LLP", "address": "Pune", "gstin": "27AAPFU0939F1ZV"}
+    check.call("PUT", "/api/v1/billing/details", headers=me, json=details)
+    check.call("GET", "/api/v1/billing/details", headers=me)
+    invoices = check.call("GET", "/api/v1/invoices", headers=me)["data"]
+    for invoice in invoices:
+        one = f"/api/v1/invoices/{invoice['invoice_id']}"
+        check.call("GET", one, "/api/v1/invoices/{invoice_id}", headers=me)
+        pdf = requests.get(f"{check.gateway}{one}/pdf", headers=me, timeout=30)
+        check.validate("GET", "/api/v1/invoices/{invoice_id}/pdf", pdf)
 
     # A card payment through Stripe, its refund, and Stripe's webhook on both of its paths.
     pm = payment_method(stripe_client, CARD_OK)

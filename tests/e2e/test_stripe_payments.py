@@ -217,6 +217,8 @@ def test_a_refund_whose_status_changes_later_is_moved_by_stripes_webhook(
     while (status := requests.get(url, headers=user.headers, timeout=10).json()["status"]) != later:
         assert time.monotonic() < deadline, f"still {status}"
         time.sleep(0.2)
+    # The payment counts only refunds that return money: a failed one is taken off again.
+    assert get_payment(gateway, user, pi)["amount_refunded"] == (0 if later == "failed" else 1000)
 
 
 def test_refunding_more_than_captured_is_rejected(

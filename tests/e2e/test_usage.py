@@ -131,25 +131,17 @@ def test_a_batch_answers_per_event(gateway: str, service_headers, gateway_ledger
     assert gateway_ledger.head(uid).balance == 50
 
 
-def test_a_batch_over_100_events_is_refused(gateway: str, service_headers) -> None:
-    events = [event("someone", 1) for _ in range(101)]
-    response = batch(gateway, service_headers, events)
-    assert response.status_code == 400
-    assert "events" in response.json()["error"]["details"]["fields"]
-
-
-@pytest.mark.parametrize("amount", [0, -5, 1.5, "10", True])
-def test_amounts_must_be_positive_integers(gateway: str, service_headers, amount: Any) -> None:
-    response = usage(gateway, service_headers, **{**event("someone", 1), "amount": amount})
-    assert response.status_code == 400
-    assert "amount" in response.json()["error"]["details"]["fields"]
-
-
 # --- Service identity ---------------------------------------------------------------------------
 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def strip_signature(token: str) -> str:
+    from shared.adapters.service_identity import strip_signature
+
+    return strip_signature(token)
 
 
 def forged_token(stack: Stack) -> str:
@@ -175,6 +167,8 @@ def test_forged_expired_and_wrong_audience_tokens_get_401(
     header, payload, signature = good.split(".")
     tokens = {
         "forged": forged_token(stack),
+        # What Cloud Run hands on, written by hand: only the front end may strip a signature.
+        "forged-unsigned": strip_signature(forged_token(stack)),
         "expired": service_tokens.mint(
             METERING_SERVICE_EMAIL, stack.service_audience, issued_at=1_700_000_000
         ),

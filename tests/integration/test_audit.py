@@ -38,3 +38,59 @@ def test_damage_is_reported(firestore_client: Any) -> None:
     assert "seq 4 where 3 was expected" in text
     assert "balance_after 500" in text
     assert "effect 'twice' applied more than once" in text
+
+
+def test_the_audit_checks_each_paid_order_and_refund_has_one_document_and_series_have_no_gaps(
+    firestore_client: Any,
+) -> None:
+    from datetime import UTC, datetime
+
+    from shared.adapters.firestore_invoices import (
+        TAX_DOCUMENTS,
+        FirestoreBillingDetails,
+        FirestoreTaxDocuments,
+    )
+    from shared.adapters.firestore_orders import FirestoreOrders
+    from shared.invoices.documents import Party, Seller
+    from shared.invoices.issuing import InvoiceIssuer
+    from shared.purchases.crediting import claw_back_refund, grant_purchase_credits
+    from shared.purchases.orders import CreditOrder
+    from shared.purchases.pricing import quote_purchase
+
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    seller = Seller(Party("S", "A", "29", "IN", "29AAACA1234A1ZG"), "998439", "INV", "CN")
+    issuer = InvoiceIssuer(
+        FirestoreTaxDocuments(firestore_client),
+        FirestoreBillingDetails(firestore_client),
+        seller,
+        {},
+        lambda: now,
+    )
+    ledger, orders = FirestoreLedger(firestore_client), FirestoreOrders(firestore_client)
+    paid = []
+    for n in range(3):
+        order = CreditOrder.from_quote(
+            f"ord_{n}", f"buyer{n}", quote_purchase(100_00), provider="razorpay",
+            provider_order_id=f"o{n}", created_at=now,
+        )  # fmt: skip
+        orders.create(order)
+        grant_purchase_credits(ledger, order, "razorpay", f"p{n}", now=now, documents=issuer)
+        stored = orders.get(order.id)
+        assert stored is not None
+        paid.append(stored)
+    claw_back_refund(
+        ledger, orders, paid[0], refund_id="r1", refund_amount=1_00, refunded_before=0,
+        provider="razorpay", now=now, documents=issuer,
+    )  # fmt: skip
+    assert audit(firestore_client) == (3, [])
+
+    # A refund recorded without its note, and an invoice lost from the middle of the series.
+    claw_back_refund(
+        ledger, orders, paid[1], refund_id="r2", refund_amount=1_00, refunded_before=0,
+        provider="razorpay", now=now,
+    )  # fmt: skip
+    firestore_client.collection(TAX_DOCUMENTS).document("INV-2026-27-000002").delete()
+    problems = "\n".join(audit(firestore_client)[1])
+    assert "ord_1: 0 documents for 'invoice:ord_1', not 1" in problems
+    assert "ord_1: 0 documents for 'credit_note:ord_1:r2', not 1" in problems
+    assert "series INV/2026-27: missing [2], repeated []" in problems

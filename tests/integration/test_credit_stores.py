@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from shared.adapters.firestore_rate_limits import FirestoreSlotCounter
 from shared.adapters.razorpay_gateway import RazorpayGateway
 from shared.errors import RateLimited, Unavailable
 from shared.ledger.entries import EntryType
-from shared.payments.providers import OrderingGateway
+from shared.payments.providers import OrderRefundGateway, ProviderOrder, ProviderRefund
 from shared.payments.records import GatewayIntent, PaymentStatus
 from shared.purchases.checkout import CreditPurchases, PurchaseRequest
 from shared.purchases.crediting import grant_purchase_credits, mark_failed
@@ -110,14 +110,15 @@ def credit_purchases(
     firestore_client: Any,
     ledger: FirestoreLedger,
     orders: FirestoreOrders,
-    gateways: Mapping[str, Callable[[], OrderingGateway]] | None = None,
+    stripe: Callable[[], OrderRefundGateway] | None = None,
 ) -> CreditPurchases:
-    """The credits work over the emulator, with generous limits and only ``gateways``."""
+    """The credits work over the emulator, with generous limits and only ``stripe`` wired."""
     return CreditPurchases(
         ledger=ledger,
         orders=orders,
         packages=FirestorePackages(firestore_client),
-        gateways=gateways or {},
+        razorpay=None,
+        stripe=stripe,
         slots=FirestoreSlotCounter(firestore_client),
         purchase_limit=RateLimit("purchase", 1, 60),
         verify_limit=RateLimit("verify", 1, 60),
@@ -154,27 +155,33 @@ def test_stripe_paid_credit_order_goes_through_the_one_grant_path(firestore_clie
     assert stored.provider_payment_id == "pi_123" and "payment_mismatch" in stored.flags
 
 
+class ListedRefunds(OrderRefundGateway):
+    """Stripe as our clawback logic sees it: the payment's refund list (real Stripe: e2e)."""
+
+    name, key_id = "stripe", "pk"
+
+    def __init__(self) -> None:
+        self.refunds: list[ProviderRefund] = []
+
+    def create_order(self, *args: object) -> ProviderOrder:
+        raise AssertionError("not used")
+
+    def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
+        return list(self.refunds)
+
+    def refund_payment(self, *args: object) -> ProviderRefund:
+        raise AssertionError("not used")
+
+
 def test_a_new_refund_in_the_same_second_never_moves_a_settled_one(firestore_client) -> None:
     """Stripe stamps refunds in whole seconds: a second refund may list before the first."""
-    from shared.payments.providers import ProviderOrder, ProviderRefund, RefundListingGateway
+    from shared.payments.providers import ProviderRefund
     from shared.purchases.checkout import STRIPE
-
-    class Listed(RefundListingGateway):
-        """Our logic's only input from the provider: the refund list (real Stripe: e2e)."""
-
-        name, key_id = STRIPE, "pk"
-        refunds: list[ProviderRefund] = []
-
-        def create_order(self, *args: object) -> ProviderOrder:
-            raise AssertionError("not used")
-
-        def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
-            return list(self.refunds)
 
     orders, ledger, gateway = (
         FirestoreOrders(firestore_client),
         FirestoreLedger(firestore_client),
-        Listed(),
+        ListedRefunds(),
     )
     uid = f"user-{uuid.uuid4().hex[:8]}"
     order = CreditOrder.from_quote(
@@ -187,7 +194,7 @@ def test_a_new_refund_in_the_same_second_never_moves_a_settled_one(firestore_cli
     )
     orders.create(order)
     grant_purchase_credits(ledger, order, STRIPE, order.provider_order_id, now=order.created_at)
-    purchases = credit_purchases(firestore_client, ledger, orders, {STRIPE: lambda: gateway})
+    purchases = credit_purchases(firestore_client, ledger, orders, stripe=lambda: gateway)
     granted = order.granted_credits  # 115,000: ₹1,000 of credits and 15 % bonus
     third = order.total // 3
     gateway.refunds = [ProviderRefund("re_z", third, 100, True)]
@@ -209,27 +216,15 @@ def test_a_new_refund_in_the_same_second_never_moves_a_settled_one(firestore_cli
 def test_a_refunds_clawback_episodes_are_kept_apart_on_the_order(firestore_client) -> None:
     """Taken, given back, taken again, given back again: each episode its own record and key."""
     from shared.payments.providers import (
-        ProviderOrder,
         ProviderRefund,
-        RefundListingGateway,
         RefundStatus,
     )
     from shared.purchases.checkout import STRIPE
 
-    class Listed(RefundListingGateway):
-        name, key_id = STRIPE, "pk"
-        refunds: list[ProviderRefund] = []
-
-        def create_order(self, *args: object) -> ProviderOrder:
-            raise AssertionError("not used")
-
-        def refunds_of(self, provider_order_id: str) -> list[ProviderRefund]:
-            return list(self.refunds)
-
     orders, ledger, gateway = (
         FirestoreOrders(firestore_client),
         FirestoreLedger(firestore_client),
-        Listed(),
+        ListedRefunds(),
     )
     uid = f"user-{uuid.uuid4().hex[:8]}"
     order = CreditOrder.from_quote(
@@ -238,7 +233,7 @@ def test_a_refunds_clawback_episodes_are_kept_apart_on_the_order(firestore_clien
     )  # fmt: skip
     orders.create(order)
     grant_purchase_credits(ledger, order, STRIPE, order.provider_order_id, now=order.created_at)
-    purchases = credit_purchases(firestore_client, ledger, orders, {STRIPE: lambda: gateway})
+    purchases = credit_purchases(firestore_client, ledger, orders, stripe=lambda: gateway)
     granted = order.granted_credits
     statuses = [RefundStatus.PENDING, RefundStatus.FAILED, RefundStatus.SUCCEEDED]
     for status in [*statuses, RefundStatus.CANCELED]:
@@ -293,7 +288,8 @@ def test_a_keyed_purchase_retried_after_a_lost_answer_makes_one_order(
         ledger=FirestoreLedger(firestore_client),
         orders=orders,
         packages=FirestorePackages(firestore_client),
-        gateways={"razorpay": lambda: gateway},
+        razorpay=lambda: gateway,
+        stripe=None,
         slots=FirestoreSlotCounter(firestore_client),
         purchase_limit=RateLimit("purchase", 10, 60),
         verify_limit=RateLimit("verify", 10, 60),

@@ -90,6 +90,7 @@ def test_every_composite_query_has_its_index(firestore_client: Any, recorded: li
     from shared.accounts.history import GroupBy, usage_summary
     from shared.adapters.firestore_accounts import FirestoreAccounts
     from shared.adapters.firestore_holds import FirestoreHoldStore
+    from shared.adapters.firestore_invoices import FirestoreTaxDocuments
     from shared.adapters.firestore_ledger import FirestoreLedger
     from shared.adapters.firestore_orders import FirestoreOrders
     from shared.adapters.firestore_payments import FirestorePayments
@@ -115,6 +116,10 @@ def test_every_composite_query_has_its_index(firestore_client: Any, recorded: li
     orders.list_for_user(uid, 10, now.isoformat())
     orders.by_provider_order("razorpay", "order_none")
     FirestoreHoldStore(firestore_client).due(now, 10)
+    invoices = FirestoreTaxDocuments(firestore_client)
+    invoices.list_for_user(uid, 10, None)
+    invoices.list_for_user(uid, 10, f"{now.isoformat()}|INV/2026-27/000001")
+    invoices._last_seq("INV", "2026-27")
     FirestorePayments(firestore_client).reservations("pi_none")
     queue = FirestoreReconcileQueue(firestore_client)
     for kind in (ORDER, PAYMENT):

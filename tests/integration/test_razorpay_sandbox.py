@@ -548,3 +548,64 @@ def test_our_gateway_refunds_once_per_key_and_lists_the_orders_refunds(sandbox: 
     sandbox.post(f"/_sandbox/refunds/{made.id}/fail")
     [failed] = gateway.refunds_of(order["id"])
     assert (failed.status, failed.returning_money) == (RefundStatus.FAILED, False)
+
+
+def test_a_late_second_payment_on_a_paid_order_is_captured_and_its_refunds_name_it(
+    sandbox: Sandbox, receiver: Receiver
+) -> None:
+    from shared.adapters.razorpay_gateway import RazorpayGateway
+
+    gateway = RazorpayGateway(KEY_ID, KEY_SECRET, WEBHOOK_SECRET, base_url=sandbox.url)
+    order = sandbox.order(30000)
+    first = sandbox.pay(order["id"], webhooks=False)["razorpay_payment_id"]
+    refused = sandbox.post(f"/_sandbox/orders/{order['id']}/pay", {"webhooks": False})
+    assert refused.status_code == 400, refused.text  # Checkout refuses a paid order...
+    # ...but an attempt the bank authorises late is captured all the same.
+    late = sandbox.post(f"/_sandbox/orders/{order['id']}/pay", {"late": True})
+    second = late.json()["razorpay_payment_id"]
+    events = [r.event for r in receiver.wait_for(2)]
+    assert events == ["payment.authorized", "payment.captured"]  # no second order.paid
+    payments = sandbox.client.order.payments(order["id"])["items"]
+    assert [(p["id"], p["status"]) for p in payments] == [
+        (first, "captured"),
+        (second, "captured"),
+    ]
+    assert sandbox.client.order.fetch(order["id"])["amount_paid"] == 30000
+
+    gateway.refund_payment(second, 30000, {}, "second-payment-refund-1")
+    [refund] = gateway.refunds_of(order["id"])
+    assert (refund.payment_id, refund.amount) == (second, 30000)
+
+
+def test_disputes_follow_razorpays_entity_and_webhooks(
+    sandbox: Sandbox, receiver: Receiver
+) -> None:
+    order = sandbox.order(30000)
+    payment_id = sandbox.pay(order["id"], webhooks=False)["razorpay_payment_id"]
+    opened = sandbox.post(f"/_sandbox/payments/{payment_id}/dispute").json()
+    assert opened["id"].startswith("disp_") and opened["entity"] == "dispute"
+    assert {k: opened[k] for k in ("payment_id", "amount", "currency", "amount_deducted")} == {
+        "payment_id": payment_id,
+        "amount": 30000,
+        "currency": "INR",
+        "amount_deducted": 0,
+    }
+    assert (opened["status"], opened["phase"]) == ("open", "chargeback")
+    assert {"reason_code", "respond_by", "created_at"} <= set(opened)
+
+    lost = sandbox.post(f"/_sandbox/disputes/{opened['id']}/lost").json()
+    assert (lost["status"], lost["amount_deducted"]) == ("lost", 30000)
+    assert sandbox.post(f"/_sandbox/disputes/{opened['id']}/won").status_code == 400  # final
+    assert (
+        requests.get(
+            f"{sandbox.url}/v1/disputes/{opened['id']}", auth=(KEY_ID, KEY_SECRET), timeout=5
+        ).json()
+        == lost
+    )
+
+    created, closed = receiver.wait_for(2)
+    assert (created.event, closed.event) == ("payment.dispute.created", "payment.dispute.lost")
+    body = json.loads(closed.body)
+    assert body["contains"] == ["payment", "dispute"]
+    assert body["payload"]["dispute"]["entity"]["status"] == "lost"
+    assert body["payload"]["payment"]["entity"]["id"] == payment_id

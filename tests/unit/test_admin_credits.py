@@ -6,7 +6,7 @@ import pytest
 
 from shared.accounts.admin_credits import change_credits
 from shared.errors import IdempotencyKeyReused, InsufficientCredits, InvalidRequest
-from shared.ledger.entries import EntryType
+from shared.ledger.entries import EntryType, Posting
 from tests.unit.fakes import MemoryLedger
 
 
@@ -96,3 +96,27 @@ def test_bad_admin_input_is_refused_naming_the_field(
         change_credits(ledger, "admin1", "alice", amount=amount, reason=reason, adjust=adjust)
     assert list(refused.value.details["fields"]) == [named]
     assert ledger.entries == []
+
+
+def test_admin_keys_of_users_whose_ids_contain_colons_do_not_collide() -> None:
+    ledger = MemoryLedger()
+    change_credits(
+        ledger, "admin1", "org", amount=500, reason="goodwill", adjust=False, request_key="acme:k"
+    )
+    other = change_credits(
+        ledger, "admin1", "org:acme", amount=700, reason="goodwill", adjust=False, request_key="k"
+    )
+    assert (other.replayed, other.entry.user_id) == (False, "org:acme")
+    assert (ledger.head("org").balance, ledger.head("org:acme").balance) == (500, 700)
+
+
+def test_a_retry_of_a_change_made_under_the_old_key_format_replays_it() -> None:
+    ledger = MemoryLedger()
+    old_key = "admin:grant:admin1:alice:k1"  # how keys were joined before issue 22.5
+    posting = Posting(EntryType.GRANT, 500, description="goodwill", actor="admin1")
+    first = ledger.append("alice", [posting], effect_key=old_key)
+    again = change_credits(
+        ledger, "admin1", "alice", amount=500, reason="goodwill", adjust=False, request_key="k1"
+    )
+    assert (again.replayed, again.entry.id) == (True, first.entries[-1].id)
+    assert ledger.head("alice").balance == 500

@@ -54,3 +54,10 @@ def test_bad_values_are_refused_at_start(environ: dict[str, str]) -> None:
 def test_fx_rates_that_could_misprice_are_refused_at_start(rates: str) -> None:
     with pytest.raises(ValidationError, match="credit_fx_rates"):
         Settings.from_environment({"CREDIT_FX_RATES": rates})
+
+
+def test_the_project_comes_from_gcloud_project_where_firebase_reserves_firebase_names() -> None:
+    # A deploy's .env may not set FIREBASE_*; Firebase sets GCLOUD_PROJECT on every function.
+    assert Settings.from_environment({"GCLOUD_PROJECT": "acme"}).firebase_project_id == "acme"
+    both = {"GCLOUD_PROJECT": "acme", "FIREBASE_PROJECT_ID": "mine"}
+    assert Settings.from_environment(both).firebase_project_id == "mine"

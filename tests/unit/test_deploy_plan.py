@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
+import subprocess
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from functions.registry import HTTP_FUNCTIONS, SCHEDULED_JOBS, TRIGGER_FUNCTIONS, Auth
+from functions.declarations import DeployTarget, function_secrets, read_dotenv
+from functions.registry import HTTP_FUNCTIONS, TRIGGER_FUNCTIONS, Auth
 from ops.deploy import SDK_BUILD, Plan, config_path, main, plan
 from ops.deploy_config import LOCAL_ONLY, REQUIRED_IN_PRODUCTION, DeployConfig, load
 from ops.settings_reach import (
@@ -34,30 +39,27 @@ def deploy(config: DeployConfig) -> Plan:
     return plan(config)
 
 
-def deploy_lines(deploy: Plan) -> dict[str, list[str]]:
-    """Each deployed function's `gcloud functions deploy` arguments."""
-    commands = [shlex.split(s.line) for s in deploy.steps]
-    return {c[3]: c for c in commands if c[:3] == ["gcloud", "functions", "deploy"]}
+def edited_example(tmp_path: Path) -> Path:
+    """The example with every placeholder filled in, as a team would."""
+    text = config_path("example").read_text().replace("acme", "zeta").replace("XXXX", "Zq7P")
+    path = tmp_path / "staging.toml"
+    path.write_text(text)
+    return path
 
 
-def env_of(deploy: Plan, args: list[str]) -> dict[str, str]:
-    (flag,) = [a for a in args if a.startswith("--env-vars-file=")]
-    path = ROOT / flag.split("=", 1)[1]
-    return dict(
-        json.loads(
-            "{"
-            + ",".join(
-                f'"{k}": {v}'
-                for k, v in (line.split(": ", 1) for line in deploy.files[path].splitlines())
-            )
-            + "}"
-        )
-    )
+def firebase_lines(deploy: Plan) -> list[str]:
+    return [s.line for s in deploy.steps if s.line.startswith("firebase deploy")]
 
 
-def secrets_of(args: list[str]) -> set[str]:
-    flags = [a.split("=", 1)[1] for a in args if a.startswith("--set-secrets=")]
-    return {pair.split("=")[0] for flag in flags for pair in flag.split(",")}
+def dotenv_of(deploy: Plan) -> dict[str, str]:
+    (path,) = [p for p in deploy.files if p.name.startswith(".env.")]
+    return read_dotenv(deploy.files[path])
+
+
+def firebase_json_of(deploy: Plan) -> dict[str, Any]:
+    (path,) = [p for p in deploy.files if p.name.startswith(".firebase.")]
+    loaded: dict[str, Any] = json.loads(deploy.files[path])
+    return loaded
 
 
 def reads(name: str) -> frozenset[str]:
@@ -70,26 +72,24 @@ def reads(name: str) -> frozenset[str]:
     raise KeyError(name)
 
 
-def test_every_function_is_deployed_exactly_once_after_compiling(deploy: Plan) -> None:
-    deployed = [shlex.split(s.line)[3] for s in deploy.steps if "functions deploy" in s.line]
-    expected = [f.name for f in HTTP_FUNCTIONS] + [f.name for f in TRIGGER_FUNCTIONS]
-    assert sorted(deployed) == sorted(expected)
+def test_the_source_is_compiled_for_the_functions_runtime_first(deploy: Plan) -> None:
     first = deploy.steps[0].line
     assert "compileall" in first and "checked-hash" in first
-    assert first.startswith("python3.11 ")  # the cache tag must match --runtime=python311
-    for name, args in deploy_lines(deploy).items():
-        assert f"--entry-point={name}" in args and "--runtime=python311" in args
+    assert first.startswith("python3.11 ")  # the cache tag must match the runtime python311
+    (codebase,) = firebase_json_of(deploy)["functions"]
+    assert codebase["runtime"] == "python311" and codebase["source"] == "."
 
 
 def test_every_function_gets_every_setting_it_reads(deploy: Plan) -> None:
-    for name, args in deploy_lines(deploy).items():
-        env, secrets = env_of(deploy, args), secrets_of(args)
+    # Plain settings go to every function through .env.<project>; secrets by name, per function.
+    env, secrets = dotenv_of(deploy), function_secrets()
+    for name in [f.name for f in HTTP_FUNCTIONS] + [f.name for f in TRIGGER_FUNCTIONS]:
         read = {f.upper() for f in reads(name)}
         needed = {f.upper() for f in REQUIRED_IN_PRODUCTION} & read
         assert needed <= set(env), f"{name} reads {needed - set(env)} but is not given them"
-        assert {f.upper() for f in SECRET_FIELDS} & read == secrets, name
-        assert env["FIREBASE_PROJECT_ID"] == "acme-billing-prod"
-        assert not set(env) & {f.upper() for f in SECRET_FIELDS}, f"{name}: a secret in plain env"
+        assert {f.upper() for f in SECRET_FIELDS} & read == set(secrets[name]), name
+    assert not set(env) & {f.upper() for f in SECRET_FIELDS}, "a secret in plain env"
+    assert not [k for k in env if k.startswith("FIREBASE_")], "Firebase reserves FIREBASE_*"
 
 
 def test_the_analysis_sees_what_the_code_reads() -> None:
@@ -115,37 +115,34 @@ PROVIDER_SECRETS = {
 }
 
 
-def test_functions_that_only_read_orders_or_payments_get_no_payment_provider_secret(
-    deploy: Plan,
-) -> None:
+def secrets_of(name: str) -> set[str]:
+    return set(function_secrets()[name])
+
+
+def test_functions_that_only_read_orders_or_payments_get_no_payment_provider_secret() -> None:
     # Least privilege: they share a module (and a wiring) with functions that call providers.
-    lines = deploy_lines(deploy)
     for name in ("credits_orders", "payments_status", "stripe_payment_get", "stripe_refund_get"):
-        assert secrets_of(lines[name]) & PROVIDER_SECRETS == set(), name
+        assert secrets_of(name) & PROVIDER_SECRETS == set(), name
 
 
-def test_functions_that_serve_one_provider_get_only_that_providers_secrets(deploy: Plan) -> None:
-    lines = deploy_lines(deploy)
-    assert "STRIPE_SECRET_KEY" not in secrets_of(lines["payments_verify"])  # Razorpay's verify
-    assert "STRIPE_SECRET_KEY" not in secrets_of(lines["webhooks_razorpay"])
-    assert not {"RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET"} & secrets_of(
-        lines["stripe_webhook"]
-    )
+def test_functions_that_serve_one_provider_get_only_that_providers_secrets() -> None:
+    assert "STRIPE_SECRET_KEY" not in secrets_of("payments_verify")  # Razorpay's verify
+    assert "STRIPE_SECRET_KEY" not in secrets_of("webhooks_razorpay")
+    assert not {"RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET"} & secrets_of("stripe_webhook")
 
 
-def test_functions_that_call_a_payment_provider_keep_its_secret(deploy: Plan) -> None:
-    lines = deploy_lines(deploy)
-    assert {"RAZORPAY_KEY_SECRET", "STRIPE_SECRET_KEY"} <= secrets_of(lines["credits_purchase"])
-    assert "RAZORPAY_KEY_SECRET" in secrets_of(lines["payments_verify"])
+def test_functions_that_call_a_payment_provider_keep_its_secret() -> None:
+    assert {"RAZORPAY_KEY_SECRET", "STRIPE_SECRET_KEY"} <= secrets_of("credits_purchase")
+    assert "RAZORPAY_KEY_SECRET" in secrets_of("payments_verify")
     for name in (
         "stripe_payment_process",
         "stripe_payment_verify",
         "stripe_refund_process",
         "stripe_refund_verify",
     ):
-        assert "STRIPE_SECRET_KEY" in secrets_of(lines[name]), name
-    assert "RAZORPAY_WEBHOOK_SECRET" in secrets_of(lines["webhooks_razorpay"])
-    assert "STRIPE_WEBHOOK_SECRET" in secrets_of(lines["stripe_webhook"])
+        assert "STRIPE_SECRET_KEY" in secrets_of(name), name
+    assert "RAZORPAY_WEBHOOK_SECRET" in secrets_of("webhooks_razorpay")
+    assert "STRIPE_WEBHOOK_SECRET" in secrets_of("stripe_webhook")
 
 
 def test_no_code_reads_settings_around_the_wiring() -> None:
@@ -165,81 +162,73 @@ def test_every_setting_is_read_by_some_deployed_function() -> None:
     assert unread == set(), "a setting nothing deployed reads: wire it or drop it"
 
 
-def test_service_endpoints_are_private_with_exactly_their_callers(
+def test_the_deploy_is_firebase_deploy_rules_and_indexes_first(deploy: Plan) -> None:
+    lines = [step.line for step in deploy.steps]
+    rules, functions = firebase_lines(deploy)
+    assert "--only=firestore:rules,firestore:indexes" in rules
+    assert "--only=functions,hosting" in functions
+    ready = next(i for i, line in enumerate(lines) if "state!=READY" in line)
+    assert lines.index(rules) < ready < lines.index(functions), "indexes READY before any pass"
+    assert "compileall" in lines[0]
+    assert not [line for line in lines if "gcloud functions" in line or "scheduler jobs" in line]
+    assert not [line for line in lines if " alpha " in line or " beta " in line]
+    assert all("--project=acme-billing-prod" in line for line in firebase_lines(deploy))
+
+
+def test_the_environment_names_region_database_and_the_invokers_of_each_role(
     deploy: Plan, config: DeployConfig
 ) -> None:
-    lines = deploy_lines(deploy)
-    scheduled = {job.function for job in SCHEDULED_JOBS}
+    env = dotenv_of(deploy)
+    assert env["BILLING_REGION"] == "asia-south1"
+    assert env["FIRESTORE_DATABASE"] == "(default)"
+    assert env["METERING_SERVICE_ACCOUNTS"] == ",".join(config.metering_accounts)
+    assert env["SCHEDULER_SERVICE_ACCOUNTS"] == config.scheduler_account
+    # What discovery reads is what the functions run with.
+    target = DeployTarget.read(env)
     for function in HTTP_FUNCTIONS:
-        args = lines[function.name]
-        private = function.auth is Auth.SERVICE
-        assert ("--no-allow-unauthenticated" in args) is private, function.name
-        assert ("--allow-unauthenticated" in args) is not private, function.name
-        policies = [p for p in deploy.files if p.parent.name == "iam" and p.stem == function.name]
-        if not private:
-            assert policies == []
-            continue
-        (policy,) = policies
-        members = json.loads(deploy.files[policy])["bindings"][0]["members"]
-        expected = (
-            [config.scheduler_account]
-            if function.name in scheduled
-            else list(config.metering_accounts)
-        )
-        assert members == [f"serviceAccount:{a}" for a in expected]
-        env = env_of(deploy, args)  # the code's own allow-lists are the same accounts
-        assert env["METERING_SERVICE_ACCOUNTS"] == ",".join(config.metering_accounts)
-        assert env["SCHEDULER_SERVICE_ACCOUNTS"] == config.scheduler_account
-        service = function.name.replace("_", "-")
-        assert any(
-            f"run services set-iam-policy {service} {policy.relative_to(ROOT)}" in s.line
-            for s in deploy.steps
-        )
-        assert any(
-            f"run services update {service}" in s.line
-            and "--add-custom-audiences=https://billing.acme.example" in s.line
-            for s in deploy.steps
-        )
+        expected = "public" if function.auth is not Auth.SERVICE else None
+        invoker = target.invoker(function)
+        if expected:
+            assert invoker == expected, function.name
+        else:
+            assert set(invoker) <= set(config.service_accounts) and invoker, function.name
+
+
+def test_private_functions_accept_the_service_audience(deploy: Plan) -> None:
+    private = {f.name.replace("_", "-") for f in HTTP_FUNCTIONS if f.behind_iam}
+    updated = {
+        shlex.split(s.line)[4]
+        for s in deploy.steps
+        if "--add-custom-audiences=https://billing.acme.example" in s.line
+    }
+    assert updated == private
 
 
 def test_hosting_rewrites_only_public_endpoints_in_the_configured_region(deploy: Plan) -> None:
-    (hosting,) = [p for p in deploy.files if p.name.startswith(".firebase.")]
-    rewrites = json.loads(deploy.files[hosting])["hosting"]["rewrites"]
+    config = firebase_json_of(deploy)
+    rewrites = config["hosting"]["rewrites"]
     private = {f.name for f in HTTP_FUNCTIONS if f.auth is Auth.SERVICE}
     routed = {r["function"]["functionId"] for r in rewrites}
     assert routed == {f.name for f in HTTP_FUNCTIONS} - private
     assert {r["function"]["region"] for r in rewrites} == {"asia-south1"}
-    assert any(f"--config={hosting.name}" in s.line for s in deploy.steps)
+    assert config["firestore"] == {
+        "rules": "firestore.rules",
+        "indexes": "firestore.indexes.json",
+    }
     assert not any("us-central1" in s.line for s in deploy.steps)
 
 
-def test_scheduler_jobs_call_their_endpoints_with_the_scheduler_token(
-    deploy: Plan, config: DeployConfig
-) -> None:
-    for job in SCHEDULED_JOBS:
-        (step,) = [s for s in deploy.steps if f"scheduler jobs describe {job.function} " in s.line]
-        # create when missing, update when there: re-running the deploy does not fail
-        assert step.line.startswith("if gcloud scheduler jobs describe")
-        assert f"jobs update http {job.function} " in step.line
-        assert f"jobs create http {job.function} " in step.line
-        assert f"--oidc-service-account-email={config.scheduler_account}" in step.line
-        assert "--oidc-token-audience=https://billing.acme.example" in step.line
-        assert shlex.quote(f"--schedule={job.schedule}") in step.line
-        assert (
-            f"--uri=https://asia-south1-acme-billing-prod.cloudfunctions.net/{job.function}/"
-            in step.line
-        )
-
-
-def test_triggers_are_gen2_firestore_triggers_with_retry(deploy: Plan) -> None:
-    lines = deploy_lines(deploy)
-    for trigger in TRIGGER_FUNCTIONS:
-        args = lines[trigger.name]
-        assert f"--trigger-event-filters=type={trigger.event_type}" in args
-        assert "--trigger-event-filters=database=(default)" in args
-        assert f"--trigger-event-filters-path-pattern=document={trigger.document}" in args
-        assert "--trigger-location=asia-south1" in args
-        assert "--retry" in args
+def test_a_named_database_flows_to_rules_indexes_triggers_and_code(config: DeployConfig) -> None:
+    named = plan(replace(config, firestore_database="billing-prod"))
+    assert firebase_json_of(named)["firestore"] == [
+        {
+            "database": "billing-prod",
+            "rules": "firestore.rules",
+            "indexes": "firestore.indexes.json",
+        }
+    ]
+    assert dotenv_of(named)["FIRESTORE_DATABASE"] == "billing-prod"  # triggers and Settings
+    assert any("--database=billing-prod" in s.line for s in named.steps)
 
 
 def test_collections_that_expire_have_ttl_policies() -> None:
@@ -263,15 +252,71 @@ def test_no_secret_value_is_printed_or_written(
     }
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)
-    assert main(["--env", "example"]) == 0
+    assert main(["--env", str(edited_example(tmp_path))]) == 0
     out = capsys.readouterr().out
     written = "".join(plan(load(config_path("example"))).files.values())
     for value in secrets.values():
         assert value not in out and value not in written
-    assert "--set-secrets=" in out
+    assert "firebase deploy" in out
+
+
+def test_deploy_check_refuses_the_unedited_example_naming_each_placeholder(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--env", "example", "--check"]) == 2
+    err = capsys.readouterr().err
+    for key in ("project", "scheduler_account", "settings.SERVICE_AUDIENCE", "RAZORPAY_KEY_ID"):
+        assert key in err
+
+
+def test_deploy_check_prints_the_one_time_setup_of_a_fresh_project(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["--env", str(edited_example(tmp_path)), "--check"]) == 0
+    out = capsys.readouterr().out
+    commands = [line for line in out.splitlines() if not line.startswith("#")]
+    assert any(c.startswith("gcloud services enable") and "eventarc" in c for c in commands)
+    assert any("databases create '--database=(default)'" in c for c in commands)
+    assert any("--location=asia-south1" in c for c in commands)
+    assert any("service-accounts create billing-scheduler" in c for c in commands)
+    for role in ("roles/datastore.user", "roles/eventarc.eventReceiver", "roles/run.invoker"):
+        assert any(role in c and "-compute@developer" in c for c in commands), role
+    for secret in SECRET_FIELDS:
+        assert any(f"gcloud secrets create {secret.upper()} " in c for c in commands), secret
+    assert not [c for c in commands if " alpha " in c]
 
 
 def test_the_web_sdk_bundle_is_built_before_hosting_uploads_the_portal(deploy: Plan) -> None:
     lines = [step.line for step in deploy.steps]
-    (hosting,) = [i for i, line in enumerate(lines) if "--only=firestore:rules" in line]
+    (hosting,) = [i for i, line in enumerate(lines) if "--only=functions,hosting" in line]
     assert lines.index(SDK_BUILD) < hosting  # sdk/dist is not in git
+
+
+# firebase-tools' own .env parser (lib/functions/env.js), where the firebase-check tool has
+# installed it: the deploy reads .env.<project> with it and refuses reserved keys.
+FIREBASE_TOOLS = Path("/work/shared/tools/firebase-check/.cache/node_modules/firebase-tools")
+PARSE_ENV = """
+const env = require(process.argv[1] + "/lib/functions/env.js");
+let text = ""; process.stdin.on("data", (d) => (text += d));
+process.stdin.on("end", () => console.log(JSON.stringify(env.parseStrict(text))));
+"""
+
+
+@pytest.mark.skipif(
+    not (FIREBASE_TOOLS / "lib/functions/env.js").exists() or not shutil.which("node"),
+    reason="firebase-tools is installed by /work/shared/tools/firebase-check (node needed)",
+)
+def test_firebase_reads_the_environment_file_as_written_and_accepts_every_key(
+    deploy: Plan,
+) -> None:
+    (path,) = [p for p in deploy.files if p.name.startswith(".env.")]
+    parsed = subprocess.run(
+        ["node", "-e", PARSE_ENV, str(FIREBASE_TOOLS)],
+        input=deploy.files[path],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert json.loads(parsed.stdout) == dotenv_of(deploy)
+    assert json.loads(parsed.stdout)["SERVICE_NAMES"].startswith('{"metering@')

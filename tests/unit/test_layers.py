@@ -140,7 +140,7 @@ def test_no_domain_module_names_a_collection_or_a_document_shape(path: Path) -> 
 
 
 # The business areas, lowest first: an area imports the kernel and the areas before it only.
-AREAS = ["access", "ledger", "accounts", "usage", "payments", "purchases"]
+AREAS = ["access", "ledger", "accounts", "usage", "payments", "purchases", "invoices"]
 KERNEL = {"errors", "ids", "money", "log", "config"}
 
 

@@ -6,15 +6,21 @@ from __future__ import annotations
 import ast
 import json
 import re
-import shlex
 from pathlib import Path
 
 import pytest
+from google.api.metric_pb2 import MetricDescriptor  # type: ignore[import-untyped]
+from google.api_core.exceptions import NotFound
+from google.cloud.logging_v2.types import LogMetric
+from google.cloud.monitoring_dashboard_v1 import Dashboard
+from google.cloud.monitoring_v3 import AlertPolicy
+from google.protobuf.json_format import ParseError  # type: ignore[import-untyped]
 
-from ops.deploy import Plan, config_path, plan
+from ops.deploy import config_path
 from ops.deploy_config import load
 from ops.log_filter import UnsupportedFilter, matches, parse_filter
 from ops.metrics import ALERTS, BY_NAME, DASHBOARD, METRICS, USER_METRIC, report, unproven
+from ops.monitoring import alert_policy, apply, dashboard, log_metric
 from ops.settings_reach import ROOT
 
 REQUEST = {
@@ -26,11 +32,6 @@ REQUEST = {
     "latency_ms": 12.5,
     "error_code": "unavailable",
 }
-
-
-@pytest.fixture(scope="module")
-def deploy() -> Plan:
-    return plan(load(config_path("example")))
 
 
 def test_the_filter_subset_judges_lines_as_cloud_logging_does() -> None:
@@ -58,25 +59,31 @@ def test_a_filter_outside_the_subset_is_refused_not_guessed(text: str) -> None:
         parse_filter(text)
 
 
-def test_every_metric_is_created_or_updated_by_the_deploy_from_its_definition(
-    deploy: Plan,
-) -> None:
+def test_every_metric_is_a_log_metric_message_built_from_its_definition() -> None:
     for metric in METRICS:
-        (step,) = [s for s in deploy.steps if f"logging metrics describe {metric.name} " in s.line]
-        assert f"logging metrics update {metric.name} " in step.line
-        assert f"logging metrics create {metric.name} " in step.line
-        (source,) = {a for a in shlex.split(step.line) if a.startswith("--config-from-file=")}
-        written = json.loads(deploy.files[ROOT / source.split("=", 1)[1]])
-        assert written["filter"] == metric.filter
-        parse_filter(written["filter"])  # in the subset the tests can check
-        labels = {d["key"] for d in written["metricDescriptor"]["labels"]}
-        assert labels == set(written["labelExtractors"]) == set(metric.labels)
+        message = log_metric(metric.name)
+        assert message.name == metric.name
+        assert message.filter == f'resource.type="cloud_run_revision" AND {metric.filter}'
+        parse_filter(metric.filter)  # in the subset the tests can check against real logs
+        labels = {d.key for d in message.metric_descriptor.labels}
+        assert labels == set(message.label_extractors) == set(metric.labels)
+        kind = MetricDescriptor.ValueType.Name(message.metric_descriptor.value_type)
         if metric.value is None:
-            assert written["metricDescriptor"]["valueType"] == "INT64"
+            assert kind == "INT64"
         else:
-            assert written["metricDescriptor"]["valueType"] == "DISTRIBUTION"
-            assert written["valueExtractor"] == f"EXTRACT(jsonPayload.{metric.value})"
-            assert "exponentialBuckets" in written["bucketOptions"]
+            assert kind == "DISTRIBUTION"
+            assert message.value_extractor == f"EXTRACT(jsonPayload.{metric.value})"
+            assert message.bucket_options.exponential_buckets.num_finite_buckets == 24
+
+
+def test_an_unknown_field_or_enum_value_fails_here_not_in_production() -> None:
+    good = BY_NAME["billing_requests"].log_metric()
+    with pytest.raises(ParseError):
+        LogMetric.from_json(json.dumps({**good, "labelExtractor": {}}))
+    policy = ALERTS[0].policy(["projects/p/notificationChannels/1"])
+    policy["combiner"] = "ANY"
+    with pytest.raises(ParseError):
+        AlertPolicy.from_json(json.dumps(policy))
 
 
 def charted_metrics() -> set[str]:
@@ -89,18 +96,13 @@ def test_the_dashboard_charts_every_metric_and_only_metrics_that_exist() -> None
     assert charted_metrics() == set(BY_NAME)
 
 
-def test_the_deploy_creates_the_dashboard_under_a_fixed_id(deploy: Plan) -> None:
-    name = "projects/acme-billing-prod/dashboards/billing-service"
-    (step,) = [s for s in deploy.steps if "monitoring dashboards" in s.line]
-    assert f"dashboards describe {name} " in step.line
-    assert f"dashboards update {name} " in step.line and "dashboards create " in step.line
-    written = json.loads(deploy.files[ROOT / ".deploy/example/dashboard.json"])
-    assert written == {"name": name, **json.loads(DASHBOARD.read_text())}
+def test_the_dashboard_is_a_dashboard_message_under_a_fixed_id() -> None:
+    board = dashboard("acme-billing-prod")
+    assert board.name == "projects/acme-billing-prod/dashboards/billing-service"
+    assert board.display_name == json.loads(DASHBOARD.read_text())["displayName"]
 
 
-def test_every_alert_pages_the_configured_channels_about_a_deployed_metric(
-    deploy: Plan,
-) -> None:
+def test_every_alert_is_a_policy_paging_the_channels_about_a_deployed_metric() -> None:
     channel = "projects/acme-billing-prod/notificationChannels/1234567890"
     assert {a.id for a in ALERTS} == {
         "server_errors",
@@ -111,23 +113,89 @@ def test_every_alert_pages_the_configured_channels_about_a_deployed_metric(
         "reconciliation_gave_up",
     }
     for alert in ALERTS:
-        (step,) = [s for s in deploy.steps if f"alerts/{alert.id}.json" in s.line]
-        assert "monitoring policies list" in step.line
-        assert "policies update" in step.line and "policies create" in step.line
-        policy = json.loads(deploy.files[ROOT / f".deploy/example/alerts/{alert.id}.json"])
-        assert policy["notificationChannels"] == [channel]
-        assert policy["documentation"]["content"]
-        (condition,) = policy["conditions"]
-        threshold = condition["conditionThreshold"]
-        used = re.findall(r'metric\.type="([^"]+)"', json.dumps(threshold).replace('\\"', '"'))
-        assert used and all(t.removeprefix(USER_METRIC) in BY_NAME for t in used)
-        for where in re.findall(r"metric\.label\.(\w+)", threshold["filter"]):
+        policy = alert_policy(alert, (channel,))
+        assert list(policy.notification_channels) == [channel]
+        assert policy.documentation.content
+        (condition,) = policy.conditions
+        threshold = condition.condition_threshold
+        filters = [threshold.filter] + ([threshold.denominator_filter] if alert.ratio else [])
+        for text in filters:
+            assert 'resource.type="cloud_run_revision"' in text, alert.id
+            used = re.findall(r'metric\.type="([^"]+)"', text)
+            assert used and all(t.removeprefix(USER_METRIC) in BY_NAME for t in used)
+        for where in re.findall(r"metric\.label\.(\w+)", threshold.filter):
             assert where in BY_NAME[alert.metric].labels, (alert.id, where)
-    # Metrics exist before the dashboard and the alerts that use them.
-    lines = [s.line for s in deploy.steps]
-    last_metric = max(i for i, line in enumerate(lines) if "logging metrics" in line)
-    first_user = min(i for i, line in enumerate(lines) if "monitoring " in line)
-    assert last_metric < first_user
+
+
+class RecordingClients:
+    """The monitoring APIs as a record: what exists, what each call did, in order."""
+
+    def __init__(self, descriptor_after: int = 0) -> None:
+        self.metrics: dict[str, LogMetric] = {}
+        self.boards: dict[str, Dashboard] = {}
+        self.policies: dict[str, AlertPolicy] = {}
+        self.calls: list[str] = []
+        self.descriptor_after = descriptor_after
+
+    def get_log_metric(self, name: str) -> LogMetric:
+        if name not in self.metrics:
+            raise NotFound(name)  # type: ignore[no-untyped-call]
+        return self.metrics[name]
+
+    def create_log_metric(self, parent: str, metric: LogMetric) -> None:
+        self.metrics[f"{parent}/metrics/{metric.name}"] = metric
+        self.calls.append(f"create metric {metric.name}")
+
+    def update_log_metric(self, name: str, metric: LogMetric) -> None:
+        self.metrics[name] = metric
+        self.calls.append(f"update metric {metric.name}")
+
+    def has_descriptor(self, name: str) -> bool:
+        self.calls.append(f"descriptor {name}")
+        self.descriptor_after -= 1
+        return self.descriptor_after < 0
+
+    def get_dashboard(self, name: str) -> Dashboard:
+        if name not in self.boards:
+            raise NotFound(name)  # type: ignore[no-untyped-call]
+        return self.boards[name]
+
+    def create_dashboard(self, parent: str, board: Dashboard) -> None:
+        self.boards[board.name] = board
+        self.calls.append("create dashboard")
+
+    def update_dashboard(self, board: Dashboard) -> None:
+        self.boards[board.name] = board
+        self.calls.append("update dashboard")
+
+    def find_policy(self, project: str, display_name: str) -> AlertPolicy | None:
+        return next((p for p in self.policies.values() if p.display_name == display_name), None)
+
+    def create_policy(self, project: str, policy: AlertPolicy) -> None:
+        policy.name = f"{project}/alertPolicies/{len(self.policies)}"
+        self.policies[policy.name] = policy
+        self.calls.append(f"create policy {policy.display_name}")
+
+    def update_policy(self, policy: AlertPolicy) -> None:
+        assert policy.name in self.policies
+        self.policies[policy.name] = policy
+        self.calls.append(f"update policy {policy.display_name}")
+
+
+def test_applying_twice_upserts_by_name_and_policies_wait_for_their_metrics() -> None:
+    config = load(config_path("example"))
+    clients = RecordingClients(descriptor_after=3)
+    slept: list[float] = []
+    apply(config, clients, sleep=slept.append, clock=lambda: 0.0, say=lambda _: None)
+    assert len(clients.metrics) == len(METRICS) and len(clients.policies) == len(ALERTS)
+    assert len(slept) == 3  # the first descriptor took three looks
+    first_policy = next(i for i, c in enumerate(clients.calls) if c.startswith("create policy"))
+    assert any(c.startswith("descriptor") for c in clients.calls[:first_policy])
+    assert all(c.startswith(("create metric", "descriptor", "create")) for c in clients.calls)
+    clients.calls.clear()
+    apply(config, clients, sleep=slept.append, clock=lambda: 0.0, say=lambda _: None)
+    assert len(clients.metrics) == len(METRICS) and len(clients.policies) == len(ALERTS)
+    assert not [c for c in clients.calls if c.startswith("create")]
 
 
 def test_monitoring_adds_no_import_to_any_function() -> None:

@@ -80,6 +80,9 @@ def test_every_success_answer_is_typed() -> None:
     for item in document["paths"].values():
         for operation in item.values():
             for status, response in operation["responses"].items():
+                if "application/pdf" in response["content"]:  # a document answered as itself
+                    assert response["content"]["application/pdf"]["schema"]["format"] == "binary"
+                    continue
                 schema = response["content"]["application/json"]["schema"]
                 name = schema["$ref"].split("/")[-1]
                 assert schemas[name]["type"] == "object", (operation["operationId"], status)
@@ -115,3 +118,15 @@ def test_operation_ids_are_unique_aliases_included() -> None:
     document = build_document("test")
     ids = [op["operationId"] for item in document["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids))
+
+
+def test_the_invoice_is_typed_and_its_pdf_is_a_pdf() -> None:
+    document = build_document("test")
+    schemas = document["components"]["schemas"]
+    get = document["paths"]["/api/v1/invoices/{invoice_id}"]["get"]["responses"]["200"]
+    assert get["content"]["application/json"]["schema"]["$ref"].endswith("/InvoiceJson")
+    assert {"number", "cgst", "sgst", "igst", "place_of_supply"} <= set(
+        schemas["InvoiceJson"]["properties"]
+    )
+    pdf = document["paths"]["/api/v1/invoices/{invoice_id}/pdf"]["get"]["responses"]["200"]
+    assert list(pdf["content"]) == ["application/pdf"]

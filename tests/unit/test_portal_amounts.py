@@ -6,9 +6,8 @@ import json
 import shutil
 import subprocess
 
-import pytest
-
 from devstack.portal_site import PORTAL
+from tests.prerequisites import prerequisite_missing
 
 CASES = {
     "credits": [[123450], [5], [0], [-2500], [100_000_000_00]],
@@ -53,7 +52,9 @@ console.log(JSON.stringify(out));
 def test_amounts_are_written_and_read_without_floating_point() -> None:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed (make install brings Node 20 for the emulators)")
+        prerequisite_missing(
+            "node is not installed (make install brings Node 20 for the emulators)"
+        )
     module = (PORTAL / "js" / "format.js").as_uri()
     result = subprocess.run(
         [node, "--input-type=module", "-e", SCRIPT % module, json.dumps(CASES)],

@@ -133,3 +133,10 @@ def test_every_module_the_portal_imports_is_there() -> None:
     html = (PORTAL / "index.html").read_text()
     for src in re.findall(r'(?:src|href)="([^":#]+)"', html):
         assert (PORTAL / src).is_file(), src
+
+
+def test_the_portals_states_are_the_gst_state_codes() -> None:
+    from shared.invoices.gstin import STATES
+
+    text = (PORTAL / "js" / "states.js").read_text()
+    assert dict(re.findall(r"'(\d{2})': '([^']+)'", text)) == STATES

@@ -40,6 +40,7 @@ def test_every_registered_function_is_an_entry_point_of_main() -> None:
     for function in HTTP_FUNCTIONS:
         assert callable(getattr(main, function.name)), function.name
     names = [f.name for f in HTTP_FUNCTIONS] + [t.name for t in TRIGGER_FUNCTIONS]
+    names += [job.name for job in SCHEDULED_JOBS]
     assert sorted(main.__all__) == sorted(names)
 
 

@@ -31,6 +31,7 @@ def test_one_supplied_clock_reaches_every_use_case_that_reads_the_time() -> None
     def clock() -> datetime:
         return frozen
 
+    from tests.unit.fakes.invoices import MemoryBilling, MemoryDocuments
     from tests.unit.fakes.stores import MemoryOrders, MemoryPackages, MemorySlots
 
     parts = ServiceParts(
@@ -39,7 +40,10 @@ def test_one_supplied_clock_reaches_every_use_case_that_reads_the_time() -> None
         packages=MemoryPackages(),
         rate_limit_slots=MemorySlots(),
         clock=clock,
+        invoices=MemoryDocuments(),
+        billing_details=MemoryBilling(),
     )
     services = Services(Settings(), overrides=parts)
     assert services.clock() == frozen
     assert services.purchase_rules.clock is clock
+    assert services.invoice_issuer.clock is clock

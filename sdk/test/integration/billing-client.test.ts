@@ -124,6 +124,31 @@ describe("buying credits through Razorpay Checkout", () => {
     expect(first.value?.data.map((o) => o.order_id)).toContain(checkout.order_id);
   });
 
+  it("saves billing details, then the paid order's tax invoice lists and downloads as PDF", async () => {
+    const bad = await failure(billing.saveBillingDetails({ name: "X", address: "Y", state: "99" }));
+    expect([bad.code, bad.status, Object.keys(bad.details["fields"] ?? {})]).toEqual([
+      "invalid_request",
+      400,
+      ["state"],
+    ]);
+    const saved = await billing.saveBillingDetails({
+      name: "Pune LLP",
+      address: "Pune",
+      state: "27",
+    });
+    expect((await billing.billingDetails()).state_name).toBe(saved.state_name);
+    const checkout = await billing.purchase({ package_id: "basic" });
+    await billing.verifyPurchase(await payInCheckout(checkout.provider_order_id));
+
+    const first = await billing.invoices({ limit: 5 }).next();
+    const invoice = first.value?.data.find((i) => i.order_id === checkout.order_id);
+    expect(invoice).toMatchObject({ kind: "invoice", supply: "inter_state", igst_rate: 18 });
+    expect(await billing.invoice(invoice!.invoice_id)).toEqual(invoice);
+    const pdf = await billing.invoicePdf(invoice!.invoice_id);
+    expect(pdf.type).toBe("application/pdf");
+    expect(new TextDecoder().decode((await pdf.arrayBuffer()).slice(0, 5))).toBe("%PDF-");
+  });
+
   it("a purchase sent again with its key is the same order (the service replays it)", async () => {
     const idempotencyKey = crypto.randomUUID();
     const first = await billing.purchase({ package_id: "basic" }, { idempotencyKey });

@@ -16,6 +16,7 @@ from tests.unit.fakes.card_payments import (
     gateway_refund,
     stripe_event,
 )
+from tests.unit.fakes.invoices import MemoryBilling, MemoryDocuments
 from tests.unit.fakes.ledger import NOW, Clock, MemoryLedger, deep_merge
 from tests.unit.fakes.providers import (
     Razorpay,
@@ -44,7 +45,9 @@ __all__ = [
     "THREE_D_SECURE_CARD",
     "Clock",
     "MemoryAccounts",
+    "MemoryBilling",
     "MemoryDevices",
+    "MemoryDocuments",
     "MemoryHolds",
     "MemoryIdempotency",
     "MemoryLedger",

@@ -10,7 +10,12 @@ from typing import Any
 from shared.errors import ProviderError, ProviderRejected
 from shared.payments.disputes import disputes_view
 from shared.payments.outbox import OutboxMessage
-from shared.payments.providers import GatewayRefund, ProviderEvent, RefundStatus
+from shared.payments.providers import (
+    FINAL_REFUND_FAILURES,
+    GatewayRefund,
+    ProviderEvent,
+    RefundStatus,
+)
 from shared.payments.records import (
     CardDeclined,
     GatewayIntent,
@@ -109,7 +114,9 @@ class MemoryPayments(RefundStore):
             customer_email=record.get("customer_email"),
             decline_code=states[status.rank].get("decline_code"),
             failure_message=states[status.rank].get("failure_message"),
-            amount_refunded=record["amount_refunded"],
+            # Firestore's rule: completed refunds less those that failed for good.
+            amount_refunded=record["amount_refunded"]
+            - sum(record.get("refunds_failed", {}).values()),
             disputes=disputes_view(record.get("disputes") or {}),
             created_at=record.get("created_at"),
             updated_at=record.get("created_at"),
@@ -134,7 +141,10 @@ class MemoryPayments(RefundStore):
         self.reserved[reservation.id] = replace(
             reservation, status=ReservationStatus.SUCCEEDED, refund_id=refund.refund_id
         )
-        self.payments[refund.payment_intent_id]["amount_refunded"] += refund.amount
+        record = self.payments[refund.payment_intent_id]
+        record["amount_refunded"] += refund.amount
+        if refund.status in FINAL_REFUND_FAILURES:
+            record.setdefault("refunds_failed", {})[refund.refund_id] = refund.amount
         self._transition(f"{refund.refund_id}_{refund.status.value}", notify)
 
     def release(self, reservation: RefundReservation, reason: str) -> None:
@@ -151,6 +161,9 @@ class MemoryPayments(RefundStore):
         if not self._transition(f"{refund.id}_{refund.status.value}", notify):
             return False
         self.refund_states.setdefault(refund.id, {})[refund.status.rank] = refund.status
+        if refund.status in FINAL_REFUND_FAILURES:
+            record = self.payments.setdefault(refund.payment_intent_id, {"amount_refunded": 0})
+            record.setdefault("refunds_failed", {})[refund.id] = refund.amount
         return True
 
     def record_dispute(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from shared.adapters.razorpay_gateway import event_from_razorpay
 from shared.errors import ProviderError, ProviderRejected, SignatureInvalid
 from shared.payments.providers import (
-    CheckoutGateway,
+    CheckoutRefundGateway,
     OrderRefundGateway,
     ProviderEvent,
     ProviderOrder,
@@ -50,6 +50,8 @@ class Refunds:
         amount: int,
         notes: Mapping[str, str],
         idempotency_key: str,
+        *,
+        payment_id: str | None = None,
     ) -> ProviderRefund:
         self.calls += 1
         if self.lose_requests:
@@ -66,6 +68,7 @@ class Refunds:
                 returning,
                 self.status,
                 dict(notes),
+                payment_id,
             )
             listed.append(refund)
             self.keys[idempotency_key] = refund
@@ -82,7 +85,7 @@ class Refunds:
 
 
 @dataclass
-class Razorpay(CheckoutGateway, OrderRefundGateway):
+class Razorpay(CheckoutRefundGateway):
     """Razorpay as the domain sees it: orders, payments, signatures that are right or wrong."""
 
     name: str = "razorpay"
@@ -149,7 +152,9 @@ class Razorpay(CheckoutGateway, OrderRefundGateway):
     ) -> ProviderRefund:
         self._answer()
         order_id = str(self.fetch_payment(payment_id).order_id)
-        return self.refunds.make(order_id, "rfnd_", amount, notes, idempotency_key)
+        return self.refunds.make(
+            order_id, "rfnd_", amount, notes, idempotency_key, payment_id=payment_id
+        )
 
     def checkout_signature_valid(self, order_id: str, payment_id: str, signature: str) -> bool:
         return signature == self.good_signature

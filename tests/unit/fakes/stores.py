@@ -13,11 +13,14 @@ from shared.access.idempotency import ABANDONED_AFTER, IdempotencyStore, StoredR
 from shared.access.rate_limits import SlotCounter
 from shared.accounts.credit_accounts import AccountSnapshot, AccountStore
 from shared.accounts.devices import Device, DeviceStore
+from shared.adapters.firestore_orders import second_payment_fields
 from shared.errors import Conflict, IdempotencyKeyReused, Unauthenticated
 from shared.ledger.entries import EntryType
 from shared.payments.providers import ProcessedEvents, ProviderEvent
 from shared.payments.refund_reservations import ReservationStatus
 from shared.purchases.orders import (
+    ChargebackOverdraft,
+    ChargebackRecorded,
     CreditOrder,
     DisputeStateRecorded,
     OrderChange,
@@ -31,6 +34,7 @@ from shared.purchases.orders import (
     RefundOverdraft,
     RefundRecorded,
     RefundRestored,
+    SecondPaymentRecorded,
     refund_record,
 )
 from shared.purchases.packages import CreditPackage, PackageCatalog
@@ -123,6 +127,16 @@ class MemoryOrders(OrderStore):
                 # Kept as Firestore keeps it: every state a dispute reached, under its own key.
                 state = {change.dispute_id: {"states": {change.status: dict(change.state)}}}
                 order = replace(order, disputes=deep_merge(order.disputes, state))
+            case SecondPaymentRecorded():
+                second = {change.payment_id: second_payment_fields(change)}
+                order = replace(order, second_payments=deep_merge(order.second_payments, second))
+            case ChargebackRecorded():
+                lost = {"amount": change.amount, "credits": change.credits, "at": change.at}
+                chargebacks = deep_merge(order.chargebacks, {change.dispute_id: lost})
+                order = replace(order, chargebacks=chargebacks)
+            case ChargebackOverdraft():
+                spent = {change.dispute_id: {"overdraft": change.overdraft}}
+                order = replace(order, chargebacks=deep_merge(order.chargebacks, spent))
         self.orders[change.order_id] = order
 
 

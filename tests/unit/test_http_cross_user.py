@@ -3,6 +3,9 @@
 User A owns a paid Razorpay order, a Stripe payment, a refund, a hold and an admin grant, with
 amounts no one else has. User B then walks every user endpoint of the registry with A's ids: an
 endpoint that takes an id answers 404/403, and no answer carries any of A's ids or amounts.
+
+In process, through the real ``@endpoint`` wrapper on fakes (tests/unit/edge.py): who owns what
+is decided by the handlers and use cases, not by the stores.
 """
 
 from __future__ import annotations
@@ -14,14 +17,11 @@ from typing import Any
 
 import pytest
 
-from devstack.stack import Stack
 from functions.registry import Auth
-from shared.ledger.entries import EntryType, Posting
-from tests.conftest import RazorpaySandbox, User, make_admin, sign_up
-from tests.e2e.abuse import footprint, operations, send, service_headers_for, table
-from tests.e2e.stripe_helpers import CARD_OK, pay, payment_method, refund
+from tests.unit.edge import Edge, admin, service, user
+from tests.unit.operations import footprint, operations, table
 
-pytestmark = pytest.mark.stack
+CARD_OK = "pm_card_visa"
 
 GRANT, PAYMENT, REFUND, HOLD = 777_777, 4_321, 1_234, 3_333  # A's amounts, found nowhere else
 
@@ -30,23 +30,25 @@ GRANT, PAYMENT, REFUND, HOLD = 777_777, 4_321, 1_234, 3_333  # A's amounts, foun
 class Resources:
     """User A and what A owns."""
 
-    owner: User
+    owner: str  # A's uid
     order_id: str
     provider_order_id: str
     razorpay: dict[str, str]  # what Checkout handed A
     payment_intent_id: str
     refund_id: str
     hold_id: str
+    invoice_id: str  # the tax invoice of A's paid order
 
     def secrets(self) -> set[object]:
         return {
-            self.owner.uid,
+            self.owner,
             self.order_id,
             self.provider_order_id,
             self.razorpay["razorpay_payment_id"],
             self.payment_intent_id,
             self.refund_id,
             self.hold_id,
+            self.invoice_id,
             GRANT,
             PAYMENT,
             REFUND,
@@ -90,6 +92,13 @@ PROBES: dict[str, Callable[[Resources], Probe]] = {
     "devices_register": lambda a: Probe(
         "/api/v1/devices", {"token": "fcm-of-b", "platform": "ios"}, owned=False
     ),
+    "invoices_list": lambda a: Probe("/api/v1/invoices?limit=100", owned=False),
+    "invoices_get": lambda a: Probe(f"/api/v1/invoices/{a.invoice_id}"),
+    "invoices_pdf": lambda a: Probe(f"/api/v1/invoices/{a.invoice_id}/pdf"),
+    "billing_details_get": lambda a: Probe("/api/v1/billing/details", owned=False),
+    "billing_details_put": lambda a: Probe(
+        "/api/v1/billing/details", {"name": "B Ltd", "address": "Pune"}, owned=False
+    ),
 }
 
 
@@ -106,27 +115,23 @@ def scalars(value: Any) -> Iterator[object]:
 
 
 @pytest.fixture
-def resources_of_a(
-    stack_env: Stack,
-    gateway_ledger: Any,
-    stripe_client: Any,
-    razorpay_sandbox: RazorpaySandbox,
-    service_headers: dict[str, str],
-) -> Resources:
-    a, gateway = sign_up(stack_env), stack_env.gateway_url
-    gateway_ledger.append(a.uid, [Posting(EntryType.GRANT, GRANT, actor="test")])
-    order = send(gateway, "POST", "/api/v1/credits/purchase", a.headers, {"package_id": "basic"})
+def resources_of_a(edge: Edge) -> Resources:
+    a = "uid-a"
+    edge.fund(a, GRANT)
+    order = edge.post("/api/v1/credits/purchase", user("a"), {"package_id": "basic"})
     assert order.status_code == 201, order.text
-    paid = razorpay_sandbox.pay(order.json()["provider_order_id"])
-    assert send(gateway, "POST", "/api/v1/payments/verify", a.headers, paid).status_code == 200
-    payment = pay(gateway, a, payment_method(stripe_client, CARD_OK), amount=PAYMENT)
+    paid = edge.paid_razorpay_checkout(order.json()["provider_order_id"], order.json()["total"])
+    assert edge.post("/api/v1/payments/verify", user("a"), paid).status_code == 200
+    body = {"amount": PAYMENT, "currency": "sgd", "payment_method": CARD_OK}
+    payment = edge.post("/api/payment/process", user("a"), body)
     assert payment.status_code == 200, payment.text
     pi = payment.json()["payment_intent_id"]
-    refunded = refund(gateway, a, pi, REFUND)
+    refunded = edge.post("/api/refund/process", user("a"), {"payment_intent_id": pi,
+                                                              "amount": REFUND})  # fmt: skip
     assert refunded.status_code == 200, refunded.text
-    body = {"user_id": a.uid, "service": "ai", "amount": HOLD}
-    hold = send(gateway, "POST", "/api/v1/holds", service_headers, body)
+    hold = edge.post("/api/v1/holds", service(), {"user_id": a, "service": "ai", "amount": HOLD})
     assert hold.status_code == 201, hold.text
+    [invoice] = edge.get("/api/v1/invoices", user("a")).json()["data"]
     return Resources(
         a,
         order.json()["order_id"],
@@ -135,6 +140,7 @@ def resources_of_a(
         pi,
         refunded.json()["refund_id"],
         hold.json()["hold_id"],
+        invoice["invoice_id"],
     )
 
 
@@ -146,23 +152,18 @@ def test_every_user_endpoint_has_a_probe() -> None:
 
 
 def test_user_b_never_sees_or_touches_user_a_resources(
-    stack_env: Stack,
-    resources_of_a: Resources,
-    stack_firestore: Any,
-    gateway_ledger: Any,
-    stripe_client: Any,
+    edge: Edge, resources_of_a: Resources
 ) -> None:
-    a, b, gateway = resources_of_a, sign_up(stack_env), stack_env.gateway_url
-    a_before = footprint(stack_firestore, gateway_ledger, a.owner.uid)
+    a, b = resources_of_a, user("b")
+    a_before = footprint(edge, a.owner)
     rows: list[tuple[str, ...]] = []
     wrong: list[str] = []
     for op in USER_OPERATIONS:
         probe = PROBES[op.id](a)
         body = probe.body
         if op.id == "stripe_payment_process":
-            pm = payment_method(stripe_client, CARD_OK)
-            body = {"amount": 500, "currency": "sgd", "payment_method": pm}
-        response = send(gateway, op.method, probe.path, b.headers, body)
+            body = {"amount": 500, "currency": "sgd", "payment_method": CARD_OK}
+        response = edge.request(op.method, probe.path, b, body)
         # An error may echo the id B itself sent; anything else of A's is a leak.
         sent = f"{probe.path} {json.dumps(body)}"
         secrets = {x for x in a.secrets() if not (isinstance(x, str) and x in sent)}
@@ -178,33 +179,33 @@ def test_user_b_never_sees_or_touches_user_a_resources(
             wrong.append(f"{op.id}: {response.status_code} {response.text}")
     print("\n" + table(rows, ("endpoint (as B)", "path", "status", "A's data in answer")))
     assert not wrong, "\n".join(wrong)
-    assert footprint(stack_firestore, gateway_ledger, a.owner.uid) == a_before
+    assert footprint(edge, a.owner) == a_before
 
 
 def test_service_endpoints_refuse_user_tokens_and_admin_endpoints_need_the_claim(
-    stack_env: Stack, gateway: str, user: User, stack_firestore: Any, gateway_ledger: Any
+    edge: Edge,
 ) -> None:
-    admin = make_admin(stack_env, sign_up(stack_env))
-    service = service_headers_for(stack_env)
-    body = {"user_id": user.uid, "service": "ai", "amount": 10, "event_id": "e-1",
+    plain, claimed, metering = user(), admin(), service()
+    uid = "uid-alice"
+    body = {"user_id": uid, "service": "ai", "amount": 10, "event_id": "e-1",
             "reason": "not allowed"}  # fmt: skip
-    before = footprint(stack_firestore, gateway_ledger, user.uid)
+    before = footprint(edge, uid)
     tries: list[tuple[str, str, dict[str, str], tuple[int, ...]]] = []
     for op in operations():
         if op.function.auth is Auth.SERVICE:
-            tries += [(op.id, "user token", user.headers, (401, 403)),
-                      (op.id, "admin token", admin.headers, (401, 403))]  # fmt: skip
+            tries += [(op.id, "user token", plain, (401, 403)),
+                      (op.id, "admin token", claimed, (401, 403))]  # fmt: skip
         elif op.function.auth is Auth.ADMIN:
-            tries += [(op.id, "user token (no claim)", user.headers, (403,)),
-                      (op.id, "service token", service, (401,))]  # fmt: skip
+            tries += [(op.id, "user token (no claim)", plain, (403,)),
+                      (op.id, "service token", metering, (401,))]  # fmt: skip
     rows: list[tuple[str, ...]] = []
     wrong: list[str] = []
     for op_id, who, headers, allowed in tries:
         op = next(o for o in operations() if o.id == op_id)
-        response = send(gateway, op.method, op.path(), headers, body)
+        response = edge.request(op.method, op.path(), headers, body)
         rows.append((op_id, who, str(response.status_code), response.json()["error"]["code"]))
         if response.status_code not in allowed:
             wrong.append(f"{op_id} with a {who}: {response.status_code} {response.text}")
     print("\n" + table(rows, ("endpoint", "caller", "status", "code")))
     assert tries and not wrong, "\n".join(wrong)
-    assert footprint(stack_firestore, gateway_ledger, user.uid) == before
+    assert footprint(edge, uid) == before

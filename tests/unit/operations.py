@@ -1,20 +1,17 @@
-"""What the abuse tests share: the endpoints derived from the registry, callers per auth kind,
-and an account's footprint in Firestore (to prove a refused request wrote nothing)."""
+"""What the HTTP-edge matrices share: the endpoints derived from the registry, the rightful
+caller per auth kind, and an account's footprint in the fakes (to prove a refusal wrote nothing)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
-import requests
 from pydantic import BaseModel
 
-from devstack.stack import METERING_SERVICE_EMAIL, SCHEDULER_SERVICE_EMAIL, Stack
 from functions.http import MUTATING, Contract
 from functions.registry import HTTP_FUNCTIONS, Auth, HttpFunction
 from shared.access.auth import ServiceRole
-from tests.conftest import User, make_admin, sign_up
+from tests.unit.edge import SCHEDULER, Edge, admin, service
 
 MISSING_HOLD = "hold_missing_for_abuse"
 MISSING_ORDER = "ord_missing_for_abuse"
@@ -79,77 +76,38 @@ def mutating_operations() -> list[Operation]:
 class Callers:
     """A user who owns the account under test, an admin, the metering service, the scheduler."""
 
-    user: User
-    admin: User
-    service: Mapping[str, str]
-    scheduler: Mapping[str, str]
+    uid: str = "uid-alice"
+    admin: Mapping[str, str] = field(default_factory=admin)
+    service: Mapping[str, str] = field(default_factory=service)
+    scheduler: Mapping[str, str] = field(default_factory=lambda: service(SCHEDULER))
+
+    @property
+    def user(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.uid}"}
 
     def headers(self, function: HttpFunction) -> dict[str, str]:
         """What the function's rightful caller sends (each service endpoint has its own)."""
         if function.auth is Auth.USER:
-            return dict(self.user.headers)
+            return self.user
         if function.auth is Auth.ADMIN:
-            return dict(self.admin.headers)
+            return dict(self.admin)
         if function.auth is Auth.SERVICE:
             return dict(self.scheduler if function.role is ServiceRole.SCHEDULER else self.service)
         return {}
 
 
-def service_headers_for(stack: Stack, email: str = METERING_SERVICE_EMAIL) -> dict[str, str]:
-    from devstack.service_tokens import ServiceTokenIssuer
-
-    token = ServiceTokenIssuer.load(stack.service_key_path).mint(email, stack.service_audience)
-    return {"Authorization": f"Bearer {token}"}
-
-
-def new_callers(stack: Stack) -> Callers:
-    return Callers(
-        sign_up(stack),
-        make_admin(stack, sign_up(stack)),
-        service_headers_for(stack),
-        service_headers_for(stack, SCHEDULER_SERVICE_EMAIL),
-    )
-
-
-def send(
-    gateway: str,
-    method: str,
-    path: str,
-    headers: Mapping[str, str],
-    body: Any = None,
-    *,
-    raw: bytes | None = None,
-    content_type: str = "application/json",
-) -> requests.Response:
-    import json
-
-    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    return requests.request(
-        method,
-        f"{gateway}{path}",
-        data=data,
-        headers={**headers, "Content-Type": content_type},
-        timeout=60,
-    )
-
-
-def footprint(db: Any, ledger: Any, uid: str) -> dict[str, object]:
-    """What the service has written about ``uid``: ledger head and its documents elsewhere."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    def count(collection: str, field: str) -> int:
-        query = db.collection(collection).where(filter=FieldFilter(field, "==", uid))
-        return len(list(query.stream()))
-
-    head = ledger.head(uid)
-    devices = db.collection("user_devices").document(uid).collection("tokens")
+def footprint(edge: Edge, uid: str) -> dict[str, object]:
+    """What the service has written about ``uid``: ledger head and its records elsewhere."""
+    head = edge.ledger.head(uid)
     return {
         "ledger": (head.seq, head.balance, head.held),
-        "credit_orders": count("credit_orders", "user_id"),
-        "holds": count("holds", "user_id"),
-        "payments": count("payments", "owner_uid"),
-        "refunds": count("refunds", "owner_uid"),
-        "devices": len(list(devices.stream())),
+        "credit_orders": sum(o.user_id == uid for o in edge.orders.orders.values()),
+        "holds": sum(h.user_id == uid for h in edge.holds.holds.values()),
+        "payments": sum(p.get("owner_uid") == uid for p in edge.payments.payments.values()),
+        "refunds": sum(r.owner_uid == uid for r in edge.payments.refunds.values()),
+        "devices": len(edge.devices.devices.get(uid, [])),
+        "tax_documents": sum(d.user_id == uid for d in edge.invoices.documents),
+        "billing_details": int(uid in edge.billing_details.saved),
     }
 
 

@@ -1,5 +1,9 @@
 """Idempotency-Key on every mutating user, admin and service endpoint, over HTTP (docs/api.md).
 
+In process, through the real ``@endpoint`` wrapper on fakes (tests/unit/edge.py): the key's rules
+are the edge's; the store's own promises under races and crashes are proven on Firestore in
+tests/integration/test_idempotency.py.
+
 The operations come from the registry: a new mutating endpoint fails
 ``test_every_mutating_endpoint_has_a_scenario`` until it has one below. For each: the same key
 and body twice → the identical answer and one effect; the same key with another body → 422; and
@@ -11,56 +15,44 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from devstack.stack import REPORTS_SERVICE_EMAIL, Stack
 from functions.registry import Auth, HttpFunction
 from shared.access.auth import ServiceRole
-from shared.ledger.entries import EntryType, Posting
-from tests.conftest import RazorpaySandbox, make_admin, sign_up
-from tests.e2e.abuse import (
-    Callers,
-    Operation,
-    footprint,
-    mutating_operations,
-    new_callers,
-    send,
-    service_headers_for,
-    table,
-)
-from tests.e2e.stripe_helpers import CARD_OK, pay, payment_method, refund
+from tests.unit.edge import REPORTS, Answer, Edge, admin, service, user
+from tests.unit.operations import Callers, Operation, footprint, mutating_operations, table
 
-pytestmark = pytest.mark.stack
+CARD_OK = "pm_card_visa"
 
 
 @dataclass
 class World:
-    gateway: str
-    stack: Stack
+    edge: Edge
     callers: Callers
-    ledger: Any
-    stripe_client: Any
-    razorpay: RazorpaySandbox
 
     @property
     def uid(self) -> str:
-        return self.callers.user.uid
+        return self.callers.uid
+
+    def send(self, method: str, path: str, headers: dict[str, str], body: Any) -> Answer:
+        return self.edge.request(method, path, headers, body)
 
     def fund(self, credits: int = 10_000) -> None:
-        self.ledger.append(self.uid, [Posting(EntryType.GRANT, credits, actor="test")])
+        self.edge.fund(self.uid, credits)
 
     def paid_intent(self) -> str:
-        pm = payment_method(self.stripe_client, CARD_OK)
-        response = pay(self.gateway, self.callers.user, pm, amount=1_000)
+        body = {"amount": 1_000, "currency": "sgd", "payment_method": CARD_OK}
+        response = self.edge.post("/api/payment/process", self.callers.user, body)
         assert response.status_code == 200, response.text
         return str(response.json()["payment_intent_id"])
 
     def hold(self) -> str:
         self.fund()
         body = {"user_id": self.uid, "service": "ai", "amount": 100}
-        placed = send(self.gateway, "POST", "/api/v1/holds", self.callers.service, body)
+        placed = self.edge.post("/api/v1/holds", self.callers.service, body)
         assert placed.status_code == 201, placed.text
         return str(placed.json()["hold_id"])
 
@@ -73,23 +65,24 @@ class Request:
 
 
 def razorpay_checkout(w: World) -> Request:
-    response = send(w.gateway, "POST", "/api/v1/credits/purchase", w.callers.user.headers,
-                    {"package_id": "basic"})  # fmt: skip
+    response = w.edge.post("/api/v1/credits/purchase", w.callers.user, {"package_id": "basic"})
     assert response.status_code == 201, response.text
-    paid = w.razorpay.pay(response.json()["provider_order_id"])
+    order = response.json()
+    paid = w.edge.paid_razorpay_checkout(order["provider_order_id"], order["total"])
     return Request("/api/v1/payments/verify", paid, {**paid, "razorpay_signature": "0" * 64})
 
 
 def paid_order_to_refund(w: World) -> Request:
     checkout = razorpay_checkout(w)
-    verified = send(w.gateway, "POST", checkout.path, w.callers.user.headers, checkout.body)
+    verified = w.edge.post(checkout.path, w.callers.user, checkout.body)
     assert verified.status_code == 200, verified.text
     path = f"/api/v1/admin/orders/{verified.json()['order_id']}/refund"
     return Request(path, {"amount": 1_000, "reason": "once"}, {"amount": 2_000, "reason": "once"})
 
 
 def refunded(w: World) -> Request:
-    response = refund(w.gateway, w.callers.user, w.paid_intent(), 200)
+    body = {"payment_intent_id": w.paid_intent(), "amount": 200}
+    response = w.edge.post("/api/refund/process", w.callers.user, body)
     assert response.status_code == 200, response.text
     return Request("/api/refund/verify", {"refund_id": response.json()["refund_id"]})
 
@@ -100,7 +93,7 @@ def usage_event(w: World) -> dict[str, Any]:
 
 def charged_then_void(w: World) -> Request:
     event = usage_event(w)
-    charged = send(w.gateway, "POST", "/api/v1/usage", w.callers.service, event)
+    charged = w.edge.post("/api/v1/usage", w.callers.service, event)
     assert charged.status_code == 201, charged.text
     return Request(f"/api/v1/usage/{event['event_id']}/void", {"service": "ai"})
 
@@ -140,7 +133,7 @@ SCENARIOS: dict[str, Callable[[World], Request]] = {
         {
             "amount": 1_500,
             "currency": "sgd",
-            "payment_method": payment_method(w.stripe_client, CARD_OK),
+            "payment_method": CARD_OK,
         },
     ),
     "stripe_payment_verify": lambda w: Request(
@@ -172,14 +165,20 @@ SCENARIOS: dict[str, Callable[[World], Request]] = {
     "devices_register": lambda w: Request(
         "/api/v1/devices", {"token": f"fcm-{uuid.uuid4().hex}", "platform": "web"}
     ),
+    "billing_details_put": lambda w: Request(
+        "/api/v1/billing/details",
+        {"name": "Pune Analytics LLP", "address": "Pune", "state": "27"},
+        {"name": "Another LLP", "address": "Pune", "state": "27"},
+    ),
 }
 # What each first request changes in the account's footprint (the replay must change nothing).
 EFFECTS: dict[str, set[str]] = {
     "credits_purchase": {"credit_orders"},
-    "payments_verify": {"ledger"},
+    "payments_verify": {"ledger", "tax_documents"},  # the credits and the order's invoice
     "admin_credits_grant": {"ledger"},
     "admin_credits_adjust": {"ledger"},
-    "admin_order_refund": {"ledger"},  # the clawback; the provider's webhooks add nothing
+    # The clawback and the refund's credit note; the provider's webhooks add nothing.
+    "admin_order_refund": {"ledger", "tax_documents"},
     "stripe_payment_process": {"payments"},
     "stripe_refund_process": {"refunds"},
     "usage_record": {"ledger"},
@@ -189,6 +188,7 @@ EFFECTS: dict[str, set[str]] = {
     "holds_capture": {"ledger"},
     "holds_release": {"ledger"},
     "devices_register": {"devices"},
+    "billing_details_put": {"billing_details"},
 }
 OPERATIONS = mutating_operations()
 
@@ -197,69 +197,50 @@ def test_every_mutating_endpoint_has_a_scenario() -> None:
     assert {op.id for op in OPERATIONS} == set(SCENARIOS)
 
 
-def other_caller(stack: Stack, function: HttpFunction) -> dict[str, str] | None:
-    """Another caller of the same kind: user B, a second admin, another metering service.
+def other_caller(function: HttpFunction) -> dict[str, str] | None:
+    """Another caller of the same kind: a new user, a new admin, another metering service.
 
-    None for the scheduler's endpoints: the local stack allows one scheduler account only.
+    None for the scheduler's endpoints: one scheduler account is allowed.
     """
     if function.auth is Auth.USER:
-        return dict(sign_up(stack).headers)
+        return user(uuid.uuid4().hex)
     if function.auth is Auth.ADMIN:
-        return dict(make_admin(stack, sign_up(stack)).headers)
+        return admin(uuid.uuid4().hex)
     if function.role is ServiceRole.METERING:
-        return service_headers_for(stack, REPORTS_SERVICE_EMAIL)
+        return service(REPORTS)
     return None
-
-
-@pytest.fixture
-def world(
-    stack_env: Stack,
-    gateway_ledger: Any,
-    stripe_client: Any,
-    razorpay_sandbox: RazorpaySandbox,
-) -> World:
-    callers = new_callers(stack_env)
-    return World(
-        stack_env.gateway_url, stack_env, callers, gateway_ledger, stripe_client, razorpay_sandbox
-    )
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.id)
 def test_same_key_replays_once_other_body_is_422_and_keys_are_per_caller(
-    op: Operation, world: World, stack_firestore: Any
+    op: Operation, edge: Edge
 ) -> None:
-    gateway, stack_env, callers, gateway_ledger = (
-        world.gateway,
-        world.stack,
-        world.callers,
-        world.ledger,
-    )
+    world = World(edge, Callers())
+    send = world.send
     request = SCENARIOS[op.id](world)
-    headers = {**callers.headers(op.function), "Idempotency-Key": f"key-{op.id}"}
-    before = footprint(stack_firestore, gateway_ledger, world.uid)
+    headers = {**world.callers.headers(op.function), "Idempotency-Key": f"key-{op.id}"}
+    before = footprint(edge, world.uid)
 
-    first = send(gateway, op.method, request.path, headers, request.body)
-    after_first = footprint(stack_firestore, gateway_ledger, world.uid)
-    second = send(gateway, op.method, request.path, headers, request.body)
-    after_second = footprint(stack_firestore, gateway_ledger, world.uid)
-    reused = send(gateway, op.method, request.path, headers, request.other_body)
+    first = send(op.method, request.path, headers, request.body)
+    after_first = footprint(edge, world.uid)
+    second = send(op.method, request.path, headers, request.body)
+    after_second = footprint(edge, world.uid)
+    reused = send(op.method, request.path, headers, request.other_body)
 
     # Another caller with A's key runs afresh; a third with another body is not refused as reuse
     # (services: only two are allow-listed here, so that second check is for users and admins).
     key = {"Idempotency-Key": f"key-{op.id}"}
-    other = other_caller(stack_env, op.function)
+    edge.clock.now += timedelta(seconds=1)  # a fresh run answers with its own time
+    other = other_caller(op.function)
     theirs = (
-        send(gateway, op.method, request.path, {**other, **key}, request.body)
-        if other is not None
-        else None
+        send(op.method, request.path, {**other, **key}, request.body) if other is not None else None
     )
     third = op.function.auth is not Auth.SERVICE
     theirs_other_body = (
         send(
-            gateway,
             op.method,
             request.path,
-            {**(other_caller(stack_env, op.function) or {}), **key},
+            {**(other_caller(op.function) or {}), **key},
             request.other_body,
         )
         if third

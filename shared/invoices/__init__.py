@@ -1,0 +1,1 @@
+"""GST tax invoices and credit notes of credit purchases (issue 25)."""
