@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from shared.accounts.alerts import AlertStore, PushSender
     from shared.accounts.credit_accounts import AccountStore, WelcomeGrant
     from shared.accounts.devices import DeviceStore
-    from shared.accounts.projection import ProjectionStore
     from shared.adapters.event_service import OutboxDelivery
     from shared.adapters.firebase_auth import FirebaseUserDirectory
     from shared.adapters.razorpay_gateway import RazorpayGateway
@@ -438,12 +437,6 @@ class Services:
         from shared.adapters.firestore_holds import FirestoreHoldStore
 
         return FirestoreHoldStore(self.firestore, self.settings.firestore_timeout_seconds)
-
-    @cached_property
-    def projections(self) -> ProjectionStore:
-        from shared.adapters.firestore_projection import FirestoreProjectionStore
-
-        return FirestoreProjectionStore(self.firestore, self.settings.firestore_timeout_seconds)
 
     @cached_property
     def alerts(self) -> AlertStore:
