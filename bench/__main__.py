@@ -212,7 +212,7 @@ def section_rpc_counts(report: Report, stack: Stack) -> None:
     }
     measure(
         "batch of 100 usage events, one account",
-        "<= 3",
+        "<= 2",
         lambda: invoke("usage_batch", "POST", path="/api/v1/usage/batch", headers=svc, json=batch),
     )
     order = invoke(
@@ -583,7 +583,12 @@ def main() -> None:
             section_contention(report, stack, *((5, 50) if args.smoke else (100, 1000)))
         if "throughput" in only:
             throughput.section_ceiling(report)
-            throughput.section_client(report, stack, *((40, 10) if args.smoke else (1000, 100)))
+            throughput.section_client(
+                report,
+                stack,
+                *((40, 10) if args.smoke else (1000, 100)),
+                budget_seconds=1.0 if args.smoke else 6.0,
+            )
             throughput.section_database_limit(report, stack, 1 if args.smoke else 10)
         if "memory" in only:
             section_memory(report, stack, (50, 100) if args.smoke else (1000, 5000))

@@ -45,6 +45,7 @@ class Tally:
     writes: int = 0
     deletes: int = 0
     invocations: int = 0
+    hottest: int = 0  # writes to the most written single document
 
     def add(self, counter: RpcCounter, invocations: int) -> None:
         self.rpcs += counter.total
@@ -52,12 +53,13 @@ class Tally:
         self.writes += counter.document_writes
         self.deletes += counter.document_deletes
         self.invocations += invocations
+        self.hottest += counter.hottest_document_writes
 
     def per_run(self, runs: int) -> Tally:
         """The mean of ``runs`` runs (counts are the same in every run; rounding is exact)."""
         n = max(1, runs)
         return Tally(*(round(v / n) for v in (self.rpcs, self.reads, self.writes, self.deletes,
-                                              self.invocations)))  # fmt: skip
+                                              self.invocations, self.hottest)))  # fmt: skip
 
     def usd_per_million(self) -> float:
         p = USD_PER_MILLION
@@ -79,10 +81,15 @@ class Measured:
 
 
 class InProcessTriggers:
-    """Deliver, in this process, the trigger events the counted documents would cause."""
+    """Deliver, in this process, the trigger events the counted documents would cause.
+
+    A ``created`` trigger gets each document created in its collection; the account document's
+    ``written`` trigger gets one event per ledger commit, built as the local relay builds it
+    (``devstack.trigger_relay.account_written_event``).
+    """
 
     def __init__(self, project: str, plain_client: Any, counter: RpcCounter) -> None:
-        from devstack.trigger_relay import in_process_delivery, listened_collection
+        from devstack.trigger_relay import in_process_delivery, polled_collection
         from functions.registry import TRIGGER_FUNCTIONS
 
         self._project = project
@@ -91,11 +98,13 @@ class InProcessTriggers:
         self._deliver = in_process_delivery(ROOT / "main.py")
         self._triggers: dict[str, list[Any]] = {}
         for trigger in TRIGGER_FUNCTIONS:
-            self._triggers.setdefault(listened_collection(trigger), []).append(trigger)
+            self._triggers.setdefault(polled_collection(trigger), []).append(trigger)
 
     def run(self, created: list[str]) -> int:
         """Deliver each trigger of each created document (and of what they create); count them."""
+        from devstack.trigger_relay import account_written_event, ledger_commits
         from shared.adapters.firestore_events import (
+            CREATED,
             cloud_event_headers,
             document_path,
             encode_document_event,
@@ -103,24 +112,46 @@ class InProcessTriggers:
 
         pending, invocations = list(created), 0
         while pending:
-            name = pending.pop(0)
-            path = document_path(name)
-            triggers = self._triggers.get(path.split("/", 1)[0], [])
-            if not triggers:
-                continue
-            snapshot = self._db.document(path).get()
-            for trigger in triggers:
-                headers = cloud_event_headers(
-                    trigger.event_type, self._project, path, event_id=uuid.uuid4().hex
-                )
-                body = encode_document_event(name, snapshot.to_dict() or {})
-                before = len(self._counter.created)
-                status = self._deliver(trigger.name, headers, body)
-                if not 200 <= status < 300:
-                    raise RuntimeError(f"{trigger.name} answered {status} for {path}")
-                invocations += 1
-                pending.extend(self._counter.created[before:])
+            names, pending = pending, []
+            snapshots = []
+            for name in names:
+                path = document_path(name)
+                triggers = self._triggers.get(path.split("/", 1)[0], [])
+                if not triggers:
+                    continue
+                snapshot = self._db.document(path).get()
+                snapshots.append(snapshot)
+                events = []
+                for trigger in triggers:
+                    if trigger.event_type != CREATED:
+                        continue
+                    headers = cloud_event_headers(
+                        trigger.event_type, self._project, path, event_id=uuid.uuid4().hex
+                    )
+                    events.append(
+                        (trigger, headers, encode_document_event(name, snapshot.to_dict() or {}))
+                    )
+                invocations += self._fire(events, pending)
+            entries = [s for s in snapshots if s.reference.parent.id == "credit_transactions"]
+            for commit in ledger_commits(entries):
+                events = []
+                for trigger in self._triggers.get("credit_transactions", []):
+                    if trigger.event_type != CREATED:
+                        headers, body = account_written_event(
+                            self._db, self._project, trigger, commit, "(default)"
+                        )
+                        events.append((trigger, headers, body))
+                invocations += self._fire(events, pending)
         return invocations
+
+    def _fire(self, events: list[tuple[Any, dict[str, str], bytes]], pending: list[str]) -> int:
+        for trigger, headers, body in events:
+            before = len(self._counter.created)
+            status = self._deliver(trigger.name, headers, body)
+            if not 200 <= status < 300:
+                raise RuntimeError(f"{trigger.name} answered {status} for {headers['ce-subject']}")
+            pending.extend(self._counter.created[before:])
+        return len(events)
 
 
 class CostRun:
@@ -167,12 +198,17 @@ class CostRun:
                     "usd_per_million": round(usd, 2),
                     "fanout_share": round(fanout.usd_per_million() / usd, 2) if usd else 0.0,
                     "p50_ms": round(median(list(m.seconds.values())) * 1000, 1),
+                    # Its own commits' writes to one document (the account's, for a charge):
+                    # at production's ~1 write/s per document, the per-account ceiling.
+                    "hottest_document_writes": own.hottest,
+                    "per_account_ceiling_per_s": round(1 / own.hottest, 2) if own.hottest else None,
                     "seed_way": way.label if way else "-",
                     "seed_round_trips": way.round_trips if way else None,
                     "seed_reads": way.reads if way else None,
                     "seed_writes": way.writes if way else None,
                     "seed_usd_per_million": round(way.usd_per_million(), 2) if way else None,
                     "seed_p50_ms": round(way.p50_ms, 1) if way else None,
+                    "seed_hottest_document_writes": way.hottest if way else None,
                 }
             )
         return rows
@@ -216,6 +252,11 @@ class SeedWay:
     @property
     def p50_ms(self) -> float:
         return self.primitive.p50_ms * self.times
+
+    @property
+    def hottest(self) -> int:
+        """Writes to the balance document: one per transaction that changes it."""
+        return self.times if self.primitive.writes else 0
 
     def usd_per_million(self) -> float:
         invocations = self.http_calls + self.trigger_invocations

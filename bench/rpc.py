@@ -34,6 +34,8 @@ class RpcCounter(
         # Documents by (method, unit): ("BatchGetDocuments", "read"), ("Commit", "write"), ...
         self.documents: Counter[tuple[str, str]] = Counter()
         self.created: list[str] = []  # full names of documents created by successful commits
+        # Writes per document by successful commits: production sustains ~1/s on one document.
+        self.written: Counter[str] = Counter()
 
     def _count(self, details: Any) -> str:
         method = str(details.method).rsplit("/", 1)[-1]
@@ -73,6 +75,7 @@ class RpcCounter(
                 self.documents["Commit", "delete"] += 1
                 continue
             self.documents["Commit", "write"] += 1
+            self.written[str(write.update.name)] += 1
             precondition = write.current_document
             if "exists" in precondition and not precondition.exists:
                 self.created.append(str(write.update.name))
@@ -120,7 +123,13 @@ class RpcCounter(
         self.calls.clear()
         self.documents.clear()
         self.created.clear()
+        self.written.clear()
         yield self
+
+    @property
+    def hottest_document_writes(self) -> int:
+        """Writes to the most written single document (0 when nothing was written)."""
+        return max(self.written.values(), default=0)
 
 
 class _CountedStream:

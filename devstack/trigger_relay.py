@@ -13,6 +13,14 @@ relay instead asks each collection, a few times a second, for the documents whos
 (every trigger collection has one) is at most a few seconds older than the newest seen, and
 remembers which of those it already delivered.
 
+The account document's ``written`` trigger (``user_credits/{uid}``) is relayed from the ledger
+instead: polling that document would see only its latest version, merging commits that land
+within one poll, whereas each commit's entries stay. Every write of the document that moves its
+balance is a ledger commit (a group of new entries of one account stamped at one instant), and
+the document before and after it is the head pointer of the entry before the group and of the
+group's last entry (``head_to_document``), with the user's settings as stored now. Settings-only
+writes, which never move a balance, are not relayed.
+
     python -m devstack.trigger_relay --project demo-billing --ready-file .stack/relay.ready
 """
 
@@ -36,10 +44,18 @@ from typing import Any
 from functions.registry import TRIGGER_FUNCTIONS, TriggerFunction
 from shared.adapters.firestore_events import (
     CREATED,
+    WRITTEN,
     cloud_event_headers,
     encode_document_event,
     full_name,
 )
+from shared.adapters.firestore_ledger_codec import (
+    TRANSACTIONS,
+    USER_CREDITS,
+    entry_from_document,
+    head_to_document,
+)
+from shared.ledger.entries import LedgerEntry, entry_id
 
 log = logging.getLogger("trigger_relay")
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +73,14 @@ def listened_collection(trigger: TriggerFunction) -> str:
     parts = trigger.document.split("/")
     if len(parts) != 2 or not parts[1].startswith("{"):
         raise ValueError(f"{trigger.name}: only top-level collection patterns are relayed")
+    if trigger.event_type == WRITTEN and parts[0] != USER_CREDITS:
+        raise ValueError(f"{trigger.name}: only the account document's writes are relayed")
     return parts[0]
+
+
+def polled_collection(trigger: TriggerFunction) -> str:
+    """Return the collection whose new documents set the trigger off (see the module doc)."""
+    return TRANSACTIONS if trigger.event_type == WRITTEN else listened_collection(trigger)
 
 
 def in_process_delivery(source: Path = ROOT / "main.py") -> Deliver:
@@ -108,9 +131,9 @@ class TriggerRelay:
     def start(self) -> None:
         by_collection: dict[str, list[TriggerFunction]] = defaultdict(list)
         for trigger in self._triggers:
-            if trigger.event_type != CREATED:
-                raise ValueError(f"{trigger.name}: the relay delivers document.created only")
-            by_collection[listened_collection(trigger)].append(trigger)
+            if trigger.event_type not in (CREATED, WRITTEN):
+                raise ValueError(f"{trigger.name}: the relay delivers created and written only")
+            by_collection[polled_collection(trigger)].append(trigger)
         for collection, triggers in by_collection.items():
             thread = threading.Thread(
                 target=self._watch,
@@ -150,14 +173,21 @@ class TriggerRelay:
 
         since = newest - LATE_COMMIT_MARGIN
         query = self._db.collection(collection).where(filter=FieldFilter("created_at", ">=", since))
+        fresh = []
         for snapshot in query.stream(timeout=30):
             created = (snapshot.to_dict() or {}).get("created_at")
             if not isinstance(created, datetime) or snapshot.reference.path in seen:
                 continue
             seen[snapshot.reference.path] = created
             newest = max(newest, created)
+            fresh.append(snapshot)
             for trigger in triggers:
-                self._pool.submit(self._deliver_with_retries, trigger, snapshot)
+                if trigger.event_type == CREATED:
+                    self._pool.submit(self._deliver_with_retries, trigger, snapshot)
+        for commit in ledger_commits(fresh) if collection == TRANSACTIONS else []:
+            for trigger in triggers:
+                if trigger.event_type == WRITTEN:
+                    self._pool.submit(self._deliver_commit_with_retries, trigger, commit)
         for path in [p for p, created in seen.items() if created < since]:
             del seen[path]  # older than any document a later poll can return
         return newest
@@ -169,6 +199,24 @@ class TriggerRelay:
             log.exception("%s: cannot encode the event; skipped", trigger.name)
             self.failed += 1
             return
+        self._deliver_event(trigger, headers, body)
+
+    def _deliver_commit_with_retries(
+        self, trigger: TriggerFunction, commit: list[LedgerEntry]
+    ) -> None:
+        try:
+            headers, body = account_written_event(
+                self._db, self._project, trigger, commit, self._database
+            )
+        except Exception:
+            log.exception("%s: cannot build the account's event; skipped", trigger.name)
+            self.failed += 1
+            return
+        self._deliver_event(trigger, headers, body)
+
+    def _deliver_event(
+        self, trigger: TriggerFunction, headers: dict[str, str], body: bytes
+    ) -> None:
         for attempt in range(1, self._max_attempts + 1):
             if self._stopped.is_set():
                 return  # stopping: the next start delivers it again (same event id)
@@ -203,6 +251,42 @@ class TriggerRelay:
             time=stamp,
         )
         return headers, body
+
+
+def account_written_event(
+    db: Any, project: str, trigger: TriggerFunction, commit: list[LedgerEntry], database: str
+) -> tuple[dict[str, str], bytes]:
+    """The account document's written event for one ledger commit (see the module doc)."""
+    first, last = commit[0], commit[-1]
+    path = f"{USER_CREDITS}/{last.user_id}"
+    stored = db.collection(USER_CREDITS).document(last.user_id).get(timeout=30)
+    settings = {"settings": (stored.to_dict() or {}).get("settings") or {}}
+    old = None
+    if first.seq > 1:
+        previous_id = entry_id(last.user_id, first.seq - 1)
+        previous = db.collection(TRANSACTIONS).document(previous_id).get(timeout=30)
+        old = head_to_document(entry_from_document(previous.to_dict() or {})) | settings
+    new = head_to_document(last) | settings
+    body = encode_document_event(full_name(project, path, database), new, old)
+    event_id = hashlib.sha256(f"{trigger.name}|{path}|{last.seq}".encode()).hexdigest()[:32]
+    headers = cloud_event_headers(
+        trigger.event_type, project, path, database=database, event_id=event_id,
+        time=last.created_at,
+    )  # fmt: skip
+    return headers, body
+
+
+def ledger_commits(snapshots: list[Any]) -> list[list[LedgerEntry]]:
+    """Group new ledger entries into commits: one account's entries stamped at one instant."""
+    commits: dict[tuple[str, datetime], list[LedgerEntry]] = defaultdict(list)
+    for snapshot in snapshots:
+        try:
+            entry = entry_from_document(snapshot.to_dict() or {})
+        except (KeyError, TypeError, ValueError):
+            log.exception("%s: not a ledger entry; skipped", snapshot.reference.path)
+            continue
+        commits[entry.user_id, entry.created_at].append(entry)
+    return [sorted(group, key=lambda e: e.seq) for group in commits.values()]
 
 
 def main() -> None:

@@ -13,10 +13,13 @@ from functions.params import ServiceCharge
 from shared.errors import invalid_field
 from shared.ids import DOCUMENT_ID_PATTERN
 from shared.usage.holds import (
+    MAX_METERED_EVENTS,
     Hold,
     HoldRequest,
     HoldStatus,
+    MeteredEvent,
     capture_hold,
+    capture_metered,
     expire_due_holds,
     place_hold,
     release_hold,
@@ -32,10 +35,28 @@ class HoldBody(ServiceCharge):
     )
 
 
+class MeteredEventBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: StrictStr = Field(pattern=DOCUMENT_ID_PATTERN)
+    amount: StrictInt = Field(gt=0)
+
+
+# A budget's period of events (up to MAX_METERED_EVENTS of ~60 bytes each) in one capture.
+MAX_CAPTURE_BODY_BYTES = 1024 * 1024
+
+
 class CaptureBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: StrictInt | None = Field(default=None, gt=0)
+    events: list[MeteredEventBody] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_METERED_EVENTS,
+        description="A budget's events instead of amount: each id charged at most once ever "
+        f"(a body with events may be up to {MAX_CAPTURE_BODY_BYTES} bytes)",
+    )
 
 
 class EmptyBody(BaseModel):
@@ -53,6 +74,10 @@ class HoldJson(TypedDict):
     expires_at: datetime
     created_at: datetime
     settled_at: datetime | None
+
+
+class CaptureJson(HoldJson):
+    events_charged: int  # of the events sent; the others were charged before (replays)
 
 
 class ExpiredJson(TypedDict):
@@ -99,19 +124,22 @@ def holds_place(call: Call) -> Reply:
     return Reply(hold_json(hold), 201)
 
 
-@endpoint(body=CaptureBody, response=HoldJson)
+@endpoint(body=CaptureBody, response=CaptureJson)
 def holds_capture(call: Call) -> Reply:
-    amount = call.body(CaptureBody).amount
-    hold = capture_hold(
-        call.services.ledger,
-        call.services.holds,
-        call.path_param("hold_id"),
-        amount=amount,
-        now=call.services.clock(),
-        actor=call.service.email,
-        services=call.service.services,
-    )
-    return Reply(hold_json(hold))
+    body = call.body(CaptureBody, MAX_CAPTURE_BODY_BYTES)
+    svc, caller, hold_id, charged = call.services, call.service, call.path_param("hold_id"), 0
+    if body.events is None:
+        hold = capture_hold(svc.ledger, svc.holds, hold_id, amount=body.amount, now=svc.clock(),
+                            actor=caller.email, services=caller.services)  # fmt: skip
+    elif body.amount is not None:
+        raise invalid_field("amount", "give amount or events, not both")
+    else:
+        events = [MeteredEvent(e.event_id, e.amount) for e in body.events]
+        hold, charged = capture_metered(svc.ledger, svc.holds, hold_id, events=events,
+                                        now=svc.clock(), actor=caller.email,
+                                        services=caller.services)  # fmt: skip
+    answer: CaptureJson = {**hold_json(hold), "events_charged": charged}
+    return Reply(answer)
 
 
 @endpoint(body=EmptyBody, response=HoldJson)

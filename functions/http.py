@@ -121,13 +121,13 @@ class Call:
             raise invalid_field("body", "must be UTF-8 text") from exc
         return raw
 
-    def body(self, model: type[Model]) -> Model:
+    def body(self, model: type[Model], max_bytes: int = MAX_BODY_BYTES) -> Model:
         """Parse the JSON body into ``model`` or raise a 400 naming each bad field."""
         declared = self.request.content_length or 0
-        raw = b"" if declared > MAX_BODY_BYTES else self.request.get_data(cache=True)
-        if declared > MAX_BODY_BYTES or len(raw) > MAX_BODY_BYTES:
+        raw = b"" if declared > max_bytes else self.request.get_data(cache=True)
+        if declared > max_bytes or len(raw) > max_bytes:
             raise InvalidRequest(
-                f"body: larger than {MAX_BODY_BYTES} bytes", {"fields": {"body": "too large"}}
+                f"body: larger than {max_bytes} bytes", {"fields": {"body": "too large"}}
             )
         if not self.request.mimetype == "application/json":
             raise InvalidRequest(

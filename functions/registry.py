@@ -502,21 +502,15 @@ HTTP_FUNCTIONS: tuple[HttpFunction, ...] = (
 )
 
 FIRESTORE_CREATED = "google.cloud.firestore.document.v1.created"
+FIRESTORE_WRITTEN = "google.cloud.firestore.document.v1.written"
 
-# Firestore triggers on the ledger: the balance projection and low-balance alerts.
+# Firestore triggers on the account document, which every ledger commit writes: low-balance alerts.
 LEDGER_TRIGGERS: tuple[TriggerFunction, ...] = (
     TriggerFunction(
-        "ledger_entry_projection",
+        "account_low_balance_alert",
         "functions.triggers",
-        FIRESTORE_CREATED,
-        "credit_transactions/{entry_id}",
-        "Keep user_credits/{uid} at the ledger head with lifetime totals",
-    ),
-    TriggerFunction(
-        "ledger_entry_low_balance_alert",
-        "functions.triggers",
-        FIRESTORE_CREATED,
-        "credit_transactions/{entry_id}",
+        FIRESTORE_WRITTEN,
+        "user_credits/{uid}",
         "One alert (and FCM push) per downward crossing of the low-balance threshold",
     ),
 )

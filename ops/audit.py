@@ -20,7 +20,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from shared.adapters.firestore_invoices import TAX_DOCUMENTS, tax_document_from_document
-from shared.adapters.firestore_ledger_codec import HEADS, TRANSACTIONS, entry_from_document
+from shared.adapters.firestore_ledger_codec import (
+    LEGACY_HEADS,
+    TRANSACTIONS,
+    USER_CREDITS,
+    entry_from_document,
+    is_head_pointer,
+)
 from shared.adapters.firestore_orders import ORDERS, order_from_document
 from shared.invoices.invariants import document_violations
 from shared.ledger.entries import LedgerEntry
@@ -56,8 +62,14 @@ def audit(client: Any) -> tuple[int, list[str]]:
         problems += invariant_violations(entries)
         effects += entries
     problems += effect_violations(effects)
-    for snapshot in client.collection(HEADS).stream():
+    pointers = [
+        *client.collection(USER_CREDITS).stream(),
+        *client.collection(LEGACY_HEADS).stream(),
+    ]
+    for snapshot in pointers:
         head = snapshot.to_dict() or {}
+        if snapshot.reference.parent.id == USER_CREDITS and not is_head_pointer(head):
+            continue  # settings only: no ledger commit wrote this account yet
         entries = accounts.get(snapshot.id, [])
         last = max((e.seq for e in entries), default=0)
         if head.get("seq", 0) > last:

@@ -7,7 +7,7 @@ no client and no network. Tests and benchmarks hand in ready-made parts with
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from shared.accounts.alerts import AlertStore, PushSender
     from shared.accounts.credit_accounts import AccountStore, WelcomeGrant
     from shared.accounts.devices import DeviceStore
-    from shared.accounts.projection import ProjectionStore
     from shared.adapters.event_service import OutboxDelivery
     from shared.adapters.firebase_auth import FirebaseUserDirectory
     from shared.adapters.razorpay_gateway import RazorpayGateway
@@ -34,9 +33,14 @@ if TYPE_CHECKING:
     from shared.invoices.documents import Seller
     from shared.invoices.issuing import InvoiceIssuer, TaxDocumentStore
     from shared.ledger.store import LedgerStore
-    from shared.payments.providers import ProcessedEvents
+    from shared.payments.providers import GatewayRefund, ProcessedEvents
     from shared.payments.refunds import RefundGateway, RefundStore
-    from shared.payments.stripe_events import CreditOrderIntent, CreditOrderRefunded, StripeWebhooks
+    from shared.payments.stripe_events import (
+        CardRefunds,
+        CreditOrderIntent,
+        CreditOrderRefunded,
+        StripeWebhooks,
+    )
     from shared.purchases.checkout import CreditPurchases
     from shared.purchases.orders import OrderStore
     from shared.purchases.packages import PackageCatalog
@@ -321,7 +325,17 @@ class Services:
             credit_order_intent=self.credit_order_intent,
             credit_order_refunded=self.credit_order_refunded,
             credit_order_disputed=self.stripe_purchases.stripe_dispute_event,
+            card_refunds=self.card_refunds,
         )
+
+    @cached_property
+    def card_refunds(self) -> CardRefunds:
+        """Stripe's list of a card payment's refunds, for a refund event that names none."""
+
+        def refunds_of(payment_intent_id: str) -> Sequence[GatewayRefund]:
+            return self.payment_gateway.refunds_of(payment_intent_id)  # the gateway, when asked
+
+        return refunds_of
 
     @cached_property
     def payment_gateway(self) -> RefundGateway:
@@ -423,12 +437,6 @@ class Services:
         from shared.adapters.firestore_holds import FirestoreHoldStore
 
         return FirestoreHoldStore(self.firestore, self.settings.firestore_timeout_seconds)
-
-    @cached_property
-    def projections(self) -> ProjectionStore:
-        from shared.adapters.firestore_projection import FirestoreProjectionStore
-
-        return FirestoreProjectionStore(self.firestore, self.settings.firestore_timeout_seconds)
 
     @cached_property
     def alerts(self) -> AlertStore:

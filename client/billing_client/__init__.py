@@ -1,6 +1,7 @@
 """Client for services that spend users' credits on the billing service."""
 
 from billing_client.batcher import UsageBatcher
+from billing_client.budget import Budget, BudgetExceeded
 from billing_client.client import BillingClient, Charge, Hold, UsageEvent
 from billing_client.errors import (
     BillingError,
@@ -24,6 +25,8 @@ from billing_client.invoices import InvoiceReader
 __all__ = [
     "BillingClient",
     "BillingError",
+    "Budget",
+    "BudgetExceeded",
     "CardDeclined",
     "Charge",
     "Conflict",

@@ -14,12 +14,15 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from billing_client.errors import RETRYABLE_STATUSES, BillingError, Unavailable, error_from_body
 from billing_client.identity import TokenProvider
+
+if TYPE_CHECKING:
+    from billing_client.budget import Budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +216,18 @@ class BillingClient:
             hold.settlement = self.capture_hold(hold.hold_id, hold.used)
         else:
             hold.settlement = self.release_hold(hold.hold_id)
+
+    def budget(
+        self, user_id: str, credits: int, period: float, *, service: str, **options: Any
+    ) -> Budget:
+        """Hold ``credits`` per ``period`` seconds for the account, metered here (``Budget``).
+
+        ``with client.budget("u_1", 5_000, 10, service="chat") as budget:
+        budget.charge(event_id, 3)``: two balance commits per period however many events.
+        """
+        from billing_client.budget import Budget
+
+        return Budget(self, user_id, credits, period, service=service, **options)
 
     # --- HTTP ----------------------------------------------------------------------------------
 

@@ -1,14 +1,17 @@
 """Low-balance alerts: one per downward crossing of the account's threshold.
 
-The crossing is read from the ledger alone: an entry crosses when the *available* credits
-(balance minus held) before it were at or above the threshold and after it are below. "Before" is
-the previous entry (``seq - 1``, immutable), so no shared mutable state is needed. We watch
-available rather than balance because that is what the user can still spend: a hold that eats
-into the last credits warns as early as usage would. Re-arming needs no state either: after a
-top-up takes available back to the threshold or above, the next downward entry crosses again.
+The crossing is read from one ledger commit as the account document's ``written`` event shows
+it: the head pointer before and after the commit (both in the event, with the user's threshold
+in the settings beside them), so deciding needs no read. A commit crosses when the *available*
+credits (balance minus held) before it were at or above the threshold and after it are below.
+We watch available rather than balance because that is what the user can still spend: a hold
+that eats into the last credits warns as early as usage would. Re-arming needs no state either:
+after a top-up takes available back to the threshold or above, the next downward commit crosses
+again. A batch of entries in one commit is one change: at most one alert.
 
-The alert's id is derived from (user, seq), so one crossing is one alert however often the entry
-is delivered. Pushes go to the user's registered devices through a ``PushSender``.
+The alert's id is derived from (user, seq of the commit's last entry), so one crossing is one
+alert however often, and in whatever order, the events are delivered. Pushes go to the user's
+registered devices through a ``PushSender``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from shared.ledger.entries import AccountHead, EntryType, LedgerEntry, entry_id
+from shared.ledger.entries import entry_id
 from shared.money import credits_text
 
 DEFAULT_LOW_BALANCE_THRESHOLD = 50_00  # credit units: ₹50 of credits
@@ -77,15 +80,7 @@ class PushSender(ABC):
 
 
 class AlertStore(ABC):
-    """Port: thresholds, previous entries, alert records and device tokens."""
-
-    @abstractmethod
-    def threshold(self, user_id: str) -> int | None:
-        """Return the user's own threshold, or None when they have not set one."""
-
-    @abstractmethod
-    def previous_head(self, user_id: str, seq: int) -> AccountHead:
-        """Return the account as of entry ``seq - 1`` (empty before the first entry)."""
+    """Port: alert records and device tokens."""
 
     @abstractmethod
     def record(self, alert: LowBalanceAlert) -> PushStatus | None:
@@ -106,19 +101,31 @@ def crosses_down(before: int, after: int, threshold: int) -> bool:
     return before >= threshold > after
 
 
+@dataclass(frozen=True, slots=True)
+class BalanceChange:
+    """One write of the account document: the head before and after it, and the threshold."""
+
+    user_id: str
+    seq_before: int
+    available_before: int
+    seq: int
+    available_after: int
+    threshold: int = DEFAULT_LOW_BALANCE_THRESHOLD
+
+    @property
+    def is_ledger_commit(self) -> bool:
+        """False for a write that moved no entry (the user's settings, say)."""
+        return self.seq > self.seq_before
+
+
 def raise_low_balance_alert(
-    store: AlertStore, sender: PushSender, entry: LedgerEntry, now: datetime
+    store: AlertStore, sender: PushSender, change: BalanceChange, now: datetime
 ) -> LowBalanceAlert | None:
-    """Record and push the alert if ``entry`` crosses the threshold downwards; else None."""
-    if entry.amount >= 0 and entry.type is not EntryType.HOLD:
-        return None  # only spending or reserving lowers available: skip the reads
-    after = entry.head.available
-    threshold = store.threshold(entry.user_id)
-    threshold = DEFAULT_LOW_BALANCE_THRESHOLD if threshold is None else threshold
-    before = store.previous_head(entry.user_id, entry.seq).available
-    if not crosses_down(before, after, threshold):
-        return None
-    alert = LowBalanceAlert(entry.user_id, entry.seq, threshold, before, after, now)
+    """Record and push the alert if ``change`` crosses the threshold downwards; else None."""
+    before, after = change.available_before, change.available_after
+    if not change.is_ledger_commit or not crosses_down(before, after, change.threshold):
+        return None  # most commits: decided from the event alone, nothing read or written
+    alert = LowBalanceAlert(change.user_id, change.seq, change.threshold, before, after, now)
     existing = store.record(alert)
     if existing is None or existing is PushStatus.PENDING:
         # New, or an earlier delivery recorded it but failed before pushing: push now.

@@ -1,8 +1,8 @@
 """Credit accounts as clients see them: balance, held, available, threshold, lifetime totals.
 
 The balance comes from the ledger head (authoritative). The user's own settings live in the
-``settings`` map of ``user_credits/{uid}``, written with merge so that the projection trigger's
-balance fields and these settings never clobber each other.
+``settings`` map of the account document, beside the head pointer that every ledger commit
+writes there; each is written by field, so they never clobber each other.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.errors import invalid_field
-from shared.ledger.entries import EntryType
+from shared.ledger.entries import EntryType, LedgerEntry
 from shared.ledger.store import HistoryPage, LedgerStore
 
 USAGE_TYPES = (EntryType.USAGE, EntryType.HOLD_CAPTURE)
@@ -73,7 +73,7 @@ def usage_summary(
                 else:
                     key = entry.created_at.date().isoformat()
                 amounts[key] += -entry.amount
-                counts[key] += 1
+                counts[key] += _events(entry)
             read += len(page.entries)
             if read > MAX_SUMMARY_ENTRIES:
                 raise invalid_field("from", "range too long to summarise; narrow from/to")
@@ -81,3 +81,9 @@ def usage_summary(
                 break
             cursor = page.next_cursor
     return [UsageGroup(key, amounts[key], counts[key]) for key in sorted(amounts)]
+
+
+def _events(entry: LedgerEntry) -> int:
+    """Usage events an entry charged: a budget's capture names how many (see usage.holds)."""
+    count = entry.source.get("events", "1")
+    return int(count) if count.isdigit() else 1

@@ -1,24 +1,17 @@
-"""The balance projection: ``user_credits/{uid}`` as a copy of the ledger head plus lifetime totals.
+"""The balance projection: what client apps read of an account, beside its ledger head.
 
-The projection is computed from the ledger alone (the head entry, which carries the sums of
-amounts by type up to its ``seq``), never from the previous projection, so any number of
-deliveries in any order compute the same thing. It is written only when newer than what is
-stored, and checked again after writing: if the head moved on, or a slower writer stored an older
-head meanwhile (the emulator has no transaction isolation), we write again. The last write is
-therefore always the newest head.
+``user_credits/{uid}`` is the account's head pointer, written in every ledger commit (see
+``shared.adapters.firestore_ledger``), so it is never behind the ledger and needs no trigger.
+Besides balance, held and available it carries lifetime totals by kind, computed here from the
+head entry's sums of amounts by type.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
-from shared.errors import Unavailable
-from shared.ledger.entries import EntryType, LedgerEntry
-
-MAX_ROUNDS = 8
+from shared.ledger.entries import EntryType
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,72 +38,3 @@ class LifetimeTotals:
             used=-(sums.get(EntryType.USAGE, 0) + sums.get(EntryType.HOLD_CAPTURE, 0)),
             refunded=-(sums.get(EntryType.REFUND, 0) + sums.get(EntryType.REFUND_REVERSAL, 0)),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class BalanceProjection:
-    user_id: str
-    seq: int
-    balance: int
-    held: int
-    totals: LifetimeTotals
-    updated_at: datetime
-
-    @property
-    def available(self) -> int:
-        return self.balance - self.held
-
-
-class ProjectionStore(ABC):
-    """Port: the ledger reads and the projection document the projection needs."""
-
-    @abstractmethod
-    def head_entry(self, user_id: str) -> LedgerEntry | None: ...
-
-    @abstractmethod
-    def sums_by_type(self, user_id: str, up_to_seq: int) -> dict[EntryType, int]: ...
-
-    @abstractmethod
-    def projected_seq(self, user_id: str) -> int:
-        """Return the ``seq`` the stored projection is at (0 when there is none)."""
-
-    @abstractmethod
-    def write_if_newer(self, projection: BalanceProjection) -> bool:
-        """Store ``projection`` unless the stored one is at least as new; merge, keep settings."""
-
-
-class ProjectionBehind(Unavailable):
-    """The account kept moving while we projected it; the trigger is retried."""
-
-
-def project(store: ProjectionStore, head: LedgerEntry) -> BalanceProjection:
-    # The head entry carries the lifetime totals; only an entry from before they existed needs
-    # the ledger summed.
-    sums = head.totals_after
-    if sums is None:
-        sums = store.sums_by_type(head.user_id, head.seq)
-    return BalanceProjection(
-        head.user_id,
-        head.seq,
-        head.balance_after,
-        head.held_after,
-        LifetimeTotals.from_sums(sums),
-        head.created_at,
-    )
-
-
-def sync_projection(store: ProjectionStore, entry: LedgerEntry) -> int:
-    """Bring the account's projection up to its current head; return the seq it is at.
-
-    Every round compares the stored projection with a freshly read head, so the last writer of
-    all notices an older head stored after its own, and corrects it.
-    """
-    for _ in range(MAX_ROUNDS):
-        head = store.head_entry(entry.user_id)
-        if head is None or head.seq < entry.seq:
-            raise ProjectionBehind("the ledger entry is not readable yet", {"seq": entry.seq})
-        projected = store.projected_seq(entry.user_id)
-        if projected >= head.seq:
-            return projected
-        store.write_if_newer(project(store, head))
-    raise ProjectionBehind("the account kept moving; retry", {"user_id": entry.user_id})

@@ -1,9 +1,10 @@
-"""Account settings and lifetime totals on Firestore.
+"""Account settings, balance and lifetime totals on Firestore.
 
-Settings live in the ``settings`` map of ``user_credits/{uid}`` and are written with merge, so
-the projection trigger (which merges balance fields into the same document) never loses them.
-Lifetime totals ride on the head pointer; the sum aggregations here serve only accounts whose
-head was written before entries carried totals.
+``user_credits/{uid}`` is the account document: the ledger's head pointer (balance, held,
+lifetime totals, grants: written in every ledger commit, see ``firestore_ledger``) and the user's
+``settings`` map, written with merge so that neither clobbers the other. One get reads both.
+The sum aggregations here serve only accounts whose head was written before entries carried
+totals.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from collections.abc import Mapping
 from shared.accounts.credit_accounts import AccountSnapshot, AccountStore
 from shared.adapters.firestore_client import FirestoreStore
 from shared.adapters.firestore_ledger import sums_by_type
-from shared.adapters.firestore_ledger_codec import HEADS, head_from_pointer
+from shared.adapters.firestore_ledger_codec import (
+    LEGACY_HEADS,
+    USER_CREDITS,
+    head_from_pointer,
+    is_head_pointer,
+)
 from shared.ledger.entries import AccountHead, EntryType
 
-# The account document: its settings, and beside them the balance projection's fields
-# (firestore_projection) that alerts read too (firestore_alerts).
-USER_CREDITS = "user_credits"
+__all__ = ["USER_CREDITS", "FirestoreAccounts"]
 
 
 class FirestoreAccounts(FirestoreStore, AccountStore):
@@ -29,20 +33,21 @@ class FirestoreAccounts(FirestoreStore, AccountStore):
         return dict(settings) if isinstance(settings, dict) else {}
 
     def snapshot(self, user_id: str) -> AccountSnapshot:
-        refs = [self._db.collection(HEADS).document(user_id),
-                self._db.collection(USER_CREDITS).document(user_id)]  # fmt: skip
-        head, updated_at, settings = AccountHead(user_id), None, {}
-        snapshots = list(self._db.get_all(refs, **self._rpc))  # one round trip
-        for snapshot in snapshots:
-            data = snapshot.to_dict() if snapshot.exists else None
-            if not data:
-                continue
-            if snapshot.reference.parent.id == HEADS:
-                head = head_from_pointer(user_id, data)
-                updated_at = data.get("updated_at")
-            elif isinstance(data.get("settings"), dict):
-                settings = dict(data["settings"])
-        return AccountSnapshot(head, updated_at, settings)
+        snapshot = self._db.collection(USER_CREDITS).document(user_id).get(**self._rpc)
+        data = (snapshot.to_dict() if snapshot.exists else None) or {}
+        settings = dict(data["settings"]) if isinstance(data.get("settings"), dict) else {}
+        if is_head_pointer(data):
+            head = head_from_pointer(user_id, data)
+            return AccountSnapshot(head, data.get("updated_at"), settings)
+        # No ledger commit since pointers moved here (a new account, or one holding settings or
+        # the old projection only): a pointer is still in ledger_heads until its next write.
+        legacy = self._db.collection(LEGACY_HEADS).document(user_id).get(**self._rpc)
+        pointer = legacy.to_dict() if legacy.exists else None
+        if not pointer:
+            return AccountSnapshot(AccountHead(user_id), None, settings)
+        return AccountSnapshot(
+            head_from_pointer(user_id, pointer), pointer.get("updated_at"), settings
+        )
 
     def merge_settings(self, user_id: str, settings: Mapping[str, object]) -> None:
         self._db.collection(USER_CREDITS).document(user_id).set(

@@ -1,17 +1,15 @@
-"""Low-balance alert records, thresholds and device tokens on Firestore
-(see ``shared.accounts.alerts``)."""
+"""Low-balance alert records and device tokens on Firestore, and the account document's written
+event read as a balance change (see ``shared.accounts.alerts``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from shared.accounts.alerts import AlertStore, LowBalanceAlert, PushStatus
-from shared.adapters.firestore_accounts import USER_CREDITS
+from shared.accounts.alerts import AlertStore, BalanceChange, LowBalanceAlert, PushStatus
+from shared.accounts.credit_accounts import low_balance_threshold
 from shared.adapters.firestore_client import FirestoreStore, race_lost
 from shared.adapters.firestore_devices import FirestoreDeviceStore
-from shared.adapters.firestore_ledger_codec import TRANSACTIONS, entry_from_document
-from shared.ledger.entries import AccountHead, entry_id
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -23,21 +21,6 @@ class FirestoreAlertStore(FirestoreStore, AlertStore):
     def __init__(self, client: firestore.Client, timeout_seconds: float = 10.0) -> None:
         super().__init__(client, timeout_seconds)
         self._devices = FirestoreDeviceStore(client, timeout_seconds)
-
-    def threshold(self, user_id: str) -> int | None:
-        snapshot = self._db.collection(USER_CREDITS).document(user_id).get(**self._rpc)
-        settings = ((snapshot.to_dict() if snapshot.exists else None) or {}).get("settings") or {}
-        value = settings.get("low_balance_threshold")
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-    def previous_head(self, user_id: str, seq: int) -> AccountHead:
-        if seq <= 1:
-            return AccountHead(user_id)
-        ref = self._db.collection(TRANSACTIONS).document(entry_id(user_id, seq - 1))
-        snapshot = ref.get(**self._rpc)
-        if not snapshot.exists:
-            raise LookupError(f"ledger entry {ref.id} is missing: seq must be contiguous")
-        return entry_from_document(snapshot.to_dict() or {}).head
 
     def record(self, alert: LowBalanceAlert) -> PushStatus | None:
         ref = self._db.collection(LOW_BALANCE_ALERTS).document(alert.id)
@@ -72,3 +55,33 @@ def alert_to_document(alert: LowBalanceAlert) -> dict[str, object]:
         "created_at": alert.created_at,
         "push_status": PushStatus.PENDING.value,
     }
+
+
+def balance_change(
+    user_id: str, old: Mapping[str, Any] | None, new: Mapping[str, Any]
+) -> BalanceChange:
+    """Read a write of ``user_credits/{uid}`` (its document before and after) as a change.
+
+    A document without a head (created by a settings write, or before the account's first
+    entry) counts as seq 0 with nothing available.
+    """
+    settings = new.get("settings")
+    return BalanceChange(
+        user_id,
+        _int(old, "seq"),
+        _available(old),
+        _int(new, "seq"),
+        _available(new),
+        low_balance_threshold(settings if isinstance(settings, Mapping) else {}),
+    )
+
+
+def _available(document: Mapping[str, Any] | None) -> int:
+    if document is not None and "available" in document:
+        return _int(document, "available")
+    return _int(document, "balance") - _int(document, "held")
+
+
+def _int(document: Mapping[str, Any] | None, name: str) -> int:
+    value = (document or {}).get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -23,6 +23,7 @@ from google.events.cloud.firestore_v1.types import (
 )
 
 CREATED = "google.cloud.firestore.document.v1.created"
+WRITTEN = "google.cloud.firestore.document.v1.written"
 
 
 @dataclass(frozen=True, slots=True)

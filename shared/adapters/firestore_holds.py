@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from shared.adapters.firestore_client import FirestoreStore, field_filter
-from shared.usage.holds import Hold, HoldStatus, HoldStore
+from shared.adapters.firestore_client import FirestoreStore, field_filter, race_lost
+from shared.adapters.firestore_ledger_codec import CLAIMS, claim_from_document, claim_to_document
+from shared.errors import Unavailable
+from shared.ledger.effects import IdClaim
+from shared.ledger.entries import effect_id
+from shared.usage.charges import usage_effect_key
+from shared.usage.holds import Hold, HoldStatus, HoldStore, MeteredEvent
 
 HOLDS = "holds"
+
+# Reads per batch get and creates per commit when recording a budget's events (a commit holds
+# at most 500 writes).
+EVENTS_PER_READ = 1_000
+EVENTS_PER_COMMIT = 450
 
 
 def hold_to_document(hold: Hold) -> dict[str, Any]:
@@ -54,3 +65,57 @@ class FirestoreHoldStore(FirestoreStore, HoldStore):
             .limit(limit)
         )
         return [hold_from_document(d.to_dict() or {}) for d in query.stream(**self._rpc)]
+
+    def record_events(
+        self, hold: Hold, events: Sequence[MeteredEvent], actor: str
+    ) -> list[MeteredEvent]:
+        """Create each event's id claim (the one a single charge would create), in batches.
+
+        A commit that loses a create to someone else is read again: on the emulator, which
+        applies a commit's writes one by one, the claims before the lost one are ours.
+        """
+        terms = f"budget:{hold.hold_id}"
+        pending = {usage_effect_key(hold.service, e.event_id): e for e in events}
+        charged: list[MeteredEvent] = []
+        for _ in range(5):
+            stored = self._claims(list(pending))
+            new = []
+            for key, event in pending.items():
+                claim = stored.get(key)
+                if claim is None:
+                    new.append((key, event))
+                elif claim.terms == terms:
+                    charged.append(event)  # recorded by an earlier attempt of this capture
+            lost: dict[str, MeteredEvent] = {}
+            for start in range(0, len(new), EVENTS_PER_COMMIT):
+                chunk = new[start : start + EVENTS_PER_COMMIT]
+                batch = self._db.batch()
+                for key, event in chunk:
+                    claim = IdClaim(key, hold.user_id, event.amount, actor, terms)
+                    batch.create(
+                        self._db.collection(CLAIMS).document(effect_id(key)),
+                        claim_to_document(claim) | {"created_at": self._clock()},
+                    )
+                try:
+                    batch.commit(**self._rpc)
+                except race_lost():
+                    lost.update(chunk)
+                    continue
+                charged += [event for _, event in chunk]
+            if not lost:
+                return charged
+            pending = lost
+        raise Unavailable("the events' ids kept being taken meanwhile; retry", {"retryable": True})
+
+    def _claims(self, keys: Sequence[str]) -> dict[str, IdClaim]:
+        found: dict[str, IdClaim] = {}
+        for start in range(0, len(keys), EVENTS_PER_READ):
+            refs = [
+                self._db.collection(CLAIMS).document(effect_id(key))
+                for key in keys[start : start + EVENTS_PER_READ]
+            ]
+            for snapshot in self._db.get_all(refs, **self._rpc):
+                data = snapshot.to_dict() if snapshot.exists else None
+                if data:
+                    found[data["key"]] = claim_from_document(data)
+        return found

@@ -1,25 +1,36 @@
 """The ledger on Firestore, following the concurrency rule of docs/ledger.md.
 
-Every commit that changes a balance carries exactly one precondition: the *create* of the
-account's next entry, placed first. Concurrent writers race for the same document id; one wins,
-the losers re-read the head and try again (bounded, then ``LedgerContention``, a 503).
+Every commit that changes a balance is guarded by the *create* of the account's next entry:
+concurrent writers race for the same document id; one wins, the losers re-read and try again
+(bounded, then ``LedgerContention``, a 503). Ids unique across accounts (a usage event, a hold,
+an admin key) ride in the same commit as create-only claims ``id_claims/{sha256(key)}``, so one
+atomic commit carries both kinds of precondition.
 
-Commit layout, in this order (order matters on the emulator, which applies writes one by one):
-1. create ``credit_transactions/{user_id}_{seq}`` for each entry (the first is the guard; the rest
-   are creates too, so an entry can never be overwritten);
-2. set ``ledger_effects/{sha256(effect_key)}`` with the entries, when the change has an effect key;
-3. the caller's side writes (an order paid, a hold settled: ``firestore_side_writes``);
-4. set ``ledger_heads/{user_id}``: a pointer to the head, so the fast path reads head and effect in
-   one round trip. It is a cache: a writer that loses a race re-reads the true head by query.
+Commit layout, in this order. Production applies a commit atomically; the emulator applies its
+writes one by one and stops at the first failing precondition, so the order is what keeps it
+correct too:
+1. create each new id claim. A claim that exists stops the commit before any entry: nothing of
+   the effect is written. A claim written before a lost entry race is ours (same account, amount,
+   caller), read back on the retry and not created again;
+2. create ``credit_transactions/{user_id}_{seq}`` for each entry (the first is the account's
+   guard; the rest are creates too, so an entry can never be overwritten);
+3. set ``ledger_effects/{sha256(effect_key)}`` with the entries, when the change has an effect key;
+4. the caller's side writes (an order paid, a hold settled: ``firestore_side_writes``);
+5. set the head pointer's fields of ``user_credits/{user_id}`` (field mask: the user's settings
+   stay), last, so a pointer at ``seq`` means every record up to ``seq`` is readable. It is
+   what client apps listen to, and what the low-balance alert's ``written`` trigger watches;
+6. an account whose pointer was still in ``ledger_heads`` (written before pointers moved into
+   ``user_credits``) has it deleted in the same commit: migration happens lazily, on the
+   account's next write.
 
-Ids unique across accounts (a usage event, a hold, an admin key) are claimed before that commit,
-in a commit of their own: create ``id_claims/{sha256(key)}`` with the account, amount and caller.
-The claims are read with the head, so a repeat costs no extra round trip; a claim held for another
-use refuses the effect (``IdClaimed``) before any other account's entries are looked at.
+A write reads the pointer, the effect records and the claims in one batch get; a repeat ends
+there, writing nothing. The pointer is a cache, never a guard: after a lost race the next read
+shows the winner's pointer (production commits are atomic) or, if it does not (the emulator may
+not have applied it yet), the authoritative head is read by query.
 
 Entries and the head pointer carry the account's lifetime totals by type (``totals_after``), so
-the account view and the projection read them instead of aggregating the ledger. An account
-whose head predates them is summed once (``sums_by_type``) before its next entry is written.
+the account view reads them instead of aggregating the ledger. An account whose head predates
+them is summed once (``sums_by_type``) before its next entry is written.
 
 Within one instance, appends to the same account queue on a local lock instead of racing: the
 race rule is what keeps instances correct against each other, the lock only saves the round trips
@@ -33,7 +44,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -41,16 +52,17 @@ from shared.adapters.firestore_client import FirestoreStore, field_filter, race_
 from shared.adapters.firestore_ledger_codec import (
     CLAIMS,
     EFFECTS,
-    HEADS,
+    HEAD_FIELDS,
+    LEGACY_HEADS,
     TRANSACTIONS,
+    USER_CREDITS,
     claim_from_document,
     claim_to_document,
-    draws_to_document,
     entry_from_document,
     entry_to_document,
-    grants_to_document,
     head_from_pointer,
-    totals_to_document,
+    head_to_document,
+    is_head_pointer,
 )
 from shared.adapters.firestore_side_writes import document_write
 from shared.errors import InvalidRequest, LedgerContention
@@ -65,7 +77,6 @@ from shared.ledger.effects import (
     related_keys,
 )
 from shared.ledger.entries import AccountHead, EntryType, LedgerEntry, Posting, effect_id
-from shared.ledger.grants import next_expiry
 from shared.ledger.store import HistoryPage, LedgerStore, SideWrite
 from shared.log import get_logger
 
@@ -145,26 +156,28 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
             {r.effect_key for r in requests if r.effect_key} | set(related_keys(requests))
         )
         claim_keys = sorted({r.claim.key for r in requests if r.claim})
+        lost: _Read | None = None  # what the last lost race was planned on
         for attempt in range(self._max_attempts):
-            # First try: head pointer, effect records and claims in one round trip. After a lost
-            # race the pointer may lag, so read the authoritative head and effects by query.
-            if attempt == 0:
-                head, replays, claims = self._fast_read(user_id, keys, claim_keys)
-            else:
-                head, replays = self.head(user_id), self._effects_by_query(keys)
-                claims = self._claims(claim_keys)
+            read = self._fast_read(user_id, keys, claim_keys)
+            if read.pointer is None or (lost is not None and not read.moved_on_from(lost)):
+                # No pointer in user_credits yet (a new account, or one not written since
+                # pointers moved there), or a lost race the pointer does not show yet: read the
+                # authoritative head, and after a race the effects too, from the entries.
+                read.pointer = self.head(user_id)
+                if lost is not None:
+                    read.replays = self._effects_by_query(keys) | read.replays
+            head = read.pointer
             if head.totals is None:
                 head = replace(head, totals=self.sums_by_type(user_id, head.seq))
-            outcomes, fresh = plan_effects(head, requests, replays, self._clock(), claims)
+            outcomes, fresh = plan_effects(head, requests, read.replays, self._clock(), read.claims)
             if not fresh:
                 return outcomes  # all replayed or refused: nothing to write
             try:
-                # Claims first, in a commit of their own: the ledger commit keeps its single
-                # precondition. A claim lost to another use shows up on the next read.
-                self._create_claims(claims_to_make(requests, outcomes, claims))
-                self._commit(fresh, side_writes)
+                claims = claims_to_make(requests, outcomes, read.claims)
+                self._commit(claims, fresh, side_writes, migrate=not read.in_user_credits)
             except race_lost():
                 self.conflicts += 1
+                lost = read
                 self._sleep(_jittered_backoff(attempt))
                 continue
             _log_entries(outcomes)
@@ -192,13 +205,19 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
         return self._effects_by_query([effect_key]).get(effect_key)
 
     def accounts_due_to_expire(self, now: datetime, limit: int) -> list[str]:
-        query = (
-            self._db.collection(HEADS)
-            .where(filter=field_filter("next_expiry", "<=", now))
-            .order_by("next_expiry")
-            .limit(limit)
-        )
-        return [snapshot.id for snapshot in query.stream(**self._rpc)]
+        # Pointers not yet moved out of ledger_heads are due too (deleted when they move).
+        due: dict[str, None] = {}
+        for collection in (USER_CREDITS, LEGACY_HEADS):
+            query = (
+                self._db.collection(collection)
+                .where(filter=field_filter("next_expiry", "<=", now))
+                .order_by("next_expiry")
+                .limit(limit - len(due))
+            )
+            due |= dict.fromkeys(snapshot.id for snapshot in query.stream(**self._rpc))
+            if len(due) >= limit:
+                break
+        return list(due)
 
     def sums_by_type(self, user_id: str, up_to_seq: int) -> dict[EntryType, int]:
         return sums_by_type(self._db, user_id, up_to_seq, self._rpc)
@@ -277,40 +296,26 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
 
     def _fast_read(
         self, user_id: str, effect_keys: Sequence[str], claim_keys: Sequence[str]
-    ) -> tuple[AccountHead, dict[str, list[LedgerEntry]], dict[str, IdClaim]]:
-        refs = [self._db.collection(HEADS).document(user_id)]
+    ) -> _Read:
+        """Read the head pointer, effect records and id claims in one batch get."""
+        refs = [self._db.collection(USER_CREDITS).document(user_id)]
         refs += [self._db.collection(EFFECTS).document(effect_id(k)) for k in effect_keys]
         refs += [self._db.collection(CLAIMS).document(effect_id(k)) for k in claim_keys]
-        head, replays, claims = AccountHead(user_id), {}, {}
+        read = _Read()
         for snapshot in self._db.get_all(refs, **self._rpc):
             if not snapshot.exists:
                 continue
             data = _data(snapshot)
             collection = snapshot.reference.parent.id
-            if collection == HEADS:
-                head = head_from_pointer(user_id, data)
+            if collection == USER_CREDITS:
+                if is_head_pointer(data):
+                    read.pointer = head_from_pointer(user_id, data)
+                    read.in_user_credits = True
             elif collection == CLAIMS:
-                claims[data["key"]] = claim_from_document(data)
+                read.claims[data["key"]] = claim_from_document(data)
             else:
-                replays[data["effect_key"]] = [entry_from_document(e) for e in data["entries"]]
-        return head, replays, claims
-
-    def _claims(self, claim_keys: Sequence[str]) -> dict[str, IdClaim]:
-        if not claim_keys:
-            return {}
-        refs = [self._db.collection(CLAIMS).document(effect_id(k)) for k in claim_keys]
-        found = [_data(s) for s in self._db.get_all(refs, **self._rpc) if s.exists]
-        return {data["key"]: claim_from_document(data) for data in found}
-
-    def _create_claims(self, claims: Sequence[IdClaim]) -> None:
-        """Create each claim, or fail whole if one exists (the emulator keeps those before it)."""
-        if not claims:
-            return
-        batch = self._db.batch()
-        for claim in claims:
-            ref = self._db.collection(CLAIMS).document(effect_id(claim.key))
-            batch.create(ref, claim_to_document(claim) | {"created_at": self._clock()})
-        batch.commit(**self._rpc)
+                read.replays[data["effect_key"]] = [entry_from_document(e) for e in data["entries"]]
+        return read
 
     def _effects_by_query(self, effect_keys: Sequence[str]) -> dict[str, list[LedgerEntry]]:
         """Find applied effects from the entries themselves (authoritative, unlike the records)."""
@@ -325,8 +330,18 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
                 found.setdefault(entry.effect_key or "", []).append(entry)
         return {key: sorted(entries, key=lambda e: e.seq) for key, entries in found.items()}
 
-    def _commit(self, results: Sequence[AppendResult], side_writes: Iterable[SideWrite]) -> None:
+    def _commit(
+        self,
+        claims: Sequence[IdClaim],
+        results: Sequence[AppendResult],
+        side_writes: Iterable[SideWrite],
+        migrate: bool,
+    ) -> None:
+        """Write claims, entries, effect records, side writes and the head pointer at once."""
         batch = self._db.batch()
+        for claim in claims:
+            ref = self._db.collection(CLAIMS).document(effect_id(claim.key))
+            batch.create(ref, claim_to_document(claim) | {"created_at": self._clock()})
         for result in results:
             for entry in result.entries:
                 batch.create(
@@ -349,20 +364,29 @@ class FirestoreLedger(FirestoreStore, LedgerStore):
             batch.set(ref, dict(write.data), merge=write.merge)
         last = results[-1].entries[-1]
         batch.set(
-            self._db.collection(HEADS).document(last.user_id),
-            {
-                "seq": last.seq,
-                "balance": last.balance_after,
-                "held": last.held_after,
-                "totals": totals_to_document(last.totals_after),
-                "grants": grants_to_document(last.grants_after),
-                "debt_paid_by": draws_to_document(last.debt_paid_by_after),
-                # The expiry job finds accounts by this (see ``accounts_due_to_expire``).
-                "next_expiry": next_expiry(last.grants_after or ()),
-                "updated_at": last.created_at,
-            },
+            self._db.collection(USER_CREDITS).document(last.user_id),
+            head_to_document(last),
+            merge=list(HEAD_FIELDS),
         )
+        if migrate:
+            batch.delete(self._db.collection(LEGACY_HEADS).document(last.user_id))
         batch.commit(**self._rpc)
+
+
+@dataclass(slots=True)
+class _Read:
+    """What one batch get found: the head pointer, applied effects and claims of the ids."""
+
+    pointer: AccountHead | None = None
+    in_user_credits: bool = False
+    replays: dict[str, list[LedgerEntry]] = field(default_factory=dict)
+    claims: dict[str, IdClaim] = field(default_factory=dict)
+
+    def moved_on_from(self, lost: _Read) -> bool:
+        """True when this read shows what beat ``lost``: a newer head or a new claim."""
+        if self.pointer is None or lost.pointer is None:
+            return False
+        return self.pointer.seq > lost.pointer.seq or self.claims.keys() != lost.claims.keys()
 
 
 def sums_by_type(

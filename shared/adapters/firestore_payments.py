@@ -125,18 +125,19 @@ class FirestorePayments(FirestoreStore, RefundStore):
         return self._commit_guarded(batch)
 
     def complete_refund(
-        self, reservation: RefundReservation, refund: Refund, notify: OutboxMessage | None
-    ) -> None:
+        self, reservation: RefundReservation | None, refund: Refund, notify: OutboxMessage | None
+    ) -> bool:
         from google.cloud import firestore
 
         now = self._clock()
         batch = self._db.batch()
         batch.create(self._doc(REFUNDS, refund.refund_id), _refund_document(refund, now))
-        batch.set(
-            self._doc(RESERVATIONS, reservation.id),
-            {"status": ReservationStatus.SUCCEEDED.value, "refund_id": refund.refund_id},
-            merge=True,
-        )
+        if reservation is not None:  # None: a refund made outside our API (the Dashboard)
+            batch.set(
+                self._doc(RESERVATIONS, reservation.id),
+                {"status": ReservationStatus.SUCCEEDED.value, "refund_id": refund.refund_id},
+                merge=True,
+            )
         refunded: dict[str, Any] = {
             "amount_refunded": firestore.Increment(refund.amount),
             "updated_at": now,
@@ -151,7 +152,7 @@ class FirestorePayments(FirestoreStore, RefundStore):
             {"refund_id": refund.refund_id, "status": refund.status.value, "at": now},
         )
         self._add_outbox(batch, notify, now)
-        self._commit_guarded(batch)
+        return self._commit_guarded(batch)
 
     def release(self, reservation: RefundReservation, reason: str) -> None:
         self._doc(RESERVATIONS, reservation.id).set(

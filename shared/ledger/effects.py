@@ -30,7 +30,7 @@ class AppendResult:
 class IdClaim:
     """A caller's id that is unique across accounts (usage event, hold, admin key) and its use.
 
-    The effect key guards one account only; the claim, created before the ledger commit and
+    The effect key guards one account only; the claim, created in the ledger commit and
     never changed, ties the id to one account, amount, caller and ``terms`` (anything else
     that must be the same on a repeat, e.g. the endpoint).
     """
@@ -74,9 +74,10 @@ class EffectOutcome:
     error: BillingError | None = None
 
 
-# One commit holds each effect's entries and effect record plus the head pointer: well under
-# Firestore's 500 writes per commit.
-MAX_EFFECTS_PER_COMMIT = 200
+# One commit holds each effect's id claim, entries and effect record plus the head pointer (and
+# an expiry entry, a legacy pointer's delete): 150 one-entry effects are ~453 writes, under
+# Firestore's 500 per commit.
+MAX_EFFECTS_PER_COMMIT = 150
 
 
 def plan_effects(

@@ -39,7 +39,7 @@ class LedgerStore(ABC):
         """Append ``postings`` as the account's next entries, at most once per ``effect_key``.
 
         ``side_writes`` are committed atomically with the entries, and only if they are new.
-        ``claim`` is created (once) before the entries; a claim for another use raises
+        ``claim`` is created (once) with the entries; a claim for another use raises
         ``IdClaimed`` and writes nothing.
         """
 

@@ -148,8 +148,10 @@ class RefundStore(PaymentStore, ReservationStore[RefundReservation]):
 
     @abstractmethod
     def complete_refund(
-        self, reservation: RefundReservation, refund: Refund, notify: OutboxMessage | None
-    ) -> None: ...
+        self, reservation: RefundReservation | None, refund: Refund, notify: OutboxMessage | None
+    ) -> bool:
+        """Record ``refund`` (its reservation's, or None for one made outside our API) and add
+        its amount to the payment's once: False if it was recorded already."""
 
     @abstractmethod
     def refund(self, refund_id: str) -> Refund | None: ...
@@ -288,6 +290,33 @@ def settle_reported_refund(store: RefundStore, result: GatewayRefund) -> bool:
             store.complete_refund(reservation, record, refund_notification(result))
             return True
     return False
+
+
+def record_outside_refund(store: RefundStore, result: GatewayRefund) -> bool:
+    """Record a refund of one of our card payments made outside our API (Stripe's Dashboard).
+
+    Refundability counts it already (it reads Stripe's list); recording it puts it in the
+    payment's ``amount_refunded`` and the refund's notification, once: the refund's record is
+    the guard, so every later report of it goes through ``record_refund``. False if the payment
+    is none of ours (a credit order's intent has no payment record: the credits work sees it).
+    """
+    payment = store.payment(result.payment_intent_id) if result.payment_intent_id else None
+    if payment is None:
+        return False
+    metadata = {k: v for k, v in result.metadata.items() if k != RESERVATION_METADATA_KEY}
+    record = Refund(
+        refund_id=result.id,
+        payment_intent_id=payment.payment_intent_id,
+        amount=result.amount,
+        currency=result.currency,
+        status=result.status,
+        owner_uid=payment.owner_uid,  # the payment's owner reads it as one of their refunds
+        metadata=metadata,
+    )
+    if store.complete_refund(None, record, refund_notification(result)):
+        return True
+    known = store.refund(result.id)  # a concurrent report of it recorded it first
+    return known is not None and record_refund(store, result, known)
 
 
 def owned_refund(store: RefundStore, refund_id: str, owner_uid: str | None) -> Refund:

@@ -9,7 +9,7 @@ thing) are safe because every effect is guarded by its own deterministic documen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,17 +17,29 @@ from shared.log import get_logger
 from shared.payments.card_payments import record_intent
 from shared.payments.disputes import dispute_rank
 from shared.payments.outbox import OutboxMessage
-from shared.payments.providers import ProcessedEvents, ProviderEvent
+from shared.payments.providers import GatewayRefund, ProcessedEvents, ProviderEvent
 from shared.payments.records import GatewayIntent, PaymentStore
-from shared.payments.refunds import RefundStore, record_refund, settle_reported_refund
+from shared.payments.refunds import (
+    RefundStore,
+    record_outside_refund,
+    record_refund,
+    settle_reported_refund,
+)
 
 log = get_logger("stripe_events")
 
 # A refund made, or one that changed later (pending to succeeded, or failed: Stripe documents
 # refunds failing even after reporting success). The charge names no refund in current API
-# versions; the others carry the refund itself.
+# versions; the others carry the refund itself (``refund.created`` is sent for every refund,
+# the Dashboard's included, since API version 2024-10-28.acacia).
 REFUND_EVENTS = frozenset(
-    {"charge.refunded", "charge.refund.updated", "refund.updated", "refund.failed"}
+    {
+        "charge.refunded",
+        "charge.refund.updated",
+        "refund.created",
+        "refund.updated",
+        "refund.failed",
+    }
 )
 
 HANDLED = REFUND_EVENTS | frozenset(
@@ -58,6 +70,10 @@ CreditOrderRefunded = Callable[[str], None]
 # it on the credit order whose intent it is and answers whether there was one (a credit order's
 # dispute is no card payment's: no payment record, no payment.dispute notification).
 CreditOrderDisputed = Callable[[str, Mapping[str, Any], str], bool]
+# Stripe's list of a PaymentIntent's refunds, whoever made them (RefundGateway.refunds_of): read
+# for a card payment of ours when a refund event names none (``charge.refunded`` in current API
+# versions), so that a refund made in the Dashboard is recorded however it is reported.
+CardRefunds = Callable[[str], Sequence[GatewayRefund]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +91,7 @@ class StripeWebhooks:
     credit_order_intent: CreditOrderIntent | None = None
     credit_order_refunded: CreditOrderRefunded | None = None
     credit_order_disputed: CreditOrderDisputed | None = None
+    card_refunds: CardRefunds | None = None
 
     def apply(self, event: ProviderEvent) -> EventOutcome:
         """Apply one verified Stripe event at most once."""
@@ -98,7 +115,7 @@ class StripeWebhooks:
         elif event.type in ("charge.succeeded", "charge.failed"):
             _on_charge(store, event)
         elif event.type in REFUND_EVENTS:
-            _on_refunded(store, event, self.credit_order_refunded)
+            _on_refunded(store, event, self.credit_order_refunded, self.card_refunds)
         elif event.type.startswith("charge.dispute.") and event.dispute and event.payment_intent_id:
             disputed = self.credit_order_disputed
             if disputed is None or not disputed(event.payment_intent_id, event.dispute, event.type):
@@ -108,18 +125,32 @@ class StripeWebhooks:
 
 
 def _on_refunded(
-    store: RefundStore, event: ProviderEvent, credit_order_refunded: CreditOrderRefunded | None
+    store: RefundStore,
+    event: ProviderEvent,
+    credit_order_refunded: CreditOrderRefunded | None,
+    card_refunds: CardRefunds | None,
 ) -> None:
-    for refund in event.refunds:  # seed-004 refunds, when the event carries them
+    for refund in _refunds_named(store, event, card_refunds):
         known = store.refund(refund.id)
         if known is not None:
             record_refund(store, refund, known)
-        else:  # ours, reported before our answer landed: never drop its (failed) status
-            settle_reported_refund(store, refund)
+        elif not settle_reported_refund(store, refund):  # ours, reported before our answer
+            record_outside_refund(store, refund)  # made in the Dashboard: record it once
     if event.payment_intent_id and credit_order_refunded is not None:
         # Whether the payment is a credit order's is the credits work's to say (by its intent
         # id); it reads the payment's refunds from Stripe rather than trust one event's view.
         credit_order_refunded(event.payment_intent_id)
+
+
+def _refunds_named(
+    store: RefundStore, event: ProviderEvent, card_refunds: CardRefunds | None
+) -> Sequence[GatewayRefund]:
+    """The refunds the event carries; for a card payment of ours whose event carries none,
+    every refund Stripe lists for it (a credit order's are the credits work's to read)."""
+    intent_id = event.payment_intent_id
+    if event.refunds or not intent_id or card_refunds is None or store.payment(intent_id) is None:
+        return event.refunds
+    return card_refunds(intent_id)
 
 
 def _on_charge(store: PaymentStore, event: ProviderEvent) -> None:

@@ -9,12 +9,19 @@ Races between capture, release and expiry are settled by the ledger itself: all 
 the same effect key ``hold:{id}:settle``, and an effect is applied at most once, guarded by the
 create of the account's next entry. Whoever loses gets the winner's entries back and answers from
 them (the same outcome again is a replay; a different one is a 409).
+
+A budget (the service client's ``BillingClient.budget``) meters many usage events against one
+hold and captures them at once (``capture_metered``): each event id is recorded as used, once,
+in a document of its own (the id claim a single charge of the same id would create), written in
+batches, never in one hot document; the capture charges only the events not recorded before, so
+an event id charged in one period is a replay in every later one, and a single charge of it is a
+409. The capture entry counts its events, so usage summaries still count every event.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -64,8 +71,30 @@ class HoldSettled(SideWrite):
     hold: Hold
 
 
+@dataclass(frozen=True, slots=True)
+class MeteredEvent:
+    """One usage event metered against a hold (a budget's period)."""
+
+    event_id: str
+    amount: int
+
+
+# One capture's events: a budget period's worth (the client sizes periods below it).
+MAX_METERED_EVENTS = 10_000
+
+
 class HoldStore(ABC):
     """Port: read holds (they are written with ledger entries: ``HoldPlaced``, ``HoldSettled``)."""
+
+    @abstractmethod
+    def record_events(
+        self, hold: Hold, events: Sequence[MeteredEvent], actor: str
+    ) -> list[MeteredEvent]:
+        """Record each event id as used by ``hold`` (once ever); return the events it charges.
+
+        Those are the events recorded now or by an earlier attempt of this hold's capture; an
+        event id recorded for anything else (another period, a single charge) is a replay.
+        """
 
     @abstractmethod
     def get(self, hold_id: str) -> Hold | None: ...
@@ -167,6 +196,51 @@ def capture_hold(
     return _settle(ledger, hold, HoldStatus.CAPTURED, captured=captured, now=now, actor=actor)
 
 
+def capture_metered(
+    ledger: LedgerStore,
+    holds: HoldStore,
+    hold_id: str,
+    *,
+    events: Sequence[MeteredEvent],
+    now: datetime,
+    actor: str,
+    services: Collection[str],
+) -> tuple[Hold, int]:
+    """Capture the events metered against a hold, each id at most once ever; release the rest.
+
+    Return the settled hold and how many of ``events`` it charged (the others were replays).
+    """
+    hold = _find(holds, hold_id, services)
+    _check_events(events, hold.amount)
+    if hold.status is not HoldStatus.HELD:
+        return hold, 0  # settled already (a repeat of this capture): answered as it stands
+    if now >= hold.expires_at:
+        _settle(ledger, hold, HoldStatus.EXPIRED, now=now, actor=actor)
+        raise HoldExpired("the hold has expired; its credits were released", {"hold_id": hold_id})
+    charged = holds.record_events(hold, events, actor)
+    captured = sum(event.amount for event in charged)
+    if not captured:
+        return _settle(ledger, hold, HoldStatus.RELEASED, now=now, actor=actor), 0
+    settled = _settle(
+        ledger, hold, HoldStatus.CAPTURED, captured=captured, now=now, actor=actor,
+        events=len(charged),
+    )  # fmt: skip
+    return settled, len(charged)
+
+
+def _check_events(events: Sequence[MeteredEvent], held: int) -> None:
+    if not 1 <= len(events) <= MAX_METERED_EVENTS:
+        raise invalid_field("events", f"between 1 and {MAX_METERED_EVENTS} events")
+    if len({event.event_id for event in events}) != len(events):
+        raise invalid_field("events", "each event_id at most once")
+    for event in events:
+        require_document_id(event.event_id, "events.event_id")
+        if isinstance(event.amount, bool) or not isinstance(event.amount, int) or event.amount < 1:
+            raise invalid_field("events.amount", "must be a positive integer of credit units")
+    if sum(event.amount for event in events) > held:
+        raise invalid_field("events", f"amounts total more than the held {held}")
+
+
 def release_hold(
     ledger: LedgerStore,
     holds: HoldStore,
@@ -201,11 +275,14 @@ def _settle(
     captured: int = 0,
     now: datetime,
     actor: str,
+    events: int | None = None,
 ) -> Hold:
     settled = replace(hold, status=outcome, captured=captured, settled_at=now)
     if hold.status is not HoldStatus.HELD:
         return _same_outcome_or_conflict(hold, settled)
     source = {"hold_id": hold.hold_id, "outcome": outcome.value}
+    if events is not None:
+        source["events"] = str(events)  # a budget's capture: usage summaries count its events
     postings = []
     if captured:
         postings.append(

@@ -137,6 +137,31 @@ def test_a_hold_captures_what_the_block_used_and_releases_on_error(client, gatew
     assert (head.balance, head.held) == (75, 0)  # released, nothing captured
 
 
+def test_a_budget_charges_each_event_once_across_periods_and_summaries_count_them(
+    client, gateway_ledger, user, gateway: str
+) -> None:
+    gateway_ledger.append(user.uid, [Posting(EntryType.GRANT, 1_000)])
+    clock = [0.0]
+    with client.budget(user.uid, 100, 60, service="chat", clock=lambda: clock[0]) as budget:
+        assert all(budget.charge(f"b-{n}", 5) for n in range(4))  # 20, metered here
+        assert gateway_ledger.head(user.uid).held == 100
+        clock[0] = 60.0  # the period ends: the next hold, and this one captured
+        assert budget.charge("b-4", 7)
+        assert not budget.charge("b-1", 5)  # charged in the first period: a replay
+    head = gateway_ledger.head(user.uid)
+    assert (head.balance, head.held) == (1_000 - 27, 0)
+    assert [(p.settlement or {})["events_charged"] for p in budget.periods] == [4, 1]
+    # Another budget (say, after a restart) sending an id charged before: captured once only.
+    with client.budget(user.uid, 100, 60, service="chat") as again:
+        again.charge("b-0", 5)
+        again.charge("b-5", 3)
+    assert gateway_ledger.head(user.uid).balance == 1_000 - 30
+    summary = requests.get(f"{gateway}/api/v1/transactions/usage", headers=user.headers,
+                           params={"group_by": "service"}, timeout=30).json()  # fmt: skip
+    assert [(g["key"], g["amount"], g["count"]) for g in summary["data"]] == [("chat", 30, 6)]
+    assert invariant_violations(gateway_ledger.entries(user.uid)) == []
+
+
 class RateLimitedOnce(requests.Session):
     """The real gateway behind a first answer of 429 with Retry-After (a limit we cannot hit)."""
 

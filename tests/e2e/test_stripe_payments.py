@@ -221,6 +221,54 @@ def test_a_refund_whose_status_changes_later_is_moved_by_stripes_webhook(
     assert get_payment(gateway, user, pi)["amount_refunded"] == (0 if later == "failed" else 1000)
 
 
+@pytest.mark.parametrize("card", REFUNDS_CHANGING_LATER, ids=["fails-later", "pending-first"])
+def test_a_refund_made_outside_our_api_is_recorded_on_the_payment_from_stripes_webhook(
+    gateway: str, user: User, stripe_client: Any, stack_firestore: Any, card: str
+) -> None:
+    # As the Dashboard does: POST /v1/refunds straight to Stripe, no reservation of ours.
+    # localstripe sends no refund.created, so the refund's status change (refund.updated, with
+    # these cards) is the webhook that first names it to us.
+    _, later = REFUNDS_CHANGING_LATER[card]
+    pi = pay(gateway, user, payment_method(stripe_client, card)).json()["payment_intent_id"]
+    made = stripe_client.v1.refunds.create(params={"payment_intent": pi, "amount": 400})
+
+    url = f"{gateway}/api/refund/{made.id}"
+    deadline = time.monotonic() + 15
+    while (got := requests.get(url, headers=user.headers, timeout=10)).status_code == 404 or (
+        got.json()["status"] != later
+    ):
+        assert time.monotonic() < deadline, got.text
+        time.sleep(0.2)
+    assert (got.json()["amount"], got.json()["payment_intent_id"]) == (400, pi)
+    assert get_payment(gateway, user, pi)["amount_refunded"] == (0 if later == "failed" else 400)
+    outbox = stack_firestore.collection("outbox")
+    assert outbox.document(f"refund.{later}.{made.id}").get().exists  # the merchant hears of it
+    # What is left to refund through our API counts it: 600 (all of it when it failed).
+    left = 1000 if later == "failed" else 600
+    assert refund(gateway, user, pi, left + 1).status_code == 400
+    assert refund(gateway, user, pi, left).status_code == 200
+
+
+def test_a_refund_made_outside_our_api_is_read_from_stripe_when_charge_refunded_names_none(
+    stack: Stack, user: User, stripe_client: Any
+) -> None:
+    from tests.e2e.test_stripe_webhooks import event, send
+
+    gateway = stack.gateway_url
+    pi = pay(gateway, user, payment_method(stripe_client, CARD_OK)).json()["payment_intent_id"]
+    made = stripe_client.v1.refunds.create(params={"payment_intent": pi, "amount": 300})
+    # localstripe sends no webhook for it; Stripe's charge.refunded, as current API versions send
+    # it, names the PaymentIntent and not its refunds: we read Stripe's list of them.
+    charge = {"id": f"ch_{pi[3:]}", "object": "charge", "payment_intent": pi, "amount": 1000,
+              "amount_refunded": 300, "currency": "sgd", "metadata": {}}  # fmt: skip
+    body = event("charge.refunded", charge)
+    for _ in range(2):  # and its redelivery
+        assert send(gateway, body, stack.stripe_webhook_secret).status_code == 200
+    assert get_payment(gateway, user, pi)["amount_refunded"] == 300
+    fetched = requests.get(f"{gateway}/api/refund/{made.id}", headers=user.headers, timeout=10)
+    assert (fetched.status_code, fetched.json()["amount"]) == (200, 300), fetched.text
+
+
 def test_refunding_more_than_captured_is_rejected(
     gateway: str, user: User, stripe_client: Any
 ) -> None:

@@ -43,16 +43,24 @@ def test_bench_smoke_run_prints_every_section(tmp_path: Path) -> None:
     assert spread["lost"] == 0
     costs = {row["operation"]: row for row in _section(sections, "cost per call")}
     charge = costs["usage charge"]
-    # Read (head, effect, claim), claim create, commit; the projection and the alert triggers.
-    assert (charge["round_trips"], charge["reads"], charge["writes"]) == (3, 3, 4)
-    assert charge["invocations"] == 3 and charge["seed_round_trips"] == 3
+    # Read (head, effect, claim); one commit (claim, entry, effect record, account document);
+    # the alert trigger on the account document, deciding from the event alone.
+    assert (charge["round_trips"], charge["reads"], charge["writes"]) == (2, 3, 4)
+    assert (charge["trigger_reads"], charge["trigger_writes"]) == (0, 0)
+    assert charge["invocations"] == 2 and charge["seed_round_trips"] == 3
+    assert charge["hottest_document_writes"] == 1
     assert costs["webhook replay"]["writes"] == 0
     clients = _section(sections, "service client")
     assert all(row["failed"] == 0 for row in clients)
+    assert all(row["hottest_document_writes_per_s"] > 0 for row in clients)
     assert {row["how"] for row in clients} == {
         "one call per event",
         "client, batched (100 / 50 ms)",
+        "budget: a hold per 3 s period, metered locally",
     }
+    [budget] = [row for row in clients if row["how"].startswith("budget")]
+    assert (budget["overspend"], budget["invariant_violations"]) == (0, 0)
+    assert budget["event_ids_recorded_once"] is True
     gateway = _section(sections, "throughput against the limit")[1]
     assert gateway["share_of_emulator_commit_rate"] > 0
 

@@ -94,7 +94,6 @@ def test_every_composite_query_has_its_index(firestore_client: Any, recorded: li
     from shared.adapters.firestore_ledger import FirestoreLedger
     from shared.adapters.firestore_orders import FirestoreOrders
     from shared.adapters.firestore_payments import FirestorePayments
-    from shared.adapters.firestore_projection import FirestoreProjectionStore
     from shared.adapters.firestore_reconciliation import FirestoreReconcileQueue
     from shared.purchases.reconciliation import ORDER, PAYMENT
 
@@ -110,9 +109,8 @@ def test_every_composite_query_has_its_index(firestore_client: Any, recorded: li
     for group_by in GroupBy:
         usage_summary(ledger, uid, group_by, now - timedelta(days=1), now + timedelta(days=1))
     FirestoreAccounts(firestore_client).totals(uid, 2)
-    projection = FirestoreProjectionStore(firestore_client)
-    projection.head_entry(uid)
-    projection.sums_by_type(uid, 2)
+    ledger.sums_by_type(uid, 2)
+    ledger.accounts_due_to_expire(now, 10)
     orders = FirestoreOrders(firestore_client)
     orders.list_for_user(uid, 10, None)
     orders.list_for_user(uid, 10, now.isoformat())

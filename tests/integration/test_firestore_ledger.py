@@ -11,7 +11,7 @@ import pytest
 
 from functions.credits import account_json
 from shared.adapters.firestore_ledger import FirestoreLedger
-from shared.adapters.firestore_ledger_codec import HEADS
+from shared.adapters.firestore_ledger_codec import LEGACY_HEADS, USER_CREDITS
 from shared.adapters.firestore_orders import ORDERS
 from shared.errors import InsufficientCredits, LedgerContention
 from shared.ledger.entries import EntryType, Posting
@@ -92,7 +92,9 @@ def test_losing_every_race_ends_in_a_retryable_error(
     ledger.append("alice", grant(10))
     # A head pointer that lags (as after a writer that won the race) makes the first try collide;
     # with one attempt allowed, the append must give up with the retryable 503, writing nothing.
-    firestore_client.collection(HEADS).document("alice").set({"seq": 0, "balance": 0, "held": 0})
+    firestore_client.collection(USER_CREDITS).document("alice").set(
+        {"ledger_head": True, "seq": 0, "balance": 0, "held": 0}
+    )
     impatient = FirestoreLedger(firestore_client, max_attempts=1)
     with pytest.raises(LedgerContention) as error:
         impatient.append("alice", grant(1))
@@ -209,7 +211,7 @@ def test_an_account_from_before_running_totals_is_summed_once_then_carried(
         older = entry_to_document(entry)
         del older["totals_after"], older["grants_after"], older["draws"]
         firestore_client.collection(TRANSACTIONS).document(entry.id).create(older)
-    firestore_client.collection(HEADS).document(uid).create(
+    firestore_client.collection(LEGACY_HEADS).document(uid).create(
         {"seq": 2, "balance": 380, "held": 0, "updated_at": now}
     )
     assert ledger.head(uid).totals is None
@@ -221,10 +223,12 @@ def test_an_account_from_before_running_totals_is_summed_once_then_carried(
     ledger.append(uid, spend(30))
     carried = ledger.head(uid)
     assert carried.totals == {EntryType.GRANT: 500, EntryType.USAGE: -150}
-    assert firestore_client.collection(HEADS).document(uid).get().get("totals") == {
+    # The commit moved the pointer into the account document and deleted the legacy one.
+    assert firestore_client.collection(USER_CREDITS).document(uid).get().get("totals") == {
         "grant": 500,
         "usage": -150,
     }
+    assert not firestore_client.collection(LEGACY_HEADS).document(uid).get().exists
     account = account_json(read_account(accounts, uid))
     assert (account["balance"], account["total_granted"], account["total_used"]) == (350, 500, 150)
     assert_sound(ledger, uid)
@@ -250,7 +254,7 @@ def test_an_account_from_before_grants_holds_one_paid_grant_then_carries_grants(
         del older["grants_after"], older["draws"]
         firestore_client.collection(TRANSACTIONS).document(entry.id).create(older)
     head = entries[-1]
-    firestore_client.collection(HEADS).document(uid).create(
+    firestore_client.collection(LEGACY_HEADS).document(uid).create(
         {"seq": head.seq, "balance": head.balance_after, "held": 0, "totals": {"grant": 500,
          "usage": -120}, "updated_at": now}
     )  # fmt: skip

@@ -5,11 +5,16 @@ Counts are deterministic, so unlike timings they make sound assertions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from bench.inprocess import invoke, wire_with_client
 from bench.rpc import counting_client
 from devstack.stack import Stack
+from shared.adapters.firestore_ledger import FirestoreLedger
+from shared.ledger.effects import IdClaim, IdClaimed
 from shared.ledger.entries import EntryType, Posting
 from tests.conftest import User
 
@@ -75,10 +80,11 @@ def test_uncontended_deduction_is_two_round_trips(counted, user: User) -> None:
     assert (counter.total, counter.writes) == (1, 0), counter.calls
 
 
-def test_usage_deduction_through_its_handler_is_three_round_trips_and_a_repeat_one(
+def test_usage_deduction_through_its_handler_is_two_round_trips_and_a_repeat_one(
     counted, user: User, service_headers: dict[str, str]
 ) -> None:
-    # Read (head, effect record and the event id's claim together), create the claim, commit.
+    # Read (head, effect record and the event id's claim together); one commit carries the
+    # claim's create and the entry's create.
     services, counter = counted
     services.ledger.append(user.uid, [Posting(EntryType.GRANT, 500)])
     body = {"user_id": user.uid, "service": "bench", "amount": 10, "event_id": "e-1"}
@@ -86,7 +92,7 @@ def test_usage_deduction_through_its_handler_is_three_round_trips_and_a_repeat_o
         response = invoke("usage_record", "POST", path="/api/v1/usage",
                           headers=service_headers, json=body)  # fmt: skip
     assert response.status_code == 201, response.get_data(as_text=True)
-    assert (counter.total, counter.writes) == (3, 2), counter.calls
+    assert (counter.total, counter.writes) == (2, 1), counter.calls
     with counter.measuring():
         replay = invoke("usage_record", "POST", path="/api/v1/usage",
                         headers=service_headers, json=body)  # fmt: skip
@@ -94,7 +100,7 @@ def test_usage_deduction_through_its_handler_is_three_round_trips_and_a_repeat_o
     assert (counter.total, counter.writes) == (1, 0), counter.calls
 
 
-def test_a_batch_of_100_usage_events_for_one_account_is_three_round_trips(
+def test_a_batch_of_100_usage_events_for_one_account_is_two_round_trips(
     counted, user: User, service_headers: dict[str, str]
 ) -> None:
     services, counter = counted
@@ -106,14 +112,71 @@ def test_a_batch_of_100_usage_events_for_one_account_is_three_round_trips(
                           headers=service_headers, json={"events": events})  # fmt: skip
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["charged"] == 100
-    # One read, one commit creating the 100 claims, one ledger commit.
-    assert (counter.total, counter.writes) == (3, 2), counter.calls
+    # One read, one commit creating the 100 claims and the 100 entries.
+    assert (counter.total, counter.writes) == (2, 1), counter.calls
     assert services.ledger.head(user.uid).balance == 9_900
     with counter.measuring():
         replay = invoke("usage_batch", "POST", path="/api/v1/usage/batch",
                         headers=service_headers, json={"events": events})  # fmt: skip
     assert all(item["replayed"] for item in replay.get_json()["data"])
     assert (counter.total, counter.writes) == (1, 0), counter.calls
+
+
+def racing(ledger: FirestoreLedger, rival: Callable[[], object]) -> FirestoreLedger:
+    """Make ``ledger``'s next commit lose: ``rival`` commits between its read and its commit."""
+    commit = ledger._commit
+
+    def lose_once(*args: Any, **kwargs: Any) -> None:
+        ledger._commit = commit  # type: ignore[method-assign]
+        rival()
+        commit(*args, **kwargs)
+
+    ledger._commit = lose_once  # type: ignore[method-assign]
+    return ledger
+
+
+def test_a_lost_race_reads_once_then_commits(counted, stack_env: Stack, user: User) -> None:
+    from google.cloud import firestore
+
+    services, counter = counted
+    services.ledger.append(user.uid, [Posting(EntryType.GRANT, 500)])
+    rival = FirestoreLedger(firestore.Client(project=stack_env.project))
+    ledger = racing(FirestoreLedger(services.ledger._db), lambda: rival.append(
+        user.uid, [Posting(EntryType.USAGE, -5)], effect_key=f"u:{user.uid}:rival"))  # fmt: skip
+    claim = IdClaim(f"usage:{user.uid}:mine", user.uid, 10, "bench")
+    with counter.measuring():
+        result = ledger.append(
+            user.uid, [Posting(EntryType.USAGE, -10)], f"u:{user.uid}:mine", claim=claim
+        )
+    # Read, commit (lost: the rival took seq 2), read once, commit.
+    assert dict(counter.calls) == {"BatchGetDocuments": 2, "Commit": 2}, counter.calls
+    assert (result.head.seq, result.head.balance) == (3, 485)
+    assert ledger.conflicts == 1
+
+
+def test_a_claim_taken_meanwhile_by_another_account_refuses_after_one_read(
+    counted, stack_env: Stack, user: User
+) -> None:
+    # The claim's create is the commit's first write: on the emulator, which applies a commit's
+    # writes one by one, it stops the commit before the entry, as production's atomic one does.
+    from google.cloud import firestore
+
+    services, counter = counted
+    services.ledger.append(user.uid, [Posting(EntryType.GRANT, 500)])
+    other = f"{user.uid}-other"
+    services.ledger.append(other, [Posting(EntryType.GRANT, 500)])
+    rival = FirestoreLedger(firestore.Client(project=stack_env.project))
+    key = f"usage:shared:{user.uid}"
+    ledger = racing(FirestoreLedger(services.ledger._db), lambda: rival.append(
+        other, [Posting(EntryType.USAGE, -10)], f"u:{other}:e",
+        claim=IdClaim(key, other, 10, "bench")))  # fmt: skip
+    with counter.measuring(), pytest.raises(IdClaimed):
+        ledger.append(user.uid, [Posting(EntryType.USAGE, -10)], f"u:{user.uid}:e",
+                      claim=IdClaim(key, user.uid, 10, "bench"))  # fmt: skip
+    assert dict(counter.calls) == {"BatchGetDocuments": 2, "Commit": 1}, counter.calls
+    assert [e.seq for e in ledger.entries(user.uid)] == [1]  # nothing of the charge written
+    assert services.ledger.head(user.uid).balance == 500
+    assert services.ledger.head(other).balance == 490
 
 
 def test_a_replayed_webhook_is_one_read_and_no_write(counted, stack_env: Stack) -> None:

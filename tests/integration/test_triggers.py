@@ -1,6 +1,9 @@
-"""The ledger triggers fed production CloudEvents through functions-framework, on the emulator.
+"""The low-balance trigger fed production CloudEvents through functions-framework, on the emulator.
 
-Each test has its own Firestore project; the push sender records instead of calling FCM.
+Every ledger commit writes the account document ``user_credits/{uid}`` (the head pointer); the
+trigger gets that document before and after each commit, as Eventarc's ``written`` event
+carries them. Each test has its own Firestore project; the push sender records instead of
+calling FCM.
 """
 
 from __future__ import annotations
@@ -14,17 +17,18 @@ from devstack.stack import ROOT
 from shared import bootstrap
 from shared.accounts.alerts import PushNotification, PushResult, PushSender
 from shared.adapters.firestore_events import (
-    CREATED,
+    WRITTEN,
     cloud_event_headers,
     encode_document_event,
     full_name,
 )
 from shared.adapters.firestore_ledger import FirestoreLedger
-from shared.adapters.firestore_ledger_codec import TRANSACTIONS, entry_to_document
 from shared.config import Settings
-from shared.ledger.entries import EntryType, LedgerEntry, Posting
+from shared.ledger.entries import EntryType, Posting
 
 pytestmark = pytest.mark.stack
+
+Document = dict[str, Any]
 
 
 class RecordingPushSender(PushSender):
@@ -52,22 +56,40 @@ def ledger(firestore_client: Any) -> FirestoreLedger:
     return FirestoreLedger(firestore_client)
 
 
-def trigger(name: str) -> Any:
+def trigger() -> Any:
     import functions_framework
 
     app = functions_framework.create_app(  # type: ignore[no-untyped-call]
-        name, str(ROOT / "main.py"), "cloudevent"
+        "account_low_balance_alert", str(ROOT / "main.py"), "cloudevent"
     )
     return app.test_client()
 
 
-def deliver(project: str, entry: LedgerEntry, event_id: str | None = None) -> None:
-    path = f"{TRANSACTIONS}/{entry.id}"
-    body = encode_document_event(full_name(project, path), entry_to_document(entry))
-    headers = cloud_event_headers(CREATED, project, path, event_id=event_id or f"evt-{entry.id}")
-    for name in ("ledger_entry_projection", "ledger_entry_low_balance_alert"):
-        response = trigger(name).post("/", headers=headers, data=body)
-        assert response.status_code == 200, (name, response.get_data(as_text=True))
+def account(client: Any, uid: str) -> Document | None:
+    data = client.collection("user_credits").document(uid).get().to_dict()
+    return None if data is None else dict(data)
+
+
+def commits(
+    client: Any, ledger: FirestoreLedger, uid: str, changes: list[list[Posting]]
+) -> list[tuple[Document | None, Document]]:
+    """Apply each change in its own commit; return the account document before and after each."""
+    written = []
+    for postings in changes:
+        before = account(client, uid)
+        ledger.append(uid, postings)
+        after = account(client, uid)
+        assert after is not None
+        written.append((before, after))
+    return written
+
+
+def deliver(project: str, uid: str, old: Document | None, new: Document, event_id: str) -> None:
+    path = f"user_credits/{uid}"
+    body = encode_document_event(full_name(project, path), new, old)
+    headers = cloud_event_headers(WRITTEN, project, path, event_id=event_id)
+    response = trigger().post("/", headers=headers, data=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
 
 
 def alerts(client: Any, uid: str) -> list[dict[str, Any]]:
@@ -77,78 +99,52 @@ def alerts(client: Any, uid: str) -> list[dict[str, Any]]:
     return [d.to_dict() for d in query.stream()]
 
 
-def projection(client: Any, uid: str) -> dict[str, Any]:
-    return client.collection("user_credits").document(uid).get().to_dict() or {}
-
-
-def test_the_same_event_five_times_and_reverse_order_give_one_alert_and_the_newest_seq(
+def test_the_same_event_five_times_and_reverse_order_give_one_alert(
     project_id: str, firestore_client: Any, ledger: FirestoreLedger, pushes: RecordingPushSender
 ) -> None:
     uid = "alice"
     firestore_client.collection("user_devices").document(uid).collection("tokens").document(
         "d1"
     ).set({"token": "fcm-token-1", "platform": "android"})
-    entries = [
-        *ledger.append(uid, [Posting(EntryType.PURCHASE, 10_000)]).entries,
-        *ledger.append(uid, [Posting(EntryType.BONUS, 1_000)]).entries,
-        *ledger.append(uid, [Posting(EntryType.USAGE, -7_000, service="chat")]).entries,  # 4000
-        *ledger.append(uid, [Posting(EntryType.USAGE, -500, service="chat")]).entries,  # 3500
-    ]
-    crossing = entries[2]
+    written = commits(firestore_client, ledger, uid, [
+        [Posting(EntryType.PURCHASE, 10_000)],
+        [Posting(EntryType.BONUS, 1_000)],
+        [Posting(EntryType.USAGE, -7_000, service="chat")],  # 4000: crosses ₹50
+        [Posting(EntryType.USAGE, -500, service="chat")],  # 3500: below already
+    ])  # fmt: skip
 
     for _ in range(5):
-        deliver(project_id, crossing, event_id="same-event")
-    for entry in reversed(entries):
-        deliver(project_id, entry)
+        deliver(project_id, uid, *written[2], event_id="same-event")
+    for n, (old, new) in reversed(list(enumerate(written))):
+        deliver(project_id, uid, old, new, event_id=f"evt-{n}")
 
     stored = alerts(firestore_client, uid)
     assert len(stored) == 1
-    assert stored[0]["seq"] == crossing.seq
+    assert stored[0]["seq"] == 3
     assert (stored[0]["available_before"], stored[0]["available_after"]) == (11_000, 4_000)
     assert stored[0]["push_status"] == "sent"
     assert len(pushes.sent) == 1
     assert pushes.sent[0][0] == ["fcm-token-1"]
-    assert pushes.sent[0][1].data["alert_id"] == crossing.id
-
-    view = projection(firestore_client, uid)
-    assert view["seq"] == 4
-    assert (view["balance"], view["held"], view["available"]) == (3_500, 0, 3_500)
-    assert (view["total_purchased"], view["total_bonus"], view["total_used"]) == (
-        10_000,
-        1_000,
-        7_500,
-    )
-    assert view["total_refunded"] == 0
+    assert pushes.sent[0][1].data["alert_id"] == "alice_0000000003"
 
 
-def test_an_older_event_never_moves_the_projection_back(
-    project_id: str, firestore_client: Any, ledger: FirestoreLedger, pushes: RecordingPushSender
-) -> None:
-    first = ledger.append("bob", [Posting(EntryType.GRANT, 100)]).entries[0]
-    second = ledger.append("bob", [Posting(EntryType.USAGE, -40)]).entries[0]
-    deliver(project_id, second)
-    assert projection(firestore_client, "bob")["seq"] == 2
-    deliver(project_id, first)
-    assert projection(firestore_client, "bob")["seq"] == 2
-    assert projection(firestore_client, "bob")["balance"] == 60
-
-
-def test_the_projection_keeps_the_users_settings_and_their_threshold_wins(
+def test_the_ledger_commit_writes_what_clients_read_and_keeps_the_users_settings(
     project_id: str, firestore_client: Any, ledger: FirestoreLedger, pushes: RecordingPushSender
 ) -> None:
     firestore_client.collection("user_credits").document("carol").set(
         {"settings": {"low_balance_threshold": 200}}
     )
-    entries = [
-        *ledger.append("carol", [Posting(EntryType.GRANT, 1_000)]).entries,
-        *ledger.append("carol", [Posting(EntryType.USAGE, -700)]).entries,  # 300: above 200
-        *ledger.append("carol", [Posting(EntryType.USAGE, -150)]).entries,  # 150: crosses 200
-    ]
-    for entry in entries:
-        deliver(project_id, entry)
-    view = projection(firestore_client, "carol")
+    written = commits(firestore_client, ledger, "carol", [
+        [Posting(EntryType.GRANT, 1_000)],
+        [Posting(EntryType.USAGE, -700)],  # 300: above 200
+        [Posting(EntryType.USAGE, -150)],  # 150: crosses 200
+    ])  # fmt: skip
+    for n, (old, new) in enumerate(written):
+        deliver(project_id, "carol", old, new, event_id=f"carol-{n}")
+    view = account(firestore_client, "carol") or {}
     assert view["settings"] == {"low_balance_threshold": 200}
-    assert view["balance"] == 150
+    assert (view["seq"], view["balance"], view["held"], view["available"]) == (3, 150, 0, 150)
+    assert (view["total_granted"], view["total_used"], view["total_refunded"]) == (1_000, 850, 0)
     assert [a["seq"] for a in alerts(firestore_client, "carol")] == [3]
     assert pushes.sent == []  # no registered device: the alert is recorded, nothing pushed
     assert alerts(firestore_client, "carol")[0]["push_status"] == "no_devices"
@@ -157,24 +153,24 @@ def test_the_projection_keeps_the_users_settings_and_their_threshold_wins(
 def test_a_hold_that_eats_into_the_threshold_alerts_and_a_top_up_re_arms(
     project_id: str, firestore_client: Any, ledger: FirestoreLedger, pushes: RecordingPushSender
 ) -> None:
-    entries = [
-        *ledger.append("dave", [Posting(EntryType.GRANT, 6_000)]).entries,
-        *ledger.append("dave", [Posting(EntryType.HOLD, 0, held_delta=2_000)]).entries,  # 4000
-        *ledger.append("dave", [Posting(EntryType.USAGE, -1_000)]).entries,  # 3000: still below
-        *ledger.append("dave", [Posting(EntryType.GRANT, 5_000)]).entries,  # 8000: re-armed
-        *ledger.append("dave", [Posting(EntryType.USAGE, -4_000)]).entries,  # 4000: crosses again
-    ]
-    for entry in entries:
-        deliver(project_id, entry)
+    written = commits(firestore_client, ledger, "dave", [
+        [Posting(EntryType.GRANT, 6_000)],
+        [Posting(EntryType.HOLD, 0, held_delta=2_000)],  # 4000 available
+        [Posting(EntryType.USAGE, -1_000)],  # 3000: still below
+        [Posting(EntryType.GRANT, 5_000)],  # 8000: re-armed
+        [Posting(EntryType.USAGE, -4_000)],  # 4000: crosses again
+    ])  # fmt: skip
+    for n, (old, new) in enumerate(written):
+        deliver(project_id, "dave", old, new, event_id=f"dave-{n}")
     assert sorted(a["seq"] for a in alerts(firestore_client, "dave")) == [2, 5]
-    view = projection(firestore_client, "dave")
-    assert (view["balance"], view["held"], view["available"]) == (6_000, 2_000, 4_000)
-    assert view["total_used"] == 5_000
 
 
-def test_a_malformed_event_is_dropped_without_retry(pushes: RecordingPushSender) -> None:
-    headers = cloud_event_headers(CREATED, "p", "credit_transactions/x_0000000001")
-    body = encode_document_event(full_name("p", "credit_transactions/x"), {"nonsense": 1})
-    assert (
-        trigger("ledger_entry_projection").post("/", headers=headers, data=body).status_code == 200
-    )
+def test_a_settings_write_and_a_malformed_event_are_dropped_without_retry(
+    project_id: str, pushes: RecordingPushSender
+) -> None:
+    settings = {"settings": {"low_balance_threshold": 100_000}}
+    deliver(project_id, "erin", {"seq": 4, "available": 5_000}, {"seq": 4, "available": 5_000,
+            **settings}, event_id="settings")  # fmt: skip
+    headers = cloud_event_headers(WRITTEN, "p", "user_credits/x")
+    body = encode_document_event(full_name("p", "user_credits/x"), {"seq": "nonsense"})
+    assert trigger().post("/", headers=headers, data=body).status_code == 200

@@ -1,4 +1,4 @@
-"""Low-balance crossings, decided from the entry and its predecessor alone."""
+"""Low-balance crossings, decided from one write of the account document alone (no read)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from shared.accounts.alerts import (
     AlertStore,
+    BalanceChange,
     LowBalanceAlert,
     PushNotification,
     PushResult,
@@ -15,24 +16,16 @@ from shared.accounts.alerts import (
     crosses_down,
     raise_low_balance_alert,
 )
-from shared.ledger.entries import AccountHead, EntryType, LedgerEntry
+from shared.adapters.firestore_alerts import balance_change
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class MemoryAlerts(AlertStore):
-    def __init__(self, heads: dict[int, AccountHead], threshold: int | None = None) -> None:
-        self.heads = heads
-        self.user_threshold = threshold
+    def __init__(self) -> None:
         self.alerts: dict[str, PushStatus] = {}
         self.tokens = ["t1", "stale"]
         self.forgotten: list[str] = []
-
-    def threshold(self, user_id: str) -> int | None:
-        return self.user_threshold
-
-    def previous_head(self, user_id: str, seq: int) -> AccountHead:
-        return self.heads.get(seq - 1, AccountHead(user_id))
 
     def record(self, alert: LowBalanceAlert) -> PushStatus | None:
         if alert.id in self.alerts:
@@ -59,8 +52,8 @@ class Recorder(PushSender):
         return PushResult(1, ("stale",))
 
 
-def entry(seq: int, amount: int, balance: int, held: int = 0, kind=EntryType.USAGE) -> LedgerEntry:
-    return LedgerEntry("u", seq, kind, amount, balance, held, NOW)
+def change(before: int, after: int, seq: int = 2, threshold: int = 5_000) -> BalanceChange:
+    return BalanceChange("u", seq - 1, before, seq, after, threshold)
 
 
 def test_crossing_is_from_at_or_above_to_below() -> None:
@@ -71,11 +64,9 @@ def test_crossing_is_from_at_or_above_to_below() -> None:
 
 
 def test_one_alert_per_crossing_however_often_delivered() -> None:
-    store = MemoryAlerts({1: AccountHead("u", 1, 6_000)})
-    sender = Recorder()
-    crossing = entry(2, -2_000, 4_000)
+    store, sender = MemoryAlerts(), Recorder()
     for _ in range(5):
-        assert raise_low_balance_alert(store, sender, crossing, NOW) is not None
+        assert raise_low_balance_alert(store, sender, change(6_000, 4_000), NOW) is not None
     assert list(store.alerts) == ["u_0000000002"]
     assert len(sender.sent) == 1
     assert store.alerts["u_0000000002"] is PushStatus.SENT
@@ -83,30 +74,51 @@ def test_one_alert_per_crossing_however_often_delivered() -> None:
 
 
 def test_a_recorded_but_unpushed_alert_is_pushed_on_redelivery() -> None:
-    store = MemoryAlerts({1: AccountHead("u", 1, 6_000)})
+    store = MemoryAlerts()
     store.alerts["u_0000000002"] = PushStatus.PENDING
     sender = Recorder()
-    raise_low_balance_alert(store, sender, entry(2, -2_000, 4_000), NOW)
+    raise_low_balance_alert(store, sender, change(6_000, 4_000), NOW)
     assert len(sender.sent) == 1
 
 
-def test_the_users_threshold_wins_and_holds_count_against_available() -> None:
-    store = MemoryAlerts({1: AccountHead("u", 1, 1_000)}, threshold=500)
-    hold = entry(2, 0, 1_000, held=600, kind=EntryType.HOLD)  # available 400
-    alert = raise_low_balance_alert(store, Recorder(), hold, NOW)
+def test_a_commit_that_does_not_cross_touches_no_store() -> None:
+    class NoStore(MemoryAlerts):
+        def record(self, alert: LowBalanceAlert) -> PushStatus | None:
+            raise AssertionError("a commit that crosses nothing must not read or write")
+
+    for before, after in [(4_000, 3_000), (6_000, 5_000), (100, 9_000)]:
+        assert raise_low_balance_alert(NoStore(), Recorder(), change(before, after), NOW) is None
+
+
+def test_a_settings_write_is_no_ledger_commit_and_never_alerts() -> None:
+    # The user raises their threshold above what is available: no entry moved, no crossing.
+    raised = BalanceChange("u", 7, 4_000, 7, 4_000, threshold=10_000)
+    assert raise_low_balance_alert(MemoryAlerts(), Recorder(), raised, NOW) is None
+
+
+def test_the_event_documents_give_available_and_the_users_threshold() -> None:
+    old = {"seq": 1, "balance": 1_000, "held": 0, "available": 1_000, "settings": {}}
+    new = {"seq": 2, "balance": 1_000, "held": 600, "available": 400,
+           "settings": {"low_balance_threshold": 500}}  # fmt: skip
+    hold = balance_change("u", old, new)  # a hold eats into available
+    assert hold == BalanceChange("u", 1, 1_000, 2, 400, 500)
+    alert = raise_low_balance_alert(MemoryAlerts(), Recorder(), hold, NOW)
     assert alert is not None
     assert (alert.threshold, alert.available_before, alert.available_after) == (500, 1_000, 400)
 
 
+def test_a_document_created_by_its_first_commit_or_by_settings_counts_from_nothing() -> None:
+    first = balance_change("u", None, {"seq": 1, "balance": 100, "held": 0, "available": 100})
+    assert (first.seq_before, first.available_before, first.threshold) == (0, 0, 5_000)
+    settings_only = {"settings": {"low_balance_threshold": 50}}
+    assert balance_change("u", settings_only, {**settings_only, "seq": 1}).seq_before == 0
+
+
 def test_credits_coming_in_never_alert() -> None:
-    store = MemoryAlerts({})
-    grant = entry(1, 100, 100, kind=EntryType.GRANT)
-    assert raise_low_balance_alert(store, Recorder(), grant, NOW) is None
+    assert raise_low_balance_alert(MemoryAlerts(), Recorder(), change(0, 100, seq=1), NOW) is None
 
 
-def test_an_expiry_that_crosses_the_threshold_raises_the_alert_like_any_debit() -> None:
-    store = MemoryAlerts({1: AccountHead("u", 1, 6_000)})
-    expiry = entry(2, -3_000, 3_000, kind=EntryType.EXPIRY)
-    alert = raise_low_balance_alert(store, Recorder(), expiry, NOW)
+def test_a_batch_commit_that_crosses_twice_over_raises_one_alert_at_its_last_entry() -> None:
+    alert = raise_low_balance_alert(MemoryAlerts(), Recorder(), change(9_000, 0, seq=101), NOW)
     assert alert is not None
-    assert (alert.available_before, alert.available_after) == (6_000, 3_000)
+    assert alert.id == "u_0000000101"

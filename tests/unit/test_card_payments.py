@@ -401,11 +401,6 @@ def test_a_refund_failure_reported_before_our_answer_is_recorded_and_notified() 
     assert f"refund.failed.{made.refund_id}" in store.outbox  # the merchant hears of it
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: a refund made in Stripe's Dashboard is counted by refundability (Stripe's list)"
-    " but never recorded, so the payment's amount_refunded leaves it out",
-)
 def test_a_refund_made_in_stripes_dashboard_shows_in_the_payments_amount_refunded() -> None:
     stripe, store = Stripe(), MemoryPayments()
     intent_id = pay(stripe, store)
@@ -415,6 +410,67 @@ def test_a_refund_made_in_stripes_dashboard_shows_in_the_payments_amount_refunde
     with pytest.raises(InvalidRequest):  # refundability already knows: 3,000 is left
         refund_payment(stripe, store, RefundRequest(intent_id, 3_001), "alice")
     assert owned_payment(store, intent_id, "alice").amount_refunded == 2_000
+    assert owned_refund(store, made.id, "alice").status is RefundStatus.SUCCEEDED
+    assert f"refund.succeeded.{made.id}" in store.outbox  # the merchant hears of it
+
+
+def test_a_dashboard_refund_reported_by_every_event_counts_once_and_comes_off_when_it_fails() -> (
+    None
+):
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    made = stripe.create_refund(intent_id, 2_000, {}, "dashboard")
+    pending = replace(made, status=RefundStatus.PENDING)
+    reports = [  # Stripe's refund.created, then the same refund by every other event, replayed
+        ("evt_1", "refund.created", pending),
+        ("evt_2", "charge.refund.updated", made),
+        ("evt_3", "refund.updated", made),
+        ("evt_4", "charge.refunded", made),
+        ("evt_3", "refund.updated", made),
+    ]
+    for event_id, event_type, refund in reports:
+        event = stripe_event(event_id, event_type, payment_intent_id=intent_id, refunds=(refund,))
+        deliver_stripe(store, event)
+    assert owned_payment(store, intent_id, "alice").amount_refunded == 2_000
+
+    failed = replace(made, status=RefundStatus.FAILED)
+    for event_id, event_type in [("evt_5", "refund.failed"), ("evt_6", "refund.updated")]:
+        event = stripe_event(event_id, event_type, payment_intent_id=intent_id, refunds=(failed,))
+        deliver_stripe(store, event)
+    assert owned_payment(store, intent_id, "alice").amount_refunded == 0
+    assert [k for k in notified(store) if k.startswith("refund.")] == [
+        f"refund.failed.{made.id}",
+        f"refund.succeeded.{made.id}",
+    ]
+
+
+def test_a_dashboard_refund_reported_only_by_charge_refunded_is_read_from_stripes_list() -> None:
+    stripe, store = Stripe(), MemoryPayments()
+    intent_id = pay(stripe, store)
+    made = stripe.create_refund(intent_id, 1_500, {}, "dashboard")
+    # As current API versions send it: the charge names its PaymentIntent, not its refunds.
+    event = stripe_event("evt_c", "charge.refunded", payment_intent_id=intent_id)
+    deliver_stripe(store, event, card_refunds=stripe.refunds_of)
+    assert owned_payment(store, intent_id, "alice").amount_refunded == 1_500
+    assert f"refund.succeeded.{made.id}" in store.outbox
+
+
+def test_a_refund_of_an_intent_that_is_no_card_payment_of_ours_records_nothing() -> None:
+    store, refunded, asked = MemoryPayments(), list[str](), list[str]()
+
+    def refunds_of(intent_id: str) -> list[GatewayRefund]:
+        asked.append(intent_id)
+        return []
+
+    other = gateway_refund("re_9", "pi_credit_order", 2_000, RefundStatus.SUCCEEDED)
+    event = stripe_event("evt_o", "refund.created", payment_intent_id="pi_credit_order",
+                         refunds=(other,))  # fmt: skip
+    deliver_stripe(store, event, credit_order_refunded=refunded.append)
+    charge = stripe_event("evt_c", "charge.refunded", payment_intent_id="pi_credit_order")
+    deliver_stripe(store, charge, credit_order_refunded=refunded.append, card_refunds=refunds_of)
+    assert (store.refunds, store.payments, store.outbox) == ({}, {}, {})
+    assert refunded == ["pi_credit_order"] * 2  # the credits work still hears of it
+    assert asked == []  # Stripe's list of a credit order's refunds is the credits work's to read
 
 
 def test_a_refund_event_is_read_as_the_refund_of_its_payment_intent() -> None:

@@ -20,7 +20,7 @@ RULES = (ROOT / "firestore.rules").read_text()
 # "id" means the document id is the uid; otherwise the field holding the owner's uid, and the
 # adapter module that writes documents of that collection (the field must be written there).
 CLIENT_READABLE: dict[str, tuple[str, str]] = {
-    "user_credits": ("id", "shared/adapters/firestore_projection.py"),
+    "user_credits": ("id", "shared/adapters/firestore_ledger_codec.py"),
     "credit_transactions": ("user_id", "shared/adapters/firestore_ledger.py"),
     "credit_orders": ("user_id", "shared/adapters/firestore_orders.py"),
     "payments": ("owner_uid", "shared/adapters/firestore_payments.py"),

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from functions.holds import MAX_CAPTURE_BODY_BYTES
 from functions.http import MAX_BODY_BYTES
 from functions.registry import http_function
 from shared.ids import DOCUMENT_ID_PATTERN
@@ -146,7 +147,9 @@ Case = tuple[
 
 def cases(op: Operation, valid: dict[str, Any]) -> Iterator[Case]:
     as_json = {"content_type": "application/json"}
-    yield "oversized body", "body", {"raw": b'{"pad": "' + b"x" * MAX_BODY_BYTES + b'"}', **as_json}
+    # A capture may carry a budget period's events: its bound is larger.
+    limit = MAX_CAPTURE_BODY_BYTES if op.id == "holds_capture" else MAX_BODY_BYTES
+    yield "oversized body", "body", {"raw": b'{"pad": "' + b"x" * limit + b'"}', **as_json}
     yield "not JSON", "body", {"raw": b"{not json", **as_json}
     yield "invalid UTF-8", "body", {"raw": b'{"x": "\xff\xfe"}', **as_json}
     yield "text/plain", "content-type", {"body": valid, "content_type": "text/plain"}

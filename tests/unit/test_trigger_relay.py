@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from devstack.trigger_relay import TriggerRelay, listened_collection
+from devstack.trigger_relay import TriggerRelay, ledger_commits, listened_collection
 from functions.registry import TRIGGER_FUNCTIONS, TriggerFunction
 from shared.adapters.firestore_events import CREATED, decode_document_event
 
@@ -41,7 +41,7 @@ def relay(deliver: Any) -> TriggerRelay:
 
 
 def test_every_registered_trigger_names_a_collection_the_relay_can_listen_to() -> None:
-    assert {listened_collection(t) for t in TRIGGER_FUNCTIONS} == {"credit_transactions", "outbox"}
+    assert {listened_collection(t) for t in TRIGGER_FUNCTIONS} == {"user_credits", "outbox"}
 
 
 def test_a_failing_delivery_is_retried_until_it_succeeds() -> None:
@@ -75,3 +75,25 @@ def test_a_document_that_cannot_be_encoded_is_skipped() -> None:
     subject = relay(lambda *_: pytest.fail("nothing to deliver"))
     subject._deliver_with_retries(TRIGGER, change({"where": object()}))
     assert subject.failed == 1
+
+
+def entry_snapshot(user_id: str, seq: int, second: int, balance: int) -> FakeSnapshot:
+    from shared.adapters.firestore_ledger_codec import entry_to_document
+    from shared.ledger.entries import EntryType, LedgerEntry
+
+    at = datetime(2026, 1, 1, 0, 0, second, tzinfo=UTC)
+    entry = LedgerEntry(user_id, seq, EntryType.USAGE, -1, balance, 0, at)
+    return FakeSnapshot(FakeRef(f"credit_transactions/{entry.id}"), entry_to_document(entry))
+
+
+def test_entries_are_grouped_into_one_commit_per_account_and_instant() -> None:
+    # Two commits of one account landing within one poll stay two written events of its document.
+    commits = ledger_commits([
+        entry_snapshot("a", 2, 1, 99), entry_snapshot("a", 3, 1, 98),  # one commit of two entries
+        entry_snapshot("a", 4, 2, 97), entry_snapshot("b", 1, 2, 10),
+    ])  # fmt: skip
+    assert sorted([(e.user_id, e.seq) for e in c] for c in commits) == [
+        [("a", 2), ("a", 3)],
+        [("a", 4)],
+        [("b", 1)],
+    ]

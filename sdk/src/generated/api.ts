@@ -960,6 +960,42 @@ export interface components {
              * @default null
              */
             amount?: number | null;
+            /**
+             * Events
+             * @description A budget's events instead of amount: each id charged at most once ever (a body with events may be up to 1048576 bytes)
+             * @default null
+             */
+            events?: components["schemas"]["MeteredEventBody"][] | null;
+        };
+        /** CaptureJson */
+        CaptureJson: {
+            /** Amount */
+            amount: number;
+            /** Captured */
+            captured: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Events Charged */
+            events_charged: number;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Hold Id */
+            hold_id: string;
+            /** Released */
+            released: number;
+            /** Service */
+            service: string;
+            /** Settled At */
+            settled_at: string | null;
+            status: components["schemas"]["HoldStatus"];
+            /** User Id */
+            user_id: string;
         };
         /** ChangeJson */
         ChangeJson: {
@@ -1393,6 +1429,13 @@ export interface components {
              * @constant
              */
             status: "alive";
+        };
+        /** MeteredEventBody */
+        MeteredEventBody: {
+            /** Amount */
+            amount: number;
+            /** Event Id */
+            event_id: string;
         };
         /**
          * OpenApiDocument
@@ -5962,7 +6005,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HoldJson"];
+                    "application/json": components["schemas"]["CaptureJson"];
                 };
             };
             /** @description success */
@@ -5971,7 +6014,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HoldJson"];
+                    "application/json": components["schemas"]["CaptureJson"];
                 };
             };
             /** @description invalid_request: details.fields names each bad field */

@@ -27,6 +27,7 @@ from shared.payments.records import (
 from shared.payments.refund_reservations import ReservationStatus
 from shared.payments.refunds import Refund, RefundGateway, RefundReservation, RefundStore
 from shared.payments.stripe_events import (
+    CardRefunds,
     CreditOrderDisputed,
     CreditOrderIntent,
     CreditOrderRefunded,
@@ -132,20 +133,22 @@ class MemoryPayments(RefundStore):
         return True
 
     def complete_refund(
-        self, reservation: RefundReservation, refund: Refund, notify: OutboxMessage | None
-    ) -> None:
+        self, reservation: RefundReservation | None, refund: Refund, notify: OutboxMessage | None
+    ) -> bool:
         if refund.refund_id in self.refunds:
-            return  # the refund's create is the guard of this commit
+            return False  # the refund's create is the guard of this commit
         self.refunds[refund.refund_id] = refund
         self.refund_states[refund.refund_id] = {refund.status.rank: refund.status}
-        self.reserved[reservation.id] = replace(
-            reservation, status=ReservationStatus.SUCCEEDED, refund_id=refund.refund_id
-        )
+        if reservation is not None:  # None: a refund made outside our API (the Dashboard)
+            self.reserved[reservation.id] = replace(
+                reservation, status=ReservationStatus.SUCCEEDED, refund_id=refund.refund_id
+            )
         record = self.payments[refund.payment_intent_id]
         record["amount_refunded"] += refund.amount
         if refund.status in FINAL_REFUND_FAILURES:
             record.setdefault("refunds_failed", {})[refund.refund_id] = refund.amount
         self._transition(f"{refund.refund_id}_{refund.status.value}", notify)
+        return True
 
     def release(self, reservation: RefundReservation, reason: str) -> None:
         self.reserved[reservation.id] = replace(reservation, status=ReservationStatus.RELEASED)
@@ -293,9 +296,16 @@ def deliver_stripe(
     credit_order_intent: CreditOrderIntent | None = None,
     credit_order_refunded: CreditOrderRefunded | None = None,
     credit_order_disputed: CreditOrderDisputed | None = None,
+    *,
+    card_refunds: CardRefunds | None = None,
 ) -> EventOutcome:
     """Apply one verified Stripe event, as the webhook handler does."""
     webhooks = StripeWebhooks(
-        store, store.processed, credit_order_intent, credit_order_refunded, credit_order_disputed
+        store,
+        store.processed,
+        credit_order_intent,
+        credit_order_refunded,
+        credit_order_disputed,
+        card_refunds,
     )
     return webhooks.apply(event)

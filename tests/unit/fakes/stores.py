@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import get_args
@@ -13,10 +13,9 @@ from shared.access.idempotency import ABANDONED_AFTER, IdempotencyStore, StoredR
 from shared.access.rate_limits import SlotCounter
 from shared.accounts.credit_accounts import AccountSnapshot, AccountStore
 from shared.accounts.devices import Device, DeviceStore
-from shared.accounts.projection import BalanceProjection, ProjectionStore
 from shared.adapters.firestore_orders import second_payment_fields
 from shared.errors import Conflict, IdempotencyKeyReused, Unauthenticated
-from shared.ledger.entries import EntryType, LedgerEntry
+from shared.ledger.entries import EntryType
 from shared.payments.providers import ProcessedEvents, ProviderEvent
 from shared.payments.refund_reservations import ReservationStatus
 from shared.purchases.orders import (
@@ -41,7 +40,14 @@ from shared.purchases.orders import (
 from shared.purchases.packages import CreditPackage, PackageCatalog
 from shared.purchases.reconciliation import Due, ReconcileQueue
 from shared.purchases.refunds import OrderRefundReservation, OrderRefundStore
-from shared.usage.holds import Hold, HoldPlaced, HoldSettled, HoldStatus, HoldStore
+from shared.usage.holds import (
+    Hold,
+    HoldPlaced,
+    HoldSettled,
+    HoldStatus,
+    HoldStore,
+    MeteredEvent,
+)
 from tests.unit.fakes.ledger import Clock, MemoryLedger, deep_merge
 
 
@@ -167,6 +173,7 @@ class MemoryHolds(HoldStore):
 
     def __init__(self, ledger: MemoryLedger) -> None:
         self.holds: dict[str, Hold] = {}
+        self.events: dict[tuple[str, str], str] = {}  # (service, event_id) -> who recorded it
         ledger.sinks[HoldPlaced] = ledger.sinks[HoldSettled] = self._written
 
     def _written(self, write: HoldPlaced | HoldSettled) -> None:
@@ -174,6 +181,17 @@ class MemoryHolds(HoldStore):
 
     def get(self, hold_id: str) -> Hold | None:
         return self.holds.get(hold_id)
+
+    def record_events(
+        self, hold: Hold, events: Sequence[MeteredEvent], actor: str
+    ) -> list[MeteredEvent]:
+        terms = f"budget:{hold.hold_id}"
+        charged = []
+        for event in events:
+            recorded = self.events.setdefault((hold.service, event.event_id), terms)
+            if recorded == terms:
+                charged.append(event)
+        return charged
 
     def due(self, now: datetime, limit: int) -> list[Hold]:
         held = self.holds.values()
@@ -266,37 +284,6 @@ class MemoryProcessedEvents(ProcessedEvents):
 
     def record(self, event: ProviderEvent, outcome: str) -> None:
         self.recorded[(event.provider, event.id)] = (event.type, outcome)
-
-
-class MemoryProjections(ProjectionStore):
-    """``user_credits`` projections over a fake ledger; writes only move forward."""
-
-    def __init__(self, ledger: MemoryLedger) -> None:
-        self.ledger = ledger
-        self.stored: dict[str, BalanceProjection] = {}
-        self.writes = 0
-
-    def head_entry(self, user_id: str) -> LedgerEntry | None:
-        mine = self.ledger.of(user_id)
-        return mine[-1] if mine else None
-
-    def sums_by_type(self, user_id: str, up_to_seq: int) -> dict[EntryType, int]:
-        sums: dict[EntryType, int] = {}
-        for entry in self.ledger.of(user_id):
-            if entry.seq <= up_to_seq:
-                sums[entry.type] = sums.get(entry.type, 0) + entry.amount
-        return sums
-
-    def projected_seq(self, user_id: str) -> int:
-        stored = self.stored.get(user_id)
-        return stored.seq if stored else 0
-
-    def write_if_newer(self, projection: BalanceProjection) -> bool:
-        if self.projected_seq(projection.user_id) >= projection.seq:
-            return False
-        self.stored[projection.user_id] = projection
-        self.writes += 1
-        return True
 
 
 @dataclass(frozen=True)
