@@ -45,6 +45,7 @@ UPLOAD_IGNORE = (
     "pyproject.toml",
     "requirements-dev.txt",
     "*.log",
+    "bench-results.json",  # what `make bench` writes beside the sources
     "**/.pytest_cache",
     "**/.mypy_cache",
     "**/.ruff_cache",

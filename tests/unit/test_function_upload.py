@@ -56,6 +56,7 @@ def test_configs_caches_and_environment_files_never_ship(tmp_path: Path) -> None
         "portal/index.html",
         "venv/lib/x.py",
         "firebase-debug.log",
+        "bench-results.json",
         "shared/ledger/model.py",
     ):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
