@@ -1,6 +1,7 @@
 # One command each: `make dev` runs the service locally, `make test` runs every test.
 # Both install what they need on first use: the Python venv, the npm packages of the emulators and
-# of the web SDK, the SDK's bundle (sdk/dist), curl and jq; `make test` adds Chromium (apt).
+# of the web SDK, the SDK's bundle (sdk/dist), curl, jq and Java; `make test` adds Chromium (apt).
+# Google's Firestore emulator (a Google Cloud CLI component) must be on the machine already.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,7 @@ SDK_STAMP := $(SDK_DIR)/node_modules/.installed
 SDK_SOURCES := $(wildcard $(SDK_DIR)/src/*.ts $(SDK_DIR)/src/generated/*.ts) $(SDK_DIR)/package.json
 SDK_BUNDLE := $(SDK_DIR)/dist/billing-client.js
 
-.PHONY: install sdk tools chromium dev test lint format firebase-json clean bench deploy deploy-check smoke audit fuzz metrics user-token admin-token service-token
+.PHONY: install sdk tools chromium java firestore-emulator dev test lint format firebase-json clean bench deploy deploy-check smoke audit fuzz metrics user-token admin-token service-token
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +49,18 @@ chromium:  ## Debian's Chromium, which only the billing portal's browser tests d
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "could not install chromium: the billing portal's browser tests will be skipped (under CI=true: fail)" >&2
 
-install: $(PY_STAMP) $(NODE_STAMP) $(SDK_STAMP) tools
+java:  ## a Java runtime for Google's Firestore emulator (Debian's, when none is installed)
+	@command -v java >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; } \
+		|| echo "could not install Java (openjdk-17-jre-headless)" >&2
+
+# Google's Cloud Firestore emulator is the Google Cloud CLI's component, which no registry this
+# Makefile reaches serves: without it, say in one line what to install, and stop.
+firestore-emulator: $(PY_STAMP) java  ## check that Google's Firestore emulator and Java are here
+	@$(BIN)/python -m devstack.firestore_emulator >/dev/null
+
+install: $(PY_STAMP) $(NODE_STAMP) $(SDK_STAMP) tools firestore-emulator
 
 dev: install sdk  ## run the whole service locally on the default ports
 	$(BIN)/python -m devstack.stack

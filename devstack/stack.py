@@ -21,7 +21,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from devstack import firestore_emulator
 from devstack.busy_ports import PortInUse, refuse_busy_ports
+from devstack.firestore_emulator import EmulatorMissing
 from devstack.processes import Process, free_port, http_ok, port_open
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,13 +182,14 @@ class Stack:
             raise
 
     def start_firestore(self) -> None:
+        """Google's Cloud Firestore emulator, judging client requests by ``firestore.rules``."""
         port = self.ports.firestore
         self._run(
             Process(
                 "firestore",
-                ["node", str(EMULATORS / "firestore.cjs"), str(port)],
-                ready=lambda: port_open(port),
-                cwd=EMULATORS,
+                firestore_emulator.command(port),
+                ready=lambda: http_ok(f"http://127.0.0.1:{port}/"),
+                cwd=self.state_dir,
             )
         )
 
@@ -450,7 +453,7 @@ def serve(stack: Stack) -> None:
         while all(p.popen is not None and p.popen.poll() is None for p in stack.processes.values()):
             time.sleep(1)
         print("a part of the stack exited; stopping the rest", file=sys.stderr)
-    except PortInUse as error:
+    except (PortInUse, EmulatorMissing) as error:
         print(f"make dev: {error}", file=sys.stderr)
         raise SystemExit(1) from None
     except KeyboardInterrupt:

@@ -1,0 +1,112 @@
+"""Google's Cloud Firestore emulator: where it is, and the command that runs it with our rules.
+
+The emulator is the Google Cloud CLI's ``cloud-firestore-emulator`` component (the jar that
+``gcloud emulators firestore start`` and firebase-tools run). We start its jar with ``java``
+directly rather than through ``gcloud`` (slow to start, and it rewrites its own config) or
+``firebase emulators:start`` (which wants Java 21 and downloads its own copy, which this
+machine's closed network refuses). Starting the jar ourselves keeps the emulator's PID ours to
+stop, and its flags ours to set: loopback only, and ``--rules`` pointing at ``firestore.rules``
+so every client request is judged by the rules production runs.
+
+    python -m devstack.firestore_emulator   # prints the command, or one line on what is missing
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "firestore.rules"
+COMPONENT = Path("platform") / "cloud-firestore-emulator" / "cloud-firestore-emulator.jar"
+MAIN_CLASS = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
+# The emulator's jar is built for Java 11 and later (Google's emulator documentation).
+MINIMUM_JAVA = 11
+INSTALL_EMULATOR = (
+    "Google's Cloud Firestore emulator is not installed: install the Google Cloud CLI component "
+    "(`gcloud components install cloud-firestore-emulator`, or Debian/Ubuntu's "
+    "`apt-get install google-cloud-cli-firestore-emulator`), or set FIRESTORE_EMULATOR_JAR"
+)
+INSTALL_JAVA = (
+    f"Java {MINIMUM_JAVA} or later is needed to run Google's Firestore emulator: "
+    "`apt-get install openjdk-17-jre-headless`, or set JAVA to a java binary"
+)
+
+
+class EmulatorMissing(RuntimeError):
+    """What the machine lacks to run Google's Firestore emulator, in one line."""
+
+
+def sdk_roots() -> list[Path]:
+    """Where a Google Cloud CLI may be: beside ``gcloud`` on PATH, then the usual places."""
+    roots: list[Path] = []
+    gcloud = shutil.which("gcloud")
+    if gcloud:
+        roots.append(Path(gcloud).resolve().parent.parent)  # <sdk>/bin/gcloud
+    if os.environ.get("CLOUDSDK_ROOT_DIR"):
+        roots.append(Path(os.environ["CLOUDSDK_ROOT_DIR"]))
+    roots += [Path("/usr/lib/google-cloud-sdk"), Path("/usr/share/google-cloud-sdk")]
+    roots.append(Path.home() / "google-cloud-sdk")
+    return roots
+
+
+def emulator_jar() -> Path:
+    override = os.environ.get("FIRESTORE_EMULATOR_JAR")
+    candidates = [Path(override)] if override else [root / COMPONENT for root in sdk_roots()]
+    for jar in candidates:
+        if jar.is_file():
+            return jar
+    raise EmulatorMissing(INSTALL_EMULATOR)
+
+
+def java_binary() -> str:
+    java = os.environ.get("JAVA") or shutil.which("java")
+    if not java:
+        raise EmulatorMissing(INSTALL_JAVA)
+    try:
+        banner = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=30, check=False
+        ).stderr
+    except OSError as error:
+        raise EmulatorMissing(f"{INSTALL_JAVA} ({java}: {error})") from None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', banner)
+    major = int(match.group(1)) if match else 0
+    if major == 1 and match and match.group(2):  # "1.8.0" is Java 8
+        major = int(match.group(2))
+    if major < MINIMUM_JAVA:
+        found = banner.splitlines()[0] if banner else java
+        raise EmulatorMissing(f"{INSTALL_JAVA} (found: {found})")
+    return java
+
+
+def command(port: int, rules: Path = RULES) -> list[str]:
+    """The emulator on 127.0.0.1:``port``, judging client requests by ``rules``.
+
+    Raises EmulatorMissing, naming what to install, when the component or Java is absent.
+    """
+    return [
+        java_binary(),
+        "-Duser.language=en",  # the emulator only speaks English (as its own launcher sets)
+        "-cp",
+        str(emulator_jar()),
+        MAIN_CLASS,
+        "start",
+        "--host=127.0.0.1",
+        f"--port={port}",
+        f"--rules={rules}",
+    ]
+
+
+def main() -> None:
+    try:
+        print(" ".join(command(8080)))
+    except EmulatorMissing as error:
+        sys.exit(str(error))
+
+
+if __name__ == "__main__":
+    main()
