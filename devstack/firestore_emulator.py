@@ -13,27 +13,30 @@ so every client request is judged by the rules production runs.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import urllib.request
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "firestore.rules"
 COMPONENT = Path("platform") / "cloud-firestore-emulator" / "cloud-firestore-emulator.jar"
 MAIN_CLASS = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
-# The emulator's jar is built for Java 11 and later (Google's emulator documentation).
-MINIMUM_JAVA = 11
+# A project no test or developer uses: the readiness check's one document lives there.
+WARM_UP_PROJECT = "devstack-warm-up"
 INSTALL_EMULATOR = (
     "Google's Cloud Firestore emulator is not installed: install the Google Cloud CLI component "
     "(`gcloud components install cloud-firestore-emulator`, or Debian/Ubuntu's "
     "`apt-get install google-cloud-cli-firestore-emulator`), or set FIRESTORE_EMULATOR_JAR"
 )
 INSTALL_JAVA = (
-    f"Java {MINIMUM_JAVA} or later is needed to run Google's Firestore emulator: "
-    "`apt-get install openjdk-17-jre-headless`, or set JAVA to a java binary"
+    "Java {version} or later is needed to run Google's Firestore emulator: "
+    "`apt-get install openjdk-{package}-jre-headless`, or set JAVA to a java binary"
 )
 
 
@@ -63,23 +66,36 @@ def emulator_jar() -> Path:
     raise EmulatorMissing(INSTALL_EMULATOR)
 
 
-def java_binary() -> str:
+def required_java(jar: Path) -> int:
+    """The Java release the emulator's jar was compiled for, read off its main class.
+
+    Google moves the emulator to newer Java releases over time (Java 21 from Cloud CLI 528.0.0,
+    per its documentation): reading the class file's version says which one this copy needs,
+    instead of letting an older JVM fail with UnsupportedClassVersionError in a log.
+    """
+    with zipfile.ZipFile(jar) as archive:
+        header = archive.read(MAIN_CLASS.replace(".", "/") + ".class")[:8]
+    return int.from_bytes(header[6:8], "big") - 44  # class file major 55 is Java 11
+
+
+def java_binary(needed: int) -> str:
+    install = INSTALL_JAVA.format(version=needed, package=max(needed, 17))
     java = os.environ.get("JAVA") or shutil.which("java")
     if not java:
-        raise EmulatorMissing(INSTALL_JAVA)
+        raise EmulatorMissing(install)
     try:
         banner = subprocess.run(
             [java, "-version"], capture_output=True, text=True, timeout=30, check=False
         ).stderr
     except OSError as error:
-        raise EmulatorMissing(f"{INSTALL_JAVA} ({java}: {error})") from None
+        raise EmulatorMissing(f"{install} ({java}: {error})") from None
     match = re.search(r'version "(\d+)(?:\.(\d+))?', banner)
     major = int(match.group(1)) if match else 0
     if major == 1 and match and match.group(2):  # "1.8.0" is Java 8
         major = int(match.group(2))
-    if major < MINIMUM_JAVA:
+    if major < needed:
         found = banner.splitlines()[0] if banner else java
-        raise EmulatorMissing(f"{INSTALL_JAVA} (found: {found})")
+        raise EmulatorMissing(f"{install} (found: {found})")
     return java
 
 
@@ -88,17 +104,44 @@ def command(port: int, rules: Path = RULES) -> list[str]:
 
     Raises EmulatorMissing, naming what to install, when the component or Java is absent.
     """
+    jar = emulator_jar()
     return [
-        java_binary(),
+        java_binary(required_java(jar)),
         "-Duser.language=en",  # the emulator only speaks English (as its own launcher sets)
         "-cp",
-        str(emulator_jar()),
+        str(jar),
         MAIN_CLASS,
         "start",
         "--host=127.0.0.1",
         f"--port={port}",
         f"--rules={rules}",
     ]
+
+
+def serves_documents(port: int) -> bool:
+    """Whether the emulator on ``port`` writes and reads a document (of a project of its own).
+
+    The stack's readiness check. Listening is not enough: the JVM's first document request
+    takes about 2 s (class loading, JIT), which would land on the first request of a test or a
+    developer, over a Firestore timeout of 2 s in the fault tests. Paying it here, once, at
+    start keeps every later request at its usual latency.
+    """
+    document = (
+        f"http://127.0.0.1:{port}/v1/projects/{WARM_UP_PROJECT}/databases/(default)/documents/"
+        "warm_up/emulator"
+    )
+    body = json.dumps({"fields": {"ready": {"booleanValue": True}}}).encode()
+    as_admin = {"Authorization": "Bearer owner", "Content-Type": "application/json"}
+    try:
+        for request in (
+            urllib.request.Request(document, data=body, method="PATCH", headers=as_admin),
+            urllib.request.Request(document, headers=as_admin),
+        ):
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+                response.read()
+    except OSError:
+        return False
+    return True
 
 
 def main() -> None:

@@ -65,30 +65,16 @@ def sign(secret: str, message: str) -> str:
 class ApiError(Exception):
     """An error rendered in Razorpay's shape: {"error": {"code", "description", ...}}."""
 
-    def __init__(
-        self,
-        description: str,
-        status: int = 400,
-        field_name: str | None = None,
-        reason: str = "input_validation_failed",
-    ) -> None:
+    def __init__(self, description: str, status: int = 400, field_name: str | None = None,
+                 reason: str = "input_validation_failed") -> None:
         super().__init__(description)
         self.description, self.status, self.field_name, self.reason = (
-            description,
-            status,
-            field_name,
-            reason,
-        )
+            description, status, field_name, reason)
 
     def body(self) -> Entity:
-        error: Entity = {
-            "code": "BAD_REQUEST_ERROR",
-            "description": self.description,
-            "source": "business",
-            "step": "payment_initiation",
-            "reason": self.reason,
-            "metadata": {},
-        }
+        error: Entity = {"code": "BAD_REQUEST_ERROR", "description": self.description,
+                         "source": "business", "step": "payment_initiation",
+                         "reason": self.reason, "metadata": {}}
         if self.status == 401:
             error.update(source="NA", step="NA", reason="NA")
         if self.field_name:
@@ -119,14 +105,9 @@ class SentWebhook:
     error: str | None = None
 
     def as_dict(self) -> Entity:
-        return {
-            "event_id": self.event_id,
-            "event": self.event,
-            "body": self.body,
-            "signature": self.signature,
-            "status_code": self.status_code,
-            "error": self.error,
-        }
+        return {"event_id": self.event_id, "event": self.event, "body": self.body,
+                "signature": self.signature, "status_code": self.status_code,
+                "error": self.error}
 
 
 @dataclass
@@ -150,28 +131,16 @@ class Faults:
         return self.status
 
     def as_dict(self) -> Entity:
-        return {
-            "fail_next": self.remaining,
-            "status": self.status,
-            "path_prefix": self.path_prefix,
-            "failed": self.failed,
-        }
+        return {"fail_next": self.remaining, "status": self.status,
+                "path_prefix": self.path_prefix, "failed": self.failed}
 
 
 def _fault_body(status: int) -> Entity:
     """Razorpay's body for a failure on its side (the SDK raises ServerError/GatewayError)."""
     code = "GATEWAY_ERROR" if status in (502, 504) else "SERVER_ERROR"
-    return {
-        "error": {
-            "code": code,
-            "description": "The server encountered an error. The "
-            "incident has been reported to admins.",
-            "source": "NA",
-            "step": "NA",
-            "reason": "NA",
-            "metadata": {},
-        }
-    }
+    return {"error": {"code": code, "description": "The server encountered an error. The "
+                      "incident has been reported to admins.", "source": "NA", "step": "NA",
+                      "reason": "NA", "metadata": {}}}
 
 
 @dataclass
@@ -223,31 +192,20 @@ class Sandbox:
         if not isinstance(currency, str) or not currency:
             raise ApiError("The currency field is required.", field_name="currency")
         if amount < MIN_ORDER_AMOUNT:
-            raise ApiError(
-                f"The amount must be at least {currency.upper()} 1.00", field_name="amount"
-            )
+            raise ApiError(f"The amount must be at least {currency.upper()} 1.00",
+                           field_name="amount")
         receipt = data.get("receipt")
         if receipt is not None and (not isinstance(receipt, str) or len(receipt) > 40):
-            raise ApiError(
-                "The receipt may not be greater than 40 characters.", field_name="receipt"
-            )
+            raise ApiError("The receipt may not be greater than 40 characters.",
+                           field_name="receipt")
         if data.get("unique_receipt") and any(
-            o["receipt"] == receipt for o in self.orders.values()
-        ):
+                o["receipt"] == receipt for o in self.orders.values()):
             raise ApiError("Order receipt should be unique.", field_name="receipt")
         order: Entity = {
-            "id": new_id("order_"),
-            "entity": "order",
-            "amount": amount,
-            "amount_paid": 0,
-            "amount_due": amount,
-            "currency": currency.upper(),
-            "receipt": receipt,
-            "offer_id": data.get("offer_id"),
-            "status": "created",
-            "attempts": 0,
-            "notes": _notes(data.get("notes")),
-            "created_at": int(time.time()),
+            "id": new_id("order_"), "entity": "order", "amount": amount,
+            "amount_paid": 0, "amount_due": amount, "currency": currency.upper(),
+            "receipt": receipt, "offer_id": data.get("offer_id"), "status": "created",
+            "attempts": 0, "notes": _notes(data.get("notes")), "created_at": int(time.time()),
         }
         if "partial_payment" in data:
             order["partial_payment"] = bool(data["partial_payment"])
@@ -264,13 +222,10 @@ class Sandbox:
         # (Razorpay then holds two payments for one order: the second is owed back).
         if order["status"] == "paid" and not late:
             raise ApiError("Order has already been paid", field_name="order_id")
-        if any(
-            p["order_id"] == order["id"] and p["status"] == "authorized"
-            for p in self.payments.values()
-        ):
-            raise ApiError(
-                "Order has an authorized payment; capture it or let it lapse", field_name="order_id"
-            )
+        if any(p["order_id"] == order["id"] and p["status"] == "authorized"
+               for p in self.payments.values()):
+            raise ApiError("Order has an authorized payment; capture it or let it lapse",
+                           field_name="order_id")
         amount = order["amount_due"] or order["amount"]
         if order.get("partial_payment") and "amount" in data:
             amount = _amount(data["amount"])
@@ -279,50 +234,24 @@ class Sandbox:
         method = str(data.get("method", "card"))
         card_id = new_id("card_") if method == "card" else None
         payment: Entity = {
-            "id": new_id("pay_"),
-            "entity": "payment",
-            "amount": amount,
-            "currency": order["currency"],
-            "status": "created",
-            "order_id": order["id"],
-            "invoice_id": None,
-            "international": False,
-            "method": method,
-            "amount_refunded": 0,
-            "refund_status": None,
-            "captured": False,
-            "description": data.get("description"),
-            "card_id": card_id,
-            "bank": None,
-            "wallet": None,
-            "vpa": None,
+            "id": new_id("pay_"), "entity": "payment", "amount": amount,
+            "currency": order["currency"], "status": "created", "order_id": order["id"],
+            "invoice_id": None, "international": False, "method": method,
+            "amount_refunded": 0, "refund_status": None, "captured": False,
+            "description": data.get("description"), "card_id": card_id,
+            "bank": None, "wallet": None, "vpa": None,
             "email": str(data.get("email", "void@razorpay.com")),
             "contact": str(data.get("contact", "+919000090000")),
-            "notes": _notes(data.get("notes")),
-            "fee": None,
-            "tax": None,
-            "error_code": None,
-            "error_description": None,
-            "error_source": None,
-            "error_step": None,
-            "error_reason": None,
-            "acquirer_data": {},
+            "notes": _notes(data.get("notes")), "fee": None, "tax": None,
+            "error_code": None, "error_description": None, "error_source": None,
+            "error_step": None, "error_reason": None, "acquirer_data": {},
             "created_at": int(time.time()),
         }
         if card_id is not None:
-            payment["card"] = {
-                "id": card_id,
-                "entity": "card",
-                "name": "",
-                "last4": "1111",
-                "network": "Visa",
-                "type": "credit",
-                "issuer": None,
-                "international": False,
-                "emi": False,
-                "sub_type": "consumer",
-                "token_iin": None,
-            }
+            payment["card"] = {"id": card_id, "entity": "card", "name": "", "last4": "1111",
+                               "network": "Visa", "type": "credit", "issuer": None,
+                               "international": False, "emi": False, "sub_type": "consumer",
+                               "token_iin": None}
         order["attempts"] += 1
         if order["status"] != "paid":  # a late attempt leaves a paid order paid
             order["status"] = "attempted"
@@ -331,26 +260,22 @@ class Sandbox:
 
     def authorize(self, payment: Entity) -> None:
         payment["status"] = "authorized"
-        payment["acquirer_data"] = {
-            "auth_code": "".join(secrets.choice(string.digits) for _ in range(6))
-        }
+        payment["acquirer_data"] = {"auth_code": "".join(secrets.choice(string.digits)
+                                                         for _ in range(6))}
 
     def capture(self, payment: Entity, data: Entity) -> Entity:
         if payment["status"] != "authorized":
             if payment["captured"]:
                 raise ApiError("This payment has already been captured")
-            raise ApiError(
-                "Only payments which have been authorized and not yet captured can be captured"
-            )
+            raise ApiError("Only payments which have been authorized and not yet captured "
+                           "can be captured")
         if _amount(data.get("amount")) != payment["amount"]:
-            raise ApiError(
-                "Capture amount must be equal to the amount authorized", field_name="amount"
-            )
+            raise ApiError("Capture amount must be equal to the amount authorized",
+                           field_name="amount")
         currency = data.get("currency")
         if currency is not None and str(currency).upper() != payment["currency"]:
-            raise ApiError(
-                "The currency should be same as the payment currency", field_name="currency"
-            )
+            raise ApiError("The currency should be same as the payment currency",
+                           field_name="currency")
         fee = payment["amount"] * 236 // 10000  # 2% fee plus 18% GST on it
         payment.update(status="captured", captured=True, fee=fee, tax=fee - fee * 100 // 118)
         order = self.orders.get(payment["order_id"] or "")
@@ -368,26 +293,21 @@ class Sandbox:
             error_description=str(data.get("error_description", "Payment failed")),
             error_source=str(data.get("error_source", "customer")),
             error_step=str(data.get("error_step", "payment_authentication")),
-            error_reason=str(data.get("error_reason", "payment_failed")),
-        )
+            error_reason=str(data.get("error_reason", "payment_failed")))
         return payment
 
     def replayed_refund(self, key: str, payment_id: str, data: Entity) -> Entity | None:
         """The first answer to this idempotency key, or None for a new key (checked here)."""
         if not REFUND_IDEMPOTENCY_KEY.match(key):
-            raise ApiError(
-                "The idempotency key must be at least 10 characters long and contain "
-                "only alphabets, numbers, hyphens and underscores.",
-                field_name=REFUND_IDEMPOTENCY_HEADER,
-            )
+            raise ApiError("The idempotency key must be at least 10 characters long and contain "
+                           "only alphabets, numbers, hyphens and underscores.",
+                           field_name=REFUND_IDEMPOTENCY_HEADER)
         first = self.refund_answers.get(key)
         if first is None:
             return None
         if first[0] != _refund_request(payment_id, data):
-            raise ApiError(
-                "Different request with the same idempotency key has already been processed.",
-                reason="NA",
-            )
+            raise ApiError("Different request with the same idempotency key has already been "
+                           "processed.", reason="NA")
         return copy.deepcopy(first[1])
 
     def remember_refund(self, key: str, payment_id: str, data: Entity, answer: Entity) -> None:
@@ -396,53 +316,35 @@ class Sandbox:
     def create_refund(self, payment: Entity, data: Entity) -> Entity:
         unknown = sorted(set(data) - REFUND_FIELDS - SANDBOX_FIELDS)
         if unknown:
-            raise ApiError(
-                f"{', '.join(unknown)} is/are not required and should not be sent",
-                field_name=unknown[0],
-            )
+            raise ApiError(f"{', '.join(unknown)} is/are not required and should not be sent",
+                           field_name=unknown[0])
         speed = str(data.get("speed", "normal"))
         if speed not in REFUND_SPEEDS:
             raise ApiError("The selected speed is invalid.", field_name="speed")
         notes = data.get("notes") or {}
-        if (
-            not isinstance(notes, dict)
-            or len(notes) > MAX_NOTES
-            or any(len(str(v)) > MAX_NOTE_LENGTH for v in notes.values())
-        ):
-            raise ApiError(
-                f"notes: at most {MAX_NOTES} pairs of at most {MAX_NOTE_LENGTH} characters each",
-                field_name="notes",
-            )
+        if not isinstance(notes, dict) or len(notes) > MAX_NOTES or any(
+                len(str(v)) > MAX_NOTE_LENGTH for v in notes.values()):
+            raise ApiError(f"notes: at most {MAX_NOTES} pairs of at most {MAX_NOTE_LENGTH} "
+                           "characters each", field_name="notes")
         if not payment["captured"]:
-            raise ApiError(
-                "The payment has not been captured, only captured payments can be refunded",
-                field_name="id",
-            )
+            raise ApiError("The payment has not been captured, only captured payments can be "
+                           "refunded", field_name="id")
         remaining = payment["amount"] - payment["amount_refunded"]
         if remaining == 0:
             raise ApiError("The payment has been fully refunded already")
         amount = _amount(data["amount"]) if data.get("amount") is not None else remaining
         if amount < 1:
-            raise ApiError(
-                f"The amount must be at least {payment['currency']} 0.01", field_name="amount"
-            )
+            raise ApiError(f"The amount must be at least {payment['currency']} 0.01",
+                           field_name="amount")
         if amount > remaining:
-            raise ApiError(
-                "The refund amount provided is greater than amount captured", field_name="amount"
-            )
+            raise ApiError("The refund amount provided is greater than amount captured",
+                           field_name="amount")
         refund: Entity = {
-            "id": new_id("rfnd_"),
-            "entity": "refund",
-            "amount": amount,
-            "currency": payment["currency"],
-            "payment_id": payment["id"],
-            "notes": _notes(data.get("notes")),
-            "receipt": data.get("receipt"),
-            "acquirer_data": {"arn": None},
-            "created_at": int(time.time()),
-            "batch_id": None,
-            "status": "processed",
-            "speed_processed": REFUND_SPEEDS[speed],
+            "id": new_id("rfnd_"), "entity": "refund", "amount": amount,
+            "currency": payment["currency"], "payment_id": payment["id"],
+            "notes": _notes(data.get("notes")), "receipt": data.get("receipt"),
+            "acquirer_data": {"arn": None}, "created_at": int(time.time()), "batch_id": None,
+            "status": "processed", "speed_processed": REFUND_SPEEDS[speed],
             "speed_requested": speed,
         }
         payment["amount_refunded"] += amount
@@ -467,19 +369,12 @@ class Sandbox:
         amount = _amount(data["amount"]) if data.get("amount") is not None else payment["amount"]
         now = int(time.time())
         dispute: Entity = {
-            "id": new_id("disp_"),
-            "entity": "dispute",
-            "payment_id": payment["id"],
-            "amount": amount,
-            "currency": payment["currency"],
-            "amount_deducted": 0,
+            "id": new_id("disp_"), "entity": "dispute", "payment_id": payment["id"],
+            "amount": amount, "currency": payment["currency"], "amount_deducted": 0,
             "reason_code": str(data.get("reason_code", "chargeback")),
             "reason_description": str(data.get("reason_description", "Customer disputed")),
-            "respond_by": now + 7 * 86400,
-            "status": "open",
-            "phase": str(data.get("phase", "chargeback")),
-            "created_at": now,
-            "evidence": None,
+            "respond_by": now + 7 * 86400, "status": "open",
+            "phase": str(data.get("phase", "chargeback")), "created_at": now, "evidence": None,
         }
         self.disputes[dispute["id"]] = dispute
         return dispute
@@ -487,9 +382,8 @@ class Sandbox:
     def move_dispute(self, dispute: Entity, status: str) -> Entity:
         """A dispute is reviewed, won, lost or closed; a lost one deducts its amount."""
         if status not in DISPUTE_MOVES or dispute["status"] in ("won", "lost", "closed"):
-            raise ApiError(
-                f"The dispute cannot move from {dispute['status']} to {status}", field_name="status"
-            )
+            raise ApiError(f"The dispute cannot move from {dispute['status']} to {status}",
+                           field_name="status")
         dispute["status"] = status
         if status == "lost":
             dispute["amount_deducted"] = dispute["amount"]
@@ -505,22 +399,14 @@ class Sandbox:
     # ---- webhooks -------------------------------------------------------------------------
     def event(self, name: str, event_id: str | None = None, **entities: Entity) -> SentWebhook:
         """Snapshot ``entities`` now into a signed event, as Razorpay would send it."""
-        body = json.dumps(
-            {
-                "entity": "event",
-                "account_id": self.account_id,
-                "event": name,
-                "contains": list(entities),
-                "payload": {kind: {"entity": copy.deepcopy(e)} for kind, e in entities.items()},
-                "created_at": int(time.time()),
-            }
-        )
-        return SentWebhook(
-            event_id=event_id or new_id(""),
-            event=name,
-            body=body,
-            signature=sign(self.webhook_secret or "", body),
-        )
+        body = json.dumps({
+            "entity": "event", "account_id": self.account_id, "event": name,
+            "contains": list(entities),
+            "payload": {kind: {"entity": copy.deepcopy(e)} for kind, e in entities.items()},
+            "created_at": int(time.time()),
+        })
+        return SentWebhook(event_id=event_id or new_id(""), event=name, body=body,
+                           signature=sign(self.webhook_secret or "", body))
 
     def deliver(self, hook: SentWebhook) -> SentWebhook:
         """POST one event to the webhook URL now; record the outcome, never raise."""
@@ -531,17 +417,9 @@ class Sandbox:
         if not url or not url.startswith(("http://", "https://")):
             hook.error = f"no http(s) webhook url configured: {url!r}"
             return hook
-        req = urllib.request.Request(
-            url,
-            data=hook.body.encode(),
-            method="POST",
-            headers={  # noqa: S310
-                "Content-Type": "application/json",
-                "X-Razorpay-Signature": hook.signature,
-                "x-razorpay-event-id": hook.event_id,
-                "User-Agent": "Razorpay-Webhook/v1",
-            },
-        )
+        req = urllib.request.Request(url, data=hook.body.encode(), method="POST", headers={  # noqa: S310
+            "Content-Type": "application/json", "X-Razorpay-Signature": hook.signature,
+            "x-razorpay-event-id": hook.event_id, "User-Agent": "Razorpay-Webhook/v1"})
         try:
             with urllib.request.urlopen(req, timeout=WEBHOOK_TIMEOUT_SECONDS) as resp:  # noqa: S310 - http(s) only
                 hook.status_code, hook.error = int(resp.status), None
@@ -557,9 +435,8 @@ class Sandbox:
         with self._pending:
             self._queue.extend(hooks)
             if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(
-                    target=self._drain, daemon=True, name="razorpay-sandbox-webhooks"
-                )
+                self._worker = threading.Thread(target=self._drain, daemon=True,
+                                                name="razorpay-sandbox-webhooks")
                 self._worker.start()
             self._pending.notify_all()
 
@@ -597,9 +474,8 @@ def _json(payload: object, status: int = 200) -> Response:
     return Response(json.dumps(payload), status=status, mimetype="application/json")
 
 
-def build_app(
-    key_id: str, key_secret: str, webhook_url: str | None = None, webhook_secret: str | None = None
-) -> Flask:
+def build_app(key_id: str, key_secret: str, webhook_url: str | None = None,
+              webhook_secret: str | None = None) -> Flask:
     """The sandbox as a WSGI app; its state is ``app.extensions["razorpay_sandbox"]``."""
     box = Sandbox(key_id, key_secret, webhook_url, webhook_secret)
     app = Flask(__name__)
@@ -643,11 +519,8 @@ def build_app(
         if not request.path.startswith("/v1/"):
             return
         auth = request.authorization
-        if not (
-            auth
-            and hmac.compare_digest(auth.username or "", box.key_id)
-            and hmac.compare_digest(auth.password or "", box.key_secret)
-        ):
+        if not (auth and hmac.compare_digest(auth.username or "", box.key_id)
+                and hmac.compare_digest(auth.password or "", box.key_secret)):
             raise ApiError("Authentication failed", status=401)
 
     def auto_send(*hooks: SentWebhook) -> None:
@@ -705,10 +578,8 @@ def build_app(
             created = box.create_refund(payment, data)
             if key is not None:
                 box.remember_refund(key, payment_id, data, created)
-            hooks = [
-                box.event(name, refund=created, payment=payment)
-                for name in ("refund.created", "refund.processed")
-            ]
+            hooks = [box.event(name, refund=created, payment=payment)
+                     for name in ("refund.created", "refund.processed")]
         auto_send(*hooks)
         return _json(created)
 
@@ -729,9 +600,8 @@ def build_app(
         """What the bank does to a refund it cannot pay: refund.failed, the amount refundable."""
         with box.lock:
             failed = box.fail_refund(box.refund(refund_id))
-            hook = box.event(
-                "refund.failed", refund=failed, payment=box.payment(failed["payment_id"])
-            )
+            hook = box.event("refund.failed", refund=failed,
+                             payment=box.payment(failed["payment_id"]))
         auto_send(hook)
         return _json(failed)
 
@@ -755,11 +625,8 @@ def build_app(
         """The dispute's outcome (``lost`` deducts the amount): payment.dispute.<status>."""
         with box.lock:
             dispute = box.move_dispute(box.dispute(dispute_id), status)
-            hook = box.event(
-                f"payment.dispute.{status}",
-                payment=box.payment(dispute["payment_id"]),
-                dispute=dispute,
-            )
+            hook = box.event(f"payment.dispute.{status}",
+                             payment=box.payment(dispute["payment_id"]), dispute=dispute)
         auto_send(hook)
         return _json(dispute)
 
@@ -779,13 +646,8 @@ def build_app(
                 if order["status"] == "paid" and not was_paid:
                     hooks.append(box.event("order.paid", payment=payment, order=order))
         auto_send(*hooks)
-        return _json(
-            {
-                "razorpay_payment_id": payment["id"],
-                "razorpay_order_id": order_id,
-                "razorpay_signature": sign(box.key_secret, f"{order_id}|{payment['id']}"),
-            }
-        )
+        return _json({"razorpay_payment_id": payment["id"], "razorpay_order_id": order_id,
+                      "razorpay_signature": sign(box.key_secret, f"{order_id}|{payment['id']}")})
 
     @app.post("/_sandbox/orders/<order_id>/fail")
     def fail(order_id: str) -> Response:
@@ -812,13 +674,11 @@ def build_app(
             if previous is not None and "event" not in data:
                 hook = previous  # replay: the very same bytes, signature and event id
             else:
-                hook = box.event(
-                    str(data.get("event", "")), data.get("event_id"), **_event_entities(box, data)
-                )
+                hook = box.event(str(data.get("event", "")), data.get("event_id"),
+                                 **_event_entities(box, data))
         box.deliver(hook)
-        return _json(
-            {"event_id": hook.event_id, "status_code": hook.status_code, "error": hook.error}
-        )
+        return _json({"event_id": hook.event_id, "status_code": hook.status_code,
+                      "error": hook.error})
 
     @app.post("/_sandbox/faults")
     def set_faults() -> Response:
@@ -853,12 +713,9 @@ def build_app(
 
 
 _EVENT_CONTAINS = {
-    "payment.authorized": ("payment",),
-    "payment.captured": ("payment",),
-    "payment.failed": ("payment",),
-    "order.paid": ("payment", "order"),
-    "refund.created": ("refund", "payment"),
-    "refund.processed": ("refund", "payment"),
+    "payment.authorized": ("payment",), "payment.captured": ("payment",),
+    "payment.failed": ("payment",), "order.paid": ("payment", "order"),
+    "refund.created": ("refund", "payment"), "refund.processed": ("refund", "payment"),
     "refund.failed": ("refund", "payment"),
     **{f"payment.dispute.{s}": ("payment", "dispute") for s in ("created", *DISPUTE_MOVES)},
 }
@@ -874,18 +731,16 @@ def _event_entities(box: Sandbox, data: Entity) -> dict[str, Entity]:
         found["dispute"] = box.dispute(str(data["dispute_id"]))
     if data.get("refund_id"):
         found["refund"] = box.refund(str(data["refund_id"]))
-    payment_id = (
-        data.get("payment_id")
-        or found.get("refund", {}).get("payment_id")
-        or found.get("dispute", {}).get("payment_id")
-    )
+    payment_id = (data.get("payment_id") or found.get("refund", {}).get("payment_id")
+                  or found.get("dispute", {}).get("payment_id"))
     if payment_id:
         found["payment"] = box.payment(str(payment_id))
     order_id = data.get("order_id") or found.get("payment", {}).get("order_id")
     if order_id:
         found["order"] = box.order(str(order_id))
         if "payment" not in found:
-            paid = [p for p in box.payments.values() if p["order_id"] == order_id and p["captured"]]
+            paid = [p for p in box.payments.values()
+                    if p["order_id"] == order_id and p["captured"]]
             if paid:
                 found["payment"] = paid[-1]
     missing = [kind for kind in _EVENT_CONTAINS[name] if kind not in found]
@@ -897,9 +752,8 @@ def _event_entities(box: Sandbox, data: Entity) -> dict[str, Entity]:
 def serve(app: Flask, port: int) -> tuple[BaseWSGIServer, threading.Thread]:
     """Serve ``app`` on 127.0.0.1:``port`` from a daemon thread; stop with ``server.shutdown()``."""
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(
-        target=server.serve_forever, args=(0.05,), daemon=True, name="razorpay-sandbox"
-    )  # short poll: quick shutdown in tests
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True,
+                              name="razorpay-sandbox")  # short poll: quick shutdown in tests
     thread.start()
     return server, thread
 

@@ -188,7 +188,7 @@ class Stack:
             Process(
                 "firestore",
                 firestore_emulator.command(port),
-                ready=lambda: http_ok(f"http://127.0.0.1:{port}/"),
+                ready=lambda: firestore_emulator.serves_documents(port),
                 cwd=self.state_dir,
             )
         )
