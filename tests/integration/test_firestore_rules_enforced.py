@@ -8,6 +8,7 @@ documents are written first by the service's own adapters (the ledger, orders, p
 the package seed), so an owner read that passes also proves the rules name the owner field the
 code really writes; every other collection the code names gets a document owned by the owner too,
 and must stay closed to everyone. After the refused writes, every seeded document is unchanged.
+The emulator judges every project id by the one file, so the table runs in a project of its own.
 
 ``test_a_loosened_rule_is_caught`` runs the same table against a second emulator whose rules let
 any signed-in user read any ``user_credits`` document, and expects exactly the rows that change.
@@ -448,6 +449,22 @@ def test_the_stack_firestore_enforces_the_rules(
     assert [o for o in outcomes if o.violation] == [], report(outcomes)
     assert changed == []
     assert len(outcomes) == len(RULES)
+
+
+def test_the_rules_file_holds_for_every_project_of_the_emulator(
+    stack: Stack, users: tuple[User, User]
+) -> None:
+    """The tests use projects of their own; the gateway's project is judged by the same file."""
+    owner, other = users
+    for project in (stack.project, f"demo-any-{uuid.uuid4().hex[:8]}", "not-a-demo-project"):
+        url = (
+            f"http://127.0.0.1:{stack.ports.firestore}/v1/projects/{project}"
+            f"/databases/(default)/documents/user_credits/{owner.uid}"
+        )
+        # The owner is let in (404: no balance yet); the other user and nobody are refused.
+        assert requests.get(url, headers=owner.headers, timeout=30).status_code == 404, project
+        assert requests.get(url, headers=other.headers, timeout=30).status_code == 403, project
+        assert requests.get(url, timeout=30).status_code == 403, project
 
 
 @pytest.fixture
