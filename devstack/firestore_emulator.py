@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -42,6 +43,10 @@ INSTALL_JAVA = (
 
 class EmulatorMissing(RuntimeError):
     """What the machine lacks to run Google's Firestore emulator, in one line."""
+
+
+class RulesRejected(RuntimeError):
+    """The emulator started, but without firestore.rules in force (e.g. they do not compile)."""
 
 
 def sdk_roots() -> list[Path]:
@@ -119,12 +124,16 @@ def command(port: int, rules: Path = RULES) -> list[str]:
 
 
 def serves_documents(port: int) -> bool:
-    """Whether the emulator on ``port`` writes and reads a document (of a project of its own).
+    """Whether the emulator on ``port`` writes and reads a document, and judges by our rules.
 
     The stack's readiness check. Listening is not enough: the JVM's first document request
     takes about 2 s (class loading, JIT), which would land on the first request of a test or a
     developer, over a Firestore timeout of 2 s in the fault tests. Paying it here, once, at
     start keeps every later request at its usual latency.
+
+    Raises RulesRejected when the emulator could not compile the rules file: it still starts
+    and serves the administrator then, and answers every client request with a 400, which
+    nothing else would notice.
     """
     document = (
         f"http://127.0.0.1:{port}/v1/projects/{WARM_UP_PROJECT}/databases/(default)/documents/"
@@ -139,9 +148,27 @@ def serves_documents(port: int) -> bool:
         ):
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
                 response.read()
-    except OSError:
+    except urllib.error.HTTPError as error:
+        message = error.read().decode(errors="replace")
+        if "rules" in message:  # "Error compiling rules: L2:92 Unexpected '}'." (a 400)
+            raise RulesRejected(f"the emulator refused firestore.rules: {message}") from None
         return False
+    except OSError:  # not listening yet
+        return False
+    # A signed-out read of a collection the rules close: 403 once our rules are in force.
+    signed_out = signed_out_status(document)
+    if signed_out != (403, ""):
+        raise RulesRejected(f"the emulator is not enforcing firestore.rules: {signed_out}")
     return True
+
+
+def signed_out_status(url: str) -> tuple[int, str]:
+    """The status of a signed-out GET of ``url``, and the emulator's message unless it is 403."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
+            return response.status, "a signed-out client read a closed collection"
+    except urllib.error.HTTPError as error:
+        return error.code, "" if error.code == 403 else error.read().decode(errors="replace")
 
 
 def main() -> None:

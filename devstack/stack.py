@@ -23,7 +23,7 @@ from typing import Any
 
 from devstack import firestore_emulator
 from devstack.busy_ports import PortInUse, refuse_busy_ports
-from devstack.firestore_emulator import EmulatorMissing
+from devstack.firestore_emulator import EmulatorMissing, RulesRejected
 from devstack.processes import Process, free_port, http_ok, port_open
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -453,7 +453,7 @@ def serve(stack: Stack) -> None:
         while all(p.popen is not None and p.popen.poll() is None for p in stack.processes.values()):
             time.sleep(1)
         print("a part of the stack exited; stopping the rest", file=sys.stderr)
-    except (PortInUse, EmulatorMissing) as error:
+    except (PortInUse, EmulatorMissing, RulesRejected) as error:
         print(f"make dev: {error}", file=sys.stderr)
         raise SystemExit(1) from None
     except KeyboardInterrupt:

@@ -31,7 +31,8 @@ import pytest
 import requests
 
 from devstack import firestore_emulator
-from devstack.processes import Process, free_port, http_ok
+from devstack.firestore_emulator import RulesRejected
+from devstack.processes import Process, free_port
 from devstack.stack import Stack
 from tests.conftest import User, sign_up
 
@@ -483,7 +484,7 @@ def loosened_emulator(tmp_path: Path) -> Iterator[str]:
     process = Process(
         "firestore-loosened",
         argv,
-        ready=lambda: http_ok(f"http://127.0.0.1:{port}/"),
+        ready=lambda: firestore_emulator.serves_documents(port),
         cwd=tmp_path,
         log_path=tmp_path / "firestore.log",
     )
@@ -511,3 +512,24 @@ def test_a_loosened_rule_is_caught(
         (OWNER, "list", "user_credits"): ALLOWED,  # and anyone lists every balance
     }
     assert changed == []
+
+
+def test_rules_that_do_not_compile_stop_the_start(tmp_path: Path) -> None:
+    """The emulator itself starts with them and serves the administrator: the stack must not."""
+    rules = tmp_path / "broken.rules"
+    rules.write_text(RULES_FILE.read_text().replace("allow read: if owns(uid);", "allow read: if"))
+    port = free_port()
+    argv = firestore_emulator.command(port, rules=rules)
+    argv.insert(1, "-XX:TieredStopAtLevel=1")  # one request to answer: see loosened_emulator
+    process = Process(
+        "firestore-broken",
+        argv,
+        ready=lambda: firestore_emulator.serves_documents(port),
+        cwd=tmp_path,
+        log_path=tmp_path / "firestore.log",
+    )
+    try:
+        with pytest.raises(RulesRejected, match=r"Error compiling rules:\\nL\d+:\d+"):
+            process.start(timeout=60)
+    finally:
+        process.stop()
