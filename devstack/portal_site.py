@@ -3,8 +3,9 @@
 Hosting serves the static files of ``portal/`` (its public folder in ``firebase.json``) beside the
 rewrites, and answers its reserved ``/__/firebase/init.json`` with the project's web config. Locally
 the same page talks to the emulators and sandboxes, so two answers are made here from the stack's
-settings instead: ``/__/firebase/init.json`` (the demo project) and ``/config.json`` (the Auth
-emulator and the stand-ins of Razorpay Checkout and Stripe.js). Nothing in either is a secret.
+settings instead: ``/__/firebase/init.json`` (the demo project) and ``/config.json`` (the Auth and
+Firestore emulators and the stand-ins of Razorpay Checkout and Stripe.js). Nothing in either is a
+secret.
 """
 
 from __future__ import annotations
@@ -45,11 +46,14 @@ def firebase_init(environ: Mapping[str, str]) -> dict[str, str]:
 def local_config(environ: Mapping[str, str]) -> dict[str, str | None]:
     """The page's config.json under the local stack: the same keys as the committed one."""
     auth_host = environ.get("FIREBASE_AUTH_EMULATOR_HOST")
+    firestore_host = environ.get("FIRESTORE_EMULATOR_HOST")
     razorpay = environ.get("RAZORPAY_BASE_URL", "")
     stripe = environ.get("STRIPE_API_BASE", "")
     return {
         "baseUrl": "",  # the API is on the page's own origin, as behind Hosting's rewrites
         "authEmulatorUrl": f"http://{auth_host}" if auth_host else None,
+        # host:port of the Firestore emulator, for the live balance (connectFirestoreEmulator).
+        "firestoreEmulatorHost": firestore_host or None,
         # Each sandbox serves its stand-in at the production script's host and path.
         "razorpayCheckoutUrl": f"{razorpay}/checkout.razorpay.com/v1/checkout.js",
         "stripeJsUrl": f"{stripe}/js.stripe.com/v3/",

@@ -16,6 +16,7 @@ from devstack.stack import ROOT
 LOCAL_ENV = {
     "FIREBASE_PROJECT_ID": "demo-billing",
     "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
+    "FIRESTORE_EMULATOR_HOST": "127.0.0.1:8080",
     "RAZORPAY_BASE_URL": "http://127.0.0.1:9010",
     "STRIPE_API_BASE": "http://127.0.0.1:8420",
 }
@@ -56,6 +57,7 @@ def test_the_local_config_has_the_committed_configs_keys_and_no_secret() -> None
     assert committed == {
         "baseUrl": "",
         "authEmulatorUrl": None,
+        "firestoreEmulatorHost": None,  # production: Firestore of the web config
         "razorpayCheckoutUrl": "https://checkout.razorpay.com/v1/checkout.js",
         "stripeJsUrl": "https://js.stripe.com/v3/",
     }
@@ -63,6 +65,7 @@ def test_the_local_config_has_the_committed_configs_keys_and_no_secret() -> None
     assert local == {
         "baseUrl": "",
         "authEmulatorUrl": "http://127.0.0.1:9099",
+        "firestoreEmulatorHost": "127.0.0.1:8080",
         "razorpayCheckoutUrl": "http://127.0.0.1:9010/checkout.razorpay.com/v1/checkout.js",
         "stripeJsUrl": "http://127.0.0.1:8420/js.stripe.com/v3/",
     }
