@@ -1,8 +1,9 @@
 // The billing portal: sign in with Firebase Auth, then every view talks to the billing service
 // through the web SDK (sdk/dist/billing-client.js) as the signed-in user.
 import {
-  connectAuthEmulator, createBillingClient, createUserWithEmailAndPassword, getAuth,
-  initializeApp, onAuthStateChanged, signInWithEmailAndPassword, signOut,
+  connectAuthEmulator, connectFirestoreEmulator, createBillingClient,
+  createUserWithEmailAndPassword, getAuth, getFirestore, initializeApp, onAuthStateChanged,
+  signInWithEmailAndPassword, signOut,
 } from '../sdk/billing-client.js';
 import {$, announce, busy, showError, clearError} from './ui.js';
 import * as account from './account.js';
@@ -107,7 +108,15 @@ async function start() {
   if (config.authEmulatorUrl) {
     connectAuthEmulator(auth, config.authEmulatorUrl, {disableWarnings: true});
   }
-  const billing = createBillingClient({app, baseUrl: config.baseUrl});
+  // The live balance (onBalance) listens here: production Firestore by the web config, or the
+  // local emulator ("host:port") under make dev. Either way the browser SDK's own transport.
+  const firestore = getFirestore(app);
+  if (config.firestoreEmulatorHost) {
+    const at = config.firestoreEmulatorHost.lastIndexOf(':');
+    connectFirestoreEmulator(firestore, config.firestoreEmulatorHost.slice(0, at),
+      Number(config.firestoreEmulatorHost.slice(at + 1)));
+  }
+  const billing = createBillingClient({app, firestore, baseUrl: config.baseUrl});
   const ctx = {auth, billing, config, user: null, changed: () => refreshAll(ctx)};
   for (const view of [...VIEWS, purchase, admin]) view.init(ctx);
   wireSignIn(auth);
