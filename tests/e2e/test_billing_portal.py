@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -329,6 +330,141 @@ def test_an_admin_finds_an_account_and_grants_credits(
     portal.expect(ledger).to_have_count(2)
     portal.shot("credits-adjusted")
     assert balance_of(portal.url, user) == 2_000
+
+
+def charge(gateway: str, path: str, headers: dict[str, str], **body: Any) -> None:
+    """What the user's own backend does with a service token: a hold, or usage charged."""
+    response = requests.post(f"{gateway}{path}", json=body, headers=headers, timeout=10)
+    assert response.status_code == 201, response.text
+
+
+LISTEN_CHANNEL = "/google.firestore.v1.Firestore/Listen/channel"
+# In the page: onBalance's listener pointed at ``uid`` (an Auth stand-in names the user; the
+# Firestore is the portal's own, signed in as the portal's user). Its first answer: a balance, or
+# the error's code.
+LISTEN_AS_THE_SIGNED_IN_USER_TO = """async (uid) => {
+  const sdk = await import('/sdk/billing-client.js');  // the page's own module: its app and user
+  const app = sdk.getApp();
+  const firestore = sdk.getFirestore(app);
+  const auth = {app, onAuthStateChanged: (next) => { next({uid}); return () => {}; }};
+  return await new Promise((resolve) => {
+    const stop = sdk.createBillingClient({auth, firestore}).onBalance(
+      (live) => { resolve({balance: live.balance}); setTimeout(() => stop()); },
+      (error) => resolve({error: error.code}));
+  });
+}"""
+
+
+@dataclass
+class Traffic:
+    """What the page asked for and logged, to tell a live update from a reload or a re-read."""
+
+    requests: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, portal: Portal) -> Traffic:
+        traffic = cls()
+        portal.page.on("request", lambda request: traffic.requests.append(request.url))
+        portal.page.on("console", lambda message: traffic.console.append(message.text))
+        return traffic
+
+    def count(self, part: str) -> int:
+        return sum(part in url for url in self.requests)
+
+
+def expect_live(portal: Portal, traffic: Traffic, figures: dict[str, str]) -> None:
+    """Each named figure of the balance panel shows its text (Playwright's wait for each)."""
+    try:
+        for name, text in figures.items():
+            portal.expect(portal.page.locator(f"#{name.lower()}")).to_have_text(text)
+    except AssertionError as error:
+        channel = [url for url in traffic.requests if LISTEN_CHANNEL in url]
+        raise AssertionError(
+            f"{error}\nconsole: {traffic.console}\nListen channel requests: {channel}"
+        ) from None
+
+
+def test_the_balance_follows_changes_made_elsewhere_live(
+    portal: Portal, stack_env: Stack, service_headers: dict[str, str]
+) -> None:
+    user = sign_up(stack_env)
+    admin = make_admin(stack_env, sign_up(stack_env))
+    traffic = Traffic.of(portal)
+    portal.sign_in(user)
+    expect_live(portal, traffic, {"Balance": "0.00", "Held": "0.00", "Available": "0.00"})
+    note = portal.page.locator("#low-balance-note")
+    portal.expect(note).to_be_visible()  # nothing available, below the default 50.00
+    portal.page.evaluate("window.samePage = true")  # gone if anything reloads the page
+    api_reads = traffic.count("/api/v1/")
+
+    # Changes the page has no part in: an admin's grant, then the user's backend holding and
+    # charging credits with its service token.
+    admin_change(portal.url, admin, "grant", user, 100_00)
+    expect_live(portal, traffic, {"Balance": "100.00", "Held": "0.00", "Available": "100.00"})
+    portal.expect(note).to_be_hidden()
+    portal.shot("granted-elsewhere")
+    charge(portal.url, "/api/v1/holds", service_headers, user_id=user.uid, service="ai",
+           amount=40_00)  # fmt: skip
+    expect_live(portal, traffic, {"Balance": "100.00", "Held": "40.00", "Available": "60.00"})
+    charge(portal.url, "/api/v1/usage", service_headers, user_id=user.uid, service="search",
+           amount=25_00, event_id=uuid.uuid4().hex)  # fmt: skip
+    expect_live(portal, traffic, {"Balance": "75.00", "Held": "40.00", "Available": "35.00"})
+    portal.expect(note).to_be_visible()  # below 50.00 again
+    portal.shot("charged-elsewhere")
+    assert [text for text in portal.seen("[role=alert]") if text] == []
+
+    # Live: the same page, and no request to the API since sign-in. The listener's transport is
+    # the browser SDK's WebChannel to the emulator, streaming (CI=0), not long polling (CI=1).
+    assert portal.page.evaluate("window.samePage") is True
+    assert traffic.count("/api/v1/") == api_reads
+    emulator = f"http://127.0.0.1:{stack_env.ports.firestore}{LISTEN_CHANNEL}?"
+    channel = [url for url in traffic.requests if url.startswith(emulator)]
+    backchannel = [url for url in channel if "TYPE=xmlhttp" in url.split("&")]
+    assert backchannel, traffic.requests
+    assert all("CI=0" in url.split("&") for url in backchannel), backchannel
+
+    # Through the rules: with the signed-in user's Firestore, their own document is read and
+    # another user's is refused.
+    listen = LISTEN_AS_THE_SIGNED_IN_USER_TO
+    assert portal.page.evaluate(listen, user.uid) == {"balance": 75_00}
+    assert portal.page.evaluate(listen, admin.uid) == {"error": "permission-denied"}
+
+
+def test_a_refused_live_balance_leaves_the_figures_read_from_the_api(
+    portal: Portal, stack_env: Stack
+) -> None:
+    user = sign_up(stack_env)
+    admin = make_admin(stack_env, sign_up(stack_env))
+    admin_change(portal.url, admin, "grant", user, 30_00)
+    traffic = Traffic.of(portal)
+
+    # The listener's stream opens without the user's ID token (WebChannel sends the headers in
+    # its first request's body): the rules refuse it (permission-denied), as they would a stale
+    # or foreign session.
+    def without_the_token(route: Any) -> None:
+        body = route.request.post_data
+        if body is None:
+            route.continue_()
+        else:
+            route.continue_(post_data=re.sub(r"(%0D%0A)?Authorization%3A[^&%]+", "", body))
+
+    portal.page.route(f"**{LISTEN_CHANNEL}?*", without_the_token)
+    portal.sign_in(user)
+    expect_live(portal, traffic, {"Balance": "30.00", "Held": "0.00", "Available": "30.00"})
+    refused = re.compile(r"Live balance unavailable.*permission-denied")
+    for _ in range(100):
+        if any(refused.search(text) for text in traffic.console):
+            break
+        portal.page.wait_for_timeout(100)
+    assert any(refused.search(text) for text in traffic.console), traffic.console
+    assert [text for text in portal.seen("[role=alert]") if text] == []  # nothing alarming
+    portal.shot("live-balance-refused")
+
+    # The page's own changes still read the API: a grant made meanwhile shows with the next one.
+    admin_change(portal.url, admin, "grant", user, 20_00)
+    portal.page.get_by_role("button", name="Save threshold").click()
+    expect_live(portal, traffic, {"Balance": "50.00", "Held": "0.00", "Available": "50.00"})
 
 
 def test_the_admin_view_is_only_for_admins(portal: Portal, user: User) -> None:
