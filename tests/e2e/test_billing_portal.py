@@ -373,11 +373,20 @@ class Traffic:
         return sum(part in url for url in self.requests)
 
 
+LIVE_WAIT_MS = 60_000
+
+
 def expect_live(portal: Portal, traffic: Traffic, figures: dict[str, str]) -> None:
-    """Each named figure of the balance panel shows its text (Playwright's wait for each)."""
+    """Each named figure of the balance panel shows its text (Playwright's wait for each).
+
+    Up to 60 s: twice in about 80 runs under load a change took over 30 s to arrive. The
+    browser SDK gives a silent WebChannel stream 45 s before it reconnects, so a wait shorter
+    than that would fail a listener that recovers as designed.
+    """
     try:
         for name, text in figures.items():
-            portal.expect(portal.page.locator(f"#{name.lower()}")).to_have_text(text)
+            figure = portal.page.locator(f"#{name.lower()}")
+            portal.expect(figure).to_have_text(text, timeout=LIVE_WAIT_MS)
     except AssertionError as error:
         channel = [url for url in traffic.requests if LISTEN_CHANNEL in url]
         raise AssertionError(
