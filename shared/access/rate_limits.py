@@ -2,8 +2,8 @@
 
 A window holds at most ``limit`` slots; a request takes the next free slot. The store makes
 taking a slot race-safe by creating a document whose id is (bucket, slot number): two concurrent
-requests cannot both create slot n, so at most ``limit`` requests pass per window, even on the
-emulator (no transaction isolation).
+requests cannot both create slot n, so at most ``limit`` requests pass per window, with no
+transaction to contend on.
 """
 
 from __future__ import annotations

@@ -71,8 +71,9 @@ class FirestoreHoldStore(FirestoreStore, HoldStore):
     ) -> list[MeteredEvent]:
         """Create each event's id claim (the one a single charge would create), in batches.
 
-        A commit that loses a create to someone else is read again: on the emulator, which
-        applies a commit's writes one by one, the claims before the lost one are ours.
+        A commit that loses a create to someone else is read again, and what is still unclaimed
+        is tried once more (a commit is atomic: none of its claims landed; on a store that
+        applies writes one by one, those before the lost one would be ours, and read as such).
         """
         terms = f"budget:{hold.hold_id}"
         pending = {usage_effect_key(hold.service, e.event_id): e for e in events}

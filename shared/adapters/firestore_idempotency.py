@@ -5,8 +5,8 @@ requests with one key exactly one runs. Every later move of the key is claimed t
 creating ``{scoped key}~{n}`` first in its commit, where n is one more than the record's attempt:
 a retry taking over a dead attempt, the attempt storing its answer, the attempt giving up. Of the
 attempt's own ending and a retry's takeover exactly one commits, so a slow attempt that finishes
-after its key was taken over stores nothing (the emulator has no isolation and no ``update_time``
-preconditions, so a read-then-set would let both write). ``expires_at`` is the collection's TTL
+after its key was taken over stores nothing (a read-then-set would let both write; creates are
+the one precondition every Firestore the service has run on honours). ``expires_at`` is the collection's TTL
 field (``firestore.indexes.json``): Firestore deletes records, and claims, after 24 hours.
 """
 

@@ -5,8 +5,8 @@ document is one *create* of the document whose id is its number, so it carries t
 precondition there is, and a number can never be taken twice nor by a document that does not
 exist. The issuer reads the series' last number by query, then whether the draft's source (its
 order, its refund) got a document meanwhile: a writer that loses the race for a number re-reads
-both, so a source gets one document however many paths issue it at once. On the emulator, which
-applies a commit's writes one by one, a one-write commit is as atomic as on production.
+both, so a source gets one document however many paths issue it at once. A one-write commit is
+atomic on any store, even one that applies a commit's writes one by one.
 
 No counter document: the series' head is a query (``series``, ``financial_year``, ``seq``
 descending), so no document is written more than once and production's one write per second per

@@ -6,9 +6,9 @@ concurrent writers race for the same document id; one wins, the losers re-read a
 an admin key) ride in the same commit as create-only claims ``id_claims/{sha256(key)}``, so one
 atomic commit carries both kinds of precondition.
 
-Commit layout, in this order. Production applies a commit atomically; the emulator applies its
-writes one by one and stops at the first failing precondition, so the order is what keeps it
-correct too:
+Commit layout, in this order. Production and Google's emulator apply a commit atomically; the
+order is what also kept it correct on a store that applies writes one by one and stops at the
+first failing precondition (the stack's emulator before issue 28):
 1. create each new id claim. A claim that exists stops the commit before any entry: nothing of
    the effect is written. A claim written before a lost entry race is ours (same account, amount,
    caller), read back on the retry and not created again;
@@ -25,8 +25,8 @@ correct too:
 
 A write reads the pointer, the effect records and the claims in one batch get; a repeat ends
 there, writing nothing. The pointer is a cache, never a guard: after a lost race the next read
-shows the winner's pointer (production commits are atomic) or, if it does not (the emulator may
-not have applied it yet), the authoritative head is read by query.
+shows the winner's pointer (commits are atomic) or, if it does not (an older pointer), the
+authoritative head is read by query.
 
 Entries and the head pointer carry the account's lifetime totals by type (``totals_after``), so
 the account view reads them instead of aggregating the ledger. An account whose head predates

@@ -1,7 +1,7 @@
 """Payments, refunds, disputes and their outbox notifications on Firestore.
 
 Every change that others may race on is guarded by the *create* of a deterministic document,
-placed first in its commit (docs/ledger.md's concurrency rule; the emulator has no isolation):
+placed first in its commit (docs/ledger.md's concurrency rule; no transactions):
 - a payment reaching a status: ``payment_transitions/{pi}_{status}``; the status itself is kept
   as a map of every state reached, keyed by rank, so concurrent writers merge, never regress;
 - a refund's claim on the payment: ``payment_refunds/{pi}_{n}`` (see ``RefundReservation``);

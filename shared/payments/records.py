@@ -4,7 +4,7 @@
 A payment's state only moves forward. Each state ever reached is recorded under its rank, and
 the payment's status is the highest-ranked one, so writers that race (the API call and a webhook,
 or two webhook deliveries) can never move it back: recording a state is a commutative merge,
-not a read-modify-write (the local emulator has no transaction isolation).
+not a read-modify-write, so no transaction is needed and none contends.
 """
 
 from __future__ import annotations
