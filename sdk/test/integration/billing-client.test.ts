@@ -1,6 +1,7 @@
 /** The SDK against the real local stack, as a web app uses it: Firebase Auth (emulator) signs the
  * user in, the SDK calls the gateway, Razorpay Checkout and Stripe.js are played by the sandboxes,
- * and the live balance comes from a Firestore listener (emulator, gRPC). */
+ * and the live balance comes from a Firestore listener (Google's emulator, gRPC, through the
+ * security rules). */
 import { deleteApp, type FirebaseApp } from "firebase/app";
 import { getAuth } from "firebase/auth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -46,19 +47,17 @@ afterAll(async () => {
 
 /** The next live balance `onBalance` reports that passes `accept`.
  *
- * Each listener gets an app (and so a Firestore stream) of its own: the local emulator serves
- * only the first target of a Listen stream and does not implement remove_target, so a second
- * listener on the same Firestore instance never hears anything there (see sdk/README.md). */
+ * Each call adds one more listener to the user's own app, so several share one Firestore Listen
+ * stream as in an app (Google's emulator, like production, serves every target of a stream; the
+ * stack's earlier emulator heard only the first, so each listener once needed an app of its own). */
 async function liveBalance(
   accept: (live: LiveBalance) => boolean,
 ): Promise<{ reported: Promise<LiveBalance> }> {
-  const listening = await signedInApp(stack.userEmail);
-  const client = createBillingClient({ app: listening, baseUrl: stack.gateway });
   const live = firstMatching<LiveBalance | null>(
-    (report, fail) => client.onBalance(report, fail),
+    (report, fail) => billing.onBalance(report, fail),
     (value) => value !== null && accept(value),
   ) as Promise<LiveBalance>;
-  return { reported: live.finally(() => deleteApp(listening)) };
+  return { reported: live };
 }
 
 async function failure(call: Promise<unknown>): Promise<BillingError> {
