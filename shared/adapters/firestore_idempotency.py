@@ -6,8 +6,9 @@ creating ``{scoped key}~{n}`` first in its commit, where n is one more than the 
 a retry taking over a dead attempt, the attempt storing its answer, the attempt giving up. Of the
 attempt's own ending and a retry's takeover exactly one commits, so a slow attempt that finishes
 after its key was taken over stores nothing (a read-then-set would let both write; creates are
-the one precondition every Firestore the service has run on honours). ``expires_at`` is the collection's TTL
-field (``firestore.indexes.json``): Firestore deletes records, and claims, after 24 hours.
+the one precondition every Firestore the service has run on honours). ``expires_at`` is the
+collection's TTL field (``firestore.indexes.json``): Firestore deletes records, and claims, after
+24 hours.
 """
 
 from __future__ import annotations
