@@ -223,7 +223,7 @@ def write_paced(
     return committed
 
 
-def run(args: argparse.Namespace, emulator: subprocess.Popen[bytes]) -> dict[str, Any]:
+def run(args: argparse.Namespace, emulator: subprocess.Popen[bytes], out: Path) -> dict[str, Any]:
     from google.cloud import firestore
 
     client = firestore.Client(project=PROJECT)
@@ -233,7 +233,6 @@ def run(args: argparse.Namespace, emulator: subprocess.Popen[bytes]) -> dict[str
     fill(client, args.collection, args.prefill, "prefill")
     rss_filled = rss_kib(emulator.pid)
 
-    out = Path(tempfile.mkdtemp()) / "seen.json"
     watcher = subprocess.Popen(
         [sys.executable, "-m", "bench.relay_listen", "--watch", args.mode,
          "--collection", args.collection, "--out", str(out)],
@@ -341,23 +340,23 @@ def main() -> None:
         return
     port = free_port()
     os.environ["FIRESTORE_EMULATOR_HOST"] = f"127.0.0.1:{port}"
-    state = Path(tempfile.mkdtemp(prefix="relay-listen-"))
-    emulator = subprocess.Popen(
-        firestore_emulator.command(port), cwd=state,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        while not http_ok(f"http://127.0.0.1:{port}/"):
-            time.sleep(0.1)
-        result = (
-            account_writes(args.account_writes, args.writers)
-            if args.account_writes
-            else run(args, emulator)
-        )
-        print(json.dumps(result))
-    finally:
-        emulator.terminate()
-        emulator.wait()
+    with tempfile.TemporaryDirectory(prefix="relay-listen-") as state:
+        emulator = subprocess.Popen(
+            firestore_emulator.command(port), cwd=state,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            while not http_ok(f"http://127.0.0.1:{port}/"):
+                time.sleep(0.1)
+            result = (
+                account_writes(args.account_writes, args.writers)
+                if args.account_writes
+                else run(args, emulator, Path(state) / "seen.json")
+            )
+            print(json.dumps(result))
+        finally:
+            emulator.terminate()
+            emulator.wait()
 
 
 if __name__ == "__main__":
