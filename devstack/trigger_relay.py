@@ -17,13 +17,13 @@ the 300 documents still undelivered a minute after the last write, the writers s
 and the emulator grown to 3.3-3.8 GB; the bare Listen RPC took 9-10 s (2-2.4 GB). Even at 200
 documents ``on_snapshot`` lagged 9-15 s. At the bench's volume (20,000 entries, one account at
 1,000 entries/s in commits of 100) polling kept up, 6 s behind (p99 8 s), while Listen held the
-writers to 90-130 entries/s and grew the emulator to 6-7 GB. So the relay asks each collection,
+writers to 90-130 entries/s and grew the emulator to 3.7-7 GB. So the relay asks each collection,
 ten times a second, for the documents whose ``created_at`` (every trigger collection has one) is
 at most a few seconds older than the newest seen, and remembers which of those it delivered.
 
 The account document's ``written`` trigger (``user_credits/{uid}``) is relayed from the ledger
 instead: polling that document would see only its latest version, merging commits that land
-within one poll, whereas each commit's entries stay. Listening would not do either: a listener is
+within one poll, whereas each commit's entries stay. Listening would not help: a listener is
 owed only a document's latest state (the emulator happened to send all 300 of 300 quick writes),
 and a listen on the collection is sent all of it again on every write. Every write of the
 document that moves its balance is a ledger commit (a group of new entries of one account stamped
