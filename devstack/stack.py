@@ -401,7 +401,7 @@ class Stack:
         rows = [
             ("billing portal (sign up on the page)", f"{self.gateway_url}/"),
             ("gateway (all HTTP functions)", self.gateway_url),
-            ("Firestore emulator (Google's, with rules)", f"127.0.0.1:{self.ports.firestore}"),
+            ("Firestore emulator, with the rules", f"127.0.0.1:{self.ports.firestore}"),
             ("Firebase Auth emulator", self.auth_url),
             (f"Razorpay sandbox (key {self.razorpay_key_id})", self.razorpay_url),
             ("localstripe (fake Stripe API)", self.stripe_url),
