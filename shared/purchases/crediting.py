@@ -35,7 +35,7 @@ from typing import Any
 from shared.ledger.effects import AppendResult
 from shared.ledger.entries import EntryType, Posting
 from shared.ledger.grants import PAID, GrantCategory, GrantTerms
-from shared.ledger.store import LedgerStore, SideWrite
+from shared.ledger.store import LedgerStore
 from shared.log import get_logger
 from shared.money import credits_text
 from shared.purchases.orders import (
@@ -329,9 +329,6 @@ def _take_back(
     episode: int,
 ) -> AppendResult | None:
     record = RefundRecorded(order.id, refund_id, refund_amount, credits, now, episode)
-    if credits == 0:
-        orders.update(record)
-        return None
     return _take_credits(
         ledger,
         orders,
@@ -371,9 +368,6 @@ def claw_back_chargeback(
         credits = left
     credits = max(0, min(credits, left))
     record = ChargebackRecorded(order.id, dispute_id, amount, credits, now)
-    if credits == 0:
-        orders.update(record)
-        return None
     return _take_credits(
         ledger,
         orders,
@@ -403,10 +397,15 @@ def _take_credits(
     description: str,
     source: Mapping[str, str],
     effect_key: str,
-    record: SideWrite,
+    record: RefundRecorded | ChargebackRecorded,
     overdraft: Callable[[int], OrderChange],
-) -> AppendResult:
-    """Take ``credits`` of the order back once under ``effect_key``, into debt if spent."""
+) -> AppendResult | None:
+    """Take ``credits`` of the order back once under ``effect_key``, into debt if spent.
+
+    Nothing to take (a share that rounds to zero) still records the refund or chargeback."""
+    if credits == 0:
+        orders.update(record)
+        return None
     posting = Posting(
         EntryType.REFUND,
         -credits,
